@@ -1,0 +1,174 @@
+//! HTTP surface (axum). It renders snapshots; it holds no scoring logic.
+
+pub mod features;
+pub mod grids;
+pub mod problem;
+
+use crate::config::Config;
+use crate::snapshot::Snapshot;
+use crate::store::{Store, StoreError};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use problem::ApiError;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, OnceLock, RwLock};
+
+/// Errors when starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The snapshot could not be loaded.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The server stopped with an error.
+    #[error("server error: {0}")]
+    Server(std::io::Error),
+}
+
+/// A loaded snapshot with its lazily rendered CSV grid.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The snapshot.
+    pub snapshot: Snapshot,
+    csv: OnceLock<Result<Vec<u8>, String>>,
+}
+
+impl Loaded {
+    /// Wraps a snapshot.
+    pub fn new(snapshot: Snapshot) -> Self {
+        Self {
+            snapshot,
+            csv: OnceLock::new(),
+        }
+    }
+}
+
+/// Shared server state: the current snapshot (swappable) and the configuration.
+#[derive(Debug)]
+pub struct AppState {
+    current: RwLock<Arc<Loaded>>,
+    /// Configuration.
+    pub config: Config,
+}
+
+impl AppState {
+    /// State serving `snapshot`.
+    pub fn new(snapshot: Snapshot, config: Config) -> Self {
+        Self {
+            current: RwLock::new(Arc::new(Loaded::new(snapshot))),
+            config,
+        }
+    }
+
+    /// The snapshot being served.
+    pub fn current(&self) -> Arc<Loaded> {
+        match self.current.read() {
+            Ok(g) => g.clone(),
+            Err(poisoned) => poisoned.into_inner().clone(),
+        }
+    }
+
+    /// Replaces the snapshot being served; requests in flight keep the one they started with.
+    pub fn swap(&self, snapshot: Snapshot) {
+        let next = Arc::new(Loaded::new(snapshot));
+        match self.current.write() {
+            Ok(mut g) => *g = next,
+            Err(poisoned) => *poisoned.into_inner() = next,
+        }
+    }
+}
+
+/// The router over a state.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/", get(landing))
+        .route("/healthz", get(healthz))
+        .route("/collections", get(features::collections))
+        .route("/collections/{id}", get(features::collection))
+        .route("/collections/{id}/items", get(features::items))
+        .route("/collections/{id}/items/{feature}", get(features::item))
+        .route("/grids/{file}", get(grids::grid))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn not_found(uri: axum::http::Uri) -> ApiError {
+    ApiError::NotFound(format!("no resource at {}", uri.path()))
+}
+
+async fn landing() -> Response {
+    let body = json!({
+        "title": "Vigil",
+        "description": "Civilian-risk index and peacekeeping coverage gaps on an H3 grid",
+        "links": [
+            {"href": "/", "rel": "self", "type": "application/json", "title": "This document"},
+            {"href": "/collections", "rel": "data", "type": "application/json", "title": "Collections"},
+            {"href": "/collections/risk/items", "rel": "item", "type": "application/geo+json", "title": "Risk grid"},
+            {"href": "/collections/coverage-gaps/items", "rel": "item", "type": "application/geo+json", "title": "Coverage gaps"},
+            {"href": "/grids/latest.csv", "rel": "alternate", "type": "text/csv", "title": "Latest daily grid (CSV)"},
+            {"href": "/healthz", "rel": "status", "type": "application/json", "title": "Health"}
+        ]
+    });
+    Json(body).into_response()
+}
+
+async fn healthz(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Response {
+    let cur = state.current();
+    let s = &cur.snapshot;
+    let mut r = Json(json!({
+        "status": "ok",
+        "snapshot": s.date,
+        "version": s.info.sha256,
+        "cells": s.info.cells,
+        "gaps": s.info.gaps,
+    }))
+    .into_response();
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+/// Loads the latest snapshot of the store at `store_dir`.
+pub fn load_state(store_dir: &Path, config: Config) -> Result<Arc<AppState>, ServeError> {
+    let store = Store::open(store_dir, config.grid.resolution)?;
+    let snapshot = Snapshot::load(&store, None)?;
+    tracing::info!(date = %snapshot.date, cells = snapshot.cells.len(), "snapshot loaded");
+    Ok(Arc::new(AppState::new(snapshot, config)))
+}
+
+/// Binds `addr` and serves until Ctrl-C. `ready` is called with the bound address.
+pub async fn serve(
+    state: Arc<AppState>,
+    addr: &str,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), ServeError> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServeError::Bind {
+            addr: addr.to_owned(),
+            source,
+        })?;
+    let local = listener.local_addr().map_err(ServeError::Server)?;
+    if !local.ip().is_loopback() {
+        tracing::warn!(%local, "listening beyond loopback without access control: deployment positions are sensitive");
+    }
+    ready(local);
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        })
+        .await
+        .map_err(ServeError::Server)
+}

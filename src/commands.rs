@@ -1,0 +1,209 @@
+//! One library function per command of the `vigil` binary; `main.rs` only parses arguments.
+
+use crate::api::{self, ServeError};
+use crate::config::{Config, ConfigError};
+use crate::export::{self, ExportError, Format, What};
+use crate::ingest::{self, IngestError, Kind};
+use crate::sample::{self, SampleError};
+use crate::score::{self, ScoreError};
+use crate::store::{IngestRecord, SnapshotInfo, Store, StoreError};
+use crate::util::parse_iso_date;
+use std::path::{Path, PathBuf};
+
+/// Any error a command can end with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Ingest.
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    /// Store.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Scoring.
+    #[error(transparent)]
+    Score(#[from] ScoreError),
+    /// Export.
+    #[error(transparent)]
+    Export(#[from] ExportError),
+    /// Server.
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+    /// Sample generation.
+    #[error(transparent)]
+    Sample(#[from] SampleError),
+    /// A command-line value is invalid.
+    #[error("invalid {parameter} `{value}`: {reason}")]
+    Argument {
+        /// The flag or argument.
+        parameter: &'static str,
+        /// What was given.
+        value: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// The async runtime could not start.
+    #[error("cannot start the runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// Where the store and configuration are.
+#[derive(Debug, Clone)]
+pub struct Context {
+    /// Store folder.
+    pub store: PathBuf,
+    /// Configuration file, if any.
+    pub config: Option<PathBuf>,
+}
+
+impl Context {
+    fn load(&self) -> Result<(Config, Store), Error> {
+        let config = Config::load(self.config.as_deref())?;
+        let store = Store::open(&self.store, config.grid.resolution)?;
+        Ok((config, store))
+    }
+}
+
+fn date_arg(parameter: &'static str, value: &str) -> Result<i32, Error> {
+    parse_iso_date(value).ok_or_else(|| Error::Argument {
+        parameter,
+        value: value.to_owned(),
+        reason: "expected a calendar date YYYY-MM-DD",
+    })
+}
+
+/// A human-readable ingest report.
+pub fn report(r: &IngestRecord) -> String {
+    let mut s = format!(
+        "{}: {} rows read, {} accepted, {} rejected, {} already stored",
+        r.file, r.rows_read, r.accepted, r.rejected, r.duplicates
+    );
+    for (reason, n) in &r.rejects_by_reason {
+        s.push_str(&format!("\n  rejected ({reason}): {n}"));
+    }
+    if let Some(f) = &r.rejects_file {
+        s.push_str(&format!("\n  every rejected row: {f} (in the store)"));
+    }
+    if let Some([a, b]) = &r.date_range {
+        s.push_str(&format!("\n  dates {a} to {b}"));
+    }
+    if let Some(b) = r.bbox {
+        s.push_str(&format!(
+            "\n  extent lon {:.4}..{:.4}, lat {:.4}..{:.4}",
+            b[0], b[2], b[1], b[3]
+        ));
+    }
+    s
+}
+
+/// `vigil ingest KIND PATH`
+pub fn ingest(ctx: &Context, kind: Kind, path: &Path) -> Result<IngestRecord, Error> {
+    let (config, mut store) = ctx.load()?;
+    Ok(ingest::ingest_file(&mut store, &config, kind, path)?)
+}
+
+/// `vigil score [--date D]`
+pub fn score(ctx: &Context, date: Option<&str>) -> Result<(String, SnapshotInfo), Error> {
+    let (config, mut store) = ctx.load()?;
+    let date = date.map(|d| date_arg("--date", d)).transpose()?;
+    Ok(score::score_day(&mut store, &config, date)?)
+}
+
+/// A one-line summary of a snapshot.
+pub fn snapshot_summary(date: &str, info: &SnapshotInfo) -> String {
+    format!(
+        "snapshot {date}: {} cells; low {}, moderate {}, elevated {}, high {}, critical {}; {} coverage-gap cells{}",
+        info.cells,
+        info.tiers[0],
+        info.tiers[1],
+        info.tiers[2],
+        info.tiers[3],
+        info.tiers[4],
+        info.gaps,
+        if info.exposure_neutral {
+            " (no population data: exposure neutral)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// `vigil export WHAT --format F [--date D] [--out PATH]`
+pub fn export(
+    ctx: &Context,
+    what: What,
+    date: Option<&str>,
+    format: Format,
+    out: Option<&Path>,
+) -> Result<usize, Error> {
+    if let Some(d) = date {
+        date_arg("--date", d)?;
+    }
+    let (_, store) = ctx.load()?;
+    Ok(export::export(&store, what, date, format, out)?)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(Error::Runtime)
+}
+
+fn print_urls(addr: std::net::SocketAddr) {
+    let base = format!("http://{addr}");
+    println!("Vigil is serving on {base}");
+    println!("  API landing page:  {base}/");
+    println!("  health:            {base}/healthz");
+    println!("  collections:       {base}/collections");
+    println!("  risk grid:         {base}/collections/risk/items");
+    println!("  coverage gaps:     {base}/collections/coverage-gaps/items");
+    println!("  daily grid (CSV):  {base}/grids/latest.csv");
+    println!("Press Ctrl-C to stop.");
+}
+
+/// `vigil serve --bind ADDR`
+pub fn serve(ctx: &Context, bind: &str) -> Result<(), Error> {
+    let config = Config::load(ctx.config.as_deref())?;
+    let state = api::load_state(&ctx.store, config)?;
+    runtime()?.block_on(api::serve(state, bind, print_urls))?;
+    Ok(())
+}
+
+/// `vigil sample --out DIR --seed N`
+pub fn sample(out: &Path, seed: u64) -> Result<Vec<String>, Error> {
+    Ok(sample::generate(out, seed)?)
+}
+
+/// Ingests every file of a sample folder and scores its last day.
+pub fn load_sample(ctx: &Context, sample_dir: &Path) -> Result<(String, SnapshotInfo), Error> {
+    let (config, mut store) = ctx.load()?;
+    for (kind, file) in sample::FILES {
+        let kind: Kind = kind.parse()?;
+        let record = ingest::ingest_file(&mut store, &config, kind, &sample_dir.join(file))?;
+        eprintln!("{}", report(&record));
+    }
+    Ok(score::score_day(&mut store, &config, None)?)
+}
+
+/// `vigil demo [--bind ADDR] [--sample DIR]`: ingest the bundled sample, score, serve.
+pub fn demo(ctx: &Context, sample_dir: &Path, bind: &str) -> Result<(), Error> {
+    let dir = if sample_dir.join(sample::FILES[0].1).exists() {
+        sample_dir.to_path_buf()
+    } else {
+        let generated = ctx.store.join("sample");
+        eprintln!(
+            "{} has no sample; generating one (seed {}) in {}",
+            sample_dir.display(),
+            sample::DEFAULT_SEED,
+            generated.display()
+        );
+        sample::generate(&generated, sample::DEFAULT_SEED)?;
+        generated
+    };
+    let (date, info) = load_sample(ctx, &dir)?;
+    eprintln!("{}", snapshot_summary(&date, &info));
+    serve(ctx, bind)
+}

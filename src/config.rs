@@ -1,0 +1,301 @@
+//! Typed configuration (`vigil.toml`). Every key has a documented default
+//! (`docs/configuration.md`); unknown keys are an error.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Errors while reading or validating the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("cannot read configuration {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML for this schema (including unknown keys).
+    #[error("invalid configuration {path}: {message}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// What the TOML parser said, with line and column.
+        message: String,
+    },
+    /// A value is outside its allowed range.
+    #[error("invalid configuration value `{key}`: {reason}")]
+    Invalid {
+        /// The dotted key.
+        key: &'static str,
+        /// Why it is refused.
+        reason: String,
+    },
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// H3 grid settings.
+    pub grid: GridConfig,
+    /// Ingest settings.
+    pub ingest: IngestConfig,
+    /// Risk-index settings.
+    pub score: ScoreConfig,
+    /// Coverage and gap settings.
+    pub coverage: CoverageConfig,
+    /// HTTP server settings.
+    pub server: ServerConfig,
+}
+
+/// `[grid]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GridConfig {
+    /// Base H3 resolution of every table and snapshot (5–9). Default 7 (≈5.2 km² cells).
+    pub resolution: u8,
+}
+
+impl Default for GridConfig {
+    fn default() -> Self {
+        Self { resolution: 7 }
+    }
+}
+
+/// `[ingest]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    /// A file whose share of rejected rows exceeds this is refused whole. Default 0.05.
+    pub max_reject_share: f64,
+    /// A Geo-PKO row is valid until the mission's next map, or at most this many days. Default 365.
+    pub base_max_validity_days: u32,
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        Self {
+            max_reject_share: 0.05,
+            base_max_validity_days: 365,
+        }
+    }
+}
+
+/// `[score]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScoreConfig {
+    /// Half-life of an event's weight, in days. Default 30.
+    pub half_life_days: f64,
+    /// Events older than this many days are ignored (their weight is < 0.02 % by default). Default 365.
+    pub window_days: u32,
+    /// Radius of the spread component, km. Default 20.
+    pub spread_km: f64,
+    /// Distance over which a neighbour's signal decays by e in the spread component, km. Default 8.
+    pub spread_decay_km: f64,
+    /// Saturation scale of the civilian-harm component (decayed weighted events). Default 1.5.
+    pub harm_scale: f64,
+    /// Saturation scale of the armed-conflict component. Default 2.0.
+    pub conflict_scale: f64,
+    /// Saturation scale of the spread component. Default 8.0.
+    pub spread_scale: f64,
+    /// Residents at which the exposure component reaches 1 − 1/e. Default 250.
+    pub exposure_scale: f64,
+    /// Weights of civilian harm, armed conflict and spread in the hazard; they must sum to 1.
+    /// Default [0.5, 0.2, 0.3].
+    pub hazard_weights: [f64; 3],
+    /// Lower bounds of the tiers moderate, elevated, high and critical on the risk scale.
+    /// Default [0.15, 0.3, 0.45, 0.6].
+    pub tier_thresholds: [f64; 4],
+}
+
+impl Default for ScoreConfig {
+    fn default() -> Self {
+        Self {
+            half_life_days: 30.0,
+            window_days: 365,
+            spread_km: 20.0,
+            spread_decay_km: 8.0,
+            harm_scale: 1.5,
+            conflict_scale: 2.0,
+            spread_scale: 8.0,
+            exposure_scale: 250.0,
+            hazard_weights: [0.5, 0.2, 0.3],
+            tier_thresholds: [0.15, 0.3, 0.45, 0.6],
+        }
+    }
+}
+
+/// `[coverage]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CoverageConfig {
+    /// Troops at or above which a base is battalion-size. Default 650.
+    pub battalion_troops: u32,
+    /// Reach of a battalion-size base, km. Default 25.
+    pub battalion_radius_km: f64,
+    /// Troops at or above which a base is company-size. Default 150.
+    pub company_troops: u32,
+    /// Reach of a company-size base, km. Default 15.
+    pub company_radius_km: f64,
+    /// Reach of smaller posts and temporary operating bases, km. Default 10.
+    pub post_radius_km: f64,
+    /// Reach of police-only posts, km. Default 5.
+    pub police_radius_km: f64,
+    /// Troops per 1,000 residents below which a high-risk covered cell is under-covered. Default 2.
+    pub min_troops_per_1000: f64,
+}
+
+impl Default for CoverageConfig {
+    fn default() -> Self {
+        Self {
+            battalion_troops: 650,
+            battalion_radius_km: 25.0,
+            company_troops: 150,
+            company_radius_km: 15.0,
+            post_radius_km: 10.0,
+            police_radius_km: 5.0,
+            min_troops_per_1000: 2.0,
+        }
+    }
+}
+
+/// `[server]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Items per page when `limit` is not given. Default 100.
+    pub default_limit: usize,
+    /// Largest page; larger `limit` values are clamped to it. Default 10000.
+    pub max_limit: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            default_limit: 100,
+            max_limit: 10_000,
+        }
+    }
+}
+
+impl Config {
+    /// Reads `path` when given, else the defaults.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        let Some(path) = path else {
+            return Ok(Self::default());
+        };
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.to_path_buf(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and validates TOML text.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::from("<text>"),
+            message: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks ranges that the types cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn positive(key: &'static str, v: f64) -> Result<(), ConfigError> {
+            if v.is_finite() && v > 0.0 {
+                Ok(())
+            } else {
+                Err(ConfigError::Invalid {
+                    key,
+                    reason: format!("must be a positive number, got {v}"),
+                })
+            }
+        }
+        if !(5..=9).contains(&self.grid.resolution) {
+            return Err(ConfigError::Invalid {
+                key: "grid.resolution",
+                reason: format!("must be 5 to 9, got {}", self.grid.resolution),
+            });
+        }
+        let share = self.ingest.max_reject_share;
+        if !(0.0..=1.0).contains(&share) {
+            return Err(ConfigError::Invalid {
+                key: "ingest.max_reject_share",
+                reason: format!("must be between 0 and 1, got {share}"),
+            });
+        }
+        let s = &self.score;
+        positive("score.half_life_days", s.half_life_days)?;
+        positive("score.spread_km", s.spread_km)?;
+        positive("score.spread_decay_km", s.spread_decay_km)?;
+        positive("score.harm_scale", s.harm_scale)?;
+        positive("score.conflict_scale", s.conflict_scale)?;
+        positive("score.spread_scale", s.spread_scale)?;
+        positive("score.exposure_scale", s.exposure_scale)?;
+        let sum: f64 = s.hazard_weights.iter().sum();
+        if s.hazard_weights.iter().any(|w| *w < 0.0) || (sum - 1.0).abs() > 1e-9 {
+            return Err(ConfigError::Invalid {
+                key: "score.hazard_weights",
+                reason: format!(
+                    "must be non-negative and sum to 1, got {:?}",
+                    s.hazard_weights
+                ),
+            });
+        }
+        let t = s.tier_thresholds;
+        if !(t[0] > 0.0 && t[0] < t[1] && t[1] < t[2] && t[2] < t[3] && t[3] < 1.0) {
+            return Err(ConfigError::Invalid {
+                key: "score.tier_thresholds",
+                reason: format!("must be strictly increasing within (0, 1), got {t:?}"),
+            });
+        }
+        let c = &self.coverage;
+        positive("coverage.battalion_radius_km", c.battalion_radius_km)?;
+        positive("coverage.company_radius_km", c.company_radius_km)?;
+        positive("coverage.post_radius_km", c.post_radius_km)?;
+        positive("coverage.police_radius_km", c.police_radius_km)?;
+        if self.server.default_limit == 0 || self.server.default_limit > self.server.max_limit {
+            return Err(ConfigError::Invalid {
+                key: "server.default_limit",
+                reason: "must be at least 1 and at most server.max_limit".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_the_defaults() {
+        assert_eq!(Config::from_toml("").ok(), Some(Config::default()));
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = Config::from_toml("[grid]\nresolutoin = 8\n").err();
+        let msg = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(msg.contains("resolutoin"), "{msg}");
+        assert!(Config::from_toml("[nonsense]\n").is_err());
+    }
+
+    #[test]
+    fn out_of_range_values_are_refused() {
+        assert!(Config::from_toml("[grid]\nresolution = 12\n").is_err());
+        assert!(Config::from_toml("[score]\nhazard_weights = [0.5, 0.5, 0.5]\n").is_err());
+        assert!(Config::from_toml("[score]\ntier_thresholds = [0.5, 0.4, 0.6, 0.7]\n").is_err());
+        assert!(Config::from_toml("[grid]\nresolution = 8\n").is_ok());
+    }
+}

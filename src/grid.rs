@@ -1,0 +1,238 @@
+//! H3 primitives: point → cell, area → cells, disks, parents, and cell → RFC 7946 polygon.
+
+use h3o::geom::{ContainmentMode, TilerBuilder};
+use h3o::{CellIndex, LatLng, Resolution};
+
+/// Errors of the grid layer.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum GridError {
+    /// A coordinate outside the valid latitude/longitude range, or not finite.
+    #[error("invalid coordinates lat={lat}, lon={lon}")]
+    InvalidCoordinates {
+        /// Latitude, degrees.
+        lat: f64,
+        /// Longitude, degrees.
+        lon: f64,
+    },
+    /// A resolution outside 0–15.
+    #[error("invalid H3 resolution {0}")]
+    InvalidResolution(u8),
+    /// Not an H3 cell index.
+    #[error("`{0}` is not an H3 cell index")]
+    InvalidCell(String),
+    /// A polygon h3o cannot tile.
+    #[error("invalid polygon: {0}")]
+    InvalidGeometry(String),
+}
+
+/// A validated H3 resolution.
+pub fn resolution(res: u8) -> Result<Resolution, GridError> {
+    Resolution::try_from(res).map_err(|_| GridError::InvalidResolution(res))
+}
+
+/// The cell containing a WGS84 point.
+pub fn cell_of(lat: f64, lon: f64, res: Resolution) -> Result<CellIndex, GridError> {
+    if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+        return Err(GridError::InvalidCoordinates { lat, lon });
+    }
+    LatLng::new(lat, lon)
+        .map(|ll| ll.to_cell(res))
+        .map_err(|_| GridError::InvalidCoordinates { lat, lon })
+}
+
+/// Parses the H3 string form of a cell.
+pub fn parse_cell(s: &str) -> Result<CellIndex, GridError> {
+    s.parse::<CellIndex>()
+        .map_err(|_| GridError::InvalidCell(s.chars().take(40).collect()))
+}
+
+/// A cell from its u64 form (as stored in tables).
+pub fn cell_from_u64(v: u64) -> Result<CellIndex, GridError> {
+    CellIndex::try_from(v).map_err(|_| GridError::InvalidCell(format!("{v:x}")))
+}
+
+/// Centre of a cell (lat, lon) in degrees.
+pub fn center(cell: CellIndex) -> (f64, f64) {
+    let ll = LatLng::from(cell);
+    (ll.lat(), ll.lng())
+}
+
+/// Great-circle distance in km between two points given in degrees.
+pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
+    const R: f64 = 6_371.007_180_918_475;
+    let (la1, lo1) = (a.0.to_radians(), a.1.to_radians());
+    let (la2, lo2) = (b.0.to_radians(), b.1.to_radians());
+    let h = ((la2 - la1) / 2.0).sin().powi(2)
+        + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
+    2.0 * R * h.sqrt().min(1.0).asin()
+}
+
+/// Distance between the centres of two neighbouring cells at `res`, km (≈ edge × √3).
+pub fn neighbour_spacing_km(res: Resolution) -> f64 {
+    res.edge_length_km() * 3f64.sqrt()
+}
+
+/// The number of rings that surely contains every cell whose centre is within `km` of the
+/// centre cell's centre.
+pub fn rings_for_km(km: f64, res: Resolution) -> u32 {
+    // Hexagon rings grow by at least 1.5 edge lengths per ring along any direction.
+    let per_ring = res.edge_length_km() * 1.5;
+    (km / per_ring).ceil() as u32 + 1
+}
+
+/// Cells whose centre lies inside a polygon (centroid containment, so adjacent areas get
+/// disjoint cell sets). Coordinates in degrees.
+pub fn polyfill(
+    polygon: geo::MultiPolygon<f64>,
+    res: Resolution,
+) -> Result<Vec<CellIndex>, GridError> {
+    let mut tiler = TilerBuilder::new(res)
+        .containment_mode(ContainmentMode::ContainsCentroid)
+        .build();
+    for p in polygon {
+        tiler
+            .add(p)
+            .map_err(|e| GridError::InvalidGeometry(e.to_string()))?;
+    }
+    let mut cells: Vec<CellIndex> = tiler.into_coverage().collect();
+    cells.sort_unstable();
+    cells.dedup();
+    Ok(cells)
+}
+
+/// The boundary of a cell as RFC 7946 MultiPolygon coordinates: each polygon one closed,
+/// counter-clockwise exterior ring of `[lon, lat]` pairs, split at the antimeridian.
+pub fn cell_multipolygon(cell: CellIndex) -> Vec<Vec<[f64; 2]>> {
+    let ring: Vec<[f64; 2]> = cell
+        .boundary()
+        .iter()
+        .map(|ll| [ll.lng(), ll.lat()])
+        .collect();
+    let crosses = ring
+        .iter()
+        .zip(ring.iter().cycle().skip(1))
+        .any(|(a, b)| (a[0] - b[0]).abs() > 180.0);
+    let parts = if crosses {
+        split_antimeridian(&ring)
+    } else {
+        vec![ring]
+    };
+    parts
+        .into_iter()
+        .filter(|r| r.len() >= 3)
+        .map(|mut r| {
+            if signed_area(&r) < 0.0 {
+                r.reverse();
+            }
+            if let Some(first) = r.first().copied() {
+                r.push(first);
+            }
+            r
+        })
+        .collect()
+}
+
+/// Twice the signed area of an open ring (positive when counter-clockwise).
+pub fn signed_area(ring: &[[f64; 2]]) -> f64 {
+    ring.iter()
+        .zip(ring.iter().cycle().skip(1))
+        .map(|(a, b)| a[0] * b[1] - b[0] * a[1])
+        .sum()
+}
+
+/// Splits an open ring that crosses ±180° into its western and eastern parts.
+fn split_antimeridian(ring: &[[f64; 2]]) -> Vec<Vec<[f64; 2]>> {
+    // Unwrap longitudes to a continuous range around 180, then clip at x = 180.
+    let shifted: Vec<[f64; 2]> = ring
+        .iter()
+        .map(|p| [if p[0] < 0.0 { p[0] + 360.0 } else { p[0] }, p[1]])
+        .collect();
+    let east = clip_half(&shifted, true)
+        .into_iter()
+        .map(|p| [p[0] - 360.0, p[1]])
+        .collect();
+    let west = clip_half(&shifted, false);
+    vec![west, east]
+}
+
+/// Sutherland–Hodgman clip of a ring to x ≤ 180 (`beyond = false`) or x ≥ 180.
+fn clip_half(ring: &[[f64; 2]], beyond: bool) -> Vec<[f64; 2]> {
+    let inside = |p: &[f64; 2]| if beyond { p[0] >= 180.0 } else { p[0] <= 180.0 };
+    let mut out = Vec::with_capacity(ring.len() + 2);
+    for (a, b) in ring.iter().zip(ring.iter().cycle().skip(1)) {
+        let (ia, ib) = (inside(a), inside(b));
+        if ia {
+            out.push(*a);
+        }
+        if ia != ib {
+            let t = (180.0 - a[0]) / (b[0] - a[0]);
+            out.push([180.0, a[1] + t * (b[1] - a[1])]);
+        }
+    }
+    out
+}
+
+/// Bounding box `[min_lon, min_lat, max_lon, max_lat]` of a cell.
+pub fn cell_bbox(cell: CellIndex) -> [f64; 4] {
+    let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    for ll in cell.boundary().iter() {
+        b[0] = b[0].min(ll.lng());
+        b[1] = b[1].min(ll.lat());
+        b[2] = b[2].max(ll.lng());
+        b[3] = b[3].max(ll.lat());
+    }
+    b
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rings_are_closed_and_counter_clockwise() {
+        let res = Resolution::Seven;
+        for (lat, lon) in [(6.5, 21.0), (-33.9, 18.4), (64.1, -21.9), (0.0, 179.99)] {
+            let cell = cell_of(lat, lon, res).unwrap_or_else(|e| panic!("{e}"));
+            for ring in cell_multipolygon(cell) {
+                assert_eq!(ring.first(), ring.last());
+                assert!(signed_area(&ring[..ring.len() - 1]) > 0.0);
+            }
+        }
+    }
+
+    #[test]
+    fn antimeridian_cells_are_split() {
+        // A res-2 cell that straddles the antimeridian.
+        let cell = cell_of(0.0, 180.0, Resolution::Two).unwrap_or_else(|e| panic!("{e}"));
+        let parts = cell_multipolygon(cell);
+        assert_eq!(parts.len(), 2);
+        for ring in &parts {
+            assert!(ring.iter().all(|p| (-180.0..=180.0).contains(&p[0])));
+            let span = ring.iter().map(|p| p[0]).fold(f64::MIN, f64::max)
+                - ring.iter().map(|p| p[0]).fold(f64::MAX, f64::min);
+            assert!(span < 180.0);
+        }
+    }
+
+    #[test]
+    fn bad_coordinates_are_errors() {
+        assert!(cell_of(91.0, 0.0, Resolution::Seven).is_err());
+        assert!(cell_of(f64::NAN, 0.0, Resolution::Seven).is_err());
+        assert!(parse_cell("not-a-cell").is_err());
+    }
+
+    #[test]
+    fn rings_cover_the_radius() {
+        let res = Resolution::Seven;
+        let c = cell_of(6.5, 21.0, res).unwrap_or_else(|e| panic!("{e}"));
+        let k = rings_for_km(20.0, res);
+        let disk: Vec<CellIndex> = c.grid_disk(k + 3);
+        let inner: std::collections::HashSet<CellIndex> =
+            c.grid_disk::<Vec<_>>(k).into_iter().collect();
+        for cell in disk {
+            if distance_km(center(c), center(cell)) <= 20.0 {
+                assert!(inner.contains(&cell));
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! ACLED export CSV: the current 31-column layout, the 2019–2023 layout and the old
+//! UPPERCASE layout (columns are found by name, case-insensitively).
+
+use super::csvsource::{CsvSource, Row};
+use super::{check_coordinates, progress, IngestError, Parsed, Reject};
+use crate::grid::cell_of;
+use crate::tables::{Category, Event, Precision};
+use crate::util::parse_flexible_date;
+use h3o::Resolution;
+
+const REQUIRED: [&str; 6] = [
+    "event_id_cnty",
+    "event_date",
+    "event_type",
+    "latitude",
+    "longitude",
+    "fatalities",
+];
+
+/// Maps ACLED's event type (current or pre-2018), sub-event type and civilian-targeting flag
+/// to the canonical category.
+pub fn categorise(event_type: &str, civilian_targeting: bool) -> Category {
+    let t = event_type.to_ascii_lowercase();
+    if t.starts_with("violence against civilians") || civilian_targeting {
+        Category::CivilianHarm
+    } else if t.starts_with("battle") {
+        Category::ArmedClash
+    } else if t.starts_with("explosions") || t.starts_with("remote violence") {
+        Category::RemoteViolence
+    } else if t.starts_with("riots") || t.starts_with("protests") {
+        // Mob violence counts as civilian harm only when ACLED flags civilian targeting.
+        Category::Unrest
+    } else {
+        Category::Other
+    }
+}
+
+fn precision(geo_precision: &str) -> Precision {
+    match geo_precision.trim() {
+        "1" => Precision::Exact,
+        "2" => Precision::Near,
+        _ => Precision::Region,
+    }
+}
+
+fn event(row: &Row<'_>, res: Resolution) -> Result<Event, Reject> {
+    let source_id = row.req("event_id_cnty")?.to_owned();
+    let raw_date = row.req("event_date")?;
+    let date = parse_flexible_date(raw_date)
+        .ok_or_else(|| row.reject("event_date", "unreadable date", raw_date.to_owned()))?;
+    let event_type = row.req("event_type")?;
+    let (lat, lon) = check_coordinates(row, "latitude", "longitude")?;
+    let fatalities = row.opt_i64("fatalities")?.unwrap_or(0);
+    if fatalities < 0 {
+        return Err(row.reject("fatalities", "negative fatalities", fatalities.to_string()));
+    }
+    let targeting = !row.get("civilian_targeting").is_empty();
+    let category = categorise(event_type, targeting);
+    let published_at = match row.opt_i64("timestamp")? {
+        Some(t) if t > 0 => Some(t),
+        _ => None,
+    };
+    let cell = cell_of(lat, lon, res)
+        .map_err(|e| row.reject("latitude", "invalid coordinates", e.to_string()))?;
+    let civilian_targeted = category == Category::CivilianHarm;
+    Ok(Event {
+        source: "acled".into(),
+        source_id,
+        date_start: date,
+        date_end: date,
+        published_at,
+        lat,
+        lon,
+        cell: Some(u64::from(cell)),
+        precision: precision(row.get("geo_precision")),
+        category,
+        civilian_targeted,
+        fatalities,
+        // In violence against civilians, ACLED's fatalities are the civilians killed.
+        civilian_fatalities: civilian_targeted.then_some(fatalities),
+        actor1: row.get("actor1").to_owned(),
+        actor2: row.get("actor2").to_owned(),
+        admin1: row.get("admin1").to_owned(),
+        admin2: row.get("admin2").to_owned(),
+    })
+}
+
+/// Reads an ACLED CSV.
+pub fn read(file: &str, bytes: &[u8], res: Resolution) -> Result<Parsed<Event>, IngestError> {
+    let mut src = CsvSource::new(file, bytes, "event_id_cnty", None)?;
+    src.require(&REQUIRED)?;
+    let bar = progress(bytes.len() as u64, "acled");
+    let mut out = Parsed::new();
+    while let Some((line, rec)) = src.next_row() {
+        out.push(rec.and_then(|rec| event(&src.row(&rec, line), res)));
+        if out.rows_read % 4096 == 0 {
+            bar.set_position(src.position());
+        }
+    }
+    bar.finish_and_clear();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEADER: &str = "event_id_cnty,event_date,year,time_precision,disorder_type,event_type,sub_event_type,actor1,assoc_actor_1,inter1,actor2,assoc_actor_2,inter2,interaction,civilian_targeting,iso,region,country,admin1,admin2,admin3,location,latitude,longitude,geo_precision,source,source_scale,notes,fatalities,tags,timestamp";
+
+    #[test]
+    fn current_layout_with_bom_and_quoted_notes() {
+        let csv = format!(
+            "\u{feff}{HEADER}\nXYZ1,16 May 2025,2025,1,Political violence,Violence against civilians,Attack,Militia A,,Identity militia,Civilians (X),,Civilians,Identity militia-Civilians,Civilian targeting,140,Middle Africa,Xland,Prov,Dist,Sub,Town,6.5,21.0,1,Radio,National,\"Notes, with \"\"quotes\"\"\nand a newline\",3,,1747400000\n"
+        );
+        let p = read("t.csv", csv.as_bytes(), Resolution::Seven).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.rejects, vec![]);
+        let e = &p.rows[0];
+        assert_eq!(e.category, Category::CivilianHarm);
+        assert_eq!(e.civilian_fatalities, Some(3));
+        assert_eq!(e.published_at, Some(1_747_400_000));
+        assert_eq!(crate::util::format_date(e.date_start), "2025-05-16");
+    }
+
+    #[test]
+    fn old_uppercase_layout() {
+        let csv = "EVENT_ID_CNTY,EVENT_DATE,EVENT_TYPE,ACTOR1,ACTOR2,LATITUDE,LONGITUDE,GEO_PRECISION,FATALITIES\nCAR1,18/04/2001,Battle-No change of territory,A,B,6.5,21.0,2,4\nCAR2,19/04/2001,Remote violence,A,,6.5,21.0,3,0\n";
+        let p =
+            read("old.csv", csv.as_bytes(), Resolution::Seven).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.rows[0].category, Category::ArmedClash);
+        assert_eq!(p.rows[0].precision, Precision::Near);
+        assert_eq!(p.rows[1].category, Category::RemoteViolence);
+        assert_eq!(p.rows[1].precision, Precision::Region);
+    }
+
+    #[test]
+    fn bad_rows_are_rejected_with_line_and_column() {
+        let csv = "event_id_cnty,event_date,event_type,latitude,longitude,fatalities\nA,2020-01-01,Battles,6.5,21,0\nB,2020-01-02,Battles,abc,21,0\nC,someday,Battles,6.5,21,0\nD,2020-01-02,Battles,6.5\n";
+        let p =
+            read("bad.csv", csv.as_bytes(), Resolution::Seven).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.rows.len(), 1);
+        let text: Vec<String> = p.rejects.iter().map(ToString::to_string).collect();
+        assert_eq!(text[0], "line 3, column `latitude`: not a number (abc)");
+        assert_eq!(
+            text[1],
+            "line 4, column `event_date`: unreadable date (someday)"
+        );
+        assert!(
+            text[2].starts_with("line 5: wrong number of fields"),
+            "{}",
+            text[2]
+        );
+    }
+
+    #[test]
+    fn missing_column_names_file_and_column() {
+        let csv = "event_id_cnty,event_date,latitude,longitude,fatalities\n";
+        let err = read("x.csv", csv.as_bytes(), Resolution::Seven).err();
+        assert_eq!(
+            err.map(|e| e.to_string()).unwrap_or_default(),
+            "x.csv:1: missing required column `event_type`"
+        );
+    }
+}

@@ -1,0 +1,166 @@
+//! Boundaries as GeoJSON: geoBoundaries (`shapeName`, `shapeID`, `shapeType`) or any
+//! FeatureCollection of (Multi)Polygons with a name property. Each area is filled to
+//! base-resolution cells by centroid containment.
+
+use super::{IngestError, Reject};
+use crate::grid::polyfill;
+use crate::tables::{Area, AreaCell};
+use geojson::{feature::Id, Feature, GeoJson};
+use h3o::Resolution;
+
+/// Properties tried, in order, for an area's name.
+pub const NAME_PROPERTIES: [&str; 6] = ["shapeName", "name", "NAME", "Name", "ADM1_EN", "ADM2_EN"];
+
+/// What the areas reader produced.
+#[derive(Debug, Default)]
+pub struct ParsedAreas {
+    /// Accepted areas.
+    pub areas: Vec<Area>,
+    /// Their cells.
+    pub cells: Vec<AreaCell>,
+    /// Rejected features (`line` is the feature's 1-based position).
+    pub rejects: Vec<Reject>,
+    /// Features read.
+    pub features: usize,
+}
+
+fn text(f: &Feature, key: &str) -> Option<String> {
+    match f.property(key)? {
+        serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn area(f: &Feature, n: u64, res: Resolution) -> Result<(Area, Vec<AreaCell>), Reject> {
+    let name = NAME_PROPERTIES
+        .iter()
+        .find_map(|k| text(f, k))
+        .ok_or_else(|| {
+            Reject::new(
+                n,
+                "name",
+                "feature has no name property",
+                NAME_PROPERTIES.join("/"),
+            )
+        })?;
+    let level = text(f, "shapeType")
+        .or_else(|| text(f, "level"))
+        .unwrap_or_else(|| "area".to_owned());
+    let area_id = text(f, "shapeID")
+        .or_else(|| match &f.id {
+            Some(Id::String(s)) => Some(s.clone()),
+            Some(Id::Number(x)) => Some(x.to_string()),
+            None => None,
+        })
+        .unwrap_or_else(|| format!("{level}-{name}"));
+    let geometry = f
+        .geometry
+        .as_ref()
+        .ok_or_else(|| Reject::new(n, "geometry", "feature has no geometry", String::new()))?;
+    let shape: geo::Geometry<f64> = geo::Geometry::try_from(&geometry.value)
+        .map_err(|e| Reject::new(n, "geometry", "unreadable geometry", e.to_string()))?;
+    let multi = match shape {
+        geo::Geometry::Polygon(p) => geo::MultiPolygon::new(vec![p]),
+        geo::Geometry::MultiPolygon(m) => m,
+        _ => {
+            return Err(Reject::new(
+                n,
+                "geometry",
+                "not a Polygon or MultiPolygon",
+                String::new(),
+            ))
+        }
+    };
+    let cells = polyfill(multi, res)
+        .map_err(|e| Reject::new(n, "geometry", "geometry cannot be filled", e.to_string()))?;
+    let geometry_text = serde_json::to_string(geometry)
+        .map_err(|e| Reject::new(n, "geometry", "geometry cannot be stored", e.to_string()))?;
+    let cells = cells
+        .into_iter()
+        .map(|c| AreaCell {
+            area_id: area_id.clone(),
+            level: level.clone(),
+            cell: u64::from(c),
+        })
+        .collect();
+    Ok((
+        Area {
+            area_id,
+            name,
+            level,
+            parent: text(f, "parent"),
+            geometry: geometry_text,
+        },
+        cells,
+    ))
+}
+
+/// Reads a GeoJSON FeatureCollection of areas.
+pub fn read(file: &str, bytes: &[u8], res: Resolution) -> Result<ParsedAreas, IngestError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| IngestError::Json {
+        file: file.to_owned(),
+        message: format!("not UTF-8: {e}"),
+    })?;
+    let gj: GeoJson = text
+        .parse()
+        .map_err(|e: geojson::Error| IngestError::Json {
+            file: file.to_owned(),
+            message: e.to_string(),
+        })?;
+    let features = match gj {
+        GeoJson::FeatureCollection(fc) => fc.features,
+        GeoJson::Feature(f) => vec![f],
+        GeoJson::Geometry(_) => {
+            return Err(IngestError::Json {
+                file: file.to_owned(),
+                message: "a bare geometry has no name; expected a Feature or FeatureCollection"
+                    .into(),
+            })
+        }
+    };
+    let mut out = ParsedAreas {
+        features: features.len(),
+        ..ParsedAreas::default()
+    };
+    for (i, f) in features.iter().enumerate() {
+        match area(f, i as u64 + 1, res) {
+            Ok((a, cells)) => {
+                out.areas.push(a);
+                out.cells.extend(cells);
+            }
+            Err(r) => out.rejects.push(r),
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn geoboundaries_feature_fills_to_cells() {
+        let gj = r#"{"type":"FeatureCollection","features":[
+          {"type":"Feature","properties":{"shapeName":"North","shapeID":"N1","shapeType":"ADM1"},
+           "geometry":{"type":"Polygon","coordinates":[[[21.0,6.5],[21.2,6.5],[21.2,6.7],[21.0,6.7],[21.0,6.5]]]}},
+          {"type":"Feature","properties":{"other":"x"},
+           "geometry":{"type":"Polygon","coordinates":[[[21.0,6.5],[21.2,6.5],[21.2,6.7],[21.0,6.5]]]}}
+        ]}"#;
+        let p =
+            read("a.geojson", gj.as_bytes(), Resolution::Seven).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.areas.len(), 1);
+        assert_eq!(p.areas[0].level, "ADM1");
+        assert!(p.cells.len() > 50, "{}", p.cells.len());
+        assert_eq!(p.rejects[0].line, 2);
+    }
+
+    #[test]
+    fn broken_json_names_the_file() {
+        let err = read("b.geojson", b"{\"type\": ", Resolution::Seven).err();
+        assert!(err
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+            .starts_with("b.geojson: "));
+    }
+}

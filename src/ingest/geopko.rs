@@ -1,0 +1,159 @@
+//! Geo-PKO deployment CSV, v2.x location-map layout (113–114 columns, read by name).
+//!
+//! One row is one deployment location on one UN deployment map; the map's `year`/`month`
+//! (or `date` in v2.3) starts its validity, which lasts until the next map of the same
+//! mission, or at most `ingest.base_max_validity_days`.
+
+use super::csvsource::{CsvSource, Row};
+use super::{check_coordinates, progress, IngestError, Parsed, Reject};
+use crate::grid::cell_of;
+use crate::tables::Base;
+use crate::util::{days_from_ymd, parse_flexible_date};
+use h3o::Resolution;
+use std::collections::{BTreeMap, BTreeSet};
+
+const REQUIRED: [&str; 6] = [
+    "mission",
+    "year",
+    "month",
+    "location",
+    "latitude",
+    "longitude",
+];
+
+/// A base as read, before validity periods are assigned across maps.
+#[derive(Debug, Clone)]
+pub struct RawBase {
+    /// The base, with `valid_to` not yet set.
+    pub base: Base,
+}
+
+/// Identity of a base row: mission, map date, map, location and position.
+pub type BaseKey = (String, i32, String, String, u64, u64);
+
+/// The identity of a base row (re-ingesting the same map replaces, never duplicates).
+pub fn key(b: &Base) -> BaseKey {
+    (
+        b.mission.clone(),
+        b.valid_from,
+        b.source.clone(),
+        b.location.clone(),
+        b.lat.to_bits(),
+        b.lon.to_bits(),
+    )
+}
+
+fn map_date(row: &Row<'_>) -> Result<i32, Reject> {
+    let date = row.get("date");
+    if !date.is_empty() {
+        if let Some(d) = parse_flexible_date(date) {
+            return Ok(d);
+        }
+    }
+    let year = row
+        .opt_i64("year")?
+        .ok_or_else(|| row.reject("year", "missing value", String::new()))?;
+    let month = row
+        .opt_i64("month")?
+        .ok_or_else(|| row.reject("month", "missing value", String::new()))?;
+    i32::try_from(year)
+        .ok()
+        .zip(u32::try_from(month).ok())
+        .and_then(|(y, m)| days_from_ymd(y, m, 1))
+        .ok_or_else(|| row.reject("month", "invalid map date", format!("{year}-{month}")))
+}
+
+fn base(row: &Row<'_>, res: Resolution) -> Result<RawBase, Reject> {
+    let mission = row.req("mission")?.to_owned();
+    let location = row.req("location")?.to_owned();
+    let valid_from = map_date(row)?;
+    let (lat, lon) = check_coordinates(row, "latitude", "longitude")?;
+    let troops = row.opt_i64("no.troops")?;
+    if troops.is_some_and(|t| t < 0) {
+        return Err(row.reject("no.troops", "negative troops", row.get("no.troops").into()));
+    }
+    let cell = cell_of(lat, lon, res)
+        .map_err(|e| row.reject("latitude", "invalid coordinates", e.to_string()))?;
+    Ok(RawBase {
+        base: Base {
+            mission,
+            valid_from,
+            valid_to: valid_from,
+            location,
+            lat,
+            lon,
+            cell: u64::from(cell),
+            troops,
+            infantry: row.flag("inf")?,
+            fpu: row.flag("fpu")?,
+            unpol: row.flag("unpol.dummy")?,
+            observers: row.flag("unmo.dummy")?,
+            medical: row.flag("med")?,
+            aviation: row.flag("avia")?,
+            engineering: row.flag("eng")?,
+            reserve: row.flag("res")?,
+            hq: row.opt_i64("hq")?,
+            tcc_count: row.opt_i64("no.tcc")?,
+            source: row.get("source").to_owned(),
+        },
+    })
+}
+
+/// Reads a Geo-PKO v2.x CSV.
+pub fn read(file: &str, bytes: &[u8], res: Resolution) -> Result<Parsed<RawBase>, IngestError> {
+    let mut src = CsvSource::new(file, bytes, "mission", None)?;
+    src.require(&REQUIRED)?;
+    let bar = progress(bytes.len() as u64, "geopko");
+    let mut out = Parsed::new();
+    while let Some((line, rec)) = src.next_row() {
+        out.push(rec.and_then(|rec| base(&src.row(&rec, line), res)));
+        bar.set_position(src.position());
+    }
+    bar.finish_and_clear();
+    Ok(out)
+}
+
+/// Sets `valid_to` of every base: the day before the mission's next map, or
+/// `valid_from + max_days − 1` for the mission's last map.
+pub fn assign_validity(bases: &mut [Base], max_days: u32) {
+    let mut maps: BTreeMap<String, BTreeSet<i32>> = BTreeMap::new();
+    for b in bases.iter() {
+        maps.entry(b.mission.clone())
+            .or_default()
+            .insert(b.valid_from);
+    }
+    let max = i32::try_from(max_days.max(1)).unwrap_or(i32::MAX / 2);
+    for b in bases.iter_mut() {
+        let next = maps
+            .get(&b.mission)
+            .and_then(|dates| dates.range(b.valid_from + 1..).next().copied());
+        let cap = b.valid_from.saturating_add(max - 1);
+        b.valid_to = next.map_or(cap, |n| (n - 1).min(cap));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CSV: &str = "source,mission,year,month,location,latitude,longitude,no.troops,inf,fpu,unpol.dummy,unmo.dummy,hq,no.tcc\n\
+map 1,MISSION,2020,1,Alpha,6.5,21.0,850,1,0,0,0,2,2\n\
+map 1,MISSION,2020,1,Beta,6.6,21.1,NA,0,1,1,0,NA,1\n\
+map 2,MISSION,2020,6,Alpha,6.5,21.0,unknown,1,0,0,0,?,2\n";
+
+    #[test]
+    fn validity_runs_until_the_next_map() {
+        let p = read("g.csv", CSV.as_bytes(), Resolution::Seven).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.rejects, vec![]);
+        let mut bases: Vec<Base> = p.rows.into_iter().map(|r| r.base).collect();
+        assign_validity(&mut bases, 365);
+        let d = |y, m, d| days_from_ymd(y, m, d).unwrap_or_default();
+        assert_eq!(bases[0].valid_to, d(2020, 5, 31));
+        assert_eq!(bases[1].valid_to, d(2020, 5, 31), "Beta closes with map 2");
+        assert_eq!(bases[2].valid_to, d(2020, 6, 1) + 364);
+        assert_eq!(bases[0].troops, Some(850));
+        assert_eq!(bases[1].troops, None);
+        assert_eq!(bases[2].hq, None, "`?` is missing");
+        assert!(bases[1].fpu && bases[1].unpol);
+    }
+}

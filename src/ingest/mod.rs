@@ -1,0 +1,616 @@
+//! Ingest: one reader per source format, each producing canonical rows plus the rows it
+//! rejected; [`ingest_file`] validates the reject share, merges with what is stored and
+//! publishes atomically.
+
+pub mod acled;
+pub mod areas;
+pub mod climate;
+pub mod csvsource;
+pub mod geopko;
+pub mod population;
+pub mod ucdp;
+
+use crate::config::Config;
+use crate::store::{IngestRecord, Store, StoreError};
+use crate::tables::{Area, AreaCell, Base, ClimateValue, Event, PopulationCell, Table};
+use crate::util::{format_date, sha256_hex};
+use polars::prelude::{DataFrame, PolarsError};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+use std::str::FromStr;
+
+/// What a file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Kind {
+    /// ACLED export CSV (current, 2019–2023 and UPPERCASE layouts).
+    Acled,
+    /// UCDP GED or Candidate CSV (49 columns; headerless files accepted).
+    Ucdp,
+    /// Geo-PKO deployment CSV (v2.x location-map layout).
+    Geopko,
+    /// `h3,population` CSV at any resolution.
+    Population,
+    /// Tidy climate CSV: `lat,lon,date,variable,value` or `h3,date,variable,value`.
+    Climate,
+    /// Boundaries as GeoJSON (geoBoundaries or any GeoJSON with a name property).
+    Areas,
+}
+
+impl Kind {
+    /// Every kind, for messages.
+    pub const ALL: [Kind; 6] = [
+        Kind::Acled,
+        Kind::Ucdp,
+        Kind::Geopko,
+        Kind::Population,
+        Kind::Climate,
+        Kind::Areas,
+    ];
+
+    /// The kind's name on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Acled => "acled",
+            Kind::Ucdp => "ucdp",
+            Kind::Geopko => "geopko",
+            Kind::Population => "population",
+            Kind::Climate => "climate",
+            Kind::Areas => "areas",
+        }
+    }
+
+    /// The attribution that outputs carrying this source's data must show.
+    pub fn attribution(self) -> &'static str {
+        match self {
+            Kind::Acled => "Armed Conflict Location & Event Data (ACLED), acleddata.com; not for redistribution",
+            Kind::Ucdp => "UCDP Georeferenced Event Dataset, CC BY 4.0; Davies, Pettersson & Öberg (2023); Sundberg & Melander (2013)",
+            Kind::Geopko => "Geo-PKO; Cil, Fjelde, Hultman & Nilsson (2020), Mapping blue helmets, JPR 57(2)",
+            Kind::Population => "Population estimates as provided by the loaded file",
+            Kind::Climate => "Climate series as provided by the loaded file",
+            Kind::Areas => "Boundaries as provided by the loaded file (geoBoundaries: CC BY 3.0 IGO)",
+        }
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Kind {
+    type Err = IngestError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Kind::ALL
+            .into_iter()
+            .find(|k| k.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| IngestError::UnknownKind {
+                kind: s.to_owned(),
+                expected: Kind::ALL.map(Kind::as_str).join(", "),
+            })
+    }
+}
+
+/// Errors of the ingest layer. Row-level problems are [`Reject`]s, not errors.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    /// The file could not be read.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Not a kind Vigil reads.
+    #[error("unknown ingest kind `{kind}`; expected one of: {expected}")]
+    UnknownKind {
+        /// What was given.
+        kind: String,
+        /// The kinds there are.
+        expected: String,
+    },
+    /// The file has no header or no rows.
+    #[error("{file}: the file is empty")]
+    Empty {
+        /// The file.
+        file: String,
+    },
+    /// A required column is absent from the header.
+    #[error("{file}:1: missing required column `{column}`")]
+    MissingColumn {
+        /// The file.
+        file: String,
+        /// The column.
+        column: String,
+    },
+    /// The CSV structure itself is broken where no row can be salvaged.
+    #[error("{file}:{line}: {message}")]
+    Csv {
+        /// The file.
+        file: String,
+        /// Line number.
+        line: u64,
+        /// What the parser said.
+        message: String,
+    },
+    /// The file is not valid JSON/GeoJSON.
+    #[error("{file}: {message}")]
+    Json {
+        /// The file.
+        file: String,
+        /// What the parser said (with line and column).
+        message: String,
+    },
+    /// Too many rows were rejected: the file is refused whole and the store is unchanged.
+    #[error("{file}: refused, {rejected} of {total} rows rejected ({share:.1} % > {max:.1} % allowed); nothing was stored. First: {first}. All rejects: {rejects_file}")]
+    TooManyRejects {
+        /// The file.
+        file: String,
+        /// Rejected rows.
+        rejected: usize,
+        /// Data rows read.
+        total: usize,
+        /// Rejected share, percent.
+        share: f64,
+        /// Allowed share, percent.
+        max: f64,
+        /// The first rejected row, with line, column and reason.
+        first: String,
+        /// Where every rejected row was written.
+        rejects_file: String,
+    },
+    /// The file was read but holds no usable row.
+    #[error("{file}: no row could be used ({rejected} rejected)")]
+    NothingAccepted {
+        /// The file.
+        file: String,
+        /// Rejected rows.
+        rejected: usize,
+    },
+    /// Storing failed; the previous state is kept.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Building a table failed.
+    #[error("building table {table}: {source}")]
+    Table {
+        /// The table.
+        table: &'static str,
+        /// What polars said.
+        source: PolarsError,
+    },
+}
+
+/// One rejected row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reject {
+    /// Line number in the file (1 = first line).
+    pub line: u64,
+    /// The offending column ("" when the whole row is at fault).
+    pub column: String,
+    /// Short reason (used to count rejects by reason).
+    pub reason: &'static str,
+    /// The offending value or detail.
+    pub detail: String,
+}
+
+impl Reject {
+    /// A rejection.
+    pub fn new(line: u64, column: &str, reason: &'static str, detail: String) -> Self {
+        Self {
+            line,
+            column: column.to_owned(),
+            reason,
+            detail,
+        }
+    }
+}
+
+impl fmt::Display for Reject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}", self.line)?;
+        if !self.column.is_empty() {
+            write!(f, ", column `{}`", self.column)?;
+        }
+        write!(f, ": {}", self.reason)?;
+        if !self.detail.is_empty() {
+            write!(f, " ({})", self.detail)?;
+        }
+        Ok(())
+    }
+}
+
+/// What a reader produced from one file.
+#[derive(Debug)]
+pub struct Parsed<T> {
+    /// Accepted rows.
+    pub rows: Vec<T>,
+    /// Rejected rows.
+    pub rejects: Vec<Reject>,
+    /// Data rows read (accepted + rejected).
+    pub rows_read: usize,
+}
+
+impl<T> Parsed<T> {
+    fn new() -> Self {
+        Self {
+            rows: Vec::new(),
+            rejects: Vec::new(),
+            rows_read: 0,
+        }
+    }
+
+    fn push(&mut self, row: Result<T, Reject>) {
+        self.rows_read += 1;
+        match row {
+            Ok(r) => self.rows.push(r),
+            Err(e) => self.rejects.push(e),
+        }
+    }
+}
+
+/// Checks a WGS84 coordinate pair read from a row.
+pub fn check_coordinates(
+    row: &csvsource::Row<'_>,
+    lat_col: &str,
+    lon_col: &str,
+) -> Result<(f64, f64), Reject> {
+    let lat = row.f64(lat_col)?;
+    let lon = row.f64(lon_col)?;
+    if !(-90.0..=90.0).contains(&lat) {
+        return Err(row.reject(lat_col, "latitude out of range", lat.to_string()));
+    }
+    if !(-180.0..=180.0).contains(&lon) {
+        return Err(row.reject(lon_col, "longitude out of range", lon.to_string()));
+    }
+    if lat == 0.0 && lon == 0.0 {
+        return Err(row.reject(lat_col, "coordinates 0,0 (placeholder)", String::new()));
+    }
+    Ok((lat, lon))
+}
+
+/// A progress bar over the bytes of a file (hidden when stderr is not a terminal).
+pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{msg:>12} [{bar:30}] {bytes}/{total_bytes} ({eta})",
+    ) {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message(what.to_owned());
+    bar
+}
+
+/// Reads `path` as `kind`, validates, merges with the store and publishes.
+pub fn ingest_file(
+    store: &mut Store,
+    config: &Config,
+    kind: Kind,
+    path: &Path,
+) -> Result<IngestRecord, IngestError> {
+    let file = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    let res = crate::grid::resolution(config.grid.resolution).map_err(|e| IngestError::Csv {
+        file: file.clone(),
+        line: 0,
+        message: e.to_string(),
+    })?;
+    let sha = sha256_hex(&bytes);
+    let _span = tracing::info_span!("ingest", kind = %kind, file = %file).entered();
+    let mut record = IngestRecord {
+        kind: kind.as_str().to_owned(),
+        file: file.clone(),
+        sha256: sha.clone(),
+        attribution: kind.attribution().to_owned(),
+        ..IngestRecord::default()
+    };
+    let (tables, rejects) = match kind {
+        Kind::Acled => {
+            let parsed = acled::read(&file, &bytes, res)?;
+            events_tables(store, parsed, &mut record)?
+        }
+        Kind::Ucdp => {
+            let parsed = ucdp::read(&file, &bytes, res)?;
+            events_tables(store, parsed, &mut record)?
+        }
+        Kind::Geopko => {
+            let parsed = geopko::read(&file, &bytes, res)?;
+            bases_tables(store, config, parsed, &mut record)?
+        }
+        Kind::Population => {
+            let parsed = population::read(&file, &bytes, res)?;
+            population_tables(store, parsed, &mut record)?
+        }
+        Kind::Climate => {
+            let parsed = climate::read(&file, &bytes, res)?;
+            climate_tables(store, parsed, &mut record)?
+        }
+        Kind::Areas => {
+            let parsed = areas::read(&file, &bytes, res)?;
+            areas_tables(store, parsed, &mut record)?
+        }
+    };
+    record.rejected = rejects.len();
+    for r in &rejects {
+        *record
+            .rejects_by_reason
+            .entry(r.reason.to_owned())
+            .or_default() += 1;
+    }
+    if !rejects.is_empty() {
+        let rel = format!("rejects/{}-{}.csv", kind.as_str(), &sha[..16]);
+        write_rejects(&store.root().join(&rel), &file, &rejects)?;
+        record.rejects_file = Some(rel);
+    }
+    let share = if record.rows_read == 0 {
+        0.0
+    } else {
+        record.rejected as f64 / record.rows_read as f64
+    };
+    if share > config.ingest.max_reject_share {
+        return Err(IngestError::TooManyRejects {
+            file,
+            rejected: record.rejected,
+            total: record.rows_read,
+            share: share * 100.0,
+            max: config.ingest.max_reject_share * 100.0,
+            first: rejects.first().map(ToString::to_string).unwrap_or_default(),
+            rejects_file: store
+                .root()
+                .join(record.rejects_file.clone().unwrap_or_default())
+                .display()
+                .to_string(),
+        });
+    }
+    if record.accepted == 0 {
+        return Err(IngestError::NothingAccepted {
+            file,
+            rejected: record.rejected,
+        });
+    }
+    store.publish(tables, Some(record.clone()))?;
+    Ok(record)
+}
+
+type Tables = (Vec<(&'static str, DataFrame)>, Vec<Reject>);
+
+fn frame<T: Table>(rows: &[T]) -> Result<(&'static str, DataFrame), IngestError> {
+    T::to_frame(rows)
+        .map(|df| (T::NAME, df))
+        .map_err(|source| IngestError::Table {
+            table: T::NAME,
+            source,
+        })
+}
+
+fn extent(record: &mut IngestRecord, points: impl Iterator<Item = (f64, f64)>) {
+    let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    let mut any = false;
+    for (lat, lon) in points {
+        any = true;
+        b = [b[0].min(lon), b[1].min(lat), b[2].max(lon), b[3].max(lat)];
+    }
+    record.bbox = any.then_some(b);
+}
+
+fn date_range(record: &mut IngestRecord, dates: impl Iterator<Item = i32>) {
+    let (mut lo, mut hi) = (i32::MAX, i32::MIN);
+    for d in dates {
+        lo = lo.min(d);
+        hi = hi.max(d);
+    }
+    record.date_range = (lo <= hi).then(|| [format_date(lo), format_date(hi)]);
+}
+
+fn events_tables(
+    store: &Store,
+    parsed: Parsed<Event>,
+    record: &mut IngestRecord,
+) -> Result<Tables, IngestError> {
+    record.rows_read = parsed.rows_read;
+    record.accepted = parsed.rows.len();
+    extent(record, parsed.rows.iter().map(|e| (e.lat, e.lon)));
+    date_range(record, parsed.rows.iter().map(|e| e.date_start));
+    let mut merged: BTreeMap<(String, String), Event> = store
+        .read::<Event>()?
+        .into_iter()
+        .map(|e| ((e.source.clone(), e.source_id.clone()), e))
+        .collect();
+    for e in parsed.rows {
+        let key = (e.source.clone(), e.source_id.clone());
+        match merged.get(&key) {
+            Some(old) => {
+                record.duplicates += 1;
+                // An update of the same event replaces it unless it is older.
+                if old.published_at.unwrap_or(i64::MIN) <= e.published_at.unwrap_or(i64::MIN) {
+                    merged.insert(key, e);
+                }
+            }
+            None => {
+                merged.insert(key, e);
+            }
+        }
+    }
+    let rows: Vec<Event> = merged.into_values().collect();
+    Ok((vec![frame(&rows)?], parsed.rejects))
+}
+
+fn bases_tables(
+    store: &Store,
+    config: &Config,
+    parsed: Parsed<geopko::RawBase>,
+    record: &mut IngestRecord,
+) -> Result<Tables, IngestError> {
+    record.rows_read = parsed.rows_read;
+    record.accepted = parsed.rows.len();
+    extent(record, parsed.rows.iter().map(|b| (b.base.lat, b.base.lon)));
+    date_range(record, parsed.rows.iter().map(|b| b.base.valid_from));
+    let mut merged: BTreeMap<geopko::BaseKey, Base> = store
+        .read::<Base>()?
+        .into_iter()
+        .map(|b| (geopko::key(&b), b))
+        .collect();
+    for raw in parsed.rows {
+        if merged.insert(geopko::key(&raw.base), raw.base).is_some() {
+            record.duplicates += 1;
+        }
+    }
+    let mut rows: Vec<Base> = merged.into_values().collect();
+    geopko::assign_validity(&mut rows, config.ingest.base_max_validity_days);
+    Ok((vec![frame(&rows)?], parsed.rejects))
+}
+
+fn population_tables(
+    store: &Store,
+    parsed: Parsed<PopulationCell>,
+    record: &mut IngestRecord,
+) -> Result<Tables, IngestError> {
+    record.rows_read = parsed.rows_read;
+    let mut incoming: BTreeMap<u64, f64> = BTreeMap::new();
+    for p in &parsed.rows {
+        *incoming.entry(p.cell).or_default() += p.population;
+    }
+    record.accepted = parsed.rows.len();
+    extent(
+        record,
+        incoming
+            .keys()
+            .filter_map(|c| crate::grid::cell_from_u64(*c).ok())
+            .map(crate::grid::center),
+    );
+    let mut merged: BTreeMap<u64, f64> = store
+        .read::<PopulationCell>()?
+        .into_iter()
+        .map(|p| (p.cell, p.population))
+        .collect();
+    for (cell, pop) in incoming {
+        if merged.insert(cell, pop).is_some() {
+            record.duplicates += 1;
+        }
+    }
+    let rows: Vec<PopulationCell> = merged
+        .into_iter()
+        .map(|(cell, population)| PopulationCell { cell, population })
+        .collect();
+    Ok((vec![frame(&rows)?], parsed.rejects))
+}
+
+fn climate_tables(
+    store: &Store,
+    parsed: Parsed<ClimateValue>,
+    record: &mut IngestRecord,
+) -> Result<Tables, IngestError> {
+    record.rows_read = parsed.rows_read;
+    record.accepted = parsed.rows.len();
+    date_range(record, parsed.rows.iter().map(|c| c.period));
+    let key = |c: &ClimateValue| (c.cell, c.period, c.variable.clone());
+    let mut merged: BTreeMap<(u64, i32, String), ClimateValue> = store
+        .read::<ClimateValue>()?
+        .into_iter()
+        .map(|c| (key(&c), c))
+        .collect();
+    // Several points of one file in the same cell are averaged.
+    let mut sums: BTreeMap<(u64, i32, String), (f64, usize)> = BTreeMap::new();
+    for c in &parsed.rows {
+        let e = sums.entry(key(c)).or_default();
+        e.0 += c.value;
+        e.1 += 1;
+    }
+    for ((cell, period, variable), (sum, n)) in sums {
+        let k = (cell, period, variable.clone());
+        let v = ClimateValue {
+            cell,
+            period,
+            variable,
+            value: sum / n as f64,
+        };
+        if merged.insert(k, v).is_some() {
+            record.duplicates += 1;
+        }
+    }
+    let rows: Vec<ClimateValue> = merged.into_values().collect();
+    Ok((vec![frame(&rows)?], parsed.rejects))
+}
+
+fn areas_tables(
+    store: &Store,
+    parsed: areas::ParsedAreas,
+    record: &mut IngestRecord,
+) -> Result<Tables, IngestError> {
+    record.rows_read = parsed.features;
+    record.accepted = parsed.areas.len();
+    let replaced: std::collections::HashSet<String> =
+        parsed.areas.iter().map(|a| a.area_id.clone()).collect();
+    let mut areas: Vec<Area> = store
+        .read::<Area>()?
+        .into_iter()
+        .filter(|a| !replaced.contains(&a.area_id))
+        .collect();
+    record.duplicates = replaced.len() + areas.len()
+        - areas
+            .iter()
+            .map(|a| a.area_id.clone())
+            .chain(replaced.iter().cloned())
+            .collect::<std::collections::HashSet<_>>()
+            .len();
+    let mut cells: Vec<AreaCell> = store
+        .read::<AreaCell>()?
+        .into_iter()
+        .filter(|c| !replaced.contains(&c.area_id))
+        .collect();
+    areas.extend(parsed.areas);
+    cells.extend(parsed.cells);
+    areas.sort_by(|a, b| (&a.level, &a.area_id).cmp(&(&b.level, &b.area_id)));
+    // A cell belongs to at most one area per level: the first by area id keeps it.
+    cells.sort_by(|a, b| (&a.level, a.cell, &a.area_id).cmp(&(&b.level, b.cell, &b.area_id)));
+    cells.dedup_by(|b, a| a.level == b.level && a.cell == b.cell);
+    let points: Vec<(f64, f64)> = cells
+        .iter()
+        .filter_map(|c| crate::grid::cell_from_u64(c.cell).ok())
+        .map(crate::grid::center)
+        .collect();
+    extent(record, points.into_iter());
+    Ok((vec![frame(&areas)?, frame(&cells)?], parsed.rejects))
+}
+
+fn write_rejects(path: &Path, file: &str, rejects: &[Reject]) -> Result<(), IngestError> {
+    let io = |source| {
+        IngestError::Store(StoreError::Io {
+            path: path.to_path_buf(),
+            source,
+        })
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(io)?;
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut rows = vec![[
+        "file".to_owned(),
+        "line".to_owned(),
+        "column".to_owned(),
+        "reason".to_owned(),
+        "detail".to_owned(),
+    ]];
+    rows.extend(rejects.iter().map(|r| {
+        [
+            file.to_owned(),
+            r.line.to_string(),
+            r.column.clone(),
+            r.reason.to_owned(),
+            r.detail.clone(),
+        ]
+    }));
+    for r in rows {
+        w.write_record(&r)
+            .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| io(std::io::Error::other(e.to_string())))?;
+    crate::store::write_atomic(path, &bytes)?;
+    Ok(())
+}

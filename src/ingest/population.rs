@@ -1,0 +1,93 @@
+//! `h3,population` CSV at any H3 resolution: finer cells are summed into their base-resolution
+//! parent, coarser cells are spread evenly over their base-resolution children.
+
+use super::csvsource::{CsvSource, Row};
+use super::{progress, IngestError, Parsed, Reject};
+use crate::grid::parse_cell;
+use crate::tables::PopulationCell;
+use h3o::Resolution;
+
+fn cells(row: &Row<'_>, res: Resolution) -> Result<Vec<PopulationCell>, Reject> {
+    let raw = row.req("h3")?;
+    let cell = parse_cell(raw).map_err(|e| row.reject("h3", "invalid H3 cell", e.to_string()))?;
+    let pop = row
+        .opt_f64("population")?
+        .ok_or_else(|| row.reject("population", "missing value", String::new()))?;
+    if pop < 0.0 {
+        return Err(row.reject("population", "negative population", pop.to_string()));
+    }
+    if cell.resolution() >= res {
+        let parent = cell
+            .parent(res)
+            .ok_or_else(|| row.reject("h3", "no parent at base resolution", raw.to_owned()))?;
+        return Ok(vec![PopulationCell {
+            cell: u64::from(parent),
+            population: pop,
+        }]);
+    }
+    let n = cell.children_count(res);
+    if n > 1_000_000 {
+        return Err(row.reject(
+            "h3",
+            "cell far too coarse for the base resolution",
+            raw.to_owned(),
+        ));
+    }
+    let share = pop / n as f64;
+    Ok(cell
+        .children(res)
+        .map(|c| PopulationCell {
+            cell: u64::from(c),
+            population: share,
+        })
+        .collect())
+}
+
+/// Reads an `h3,population` CSV.
+pub fn read(
+    file: &str,
+    bytes: &[u8],
+    res: Resolution,
+) -> Result<Parsed<PopulationCell>, IngestError> {
+    let mut src = CsvSource::new(file, bytes, "h3", None)?;
+    src.require(&["h3", "population"])?;
+    let bar = progress(bytes.len() as u64, "population");
+    let mut out = Parsed::new();
+    while let Some((line, rec)) = src.next_row() {
+        out.rows_read += 1;
+        match rec.and_then(|rec| cells(&src.row(&rec, line), res)) {
+            Ok(rows) => out.rows.extend(rows),
+            Err(r) => out.rejects.push(r),
+        }
+        if out.rows_read % 4096 == 0 {
+            bar.set_position(src.position());
+        }
+    }
+    bar.finish_and_clear();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finer_cells_sum_and_coarser_cells_spread() {
+        let fine =
+            crate::grid::cell_of(6.5, 21.0, Resolution::Eight).unwrap_or_else(|e| panic!("{e}"));
+        let coarse =
+            crate::grid::cell_of(6.5, 21.0, Resolution::Six).unwrap_or_else(|e| panic!("{e}"));
+        let csv = format!("h3,population\n{fine},100\n{coarse},700\n");
+        let p = read("p.csv", csv.as_bytes(), Resolution::Seven).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.rows.len(), 8);
+        let total: f64 = p.rows.iter().map(|r| r.population).sum();
+        assert!((total - 800.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn bad_cells_are_rejected() {
+        let p = read("p.csv", b"h3,population\nnope,1\n", Resolution::Seven)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.rejects[0].column, "h3");
+    }
+}

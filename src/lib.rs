@@ -1,0 +1,19 @@
+//! Vigil: a spatial early-warning and coverage-gap service for UN peace operations.
+//!
+//! Data flows one way: [`ingest`] → [`store`] → [`score`] (with [`coverage`]) →
+//! [`snapshot`] → [`api`] and [`export`]. See `docs/architecture.md`.
+
+pub mod api;
+pub mod commands;
+pub mod config;
+pub mod coverage;
+pub mod export;
+pub mod grid;
+pub mod ingest;
+pub mod render;
+pub mod sample;
+pub mod score;
+pub mod snapshot;
+pub mod store;
+pub mod tables;
+pub mod util;

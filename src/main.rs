@@ -1,0 +1,126 @@
+//! The `vigil` command line: argument parsing only; each command calls one library function.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use vigil::commands::{self, Context};
+use vigil::export::{Format, What};
+use vigil::ingest::Kind;
+
+/// Vigil: civilian-risk early warning and peacekeeping coverage gaps on an H3 grid.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Store folder (Parquet tables, snapshots and manifest.json).
+    #[arg(long, global = true, env = "VIGIL_STORE", default_value = "./store")]
+    store: PathBuf,
+    /// Configuration file (vigil.toml); defaults are used when absent. See docs/configuration.md.
+    #[arg(long, global = true, env = "VIGIL_CONFIG")]
+    config: Option<PathBuf>,
+    /// Log filter, e.g. `info`, `debug`, `vigil=trace` (also RUST_LOG).
+    #[arg(long, global = true, default_value = "info")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Read a source file into the store (validated, idempotent, atomic).
+    Ingest {
+        /// What the file holds.
+        kind: Kind,
+        /// The file.
+        path: PathBuf,
+    },
+    /// Score one as-of day into a snapshot (default: the last event date).
+    Score {
+        /// As-of date, YYYY-MM-DD: only data known by this day is used.
+        #[arg(long)]
+        date: Option<String>,
+    },
+    /// Serve the latest snapshot over HTTP.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
+    /// Write a table or a daily grid as CSV, Parquet or GeoJSON (cells as H3 strings in `h3`).
+    Export {
+        /// What to export.
+        what: What,
+        /// Snapshot date for `grid` (default: the latest).
+        #[arg(long)]
+        date: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum)]
+        format: Format,
+        /// Output file (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Generate the deterministic synthetic sample.
+    Sample {
+        /// Output folder.
+        #[arg(long, default_value = "data/sample")]
+        out: PathBuf,
+        /// Random seed (the committed sample uses 7).
+        #[arg(long, default_value_t = vigil::sample::DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Ingest the bundled sample, score its last day and serve it.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+        /// Sample folder (generated into the store when absent).
+        #[arg(long, default_value = "data/sample")]
+        sample: PathBuf,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&cli.log))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let ctx = Context {
+        store: cli.store,
+        config: cli.config,
+    };
+    let result = match cli.command {
+        Command::Ingest { kind, path } => {
+            commands::ingest(&ctx, kind, &path).map(|r| println!("{}", commands::report(&r)))
+        }
+        Command::Score { date } => commands::score(&ctx, date.as_deref())
+            .map(|(d, info)| println!("{}", commands::snapshot_summary(&d, &info))),
+        Command::Serve { bind } => commands::serve(&ctx, &bind),
+        Command::Export {
+            what,
+            date,
+            format,
+            out,
+        } => commands::export(&ctx, what, date.as_deref(), format, out.as_deref()).map(|n| {
+            if let Some(p) = &out {
+                eprintln!("wrote {n} bytes to {}", p.display());
+            }
+        }),
+        Command::Sample { out, seed } => commands::sample(&out, seed).map(|files| {
+            for f in files {
+                println!("{f}");
+            }
+        }),
+        Command::Demo { bind, sample } => commands::demo(&ctx, &sample, &bind),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,332 @@
+//! A snapshot: one row per H3 cell of the grid for one as-of day, with the risk components,
+//! tier, decomposition, delta, coverage and gap flag. `score` writes them; `api` and
+//! `export` read them.
+
+use crate::store::{SnapshotInfo, Store, StoreError};
+use crate::tables::{bools, f64s, i64s, missing, req_strs, strs, u64s, Table};
+use polars::prelude::*;
+use std::collections::HashMap;
+
+/// Risk tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tier {
+    /// Below the moderate threshold.
+    Low,
+    /// Moderate.
+    Moderate,
+    /// Elevated.
+    Elevated,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+impl Tier {
+    /// All tiers, low to critical.
+    pub const ALL: [Tier; 5] = [
+        Tier::Low,
+        Tier::Moderate,
+        Tier::Elevated,
+        Tier::High,
+        Tier::Critical,
+    ];
+
+    /// The tier of a risk value given the lower bounds of moderate, elevated, high, critical.
+    pub fn of(risk: f64, thresholds: &[f64; 4]) -> Tier {
+        let above = thresholds.iter().filter(|t| risk >= **t).count();
+        Tier::ALL[above]
+    }
+
+    /// The name used in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Low => "low",
+            Tier::Moderate => "moderate",
+            Tier::Elevated => "elevated",
+            Tier::High => "high",
+            Tier::Critical => "critical",
+        }
+    }
+
+    /// Parses the output name.
+    pub fn parse(s: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// High or critical.
+    pub fn is_high(self) -> bool {
+        self >= Tier::High
+    }
+}
+
+/// One cell of a snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellRecord {
+    /// Base-resolution cell.
+    pub cell: u64,
+    /// Centre latitude.
+    pub lat: f64,
+    /// Centre longitude.
+    pub lon: f64,
+    /// Name of the area containing the cell (first loaded level), if any.
+    pub area: Option<String>,
+    /// Civilian-harm component, 0–1.
+    pub harm: f64,
+    /// Armed-conflict component, 0–1.
+    pub conflict: f64,
+    /// Spread component, 0–1.
+    pub spread: f64,
+    /// Hazard (weighted threat components), 0–1.
+    pub hazard: f64,
+    /// Residents (`None` when no population data were loaded).
+    pub population: Option<f64>,
+    /// Exposure component, 0–1 (1 when population data are absent: neutral).
+    pub exposure: f64,
+    /// Civilian-risk index, 0–1.
+    pub risk: f64,
+    /// Tier of the risk.
+    pub tier: Tier,
+    /// Share of the hazard due to civilian harm.
+    pub harm_share: f64,
+    /// Share of the hazard due to armed conflict.
+    pub conflict_share: f64,
+    /// Share of the hazard due to spread from neighbours.
+    pub spread_share: f64,
+    /// Risk change since the previous snapshot (`None` when there is none).
+    pub delta_risk: Option<f64>,
+    /// Tier in the previous snapshot.
+    pub prev_tier: Option<Tier>,
+    /// Events in the cell within the scoring window, as of the date.
+    pub events: i64,
+    /// Civilian fatalities in the cell over the last 90 days.
+    pub civilian_fatalities_90d: i64,
+    /// Reached by a base with protection capacity (troops or formed police).
+    pub covered: bool,
+    /// Reached by any presence, observers included.
+    pub presence: bool,
+    /// Nearest active base (`location (mission)`).
+    pub nearest_base: Option<String>,
+    /// Distance to it, km.
+    pub nearest_base_km: Option<f64>,
+    /// Troops of the bases whose reach includes the cell.
+    pub troops_in_reach: i64,
+    /// Troops per 1,000 residents of the reaching bases' areas.
+    pub troops_per_1000: Option<f64>,
+    /// High or critical and not covered.
+    pub gap: bool,
+    /// High or critical, covered, but below the troops-per-1,000 threshold.
+    pub under_covered: bool,
+    /// risk × exposure × (1 − coverage strength).
+    pub gap_severity: f64,
+}
+
+impl Table for CellRecord {
+    const NAME: &'static str = "snapshot";
+
+    fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
+        let f = |name: &str, g: fn(&CellRecord) -> f64| {
+            Column::new(name.into(), rows.iter().map(g).collect::<Vec<_>>())
+        };
+        let of = |name: &str, g: fn(&CellRecord) -> Option<f64>| {
+            Column::new(name.into(), rows.iter().map(g).collect::<Vec<_>>())
+        };
+        let b = |name: &str, g: fn(&CellRecord) -> bool| {
+            Column::new(name.into(), rows.iter().map(g).collect::<Vec<_>>())
+        };
+        DataFrame::new_infer_height(vec![
+            Column::new(
+                "cell".into(),
+                rows.iter().map(|r| r.cell).collect::<Vec<_>>(),
+            ),
+            f("lat", |r| r.lat),
+            f("lon", |r| r.lon),
+            Column::new(
+                "area".into(),
+                rows.iter().map(|r| r.area.clone()).collect::<Vec<_>>(),
+            ),
+            f("harm", |r| r.harm),
+            f("conflict", |r| r.conflict),
+            f("spread", |r| r.spread),
+            f("hazard", |r| r.hazard),
+            of("population", |r| r.population),
+            f("exposure", |r| r.exposure),
+            f("risk", |r| r.risk),
+            Column::new(
+                "tier".into(),
+                rows.iter().map(|r| r.tier.as_str()).collect::<Vec<_>>(),
+            ),
+            f("harm_share", |r| r.harm_share),
+            f("conflict_share", |r| r.conflict_share),
+            f("spread_share", |r| r.spread_share),
+            of("delta_risk", |r| r.delta_risk),
+            Column::new(
+                "prev_tier".into(),
+                rows.iter()
+                    .map(|r| r.prev_tier.map(Tier::as_str))
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "events".into(),
+                rows.iter().map(|r| r.events).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "civilian_fatalities_90d".into(),
+                rows.iter()
+                    .map(|r| r.civilian_fatalities_90d)
+                    .collect::<Vec<_>>(),
+            ),
+            b("covered", |r| r.covered),
+            b("presence", |r| r.presence),
+            Column::new(
+                "nearest_base".into(),
+                rows.iter()
+                    .map(|r| r.nearest_base.clone())
+                    .collect::<Vec<_>>(),
+            ),
+            of("nearest_base_km", |r| r.nearest_base_km),
+            Column::new(
+                "troops_in_reach".into(),
+                rows.iter().map(|r| r.troops_in_reach).collect::<Vec<_>>(),
+            ),
+            of("troops_per_1000", |r| r.troops_per_1000),
+            b("gap", |r| r.gap),
+            b("under_covered", |r| r.under_covered),
+            f("gap_severity", |r| r.gap_severity),
+        ])
+    }
+
+    fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>> {
+        let cell = u64s(df, "cell")?;
+        let num = |n: &str| f64s(df, n);
+        let (lat, lon) = (num("lat")?, num("lon")?);
+        let area = strs(df, "area")?;
+        let (harm, conflict, spread, hazard) = (
+            num("harm")?,
+            num("conflict")?,
+            num("spread")?,
+            num("hazard")?,
+        );
+        let (population, exposure, risk) = (num("population")?, num("exposure")?, num("risk")?);
+        let tier = req_strs(df, "tier")?;
+        let (hs, cs, ss) = (
+            num("harm_share")?,
+            num("conflict_share")?,
+            num("spread_share")?,
+        );
+        let delta = num("delta_risk")?;
+        let prev = strs(df, "prev_tier")?;
+        let events = i64s(df, "events")?;
+        let civ = i64s(df, "civilian_fatalities_90d")?;
+        let (covered, presence) = (bools(df, "covered")?, bools(df, "presence")?);
+        let nearest = strs(df, "nearest_base")?;
+        let nearest_km = num("nearest_base_km")?;
+        let troops = i64s(df, "troops_in_reach")?;
+        let tp = num("troops_per_1000")?;
+        let (gap, under) = (bools(df, "gap")?, bools(df, "under_covered")?);
+        let severity = num("gap_severity")?;
+        let z = |v: Option<f64>| v.unwrap_or(0.0);
+        (0..df.height())
+            .map(|i| {
+                Ok(CellRecord {
+                    cell: cell[i].ok_or_else(|| missing("snapshot cell"))?,
+                    lat: z(lat[i]),
+                    lon: z(lon[i]),
+                    area: area[i].clone(),
+                    harm: z(harm[i]),
+                    conflict: z(conflict[i]),
+                    spread: z(spread[i]),
+                    hazard: z(hazard[i]),
+                    population: population[i],
+                    exposure: z(exposure[i]),
+                    risk: z(risk[i]),
+                    tier: Tier::parse(&tier[i]).ok_or_else(|| missing("tier"))?,
+                    harm_share: z(hs[i]),
+                    conflict_share: z(cs[i]),
+                    spread_share: z(ss[i]),
+                    delta_risk: delta[i],
+                    prev_tier: prev[i].as_deref().and_then(Tier::parse),
+                    events: events[i].unwrap_or(0),
+                    civilian_fatalities_90d: civ[i].unwrap_or(0),
+                    covered: covered[i],
+                    presence: presence[i],
+                    nearest_base: nearest[i].clone(),
+                    nearest_base_km: nearest_km[i],
+                    troops_in_reach: troops[i].unwrap_or(0),
+                    troops_per_1000: tp[i],
+                    gap: gap[i],
+                    under_covered: under[i],
+                    gap_severity: z(severity[i]),
+                })
+            })
+            .collect()
+    }
+}
+
+/// A loaded snapshot, indexed by cell.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Manifest metadata (version = `info.sha256`).
+    pub info: SnapshotInfo,
+    /// Rows, sorted by cell.
+    pub cells: Vec<CellRecord>,
+    /// Row of each cell.
+    pub index: HashMap<u64, usize>,
+    /// Attributions of the sources whose data the snapshot carries.
+    pub attribution: Vec<String>,
+}
+
+impl Snapshot {
+    /// Loads the snapshot of `date`, or the latest when `None`.
+    pub fn load(store: &Store, date: Option<&str>) -> Result<Snapshot, StoreError> {
+        let date = match date {
+            Some(d) => d.to_owned(),
+            None => store
+                .latest_snapshot()
+                .ok_or_else(|| StoreError::NoSnapshot {
+                    what: "at all".into(),
+                    path: store.root().to_path_buf(),
+                })?
+                .to_owned(),
+        };
+        let (df, info) = store.read_snapshot(&date)?;
+        let cells = CellRecord::from_frame(&df).map_err(|source| StoreError::Parquet {
+            path: store.root().join(&info.file),
+            source,
+        })?;
+        let index = cells.iter().enumerate().map(|(i, c)| (c.cell, i)).collect();
+        let mut attribution: Vec<String> = store
+            .manifest()
+            .ingests
+            .iter()
+            .map(|r| r.attribution.clone())
+            .collect();
+        attribution.sort();
+        attribution.dedup();
+        Ok(Snapshot {
+            date,
+            info,
+            cells,
+            index,
+            attribution,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiers_follow_thresholds() {
+        let t = [0.15, 0.3, 0.45, 0.6];
+        assert_eq!(Tier::of(0.0, &t), Tier::Low);
+        assert_eq!(Tier::of(0.15, &t), Tier::Moderate);
+        assert_eq!(Tier::of(0.44, &t), Tier::Elevated);
+        assert_eq!(Tier::of(0.45, &t), Tier::High);
+        assert_eq!(Tier::of(0.99, &t), Tier::Critical);
+        assert!(Tier::High.is_high() && !Tier::Elevated.is_high());
+    }
+}

@@ -1,0 +1,602 @@
+//! The canonical tables (DESIGN §2) as Rust rows, and their conversion to and from polars
+//! DataFrames. Every reader in `ingest` produces these rows; `store` persists them as Parquet.
+
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+
+/// How precisely an event is located.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Precision {
+    /// The named place itself.
+    Exact,
+    /// Near a known place (within ≈25 km).
+    Near,
+    /// Known only to the second administrative level.
+    Admin2,
+    /// Known only to the first administrative level.
+    Admin1,
+    /// A larger region or a linear feature.
+    Region,
+    /// Country only: kept, never placed in a cell.
+    Country,
+}
+
+impl Precision {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Exact => "exact",
+            Self::Near => "near",
+            Self::Admin2 => "admin2",
+            Self::Admin1 => "admin1",
+            Self::Region => "region",
+            Self::Country => "country",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "exact" => Self::Exact,
+            "near" => Self::Near,
+            "admin2" => Self::Admin2,
+            "admin1" => Self::Admin1,
+            "region" => Self::Region,
+            "country" => Self::Country,
+            _ => return None,
+        })
+    }
+}
+
+/// Canonical event category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Violence against civilians, one-sided violence, civilian targeting.
+    CivilianHarm,
+    /// Battles, state-based and non-state conflict.
+    ArmedClash,
+    /// Explosions and remote violence not aimed at civilians.
+    RemoteViolence,
+    /// Protests and riots.
+    Unrest,
+    /// Everything else (strategic developments…).
+    Other,
+}
+
+impl Category {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CivilianHarm => "civilian_harm",
+            Self::ArmedClash => "armed_clash",
+            Self::RemoteViolence => "remote_violence",
+            Self::Unrest => "unrest",
+            Self::Other => "other",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "civilian_harm" => Self::CivilianHarm,
+            "armed_clash" => Self::ArmedClash,
+            "remote_violence" => Self::RemoteViolence,
+            "unrest" => Self::Unrest,
+            "other" => Self::Other,
+            _ => return None,
+        })
+    }
+}
+
+/// One row of `events`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    /// `acled`, `ucdp_ged`, `ucdp_candidate` or `incidents`.
+    pub source: String,
+    /// The source's own identifier.
+    pub source_id: String,
+    /// First day, days since 1970-01-01.
+    pub date_start: i32,
+    /// Last day.
+    pub date_end: i32,
+    /// Publication time, Unix seconds, when the source says.
+    pub published_at: Option<i64>,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Base-resolution cell; `None` for country-level events.
+    pub cell: Option<u64>,
+    /// Location precision.
+    pub precision: Precision,
+    /// Category.
+    pub category: Category,
+    /// Civilians were the main target.
+    pub civilian_targeted: bool,
+    /// Total fatalities.
+    pub fatalities: i64,
+    /// Civilian fatalities when the source distinguishes them.
+    pub civilian_fatalities: Option<i64>,
+    /// First actor.
+    pub actor1: String,
+    /// Second actor.
+    pub actor2: String,
+    /// First-level administrative unit named by the source.
+    pub admin1: String,
+    /// Second-level administrative unit named by the source.
+    pub admin2: String,
+}
+
+/// One row of `bases`: a deployment location valid over a period.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Base {
+    /// Mission acronym.
+    pub mission: String,
+    /// First day of validity.
+    pub valid_from: i32,
+    /// Last day of validity (inclusive).
+    pub valid_to: i32,
+    /// Place name.
+    pub location: String,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Base-resolution cell.
+    pub cell: u64,
+    /// Troop estimate.
+    pub troops: Option<i64>,
+    /// Infantry present.
+    pub infantry: bool,
+    /// Formed police unit present.
+    pub fpu: bool,
+    /// Individual police (UNPOL) present.
+    pub unpol: bool,
+    /// Military observers present.
+    pub observers: bool,
+    /// Medical unit.
+    pub medical: bool,
+    /// Aviation unit.
+    pub aviation: bool,
+    /// Engineering unit.
+    pub engineering: bool,
+    /// Reserve unit.
+    pub reserve: bool,
+    /// Headquarters level 0–3.
+    pub hq: Option<i64>,
+    /// Number of troop-contributing countries.
+    pub tcc_count: Option<i64>,
+    /// The deployment map the row comes from.
+    pub source: String,
+}
+
+/// One row of `population`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PopulationCell {
+    /// Base-resolution cell.
+    pub cell: u64,
+    /// Residents.
+    pub population: f64,
+}
+
+/// One row of `climate`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClimateValue {
+    /// Base-resolution cell.
+    pub cell: u64,
+    /// First day of the period (a month).
+    pub period: i32,
+    /// Variable name, e.g. `precip_mm`.
+    pub variable: String,
+    /// Value.
+    pub value: f64,
+}
+
+/// One row of `areas`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Area {
+    /// Stable identifier.
+    pub area_id: String,
+    /// Name.
+    pub name: String,
+    /// Level (`ADM1`, `ADM2`, `mission`, `sector`…).
+    pub level: String,
+    /// Parent area id, when known.
+    pub parent: Option<String>,
+    /// Geometry as GeoJSON text (WGS84).
+    pub geometry: String,
+}
+
+/// One row of `area_cells`: the cell set of an area.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AreaCell {
+    /// Area identifier.
+    pub area_id: String,
+    /// Level of the area (a cell belongs to at most one area per level).
+    pub level: String,
+    /// Base-resolution cell.
+    pub cell: u64,
+}
+
+/// A table that converts to and from a DataFrame.
+pub trait Table: Sized {
+    /// The table's name in the store (`events.parquet`…).
+    const NAME: &'static str;
+    /// Rows → DataFrame.
+    fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame>;
+    /// DataFrame → rows.
+    fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>>;
+}
+
+pub(crate) fn strs(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<String>>> {
+    let c = df.column(name)?.cast(&DataType::String)?;
+    Ok(c.str()?.iter().map(|v| v.map(str::to_owned)).collect())
+}
+pub(crate) fn req_strs(df: &DataFrame, name: &str) -> PolarsResult<Vec<String>> {
+    Ok(strs(df, name)?
+        .into_iter()
+        .map(Option::unwrap_or_default)
+        .collect())
+}
+pub(crate) fn f64s(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<f64>>> {
+    let c = df.column(name)?.cast(&DataType::Float64)?;
+    Ok(c.f64()?.iter().collect())
+}
+pub(crate) fn i64s(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<i64>>> {
+    let c = df.column(name)?.cast(&DataType::Int64)?;
+    Ok(c.i64()?.iter().collect())
+}
+pub(crate) fn u64s(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<u64>>> {
+    let c = df.column(name)?.cast(&DataType::UInt64)?;
+    Ok(c.u64()?.iter().collect())
+}
+pub(crate) fn dates(df: &DataFrame, name: &str) -> PolarsResult<Vec<i32>> {
+    let c = df.column(name)?.cast(&DataType::Int32)?;
+    Ok(c.i32()?.iter().map(Option::unwrap_or_default).collect())
+}
+pub(crate) fn bools(df: &DataFrame, name: &str) -> PolarsResult<Vec<bool>> {
+    let c = df.column(name)?.cast(&DataType::Boolean)?;
+    Ok(c.bool()?.iter().map(Option::unwrap_or_default).collect())
+}
+fn date_col(name: &str, v: Vec<i32>) -> PolarsResult<Column> {
+    Column::new(name.into(), v).cast(&DataType::Date)
+}
+pub(crate) fn missing(what: &str) -> PolarsError {
+    PolarsError::ComputeError(format!("stored table holds an invalid value: {what}").into())
+}
+
+impl Table for Event {
+    const NAME: &'static str = "events";
+
+    fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
+        let s = |f: fn(&Event) -> &str| rows.iter().map(|r| f(r).to_owned()).collect::<Vec<_>>();
+        DataFrame::new_infer_height(vec![
+            Column::new("source".into(), s(|r| &r.source)),
+            Column::new("source_id".into(), s(|r| &r.source_id)),
+            date_col("date_start", rows.iter().map(|r| r.date_start).collect())?,
+            date_col("date_end", rows.iter().map(|r| r.date_end).collect())?,
+            Column::new(
+                "published_at".into(),
+                rows.iter().map(|r| r.published_at).collect::<Vec<_>>(),
+            ),
+            Column::new("lat".into(), rows.iter().map(|r| r.lat).collect::<Vec<_>>()),
+            Column::new("lon".into(), rows.iter().map(|r| r.lon).collect::<Vec<_>>()),
+            Column::new(
+                "cell".into(),
+                rows.iter().map(|r| r.cell).collect::<Vec<_>>(),
+            ),
+            Column::new("precision".into(), s(|r| r.precision.as_str())),
+            Column::new("category".into(), s(|r| r.category.as_str())),
+            Column::new(
+                "civilian_targeted".into(),
+                rows.iter().map(|r| r.civilian_targeted).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "fatalities".into(),
+                rows.iter().map(|r| r.fatalities).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "civilian_fatalities".into(),
+                rows.iter()
+                    .map(|r| r.civilian_fatalities)
+                    .collect::<Vec<_>>(),
+            ),
+            Column::new("actor1".into(), s(|r| &r.actor1)),
+            Column::new("actor2".into(), s(|r| &r.actor2)),
+            Column::new("admin1".into(), s(|r| &r.admin1)),
+            Column::new("admin2".into(), s(|r| &r.admin2)),
+        ])
+    }
+
+    fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>> {
+        let source = req_strs(df, "source")?;
+        let source_id = req_strs(df, "source_id")?;
+        let ds = dates(df, "date_start")?;
+        let de = dates(df, "date_end")?;
+        let published = i64s(df, "published_at")?;
+        let lat = f64s(df, "lat")?;
+        let lon = f64s(df, "lon")?;
+        let cell = u64s(df, "cell")?;
+        let precision = req_strs(df, "precision")?;
+        let category = req_strs(df, "category")?;
+        let targeted = bools(df, "civilian_targeted")?;
+        let fatalities = i64s(df, "fatalities")?;
+        let civ = i64s(df, "civilian_fatalities")?;
+        let (a1, a2) = (req_strs(df, "actor1")?, req_strs(df, "actor2")?);
+        let (ad1, ad2) = (req_strs(df, "admin1")?, req_strs(df, "admin2")?);
+        (0..df.height())
+            .map(|i| {
+                Ok(Event {
+                    source: source[i].clone(),
+                    source_id: source_id[i].clone(),
+                    date_start: ds[i],
+                    date_end: de[i],
+                    published_at: published[i],
+                    lat: lat[i].unwrap_or(f64::NAN),
+                    lon: lon[i].unwrap_or(f64::NAN),
+                    cell: cell[i],
+                    precision: Precision::parse(&precision[i])
+                        .ok_or_else(|| missing("precision"))?,
+                    category: Category::parse(&category[i]).ok_or_else(|| missing("category"))?,
+                    civilian_targeted: targeted[i],
+                    fatalities: fatalities[i].unwrap_or(0),
+                    civilian_fatalities: civ[i],
+                    actor1: a1[i].clone(),
+                    actor2: a2[i].clone(),
+                    admin1: ad1[i].clone(),
+                    admin2: ad2[i].clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+impl Table for Base {
+    const NAME: &'static str = "bases";
+
+    fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
+        let b = |f: fn(&Base) -> bool| rows.iter().map(f).collect::<Vec<_>>();
+        DataFrame::new_infer_height(vec![
+            Column::new(
+                "mission".into(),
+                rows.iter().map(|r| r.mission.clone()).collect::<Vec<_>>(),
+            ),
+            date_col("valid_from", rows.iter().map(|r| r.valid_from).collect())?,
+            date_col("valid_to", rows.iter().map(|r| r.valid_to).collect())?,
+            Column::new(
+                "location".into(),
+                rows.iter().map(|r| r.location.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new("lat".into(), rows.iter().map(|r| r.lat).collect::<Vec<_>>()),
+            Column::new("lon".into(), rows.iter().map(|r| r.lon).collect::<Vec<_>>()),
+            Column::new(
+                "cell".into(),
+                rows.iter().map(|r| r.cell).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "troops".into(),
+                rows.iter().map(|r| r.troops).collect::<Vec<_>>(),
+            ),
+            Column::new("infantry".into(), b(|r| r.infantry)),
+            Column::new("fpu".into(), b(|r| r.fpu)),
+            Column::new("unpol".into(), b(|r| r.unpol)),
+            Column::new("observers".into(), b(|r| r.observers)),
+            Column::new("medical".into(), b(|r| r.medical)),
+            Column::new("aviation".into(), b(|r| r.aviation)),
+            Column::new("engineering".into(), b(|r| r.engineering)),
+            Column::new("reserve".into(), b(|r| r.reserve)),
+            Column::new("hq".into(), rows.iter().map(|r| r.hq).collect::<Vec<_>>()),
+            Column::new(
+                "tcc_count".into(),
+                rows.iter().map(|r| r.tcc_count).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "source".into(),
+                rows.iter().map(|r| r.source.clone()).collect::<Vec<_>>(),
+            ),
+        ])
+    }
+
+    fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>> {
+        let mission = req_strs(df, "mission")?;
+        let (vf, vt) = (dates(df, "valid_from")?, dates(df, "valid_to")?);
+        let location = req_strs(df, "location")?;
+        let (lat, lon) = (f64s(df, "lat")?, f64s(df, "lon")?);
+        let cell = u64s(df, "cell")?;
+        let troops = i64s(df, "troops")?;
+        let flags: Vec<Vec<bool>> = [
+            "infantry",
+            "fpu",
+            "unpol",
+            "observers",
+            "medical",
+            "aviation",
+            "engineering",
+            "reserve",
+        ]
+        .iter()
+        .map(|n| bools(df, n))
+        .collect::<PolarsResult<_>>()?;
+        let hq = i64s(df, "hq")?;
+        let tcc = i64s(df, "tcc_count")?;
+        let source = req_strs(df, "source")?;
+        (0..df.height())
+            .map(|i| {
+                Ok(Base {
+                    mission: mission[i].clone(),
+                    valid_from: vf[i],
+                    valid_to: vt[i],
+                    location: location[i].clone(),
+                    lat: lat[i].unwrap_or(f64::NAN),
+                    lon: lon[i].unwrap_or(f64::NAN),
+                    cell: cell[i].ok_or_else(|| missing("base cell"))?,
+                    troops: troops[i],
+                    infantry: flags[0][i],
+                    fpu: flags[1][i],
+                    unpol: flags[2][i],
+                    observers: flags[3][i],
+                    medical: flags[4][i],
+                    aviation: flags[5][i],
+                    engineering: flags[6][i],
+                    reserve: flags[7][i],
+                    hq: hq[i],
+                    tcc_count: tcc[i],
+                    source: source[i].clone(),
+                })
+            })
+            .collect()
+    }
+}
+
+impl Table for PopulationCell {
+    const NAME: &'static str = "population";
+
+    fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
+        DataFrame::new_infer_height(vec![
+            Column::new(
+                "cell".into(),
+                rows.iter().map(|r| r.cell).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "population".into(),
+                rows.iter().map(|r| r.population).collect::<Vec<_>>(),
+            ),
+        ])
+    }
+
+    fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>> {
+        let cell = u64s(df, "cell")?;
+        let pop = f64s(df, "population")?;
+        (0..df.height())
+            .map(|i| {
+                Ok(PopulationCell {
+                    cell: cell[i].ok_or_else(|| missing("population cell"))?,
+                    population: pop[i].unwrap_or(0.0),
+                })
+            })
+            .collect()
+    }
+}
+
+impl Table for ClimateValue {
+    const NAME: &'static str = "climate";
+
+    fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
+        DataFrame::new_infer_height(vec![
+            Column::new(
+                "cell".into(),
+                rows.iter().map(|r| r.cell).collect::<Vec<_>>(),
+            ),
+            date_col("period", rows.iter().map(|r| r.period).collect())?,
+            Column::new(
+                "variable".into(),
+                rows.iter().map(|r| r.variable.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "value".into(),
+                rows.iter().map(|r| r.value).collect::<Vec<_>>(),
+            ),
+        ])
+    }
+
+    fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>> {
+        let cell = u64s(df, "cell")?;
+        let period = dates(df, "period")?;
+        let variable = req_strs(df, "variable")?;
+        let value = f64s(df, "value")?;
+        (0..df.height())
+            .map(|i| {
+                Ok(ClimateValue {
+                    cell: cell[i].ok_or_else(|| missing("climate cell"))?,
+                    period: period[i],
+                    variable: variable[i].clone(),
+                    value: value[i].unwrap_or(f64::NAN),
+                })
+            })
+            .collect()
+    }
+}
+
+impl Table for Area {
+    const NAME: &'static str = "areas";
+
+    fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
+        DataFrame::new_infer_height(vec![
+            Column::new(
+                "area_id".into(),
+                rows.iter().map(|r| r.area_id.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "name".into(),
+                rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "level".into(),
+                rows.iter().map(|r| r.level.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "parent".into(),
+                rows.iter().map(|r| r.parent.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "geometry".into(),
+                rows.iter().map(|r| r.geometry.clone()).collect::<Vec<_>>(),
+            ),
+        ])
+    }
+
+    fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>> {
+        let id = req_strs(df, "area_id")?;
+        let name = req_strs(df, "name")?;
+        let level = req_strs(df, "level")?;
+        let parent = strs(df, "parent")?;
+        let geometry = req_strs(df, "geometry")?;
+        Ok((0..df.height())
+            .map(|i| Area {
+                area_id: id[i].clone(),
+                name: name[i].clone(),
+                level: level[i].clone(),
+                parent: parent[i].clone(),
+                geometry: geometry[i].clone(),
+            })
+            .collect())
+    }
+}
+
+impl Table for AreaCell {
+    const NAME: &'static str = "area_cells";
+
+    fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
+        DataFrame::new_infer_height(vec![
+            Column::new(
+                "area_id".into(),
+                rows.iter().map(|r| r.area_id.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "level".into(),
+                rows.iter().map(|r| r.level.clone()).collect::<Vec<_>>(),
+            ),
+            Column::new(
+                "cell".into(),
+                rows.iter().map(|r| r.cell).collect::<Vec<_>>(),
+            ),
+        ])
+    }
+
+    fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>> {
+        let id = req_strs(df, "area_id")?;
+        let level = req_strs(df, "level")?;
+        let cell = u64s(df, "cell")?;
+        (0..df.height())
+            .map(|i| {
+                Ok(AreaCell {
+                    area_id: id[i].clone(),
+                    level: level[i].clone(),
+                    cell: cell[i].ok_or_else(|| missing("area cell"))?,
+                })
+            })
+            .collect()
+    }
+}
