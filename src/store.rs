@@ -225,7 +225,10 @@ impl Store {
             let bytes = encode_parquet(&mut df, &self.root.join(name))?;
             let sha = sha256_hex(&bytes);
             let file = format!("{name}-{}.parquet", &sha[..16]);
-            write_atomic(&self.root.join(&file), &bytes)?;
+            // Content-addressed: an existing file of that name already holds these bytes.
+            if self.manifest.tables.get(name).map(|t| &t.sha256) != Some(&sha) {
+                write_atomic(&self.root.join(&file), &bytes)?;
+            }
             next.tables.insert(
                 name.to_owned(),
                 TableInfo {
@@ -235,10 +238,26 @@ impl Store {
                 },
             );
         }
+        let known = record.as_ref().is_some_and(|r| {
+            self.manifest
+                .ingests
+                .iter()
+                .any(|e| e.kind == r.kind && e.sha256 == r.sha256)
+        });
+        if known && next.tables == self.manifest.tables {
+            // The same file again, and nothing changed: the store stays byte for byte as it was.
+            return Ok(());
+        }
         if let Some(record) = record {
-            next.ingests
-                .retain(|r| !(r.kind == record.kind && r.sha256 == record.sha256));
-            next.ingests.push(record);
+            // Re-ingesting an identical file replaces its record in place.
+            match next
+                .ingests
+                .iter_mut()
+                .find(|r| r.kind == record.kind && r.sha256 == record.sha256)
+            {
+                Some(existing) => *existing = record,
+                None => next.ingests.push(record),
+            }
         }
         self.commit(next)
     }

@@ -614,3 +614,42 @@ fn write_rejects(path: &Path, file: &str, rejects: &[Reject]) -> Result<(), Inge
     crate::store::write_atomic(path, &bytes)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const RES: h3o::Resolution = h3o::Resolution::Seven;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        #[test]
+        fn arbitrary_bytes_never_panic_a_reader(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = acled::read("f", &bytes, RES);
+            let _ = ucdp::read("f", &bytes, RES);
+            let _ = geopko::read("f", &bytes, RES);
+            let _ = population::read("f", &bytes, RES);
+            let _ = climate::read("f", &bytes, RES);
+            let _ = areas::read("f", &bytes, RES);
+        }
+
+        #[test]
+        fn arbitrary_rows_never_panic_and_every_row_is_accounted_for(
+            rows in proptest::collection::vec(proptest::collection::vec("[-0-9a-zA-Z ./:\"]{0,12}", 6), 0..20)
+        ) {
+            let mut text = String::from("event_id_cnty,event_date,event_type,latitude,longitude,fatalities\n");
+            for r in &rows {
+                text.push_str(&r.join(","));
+                text.push('\n');
+            }
+            if let Ok(p) = acled::read("f", text.as_bytes(), RES) {
+                prop_assert_eq!(p.rows.len() + p.rejects.len(), p.rows_read);
+                for e in &p.rows {
+                    prop_assert!((-90.0..=90.0).contains(&e.lat) && (-180.0..=180.0).contains(&e.lon));
+                }
+            }
+        }
+    }
+}

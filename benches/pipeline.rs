@@ -1,0 +1,70 @@
+//! Criterion benchmarks of the pipeline stages on the bundled sample:
+//! ingest of the ACLED file, one as-of scoring day, and a 1,000-feature items page.
+//! Budgets and measured numbers: docs/performance.md.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::path::Path;
+use std::sync::Arc;
+use vigil::commands::{self, Context};
+use vigil::config::Config;
+use vigil::ingest::{self, Kind};
+use vigil::store::Store;
+
+fn sample() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample")
+}
+
+fn bench(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let ctx = Context {
+        store: dir.path().join("store"),
+        config: None,
+    };
+    let (date, _) = commands::load_sample(&ctx, &sample()).unwrap_or_else(|e| panic!("{e}"));
+    let config = Config::default();
+    let acled = std::fs::read(sample().join("acled.csv")).unwrap_or_else(|e| panic!("{e}"));
+
+    c.bench_function("parse_acled_sample", |b| {
+        b.iter(|| ingest::acled::read("acled.csv", &acled, h3o::Resolution::Seven))
+    });
+
+    c.bench_function("ingest_acled_sample_into_fresh_store", |b| {
+        b.iter_with_setup(
+            || tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")),
+            |d| {
+                let mut store = Store::open(d.path(), 7).unwrap_or_else(|e| panic!("{e}"));
+                ingest::ingest_file(&mut store, &config, Kind::Acled, &sample().join("acled.csv"))
+            },
+        )
+    });
+
+    c.bench_function("score_one_day_sample", |b| {
+        let mut store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
+        let day = vigil::util::parse_iso_date(&date);
+        b.iter(|| vigil::score::score_day(&mut store, &config, day))
+    });
+
+    let state = vigil::api::load_state(&ctx.store, config.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    c.bench_function("items_page_1000_features", |b| {
+        b.iter(|| rt.block_on(items_page(state.clone())))
+    });
+}
+
+async fn items_page(state: Arc<vigil::api::AppState>) -> usize {
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .uri("/collections/risk/items?limit=1000")
+        .body(axum::body::Body::empty())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let resp = vigil::api::router(state).oneshot(req).await.unwrap_or_else(|e| panic!("{e}"));
+    let body = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap_or_else(|e| panic!("{e}"));
+    body.to_bytes().len()
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().sample_size(10).measurement_time(std::time::Duration::from_secs(5));
+    targets = bench
+}
+criterion_main!(benches);
