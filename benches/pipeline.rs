@@ -33,7 +33,12 @@ fn bench(c: &mut Criterion) {
             || tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")),
             |d| {
                 let mut store = Store::open(d.path(), 7).unwrap_or_else(|e| panic!("{e}"));
-                ingest::ingest_file(&mut store, &config, Kind::Acled, &sample().join("acled.csv"))
+                ingest::ingest_file(
+                    &mut store,
+                    &config,
+                    Kind::Acled,
+                    &sample().join("acled.csv"),
+                )
             },
         )
     });
@@ -44,7 +49,8 @@ fn bench(c: &mut Criterion) {
         b.iter(|| vigil::score::score_day(&mut store, &config, day))
     });
 
-    let state = vigil::api::load_state(&ctx.store, config.clone()).unwrap_or_else(|e| panic!("{e}"));
+    let state =
+        vigil::api::load_state(&ctx.store, config.clone()).unwrap_or_else(|e| panic!("{e}"));
     let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
     c.bench_function("items_page_1000_features", |b| {
         b.iter(|| rt.block_on(items_page(state.clone())))
@@ -57,8 +63,13 @@ async fn items_page(state: Arc<vigil::api::AppState>) -> usize {
         .uri("/collections/risk/items?limit=1000")
         .body(axum::body::Body::empty())
         .unwrap_or_else(|e| panic!("{e}"));
-    let resp = vigil::api::router(state).oneshot(req).await.unwrap_or_else(|e| panic!("{e}"));
-    let body = http_body_util::BodyExt::collect(resp.into_body()).await.unwrap_or_else(|e| panic!("{e}"));
+    let resp = vigil::api::router(state)
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let body = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
     body.to_bytes().len()
 }
 

@@ -299,3 +299,21 @@ mod tests {
         assert!(Config::from_toml("[grid]\nresolution = 8\n").is_ok());
     }
 }
+
+#[cfg(test)]
+mod doc_tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_defaults_are_the_defaults() {
+        let doc = include_str!("../docs/configuration.md");
+        let block = doc
+            .split("```toml\n")
+            .nth(1)
+            .and_then(|rest| rest.split("```").next())
+            .unwrap_or_default();
+        assert!(block.contains("[coverage]"));
+        let parsed = Config::from_toml(block).map_err(|e| e.to_string());
+        assert_eq!(parsed, Ok(Config::default()));
+    }
+}

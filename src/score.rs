@@ -401,10 +401,7 @@ fn first_level_names(areas: &[Area], cells: &[AreaCell]) -> HashMap<u64, String>
 type PreviousRisk = HashMap<u64, (f64, Tier)>;
 
 /// Risk and tier per cell of the latest snapshot before `day`.
-fn previous_snapshot(
-    store: &Store,
-    day: &str,
-) -> Result<Option<PreviousRisk>, ScoreError> {
+fn previous_snapshot(store: &Store, day: &str) -> Result<Option<PreviousRisk>, ScoreError> {
     let Some(prev) = store
         .manifest()
         .snapshots

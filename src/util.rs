@@ -108,10 +108,7 @@ pub fn parse_flexible_date(raw: &str) -> Option<i32> {
     if s.len() >= 10 && s.as_bytes().get(4) == Some(&b'-') && s.as_bytes().get(7) == Some(&b'-') {
         return parse_iso_date(s.get(0..10)?);
     }
-    let parts: Vec<&str> = s
-        .split([' ', '/', '-'])
-        .filter(|p| !p.is_empty())
-        .collect();
+    let parts: Vec<&str> = s.split([' ', '/', '-']).filter(|p| !p.is_empty()).collect();
     if parts.len() != 3 {
         return None;
     }

@@ -28,12 +28,21 @@ fn a_malformed_row_is_named_and_the_file_refused_when_too_many_fail() {
         acled_row("N2", "2024-12-02", "north")
     );
     let file = write(dir.path(), "broken.csv", &text);
-    let err = commands::ingest(&ctx, Kind::Acled, &file).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = commands::ingest(&ctx, Kind::Acled, &file)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(err.contains("broken.csv"), "{err}");
-    assert!(err.contains("line 3, column `latitude`: not a number (north)"), "{err}");
+    assert!(
+        err.contains("line 3, column `latitude`: not a number (north)"),
+        "{err}"
+    );
     assert!(err.contains("nothing was stored"), "{err}");
     // The rejects report is written beside the tables, the tables and manifest are untouched.
-    let after: Vec<_> = common::tree(&ctx.store).into_iter().filter(|(p, _)| !p.starts_with("rejects/")).collect();
+    let after: Vec<_> = common::tree(&ctx.store)
+        .into_iter()
+        .filter(|(p, _)| !p.starts_with("rejects/"))
+        .collect();
     assert!(before == after, "the store changed");
 }
 
@@ -54,16 +63,29 @@ fn a_few_bad_rows_are_rejected_with_file_line_and_reason() {
     assert_eq!(record.rejects_by_reason.get("unreadable date"), Some(&1));
     let rejects = std::fs::read_to_string(ctx.store.join(record.rejects_file.unwrap_or_default()))
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(rejects.contains("mostly_fine.csv,42,event_date,unreadable date,31/02/2024"), "{rejects}");
+    assert!(
+        rejects.contains("mostly_fine.csv,42,event_date,unreadable date,31/02/2024"),
+        "{rejects}"
+    );
 }
 
 #[test]
 fn a_missing_column_is_named_and_nothing_is_stored() {
     let (dir, ctx, _) = common::scored_store();
     let before = common::tree(&ctx.store);
-    let file = write(dir.path(), "nolat.csv", "event_id_cnty,event_date,event_type,longitude,fatalities\nA,2024-01-01,Battles,21.0,0\n");
-    let err = commands::ingest(&ctx, Kind::Acled, &file).err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(err.ends_with("nolat.csv:1: missing required column `latitude`"), "{err}");
+    let file = write(
+        dir.path(),
+        "nolat.csv",
+        "event_id_cnty,event_date,event_type,longitude,fatalities\nA,2024-01-01,Battles,21.0,0\n",
+    );
+    let err = commands::ingest(&ctx, Kind::Acled, &file)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.ends_with("nolat.csv:1: missing required column `latitude`"),
+        "{err}"
+    );
     assert!(before == common::tree(&ctx.store));
 }
 
@@ -71,13 +93,22 @@ fn a_missing_column_is_named_and_nothing_is_stored() {
 fn an_empty_or_binary_file_is_an_error_not_a_crash() {
     let (dir, ctx) = common::fresh_store();
     let empty = write(dir.path(), "empty.csv", "");
-    let err = commands::ingest(&ctx, Kind::Ucdp, &empty).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = commands::ingest(&ctx, Kind::Ucdp, &empty)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(err.contains("empty.csv") && err.contains("empty"), "{err}");
     let junk = dir.path().join("junk.geojson");
     std::fs::write(&junk, [0xff, 0xfe, 0x00, 0x01]).unwrap_or_else(|e| panic!("{e}"));
-    let err = commands::ingest(&ctx, Kind::Areas, &junk).err().map(|e| e.to_string()).unwrap_or_default();
+    let err = commands::ingest(&ctx, Kind::Areas, &junk)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(err.contains("junk.geojson"), "{err}");
-    assert!(!ctx.store.join("manifest.json").exists(), "nothing was published");
+    assert!(
+        !ctx.store.join("manifest.json").exists(),
+        "nothing was published"
+    );
 }
 
 #[test]
@@ -91,8 +122,15 @@ fn an_unknown_kind_is_refused_by_the_cli_with_the_kinds_there_are() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("acledd") && stderr.contains("acled, ucdp, geopko"), "{stderr}");
-    let lib = "acledd".parse::<Kind>().err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        stderr.contains("acledd") && stderr.contains("acled, ucdp, geopko"),
+        "{stderr}"
+    );
+    let lib = "acledd"
+        .parse::<Kind>()
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert_eq!(lib, "unknown ingest kind `acledd`; expected one of: acled, ucdp, geopko, population, climate, areas");
 }
 
@@ -110,14 +148,27 @@ fn the_cli_reports_file_and_line_and_exits_non_zero() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("bad_ucdp.csv") && stderr.contains("line 3, column `date_start`: unreadable date"), "{stderr}");
+    assert!(
+        stderr.contains("bad_ucdp.csv")
+            && stderr.contains("line 3, column `date_start`: unreadable date"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn an_unknown_config_key_is_refused() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let cfg = write(dir.path(), "vigil.toml", "[score]\nhalf_life = 30\n");
-    let ctx = commands::Context { store: dir.path().join("store"), config: Some(cfg) };
-    let err = commands::score(&ctx, None).err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(err.contains("vigil.toml") && err.contains("half_life"), "{err}");
+    let ctx = commands::Context {
+        store: dir.path().join("store"),
+        config: Some(cfg),
+    };
+    let err = commands::score(&ctx, None)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("vigil.toml") && err.contains("half_life"),
+        "{err}"
+    );
 }

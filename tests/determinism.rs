@@ -15,7 +15,10 @@ fn regenerating_the_sample_with_its_seed_is_byte_identical() {
     for (_, file) in sample::FILES {
         let fresh = std::fs::read(dir.path().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         let kept = std::fs::read(committed.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        assert!(fresh == kept, "{file} differs from the committed sample; run `vigil sample --out data/sample`");
+        assert!(
+            fresh == kept,
+            "{file} differs from the committed sample; run `vigil sample --out data/sample`"
+        );
     }
     let other = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     sample::generate(other.path(), sample::DEFAULT_SEED + 1).unwrap_or_else(|e| panic!("{e}"));
@@ -38,12 +41,18 @@ fn scoring_twice_gives_byte_identical_grids() {
     let (_dir, ctx, date) = common::scored_store();
     let snapshot_bytes = |ctx: &commands::Context| {
         let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
-        let info = store.manifest().snapshots.get(&date).cloned().unwrap_or_else(|| panic!("no snapshot"));
+        let info = store
+            .manifest()
+            .snapshots
+            .get(&date)
+            .cloned()
+            .unwrap_or_else(|| panic!("no snapshot"));
         std::fs::read(ctx.store.join(&info.file)).unwrap_or_else(|e| panic!("{e}"))
     };
     let export = |ctx: &commands::Context| {
         let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
-        vigil::export::export_bytes(&store, What::Grid, Some(&date), Format::Csv).unwrap_or_else(|e| panic!("{e}"))
+        vigil::export::export_bytes(&store, What::Grid, Some(&date), Format::Csv)
+            .unwrap_or_else(|e| panic!("{e}"))
     };
     let first = snapshot_bytes(&ctx);
     let first_csv = export(&ctx);
@@ -61,8 +70,12 @@ fn scoring_twice_gives_byte_identical_grids() {
 fn reingesting_the_same_file_changes_nothing() {
     let (_dir, ctx, _) = common::scored_store();
     let before = common::tree(&ctx.store);
-    let record = commands::ingest(&ctx, vigil::ingest::Kind::Acled, &common::sample_dir().join("acled.csv"))
-        .unwrap_or_else(|e| panic!("{e}"));
+    let record = commands::ingest(
+        &ctx,
+        vigil::ingest::Kind::Acled,
+        &common::sample_dir().join("acled.csv"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(record.duplicates, record.accepted);
     assert!(before == common::tree(&ctx.store), "store changed");
 }

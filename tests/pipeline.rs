@@ -66,12 +66,18 @@ fn check_cells(fc: &Value) -> Vec<Value> {
         assert_eq!(f["type"], "Feature");
         let props = &f["properties"];
         for key in ["h3", "risk", "tier", "covered", "gap", "population"] {
-            assert!(props.get(key).is_some(), "property {key} missing in {props}");
+            assert!(
+                props.get(key).is_some(),
+                "property {key} missing in {props}"
+            );
         }
         assert_eq!(f["id"], props["h3"], "id is the H3 string");
         assert!(vigil::grid::parse_cell(props["h3"].as_str().unwrap_or_default()).is_ok());
         assert_eq!(f["geometry"]["type"], "MultiPolygon");
-        let polygons = f["geometry"]["coordinates"].as_array().cloned().unwrap_or_default();
+        let polygons = f["geometry"]["coordinates"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default();
         assert!(!polygons.is_empty());
         for polygon in polygons {
             let rings = polygon.as_array().cloned().unwrap_or_default();
@@ -79,7 +85,10 @@ fn check_cells(fc: &Value) -> Vec<Value> {
             let ring = rings[0].as_array().cloned().unwrap_or_default();
             assert!(ring.len() >= 4);
             assert_eq!(ring.first(), ring.last(), "ring is closed");
-            assert!(signed_area(&ring) > 0.0, "exterior ring is counter-clockwise");
+            assert!(
+                signed_area(&ring) > 0.0,
+                "exterior ring is counter-clockwise"
+            );
             for p in &ring {
                 let lon = p[0].as_f64().unwrap_or(f64::NAN);
                 let lat = p[1].as_f64().unwrap_or(f64::NAN);
@@ -119,7 +128,10 @@ async fn sample_pipeline_serves_a_coverage_gap_layer() {
     assert_eq!(check_cells(&fc).len(), 50, "limit is honoured");
     assert!(fc["numberMatched"].as_u64().unwrap_or(0) > 1000);
     let links = fc["links"].as_array().cloned().unwrap_or_default();
-    let next = links.iter().find(|l| l["rel"] == "next").map(|l| l["href"].clone());
+    let next = links
+        .iter()
+        .find(|l| l["rel"] == "next")
+        .map(|l| l["href"].clone());
     assert_eq!(
         next.and_then(|h| h.as_str().map(str::to_owned)).as_deref(),
         Some("http://vigil.test/collections/risk/items?limit=50&offset=50")
@@ -139,7 +151,11 @@ async fn bbox_selects_intersecting_cells_only() {
     assert_eq!(status, StatusCode::OK);
     let features = check_cells(&json(&body));
     // ≈ 11 km × 11 km of 5.2 km² cells: some tens of cells, all touching the box.
-    assert!(features.len() > 15 && features.len() < 60, "{}", features.len());
+    assert!(
+        features.len() > 15 && features.len() < 60,
+        "{}",
+        features.len()
+    );
     for f in &features {
         let cell = vigil::grid::parse_cell(f["id"].as_str().unwrap_or_default())
             .unwrap_or_else(|e| panic!("{e}"));
@@ -154,8 +170,14 @@ async fn errors_are_problem_details() {
     let state = api::load_state(&ctx.store, Config::default()).unwrap_or_else(|e| panic!("{e}"));
     for (uri, status) in [
         ("/collections/risk/items?limit=abc", StatusCode::BAD_REQUEST),
-        ("/collections/risk/items?bbox=1,2,3", StatusCode::BAD_REQUEST),
-        ("/collections/risk/items?colour=red", StatusCode::BAD_REQUEST),
+        (
+            "/collections/risk/items?bbox=1,2,3",
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "/collections/risk/items?colour=red",
+            StatusCode::BAD_REQUEST,
+        ),
         ("/collections/nope/items", StatusCode::NOT_FOUND),
         ("/collections/risk/items/not-a-cell", StatusCode::NOT_FOUND),
         ("/grids/..%2F..%2Fetc%2Fpasswd.csv", StatusCode::NOT_FOUND),
@@ -164,7 +186,10 @@ async fn errors_are_problem_details() {
         let (got, ctype, body) = get(&state, uri).await;
         assert_eq!(got, status, "{uri}");
         assert_eq!(ctype, "application/problem+json", "{uri}");
-        assert_eq!(json(&body)["status"].as_u64(), Some(u64::from(status.as_u16())));
+        assert_eq!(
+            json(&body)["status"].as_u64(),
+            Some(u64::from(status.as_u16()))
+        );
     }
 }
 
@@ -213,4 +238,31 @@ fn a_real_socket_serves_healthz() {
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains("\"status\":\"ok\""));
     rt.shutdown_background();
+}
+
+#[test]
+fn without_areas_or_population_the_grid_surrounds_events_and_exposure_is_neutral() {
+    let (_dir, ctx) = common::fresh_store();
+    vigil::commands::ingest(
+        &ctx,
+        vigil::ingest::Kind::Acled,
+        &common::sample_dir().join("acled.csv"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (date, info) = vigil::commands::score(&ctx, None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(date, "2024-12-31", "defaults to the last event date");
+    assert!(info.exposure_neutral);
+    assert!(info.cells > 1000);
+    assert!(vigil::commands::snapshot_summary(&date, &info).contains("exposure neutral"));
+    let store = vigil::store::Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
+    let snap = vigil::snapshot::Snapshot::load(&store, None).unwrap_or_else(|e| panic!("{e}"));
+    assert!(snap
+        .cells
+        .iter()
+        .all(|c| c.population.is_none() && c.exposure == 1.0));
+    assert!(snap.cells.iter().all(|c| !c.covered), "no bases loaded");
+    assert!(
+        snap.cells.iter().any(|c| c.tier.is_high()),
+        "hazard alone still ranks cells"
+    );
 }

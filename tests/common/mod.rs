@@ -31,13 +31,18 @@ pub fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
     let mut stack = vec![root.to_path_buf()];
     while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
         for e in entries.flatten() {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
             } else {
-                let rel = p.strip_prefix(root).map(|r| r.display().to_string()).unwrap_or_default();
+                let rel = p
+                    .strip_prefix(root)
+                    .map(|r| r.display().to_string())
+                    .unwrap_or_default();
                 out.push((rel, std::fs::read(&p).unwrap_or_default()));
             }
         }
