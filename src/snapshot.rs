@@ -3,7 +3,7 @@
 //! `export` read them.
 
 use crate::store::{SnapshotInfo, Store, StoreError};
-use crate::tables::{bools, f64s, i64s, missing, req_strs, strs, u64s, Table};
+use crate::tables::{bools, column, f64s, i64s, missing, req_strs, strs, u64s, Table};
 use polars::prelude::*;
 use std::collections::HashMap;
 
@@ -125,74 +125,37 @@ impl Table for CellRecord {
     const NAME: &'static str = "snapshot";
 
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
-        let f = |name: &str, g: fn(&CellRecord) -> f64| {
-            Column::new(name.into(), rows.iter().map(g).collect::<Vec<_>>())
-        };
-        let of = |name: &str, g: fn(&CellRecord) -> Option<f64>| {
-            Column::new(name.into(), rows.iter().map(g).collect::<Vec<_>>())
-        };
-        let b = |name: &str, g: fn(&CellRecord) -> bool| {
-            Column::new(name.into(), rows.iter().map(g).collect::<Vec<_>>())
-        };
         DataFrame::new_infer_height(vec![
-            Column::new(
-                "cell".into(),
-                rows.iter().map(|r| r.cell).collect::<Vec<_>>(),
-            ),
-            f("lat", |r| r.lat),
-            f("lon", |r| r.lon),
-            Column::new(
-                "area".into(),
-                rows.iter().map(|r| r.area.clone()).collect::<Vec<_>>(),
-            ),
-            f("harm", |r| r.harm),
-            f("conflict", |r| r.conflict),
-            f("spread", |r| r.spread),
-            f("hazard", |r| r.hazard),
-            of("population", |r| r.population),
-            f("exposure", |r| r.exposure),
-            f("risk", |r| r.risk),
-            Column::new(
-                "tier".into(),
-                rows.iter().map(|r| r.tier.as_str()).collect::<Vec<_>>(),
-            ),
-            f("harm_share", |r| r.harm_share),
-            f("conflict_share", |r| r.conflict_share),
-            f("spread_share", |r| r.spread_share),
-            of("delta_risk", |r| r.delta_risk),
-            Column::new(
-                "prev_tier".into(),
-                rows.iter()
-                    .map(|r| r.prev_tier.map(Tier::as_str))
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "events".into(),
-                rows.iter().map(|r| r.events).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "civilian_fatalities_90d".into(),
-                rows.iter()
-                    .map(|r| r.civilian_fatalities_90d)
-                    .collect::<Vec<_>>(),
-            ),
-            b("covered", |r| r.covered),
-            b("presence", |r| r.presence),
-            Column::new(
-                "nearest_base".into(),
-                rows.iter()
-                    .map(|r| r.nearest_base.clone())
-                    .collect::<Vec<_>>(),
-            ),
-            of("nearest_base_km", |r| r.nearest_base_km),
-            Column::new(
-                "troops_in_reach".into(),
-                rows.iter().map(|r| r.troops_in_reach).collect::<Vec<_>>(),
-            ),
-            of("troops_per_1000", |r| r.troops_per_1000),
-            b("gap", |r| r.gap),
-            b("under_covered", |r| r.under_covered),
-            f("gap_severity", |r| r.gap_severity),
+            column("cell", rows, |r| r.cell),
+            column("lat", rows, |r| r.lat),
+            column("lon", rows, |r| r.lon),
+            column("area", rows, |r| r.area.clone()),
+            column("harm", rows, |r| r.harm),
+            column("conflict", rows, |r| r.conflict),
+            column("spread", rows, |r| r.spread),
+            column("hazard", rows, |r| r.hazard),
+            column("population", rows, |r| r.population),
+            column("exposure", rows, |r| r.exposure),
+            column("risk", rows, |r| r.risk),
+            column("tier", rows, |r| r.tier.as_str()),
+            column("harm_share", rows, |r| r.harm_share),
+            column("conflict_share", rows, |r| r.conflict_share),
+            column("spread_share", rows, |r| r.spread_share),
+            column("delta_risk", rows, |r| r.delta_risk),
+            column("prev_tier", rows, |r| r.prev_tier.map(Tier::as_str)),
+            column("events", rows, |r| r.events),
+            column("civilian_fatalities_90d", rows, |r| {
+                r.civilian_fatalities_90d
+            }),
+            column("covered", rows, |r| r.covered),
+            column("presence", rows, |r| r.presence),
+            column("nearest_base", rows, |r| r.nearest_base.clone()),
+            column("nearest_base_km", rows, |r| r.nearest_base_km),
+            column("troops_in_reach", rows, |r| r.troops_in_reach),
+            column("troops_per_1000", rows, |r| r.troops_per_1000),
+            column("gap", rows, |r| r.gap),
+            column("under_covered", rows, |r| r.under_covered),
+            column("gap_severity", rows, |r| r.gap_severity),
         ])
     }
 

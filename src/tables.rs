@@ -230,6 +230,14 @@ pub trait Table: Sized {
     fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>>;
 }
 
+/// A column named `name` from one value per row.
+pub(crate) fn column<R, V, P: ?Sized>(name: &str, rows: &[R], f: impl Fn(&R) -> V) -> Column
+where
+    Series: NamedFrom<Vec<V>, P>,
+{
+    Column::new(name.into(), rows.iter().map(f).collect::<Vec<V>>())
+}
+
 pub(crate) fn strs(df: &DataFrame, name: &str) -> PolarsResult<Vec<Option<String>>> {
     let c = df.column(name)?.cast(&DataType::String)?;
     Ok(c.str()?.iter().map(|v| v.map(str::to_owned)).collect())
@@ -271,42 +279,24 @@ impl Table for Event {
     const NAME: &'static str = "events";
 
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
-        let s = |f: fn(&Event) -> &str| rows.iter().map(|r| f(r).to_owned()).collect::<Vec<_>>();
         DataFrame::new_infer_height(vec![
-            Column::new("source".into(), s(|r| &r.source)),
-            Column::new("source_id".into(), s(|r| &r.source_id)),
+            column("source", rows, |r| r.source.to_owned()),
+            column("source_id", rows, |r| r.source_id.to_owned()),
             date_col("date_start", rows.iter().map(|r| r.date_start).collect())?,
             date_col("date_end", rows.iter().map(|r| r.date_end).collect())?,
-            Column::new(
-                "published_at".into(),
-                rows.iter().map(|r| r.published_at).collect::<Vec<_>>(),
-            ),
-            Column::new("lat".into(), rows.iter().map(|r| r.lat).collect::<Vec<_>>()),
-            Column::new("lon".into(), rows.iter().map(|r| r.lon).collect::<Vec<_>>()),
-            Column::new(
-                "cell".into(),
-                rows.iter().map(|r| r.cell).collect::<Vec<_>>(),
-            ),
-            Column::new("precision".into(), s(|r| r.precision.as_str())),
-            Column::new("category".into(), s(|r| r.category.as_str())),
-            Column::new(
-                "civilian_targeted".into(),
-                rows.iter().map(|r| r.civilian_targeted).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "fatalities".into(),
-                rows.iter().map(|r| r.fatalities).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "civilian_fatalities".into(),
-                rows.iter()
-                    .map(|r| r.civilian_fatalities)
-                    .collect::<Vec<_>>(),
-            ),
-            Column::new("actor1".into(), s(|r| &r.actor1)),
-            Column::new("actor2".into(), s(|r| &r.actor2)),
-            Column::new("admin1".into(), s(|r| &r.admin1)),
-            Column::new("admin2".into(), s(|r| &r.admin2)),
+            column("published_at", rows, |r| r.published_at),
+            column("lat", rows, |r| r.lat),
+            column("lon", rows, |r| r.lon),
+            column("cell", rows, |r| r.cell),
+            column("precision", rows, |r| r.precision.as_str()),
+            column("category", rows, |r| r.category.as_str()),
+            column("civilian_targeted", rows, |r| r.civilian_targeted),
+            column("fatalities", rows, |r| r.fatalities),
+            column("civilian_fatalities", rows, |r| r.civilian_fatalities),
+            column("actor1", rows, |r| r.actor1.to_owned()),
+            column("actor2", rows, |r| r.actor2.to_owned()),
+            column("admin1", rows, |r| r.admin1.to_owned()),
+            column("admin2", rows, |r| r.admin2.to_owned()),
         ])
     }
 
@@ -357,45 +347,26 @@ impl Table for Base {
     const NAME: &'static str = "bases";
 
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
-        let b = |f: fn(&Base) -> bool| rows.iter().map(f).collect::<Vec<_>>();
         DataFrame::new_infer_height(vec![
-            Column::new(
-                "mission".into(),
-                rows.iter().map(|r| r.mission.clone()).collect::<Vec<_>>(),
-            ),
+            column("mission", rows, |r| r.mission.clone()),
             date_col("valid_from", rows.iter().map(|r| r.valid_from).collect())?,
             date_col("valid_to", rows.iter().map(|r| r.valid_to).collect())?,
-            Column::new(
-                "location".into(),
-                rows.iter().map(|r| r.location.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new("lat".into(), rows.iter().map(|r| r.lat).collect::<Vec<_>>()),
-            Column::new("lon".into(), rows.iter().map(|r| r.lon).collect::<Vec<_>>()),
-            Column::new(
-                "cell".into(),
-                rows.iter().map(|r| r.cell).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "troops".into(),
-                rows.iter().map(|r| r.troops).collect::<Vec<_>>(),
-            ),
-            Column::new("infantry".into(), b(|r| r.infantry)),
-            Column::new("fpu".into(), b(|r| r.fpu)),
-            Column::new("unpol".into(), b(|r| r.unpol)),
-            Column::new("observers".into(), b(|r| r.observers)),
-            Column::new("medical".into(), b(|r| r.medical)),
-            Column::new("aviation".into(), b(|r| r.aviation)),
-            Column::new("engineering".into(), b(|r| r.engineering)),
-            Column::new("reserve".into(), b(|r| r.reserve)),
-            Column::new("hq".into(), rows.iter().map(|r| r.hq).collect::<Vec<_>>()),
-            Column::new(
-                "tcc_count".into(),
-                rows.iter().map(|r| r.tcc_count).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "source".into(),
-                rows.iter().map(|r| r.source.clone()).collect::<Vec<_>>(),
-            ),
+            column("location", rows, |r| r.location.clone()),
+            column("lat", rows, |r| r.lat),
+            column("lon", rows, |r| r.lon),
+            column("cell", rows, |r| r.cell),
+            column("troops", rows, |r| r.troops),
+            column("infantry", rows, |r| r.infantry),
+            column("fpu", rows, |r| r.fpu),
+            column("unpol", rows, |r| r.unpol),
+            column("observers", rows, |r| r.observers),
+            column("medical", rows, |r| r.medical),
+            column("aviation", rows, |r| r.aviation),
+            column("engineering", rows, |r| r.engineering),
+            column("reserve", rows, |r| r.reserve),
+            column("hq", rows, |r| r.hq),
+            column("tcc_count", rows, |r| r.tcc_count),
+            column("source", rows, |r| r.source.clone()),
         ])
     }
 
@@ -455,14 +426,8 @@ impl Table for PopulationCell {
 
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
         DataFrame::new_infer_height(vec![
-            Column::new(
-                "cell".into(),
-                rows.iter().map(|r| r.cell).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "population".into(),
-                rows.iter().map(|r| r.population).collect::<Vec<_>>(),
-            ),
+            column("cell", rows, |r| r.cell),
+            column("population", rows, |r| r.population),
         ])
     }
 
@@ -485,19 +450,10 @@ impl Table for ClimateValue {
 
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
         DataFrame::new_infer_height(vec![
-            Column::new(
-                "cell".into(),
-                rows.iter().map(|r| r.cell).collect::<Vec<_>>(),
-            ),
+            column("cell", rows, |r| r.cell),
             date_col("period", rows.iter().map(|r| r.period).collect())?,
-            Column::new(
-                "variable".into(),
-                rows.iter().map(|r| r.variable.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "value".into(),
-                rows.iter().map(|r| r.value).collect::<Vec<_>>(),
-            ),
+            column("variable", rows, |r| r.variable.clone()),
+            column("value", rows, |r| r.value),
         ])
     }
 
@@ -524,26 +480,11 @@ impl Table for Area {
 
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
         DataFrame::new_infer_height(vec![
-            Column::new(
-                "area_id".into(),
-                rows.iter().map(|r| r.area_id.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "name".into(),
-                rows.iter().map(|r| r.name.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "level".into(),
-                rows.iter().map(|r| r.level.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "parent".into(),
-                rows.iter().map(|r| r.parent.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "geometry".into(),
-                rows.iter().map(|r| r.geometry.clone()).collect::<Vec<_>>(),
-            ),
+            column("area_id", rows, |r| r.area_id.clone()),
+            column("name", rows, |r| r.name.clone()),
+            column("level", rows, |r| r.level.clone()),
+            column("parent", rows, |r| r.parent.clone()),
+            column("geometry", rows, |r| r.geometry.clone()),
         ])
     }
 
@@ -570,18 +511,9 @@ impl Table for AreaCell {
 
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
         DataFrame::new_infer_height(vec![
-            Column::new(
-                "area_id".into(),
-                rows.iter().map(|r| r.area_id.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "level".into(),
-                rows.iter().map(|r| r.level.clone()).collect::<Vec<_>>(),
-            ),
-            Column::new(
-                "cell".into(),
-                rows.iter().map(|r| r.cell).collect::<Vec<_>>(),
-            ),
+            column("area_id", rows, |r| r.area_id.clone()),
+            column("level", rows, |r| r.level.clone()),
+            column("cell", rows, |r| r.cell),
         ])
     }
 

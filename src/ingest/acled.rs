@@ -2,7 +2,7 @@
 //! UPPERCASE layout (columns are found by name, case-insensitively).
 
 use super::csvsource::{CsvSource, Row};
-use super::{check_coordinates, progress, IngestError, Parsed, Reject};
+use super::{check_coordinates, IngestError, Parsed, Reject};
 use crate::grid::cell_of;
 use crate::tables::{Category, Event, Precision};
 use crate::util::parse_flexible_date;
@@ -89,16 +89,7 @@ fn event(row: &Row<'_>, res: Resolution) -> Result<Event, Reject> {
 pub fn read(file: &str, bytes: &[u8], res: Resolution) -> Result<Parsed<Event>, IngestError> {
     let mut src = CsvSource::new(file, bytes, "event_id_cnty", None)?;
     src.require(&REQUIRED)?;
-    let bar = progress(bytes.len() as u64, "acled");
-    let mut out = Parsed::new();
-    while let Some((line, rec)) = src.next_row() {
-        out.push(rec.and_then(|rec| event(&src.row(&rec, line), res)));
-        if out.rows_read % 4096 == 0 {
-            bar.set_position(src.position());
-        }
-    }
-    bar.finish_and_clear();
-    Ok(out)
+    Ok(src.read_all("acled", bytes.len(), |row| event(row, res)))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! day or a month (`2023-07`); values are kept per month (the period's first day).
 
 use super::csvsource::{CsvSource, Row};
-use super::{check_coordinates, progress, IngestError, Parsed, Reject};
+use super::{check_coordinates, IngestError, Parsed, Reject};
 use crate::grid::{cell_of, parse_cell};
 use crate::tables::ClimateValue;
 use crate::util::{days_from_ymd, parse_flexible_date, ymd_from_days};
@@ -62,16 +62,7 @@ pub fn read(
     } else {
         src.require(&["lat", "lon", "date", "variable", "value"])?;
     }
-    let bar = progress(bytes.len() as u64, "climate");
-    let mut out = Parsed::new();
-    while let Some((line, rec)) = src.next_row() {
-        out.push(rec.and_then(|rec| value(&src.row(&rec, line), res, by_cell)));
-        if out.rows_read % 4096 == 0 {
-            bar.set_position(src.position());
-        }
-    }
-    bar.finish_and_clear();
-    Ok(out)
+    Ok(src.read_all("climate", bytes.len(), |row| value(row, res, by_cell)))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! A CSV source read by header name (case-insensitive, BOM stripped), row by row, with line
 //! numbers for every rejected row.
 
-use super::{IngestError, Reject};
+use super::{progress, IngestError, Parsed, Reject};
 use csv::StringRecord;
 use std::collections::HashMap;
 
@@ -133,6 +133,26 @@ impl<'a> CsvSource<'a> {
                 format!("{} fields, the header has {}", rec.len(), self.width),
             ))
         }
+    }
+
+    /// Reads every remaining row through `parse`, collecting accepted rows and rejects, with a
+    /// progress bar labelled `label` over the file's bytes.
+    pub fn read_all<T>(
+        &mut self,
+        label: &str,
+        total_bytes: usize,
+        mut parse: impl FnMut(&Row<'_>) -> Result<T, Reject>,
+    ) -> Parsed<T> {
+        let bar = progress(total_bytes as u64, label);
+        let mut out = Parsed::new();
+        while let Some((line, rec)) = self.next_row() {
+            out.push(rec.and_then(|rec| parse(&self.row(&rec, line))));
+            if out.rows_read % 4096 == 0 {
+                bar.set_position(self.position());
+            }
+        }
+        bar.finish_and_clear();
+        out
     }
 
     /// A view of a row for typed field access.

@@ -5,7 +5,7 @@
 //! mission, or at most `ingest.base_max_validity_days`.
 
 use super::csvsource::{CsvSource, Row};
-use super::{check_coordinates, progress, IngestError, Parsed, Reject};
+use super::{check_coordinates, IngestError, Parsed, Reject};
 use crate::grid::cell_of;
 use crate::tables::Base;
 use crate::util::{days_from_ymd, parse_flexible_date};
@@ -103,14 +103,7 @@ fn base(row: &Row<'_>, res: Resolution) -> Result<RawBase, Reject> {
 pub fn read(file: &str, bytes: &[u8], res: Resolution) -> Result<Parsed<RawBase>, IngestError> {
     let mut src = CsvSource::new(file, bytes, "mission", None)?;
     src.require(&REQUIRED)?;
-    let bar = progress(bytes.len() as u64, "geopko");
-    let mut out = Parsed::new();
-    while let Some((line, rec)) = src.next_row() {
-        out.push(rec.and_then(|rec| base(&src.row(&rec, line), res)));
-        bar.set_position(src.position());
-    }
-    bar.finish_and_clear();
-    Ok(out)
+    Ok(src.read_all("geopko", bytes.len(), |row| base(row, res)))
 }
 
 /// Sets `valid_to` of every base: the day before the mission's next map, or

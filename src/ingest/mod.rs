@@ -233,7 +233,7 @@ pub struct Parsed<T> {
 }
 
 impl<T> Parsed<T> {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             rows: Vec::new(),
             rejects: Vec::new(),
@@ -241,7 +241,7 @@ impl<T> Parsed<T> {
         }
     }
 
-    fn push(&mut self, row: Result<T, Reject>) {
+    pub(crate) fn push(&mut self, row: Result<T, Reject>) {
         self.rows_read += 1;
         match row {
             Ok(r) => self.rows.push(r),

@@ -2,7 +2,7 @@
 //! parent, coarser cells are spread evenly over their base-resolution children.
 
 use super::csvsource::{CsvSource, Row};
-use super::{progress, IngestError, Parsed, Reject};
+use super::{IngestError, Parsed, Reject};
 use crate::grid::parse_cell;
 use crate::tables::PopulationCell;
 use h3o::Resolution;
@@ -51,20 +51,12 @@ pub fn read(
 ) -> Result<Parsed<PopulationCell>, IngestError> {
     let mut src = CsvSource::new(file, bytes, "h3", None)?;
     src.require(&["h3", "population"])?;
-    let bar = progress(bytes.len() as u64, "population");
-    let mut out = Parsed::new();
-    while let Some((line, rec)) = src.next_row() {
-        out.rows_read += 1;
-        match rec.and_then(|rec| cells(&src.row(&rec, line), res)) {
-            Ok(rows) => out.rows.extend(rows),
-            Err(r) => out.rejects.push(r),
-        }
-        if out.rows_read % 4096 == 0 {
-            bar.set_position(src.position());
-        }
-    }
-    bar.finish_and_clear();
-    Ok(out)
+    let nested = src.read_all("population", bytes.len(), |row| cells(row, res));
+    Ok(Parsed {
+        rows: nested.rows.into_iter().flatten().collect(),
+        rejects: nested.rejects,
+        rows_read: nested.rows_read,
+    })
 }
 
 #[cfg(test)]
