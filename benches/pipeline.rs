@@ -38,6 +38,7 @@ fn bench(c: &mut Criterion) {
                     &config,
                     Kind::Acled,
                     &sample().join("acled.csv"),
+                    &Default::default(),
                 )
             },
         )

@@ -3,7 +3,7 @@
 use crate::api::{self, ServeError};
 use crate::config::{Config, ConfigError};
 use crate::export::{self, ExportError, Format, What};
-use crate::ingest::{self, IngestError, Kind};
+use crate::ingest::{self, IngestError, IngestOptions, Kind};
 use crate::sample::{self, SampleError};
 use crate::score::{self, ScoreError};
 use crate::store::{IngestRecord, SnapshotInfo, Store, StoreError};
@@ -83,6 +83,12 @@ pub fn report(r: &IngestRecord) -> String {
     for (reason, n) in &r.rejects_by_reason {
         s.push_str(&format!("\n  rejected ({reason}): {n}"));
     }
+    if r.superseded > 0 {
+        s.push_str(&format!(
+            "\n  {} UCDP Candidate events superseded by the final GED release",
+            r.superseded
+        ));
+    }
     if let Some(f) = &r.rejects_file {
         s.push_str(&format!("\n  every rejected row: {f} (in the store)"));
     }
@@ -99,9 +105,14 @@ pub fn report(r: &IngestRecord) -> String {
 }
 
 /// `vigil ingest KIND PATH`
-pub fn ingest(ctx: &Context, kind: Kind, path: &Path) -> Result<IngestRecord, Error> {
+pub fn ingest(
+    ctx: &Context,
+    kind: Kind,
+    path: &Path,
+    opts: &IngestOptions,
+) -> Result<IngestRecord, Error> {
     let (config, mut store) = ctx.load()?;
-    Ok(ingest::ingest_file(&mut store, &config, kind, path)?)
+    Ok(ingest::ingest_file(&mut store, &config, kind, path, opts)?)
 }
 
 /// `vigil score [--date D]`
@@ -182,7 +193,13 @@ pub fn load_sample(ctx: &Context, sample_dir: &Path) -> Result<(String, Snapshot
     let (config, mut store) = ctx.load()?;
     for (kind, file) in sample::FILES {
         let kind: Kind = kind.parse()?;
-        let record = ingest::ingest_file(&mut store, &config, kind, &sample_dir.join(file))?;
+        let record = ingest::ingest_file(
+            &mut store,
+            &config,
+            kind,
+            &sample_dir.join(file),
+            &IngestOptions::default(),
+        )?;
         eprintln!("{}", report(&record));
     }
     Ok(score::score_day(&mut store, &config, None)?)

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use vigil::commands::{self, Context};
 use vigil::export::{Format, What};
-use vigil::ingest::Kind;
+use vigil::ingest::{IngestOptions, Kind};
 
 /// Vigil: civilian-risk early warning and peacekeeping coverage gaps on an H3 grid.
 #[derive(Parser, Debug)]
@@ -32,6 +32,13 @@ enum Command {
         kind: Kind,
         /// The file.
         path: PathBuf,
+        /// Areas: the level of every area in the file (e.g. `mission`, `sector`, `ADM2`);
+        /// default: each feature's `shapeType` or `level` property.
+        #[arg(long)]
+        level: Option<String>,
+        /// Areas: the property that holds the name (default: shapeName, name, NAME, …).
+        #[arg(long)]
+        name_field: Option<String>,
     },
     /// Score one as-of day into a snapshot (default: the last event date).
     Score {
@@ -93,8 +100,14 @@ fn main() -> ExitCode {
         config: cli.config,
     };
     let result = match cli.command {
-        Command::Ingest { kind, path } => {
-            commands::ingest(&ctx, kind, &path).map(|r| println!("{}", commands::report(&r)))
+        Command::Ingest {
+            kind,
+            path,
+            level,
+            name_field,
+        } => {
+            let opts = IngestOptions { level, name_field };
+            commands::ingest(&ctx, kind, &path, &opts).map(|r| println!("{}", commands::report(&r)))
         }
         Command::Score { date } => commands::score(&ctx, date.as_deref())
             .map(|(d, info)| println!("{}", commands::snapshot_summary(&d, &info))),

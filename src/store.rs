@@ -92,6 +92,9 @@ pub struct IngestRecord {
     pub rejects_by_reason: BTreeMap<String, usize>,
     /// Accepted rows whose key was already stored (replaced or unchanged).
     pub duplicates: usize,
+    /// UCDP Candidate events dropped because a final GED release covers their period.
+    #[serde(default)]
+    pub superseded: usize,
     /// First and last date of the accepted rows, when dated.
     pub date_range: Option<[String; 2]>,
     /// `[min_lon, min_lat, max_lon, max_lat]` of the accepted rows, when located.

@@ -28,7 +28,7 @@ fn a_malformed_row_is_named_and_the_file_refused_when_too_many_fail() {
         acled_row("N2", "2024-12-02", "north")
     );
     let file = write(dir.path(), "broken.csv", &text);
-    let err = commands::ingest(&ctx, Kind::Acled, &file)
+    let err = commands::ingest(&ctx, Kind::Acled, &file, &Default::default())
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -58,13 +58,14 @@ fn a_few_bad_rows_are_rejected_with_file_line_and_reason() {
     text.push_str(&acled_row("BAD", "31/02/2024", "6.5"));
     text.push('\n');
     let file = write(dir.path(), "mostly_fine.csv", &text);
-    let record = commands::ingest(&ctx, Kind::Acled, &file).unwrap_or_else(|e| panic!("{e}"));
+    let record = commands::ingest(&ctx, Kind::Acled, &file, &Default::default())
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((record.accepted, record.rejected), (40, 1));
     assert_eq!(record.rejects_by_reason.get("unreadable date"), Some(&1));
     let rejects = std::fs::read_to_string(ctx.store.join(record.rejects_file.unwrap_or_default()))
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        rejects.contains("mostly_fine.csv,42,event_date,unreadable date,31/02/2024"),
+        rejects.contains("mostly_fine.csv,line,42,event_date,unreadable date,31/02/2024"),
         "{rejects}"
     );
 }
@@ -78,7 +79,7 @@ fn a_missing_column_is_named_and_nothing_is_stored() {
         "nolat.csv",
         "event_id_cnty,event_date,event_type,longitude,fatalities\nA,2024-01-01,Battles,21.0,0\n",
     );
-    let err = commands::ingest(&ctx, Kind::Acled, &file)
+    let err = commands::ingest(&ctx, Kind::Acled, &file, &Default::default())
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -93,14 +94,14 @@ fn a_missing_column_is_named_and_nothing_is_stored() {
 fn an_empty_or_binary_file_is_an_error_not_a_crash() {
     let (dir, ctx) = common::fresh_store();
     let empty = write(dir.path(), "empty.csv", "");
-    let err = commands::ingest(&ctx, Kind::Ucdp, &empty)
+    let err = commands::ingest(&ctx, Kind::Ucdp, &empty, &Default::default())
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("empty.csv") && err.contains("empty"), "{err}");
     let junk = dir.path().join("junk.geojson");
     std::fs::write(&junk, [0xff, 0xfe, 0x00, 0x01]).unwrap_or_else(|e| panic!("{e}"));
-    let err = commands::ingest(&ctx, Kind::Areas, &junk)
+    let err = commands::ingest(&ctx, Kind::Areas, &junk, &Default::default())
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -123,7 +124,7 @@ fn an_unknown_kind_is_refused_by_the_cli_with_the_kinds_there_are() {
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("acledd") && stderr.contains("acled, ucdp, geopko"),
+        stderr.contains("acledd") && stderr.contains("acled, ucdp, ucdp-candidate, geopko"),
         "{stderr}"
     );
     let lib = "acledd"
@@ -131,7 +132,7 @@ fn an_unknown_kind_is_refused_by_the_cli_with_the_kinds_there_are() {
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-    assert_eq!(lib, "unknown ingest kind `acledd`; expected one of: acled, ucdp, geopko, population, climate, areas");
+    assert_eq!(lib, "unknown ingest kind `acledd`; expected one of: acled, ucdp, ucdp-candidate, geopko, population, climate, areas");
 }
 
 #[test]

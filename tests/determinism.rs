@@ -74,6 +74,7 @@ fn reingesting_the_same_file_changes_nothing() {
         &ctx,
         vigil::ingest::Kind::Acled,
         &common::sample_dir().join("acled.csv"),
+        &Default::default(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(record.duplicates, record.accepted);

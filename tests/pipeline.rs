@@ -247,6 +247,7 @@ fn without_areas_or_population_the_grid_surrounds_events_and_exposure_is_neutral
         &ctx,
         vigil::ingest::Kind::Acled,
         &common::sample_dir().join("acled.csv"),
+        &Default::default(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let (date, info) = vigil::commands::score(&ctx, None).unwrap_or_else(|e| panic!("{e}"));

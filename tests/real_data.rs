@@ -22,8 +22,13 @@ fn ucdp_ged_car_extract_loads_every_event() {
     let Some((path, bytes)) = real("ucdp_ged/GEDEvent_v23_1_CAF_reconstructed.csv") else {
         return;
     };
-    let p = ucdp::read(&path.display().to_string(), &bytes, h3o::Resolution::Seven)
-        .unwrap_or_else(|e| panic!("{e}"));
+    let p = ucdp::read(
+        &path.display().to_string(),
+        &bytes,
+        h3o::Resolution::Seven,
+        ucdp::GED,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(p.rows_read, 1848);
     assert_eq!(p.rejects, vec![], "every real GED row is readable");
     for e in &p.rows {
@@ -59,4 +64,109 @@ fn geopko_v2_extract_loads() {
         p.rejects.first()
     );
     assert!(p.rows.iter().any(|b| b.base.mission == "MINUSCA"));
+}
+
+#[test]
+fn ucdp_ged_csv_and_geojson_give_identical_canonical_rows() {
+    let Some((csv_path, csv_bytes)) = real("ucdp_ged/GEDEvent_v23_1_CAF_reconstructed.csv") else {
+        return;
+    };
+    let Some((gj_path, gj_bytes)) = real("ucdp_ged/GEDEvent_v23_1_CAF.geojson") else {
+        return;
+    };
+    let res = h3o::Resolution::Seven;
+    let from_csv = ucdp::read(&csv_path.display().to_string(), &csv_bytes, res, ucdp::GED)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let from_gj = ucdp::read(&gj_path.display().to_string(), &gj_bytes, res, ucdp::GED)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(from_gj.rows_read, 1848);
+    assert_eq!(from_gj.rejects, vec![]);
+    let key = |e: &vigil::tables::Event| e.source_id.parse::<u64>().unwrap_or(0);
+    let mut a = from_csv.rows.clone();
+    let mut b = from_gj.rows.clone();
+    a.sort_by_key(key);
+    b.sort_by_key(key);
+    assert_eq!(a.len(), b.len());
+    for (x, y) in a.iter().zip(&b) {
+        assert_eq!(x, y);
+    }
+}
+
+#[test]
+fn geopko_v1_and_frontmap_extracts_load_with_their_quirks() {
+    let res = h3o::Resolution::Seven;
+    if let Some((path, bytes)) = real("geopko/geopko_v1x_thaonguyen-ha_GeoPKO.csv") {
+        let p = geopko::read(&path.display().to_string(), &bytes, res)
+            .unwrap_or_else(|e| panic!("{e}"));
+        eprintln!(
+            "Geo-PKO v1: {} rows read, {} accepted, {} rejected",
+            p.rows_read,
+            p.rows.len(),
+            p.rejects.len()
+        );
+        assert_eq!(p.rows_read, 12_190);
+        assert!(
+            (p.rejects.len() as f64) < 0.05 * p.rows_read as f64,
+            "{:?}",
+            p.rejects.first()
+        );
+        assert!(
+            p.rows.iter().any(|b| b.base.location == "Dékoa"),
+            "double-encoded UTF-8 is repaired"
+        );
+        assert!(!p.rows.iter().any(|b| b.base.location.contains('Ã')));
+        assert!(
+            p.rows.iter().any(|b| b.base.troops.is_none()),
+            "`unknown` troops are missing, not zero"
+        );
+    }
+    if let Some((path, bytes)) = real("geopko/FrontMap_v.2.3.csv") {
+        let p = geopko::read(&path.display().to_string(), &bytes, res)
+            .unwrap_or_else(|e| panic!("{e}"));
+        eprintln!(
+            "Geo-PKO FrontMap: {} rows read, {} accepted, {} rejected",
+            p.rows_read,
+            p.rows.len(),
+            p.rejects.len()
+        );
+        assert_eq!(p.rows_read, 8_783);
+        assert!(
+            (p.rejects.len() as f64) < 0.05 * p.rows_read as f64,
+            "{:?}",
+            p.rejects.first()
+        );
+        let jan1 = p
+            .rows
+            .iter()
+            .all(|b| vigil::util::ymd_from_days(b.base.valid_from).1 == 1);
+        assert!(jan1, "FrontMap years start on 1 January");
+    }
+}
+
+#[test]
+fn car_adm3_boundaries_fill_to_cells_with_no_cell_in_two_areas() {
+    let Some((path, bytes)) = real("geoboundaries/geoBoundaries-CAF-ADM3_simplified.geojson")
+    else {
+        return;
+    };
+    let p = vigil::ingest::areas::read(
+        &path.display().to_string(),
+        &bytes,
+        h3o::Resolution::Seven,
+        &Default::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.features, 175);
+    assert_eq!(p.areas.len(), 175, "{:?}", p.rejects.first());
+    assert!(p.areas.iter().all(|a| a.level == "ADM3"));
+    let mut seen = std::collections::HashSet::new();
+    for c in &p.cells {
+        assert!(seen.insert(c.cell), "cell {:x} is in two areas", c.cell);
+    }
+    // CAR is ≈623,000 km²; res-7 cells are ≈5.16 km².
+    assert!(
+        p.cells.len() > 100_000 && p.cells.len() < 140_000,
+        "{}",
+        p.cells.len()
+    );
 }

@@ -11,6 +11,16 @@ use h3o::Resolution;
 /// Properties tried, in order, for an area's name.
 pub const NAME_PROPERTIES: [&str; 6] = ["shapeName", "name", "NAME", "Name", "ADM1_EN", "ADM2_EN"];
 
+/// How to read an areas file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AreaOptions {
+    /// Level of every area in the file (`mission`, `sector`, `ADM2`…); default: each
+    /// feature's `shapeType` or `level` property, else `area`.
+    pub level: Option<String>,
+    /// Property holding the name; default: the first of [`NAME_PROPERTIES`].
+    pub name_field: Option<String>,
+}
+
 /// What the areas reader produced.
 #[derive(Debug, Default)]
 pub struct ParsedAreas {
@@ -32,19 +42,28 @@ fn text(f: &Feature, key: &str) -> Option<String> {
     }
 }
 
-fn area(f: &Feature, n: u64, res: Resolution) -> Result<(Area, Vec<AreaCell>), Reject> {
-    let name = NAME_PROPERTIES
-        .iter()
-        .find_map(|k| text(f, k))
-        .ok_or_else(|| {
-            Reject::new(
-                n,
-                "name",
-                "feature has no name property",
-                NAME_PROPERTIES.join("/"),
-            )
-        })?;
-    let level = text(f, "shapeType")
+fn area(
+    f: &Feature,
+    n: u64,
+    res: Resolution,
+    opts: &AreaOptions,
+) -> Result<(Area, Vec<AreaCell>), Reject> {
+    let name = match &opts.name_field {
+        Some(field) => text(f, field),
+        None => NAME_PROPERTIES.iter().find_map(|k| text(f, k)),
+    }
+    .ok_or_else(|| {
+        Reject::feature(
+            n,
+            "name",
+            "feature has no name property",
+            NAME_PROPERTIES.join("/"),
+        )
+    })?;
+    let level = opts
+        .level
+        .clone()
+        .or_else(|| text(f, "shapeType"))
         .or_else(|| text(f, "level"))
         .unwrap_or_else(|| "area".to_owned());
     let area_id = text(f, "shapeID")
@@ -57,14 +76,14 @@ fn area(f: &Feature, n: u64, res: Resolution) -> Result<(Area, Vec<AreaCell>), R
     let geometry = f
         .geometry
         .as_ref()
-        .ok_or_else(|| Reject::new(n, "geometry", "feature has no geometry", String::new()))?;
+        .ok_or_else(|| Reject::feature(n, "geometry", "feature has no geometry", String::new()))?;
     let shape: geo::Geometry<f64> = geo::Geometry::try_from(&geometry.value)
-        .map_err(|e| Reject::new(n, "geometry", "unreadable geometry", e.to_string()))?;
+        .map_err(|e| Reject::feature(n, "geometry", "unreadable geometry", e.to_string()))?;
     let multi = match shape {
         geo::Geometry::Polygon(p) => geo::MultiPolygon::new(vec![p]),
         geo::Geometry::MultiPolygon(m) => m,
         _ => {
-            return Err(Reject::new(
+            return Err(Reject::feature(
                 n,
                 "geometry",
                 "not a Polygon or MultiPolygon",
@@ -73,9 +92,9 @@ fn area(f: &Feature, n: u64, res: Resolution) -> Result<(Area, Vec<AreaCell>), R
         }
     };
     let cells = polyfill(multi, res)
-        .map_err(|e| Reject::new(n, "geometry", "geometry cannot be filled", e.to_string()))?;
+        .map_err(|e| Reject::feature(n, "geometry", "geometry cannot be filled", e.to_string()))?;
     let geometry_text = serde_json::to_string(geometry)
-        .map_err(|e| Reject::new(n, "geometry", "geometry cannot be stored", e.to_string()))?;
+        .map_err(|e| Reject::feature(n, "geometry", "geometry cannot be stored", e.to_string()))?;
     let cells = cells
         .into_iter()
         .map(|c| AreaCell {
@@ -97,7 +116,12 @@ fn area(f: &Feature, n: u64, res: Resolution) -> Result<(Area, Vec<AreaCell>), R
 }
 
 /// Reads a GeoJSON FeatureCollection of areas.
-pub fn read(file: &str, bytes: &[u8], res: Resolution) -> Result<ParsedAreas, IngestError> {
+pub fn read(
+    file: &str,
+    bytes: &[u8],
+    res: Resolution,
+    opts: &AreaOptions,
+) -> Result<ParsedAreas, IngestError> {
     let text = std::str::from_utf8(bytes).map_err(|e| IngestError::Json {
         file: file.to_owned(),
         message: format!("not UTF-8: {e}"),
@@ -124,7 +148,7 @@ pub fn read(file: &str, bytes: &[u8], res: Resolution) -> Result<ParsedAreas, In
         ..ParsedAreas::default()
     };
     for (i, f) in features.iter().enumerate() {
-        match area(f, i as u64 + 1, res) {
+        match area(f, i as u64 + 1, res, opts) {
             Ok((a, cells)) => {
                 out.areas.push(a);
                 out.cells.extend(cells);
@@ -147,8 +171,13 @@ mod tests {
           {"type":"Feature","properties":{"other":"x"},
            "geometry":{"type":"Polygon","coordinates":[[[21.0,6.5],[21.2,6.5],[21.2,6.7],[21.0,6.5]]]}}
         ]}"#;
-        let p =
-            read("a.geojson", gj.as_bytes(), Resolution::Seven).unwrap_or_else(|e| panic!("{e}"));
+        let p = read(
+            "a.geojson",
+            gj.as_bytes(),
+            Resolution::Seven,
+            &AreaOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.areas.len(), 1);
         assert_eq!(p.areas[0].level, "ADM1");
         assert!(p.cells.len() > 50, "{}", p.cells.len());
@@ -157,7 +186,13 @@ mod tests {
 
     #[test]
     fn broken_json_names_the_file() {
-        let err = read("b.geojson", b"{\"type\": ", Resolution::Seven).err();
+        let err = read(
+            "b.geojson",
+            b"{\"type\": ",
+            Resolution::Seven,
+            &AreaOptions::default(),
+        )
+        .err();
         assert!(err
             .map(|e| e.to_string())
             .unwrap_or_default()

@@ -176,6 +176,19 @@ pub struct Row<'r> {
     line: u64,
 }
 
+/// Repairs UTF-8 text that was decoded as Latin-1 and encoded again (`DÃ©koa` → `Dékoa`),
+/// as found in Geo-PKO v1. Text that is not of that form is returned unchanged.
+pub fn fix_double_utf8(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.is_ascii() || s.chars().any(|c| u32::from(c) > 0xFF) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let bytes: Vec<u8> = s.chars().map(|c| c as u32 as u8).collect();
+    match String::from_utf8(bytes) {
+        Ok(fixed) if fixed != s => std::borrow::Cow::Owned(fixed),
+        _ => std::borrow::Cow::Borrowed(s),
+    }
+}
+
 /// Values that mean "missing" in the sources (`NA`, `unknown`, `?`…).
 pub fn is_missing(v: &str) -> bool {
     let v = v.trim();
@@ -200,6 +213,20 @@ impl Row<'_> {
             .and_then(|i| self.rec.get(i))
             .map(str::trim)
             .unwrap_or("")
+    }
+
+    /// Whether the file has a column.
+    pub fn has(&self, column: &str) -> bool {
+        self.src.has(column)
+    }
+
+    /// The first of `columns` that the file has (or the first one, absent: reads as empty).
+    pub fn pick<'c>(&self, columns: &[&'c str]) -> &'c str {
+        columns
+            .iter()
+            .copied()
+            .find(|c| self.src.has(c))
+            .unwrap_or(columns[0])
     }
 
     /// A field that must not be missing.

@@ -1,10 +1,16 @@
-//! Geo-PKO deployment CSV, v2.x location-map layout (113–114 columns, read by name).
+//! Geo-PKO deployment CSV, read by column name in all three layouts:
+//!
+//! - v2.x location maps (113–114 columns: `no.troops`, `unpol.dummy`, `hq`…);
+//! - v1.x (71 columns: `No.troops`, `UNPOL..dummy.`, `HQ` with `?`, `unknown` troops,
+//!   double-encoded UTF-8 names, repaired here);
+//! - the v2.3 FrontMap aggregate (one row per mission-year-location, no month:
+//!   `NoTroops`, `ave.no.troops`, `Infantry`, `UNPOL`, `UNMO`, `Med`, `Av`, `Reserve`).
 //!
 //! One row is one deployment location on one UN deployment map; the map's `year`/`month`
-//! (or `date` in v2.3) starts its validity, which lasts until the next map of the same
-//! mission, or at most `ingest.base_max_validity_days`.
+//! (or `date` in v2.3; 1 January for FrontMap years) starts its validity, which lasts until
+//! the next map of the same mission, or at most `ingest.base_max_validity_days`.
 
-use super::csvsource::{CsvSource, Row};
+use super::csvsource::{fix_double_utf8, CsvSource, Row};
 use super::{check_coordinates, IngestError, Parsed, Reject};
 use crate::grid::cell_of;
 use crate::tables::Base;
@@ -12,14 +18,7 @@ use crate::util::{days_from_ymd, parse_flexible_date};
 use h3o::Resolution;
 use std::collections::{BTreeMap, BTreeSet};
 
-const REQUIRED: [&str; 6] = [
-    "mission",
-    "year",
-    "month",
-    "location",
-    "latitude",
-    "longitude",
-];
+const REQUIRED: [&str; 5] = ["mission", "year", "location", "latitude", "longitude"];
 
 /// A base as read, before validity periods are assigned across maps.
 #[derive(Debug, Clone)]
@@ -53,9 +52,13 @@ fn map_date(row: &Row<'_>) -> Result<i32, Reject> {
     let year = row
         .opt_i64("year")?
         .ok_or_else(|| row.reject("year", "missing value", String::new()))?;
-    let month = row
-        .opt_i64("month")?
-        .ok_or_else(|| row.reject("month", "missing value", String::new()))?;
+    // FrontMap rows are yearly: they start on 1 January.
+    let month = if row.has("month") {
+        row.opt_i64("month")?
+            .ok_or_else(|| row.reject("month", "missing value", String::new()))?
+    } else {
+        1
+    };
     i32::try_from(year)
         .ok()
         .zip(u32::try_from(month).ok())
@@ -64,16 +67,18 @@ fn map_date(row: &Row<'_>) -> Result<i32, Reject> {
 }
 
 fn base(row: &Row<'_>, res: Resolution) -> Result<RawBase, Reject> {
-    let mission = row.req("mission")?.to_owned();
-    let location = row.req("location")?.to_owned();
+    let mission = fix_double_utf8(row.req("mission")?).into_owned();
+    let location = fix_double_utf8(row.req("location")?).into_owned();
     let valid_from = map_date(row)?;
     let (lat, lon) = check_coordinates(row, "latitude", "longitude")?;
-    let troops = row.opt_i64("no.troops")?;
+    let troops_col = row.pick(&["no.troops", "ave.no.troops", "notroops"]);
+    let troops = row.opt_i64(troops_col)?;
     if troops.is_some_and(|t| t < 0) {
-        return Err(row.reject("no.troops", "negative troops", row.get("no.troops").into()));
+        return Err(row.reject(troops_col, "negative troops", row.get(troops_col).into()));
     }
     let cell = cell_of(lat, lon, res)
         .map_err(|e| row.reject("latitude", "invalid coordinates", e.to_string()))?;
+    let flag = |names: &[&str]| row.flag(row.pick(names));
     Ok(RawBase {
         base: Base {
             mission,
@@ -84,22 +89,22 @@ fn base(row: &Row<'_>, res: Resolution) -> Result<RawBase, Reject> {
             lon,
             cell: u64::from(cell),
             troops,
-            infantry: row.flag("inf")?,
-            fpu: row.flag("fpu")?,
-            unpol: row.flag("unpol.dummy")?,
-            observers: row.flag("unmo.dummy")?,
-            medical: row.flag("med")?,
-            aviation: row.flag("avia")?,
-            engineering: row.flag("eng")?,
-            reserve: row.flag("res")?,
+            infantry: flag(&["inf", "infantry"])?,
+            fpu: flag(&["fpu"])?,
+            unpol: flag(&["unpol.dummy", "unpol..dummy.", "unpol"])?,
+            observers: flag(&["unmo.dummy", "unmo..dummy.", "unmo"])?,
+            medical: flag(&["med"])?,
+            aviation: flag(&["avia", "av"])?,
+            engineering: flag(&["eng"])?,
+            reserve: flag(&["res", "reserve"])?,
             hq: row.opt_i64("hq")?,
             tcc_count: row.opt_i64("no.tcc")?,
-            source: row.get("source").to_owned(),
+            source: fix_double_utf8(row.get("source")).into_owned(),
         },
     })
 }
 
-/// Reads a Geo-PKO v2.x CSV.
+/// Reads a Geo-PKO CSV (v1.x, v2.x or FrontMap).
 pub fn read(file: &str, bytes: &[u8], res: Resolution) -> Result<Parsed<RawBase>, IngestError> {
     let mut src = CsvSource::new(file, bytes, "mission", None)?;
     src.require(&REQUIRED)?;

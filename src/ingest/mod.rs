@@ -25,8 +25,11 @@ use std::str::FromStr;
 pub enum Kind {
     /// ACLED export CSV (current, 2019–2023 and UPPERCASE layouts).
     Acled,
-    /// UCDP GED or Candidate CSV (49 columns; headerless files accepted).
+    /// UCDP GED: CSV (49 columns; headerless files accepted) or GeoJSON.
     Ucdp,
+    /// UCDP Candidate (monthly, preliminary): same layouts; superseded by GED where GED covers.
+    #[value(name = "ucdp-candidate")]
+    UcdpCandidate,
     /// Geo-PKO deployment CSV (v2.x location-map layout).
     Geopko,
     /// `h3,population` CSV at any resolution.
@@ -39,9 +42,10 @@ pub enum Kind {
 
 impl Kind {
     /// Every kind, for messages.
-    pub const ALL: [Kind; 6] = [
+    pub const ALL: [Kind; 7] = [
         Kind::Acled,
         Kind::Ucdp,
+        Kind::UcdpCandidate,
         Kind::Geopko,
         Kind::Population,
         Kind::Climate,
@@ -53,6 +57,7 @@ impl Kind {
         match self {
             Kind::Acled => "acled",
             Kind::Ucdp => "ucdp",
+            Kind::UcdpCandidate => "ucdp-candidate",
             Kind::Geopko => "geopko",
             Kind::Population => "population",
             Kind::Climate => "climate",
@@ -65,6 +70,7 @@ impl Kind {
         match self {
             Kind::Acled => "Armed Conflict Location & Event Data (ACLED), acleddata.com; not for redistribution",
             Kind::Ucdp => "UCDP Georeferenced Event Dataset, CC BY 4.0; Davies, Pettersson & Öberg (2023); Sundberg & Melander (2013)",
+            Kind::UcdpCandidate => "UCDP Candidate Events Dataset, CC BY 4.0; Hegre et al. (2020)",
             Kind::Geopko => "Geo-PKO; Cil, Fjelde, Hultman & Nilsson (2020), Mapping blue helmets, JPR 57(2)",
             Kind::Population => "Population estimates as provided by the loaded file",
             Kind::Climate => "Climate series as provided by the loaded file",
@@ -185,7 +191,9 @@ pub enum IngestError {
 /// One rejected row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reject {
-    /// Line number in the file (1 = first line).
+    /// `line` for text files, `feature` for GeoJSON (1 = first feature).
+    pub unit: &'static str,
+    /// Line number in the file (1 = first line), or feature number.
     pub line: u64,
     /// The offending column ("" when the whole row is at fault).
     pub column: String,
@@ -199,6 +207,7 @@ impl Reject {
     /// A rejection.
     pub fn new(line: u64, column: &str, reason: &'static str, detail: String) -> Self {
         Self {
+            unit: "line",
             line,
             column: column.to_owned(),
             reason,
@@ -207,9 +216,19 @@ impl Reject {
     }
 }
 
+impl Reject {
+    /// A rejected GeoJSON feature (`n` counts from 1).
+    pub fn feature(n: u64, column: &str, reason: &'static str, detail: String) -> Self {
+        Self {
+            unit: "feature",
+            ..Self::new(n, column, reason, detail)
+        }
+    }
+}
+
 impl fmt::Display for Reject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "line {}", self.line)?;
+        write!(f, "{} {}", self.unit, self.line)?;
         if !self.column.is_empty() {
             write!(f, ", column `{}`", self.column)?;
         }
@@ -282,12 +301,22 @@ pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
+/// Per-file options of `vigil ingest`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IngestOptions {
+    /// Areas: the level of every area in the file.
+    pub level: Option<String>,
+    /// Areas: the property holding the name.
+    pub name_field: Option<String>,
+}
+
 /// Reads `path` as `kind`, validates, merges with the store and publishes.
 pub fn ingest_file(
     store: &mut Store,
     config: &Config,
     kind: Kind,
     path: &Path,
+    opts: &IngestOptions,
 ) -> Result<IngestRecord, IngestError> {
     let file = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
@@ -314,7 +343,11 @@ pub fn ingest_file(
             events_tables(store, parsed, &mut record)?
         }
         Kind::Ucdp => {
-            let parsed = ucdp::read(&file, &bytes, res)?;
+            let parsed = ucdp::read(&file, &bytes, res, ucdp::GED)?;
+            events_tables(store, parsed, &mut record)?
+        }
+        Kind::UcdpCandidate => {
+            let parsed = ucdp::read(&file, &bytes, res, ucdp::CANDIDATE)?;
             events_tables(store, parsed, &mut record)?
         }
         Kind::Geopko => {
@@ -330,7 +363,11 @@ pub fn ingest_file(
             climate_tables(store, parsed, &mut record)?
         }
         Kind::Areas => {
-            let parsed = areas::read(&file, &bytes, res)?;
+            let area_opts = areas::AreaOptions {
+                level: opts.level.clone(),
+                name_field: opts.name_field.clone(),
+            };
+            let parsed = areas::read(&file, &bytes, res, &area_opts)?;
             areas_tables(store, parsed, &mut record)?
         }
     };
@@ -435,8 +472,25 @@ fn events_tables(
             }
         }
     }
-    let rows: Vec<Event> = merged.into_values().collect();
+    let mut rows: Vec<Event> = merged.into_values().collect();
+    record.superseded = supersede_candidates(&mut rows);
     Ok((vec![frame(&rows)?], parsed.rejects))
+}
+
+/// Drops UCDP Candidate events of the period a final GED release covers (up to the last
+/// GED event date). Returns how many were dropped.
+pub fn supersede_candidates(rows: &mut Vec<Event>) -> usize {
+    let Some(ged_end) = rows
+        .iter()
+        .filter(|e| e.source == ucdp::GED)
+        .map(|e| e.date_end)
+        .max()
+    else {
+        return 0;
+    };
+    let before = rows.len();
+    rows.retain(|e| !(e.source == ucdp::CANDIDATE && e.date_start <= ged_end));
+    before - rows.len()
 }
 
 fn bases_tables(
@@ -590,6 +644,7 @@ fn write_rejects(path: &Path, file: &str, rejects: &[Reject]) -> Result<(), Inge
     let mut w = csv::Writer::from_writer(Vec::new());
     let mut rows = vec![[
         "file".to_owned(),
+        "unit".to_owned(),
         "line".to_owned(),
         "column".to_owned(),
         "reason".to_owned(),
@@ -598,6 +653,7 @@ fn write_rejects(path: &Path, file: &str, rejects: &[Reject]) -> Result<(), Inge
     rows.extend(rejects.iter().map(|r| {
         [
             file.to_owned(),
+            r.unit.to_owned(),
             r.line.to_string(),
             r.column.clone(),
             r.reason.to_owned(),
@@ -628,11 +684,11 @@ mod tests {
         #[test]
         fn arbitrary_bytes_never_panic_a_reader(bytes in proptest::collection::vec(any::<u8>(), 0..600)) {
             let _ = acled::read("f", &bytes, RES);
-            let _ = ucdp::read("f", &bytes, RES);
+            let _ = ucdp::read("f", &bytes, RES, ucdp::GED);
             let _ = geopko::read("f", &bytes, RES);
             let _ = population::read("f", &bytes, RES);
             let _ = climate::read("f", &bytes, RES);
-            let _ = areas::read("f", &bytes, RES);
+            let _ = areas::read("f", &bytes, RES, &areas::AreaOptions::default());
         }
 
         #[test]

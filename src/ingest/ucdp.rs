@@ -92,7 +92,7 @@ fn date(row: &Row<'_>, column: &str) -> Result<i32, Reject> {
         .ok_or_else(|| row.reject(column, "unreadable date", raw.to_owned()))
 }
 
-fn event(row: &Row<'_>, res: Resolution) -> Result<Event, Reject> {
+fn event(row: &Row<'_>, res: Resolution, source: &str) -> Result<Event, Reject> {
     let id = row.req("id")?.to_owned();
     let category = match row.req("type_of_violence")? {
         "1" | "2" => Category::ArmedClash,
@@ -126,7 +126,7 @@ fn event(row: &Row<'_>, res: Resolution) -> Result<Event, Reject> {
         Some(u64::from(c))
     };
     Ok(Event {
-        source: "ucdp_ged".into(),
+        source: source.to_owned(),
         source_id: id,
         date_start,
         date_end,
@@ -146,11 +146,95 @@ fn event(row: &Row<'_>, res: Resolution) -> Result<Event, Reject> {
     })
 }
 
-/// Reads a UCDP GED or Candidate CSV.
-pub fn read(file: &str, bytes: &[u8], res: Resolution) -> Result<Parsed<Event>, IngestError> {
+/// The `source` of GED events.
+pub const GED: &str = "ucdp_ged";
+/// The `source` of Candidate events.
+pub const CANDIDATE: &str = "ucdp_candidate";
+
+/// Reads a UCDP GED or Candidate file: CSV (with or without header row) or GeoJSON
+/// (detected by its first non-blank byte). `source` is [`GED`] or [`CANDIDATE`].
+pub fn read(
+    file: &str,
+    bytes: &[u8],
+    res: Resolution,
+    source: &str,
+) -> Result<Parsed<Event>, IngestError> {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace());
+    if start.is_some_and(|i| bytes[i] == b'{') {
+        return read_geojson(file, bytes, res, source);
+    }
     let mut src = CsvSource::new(file, bytes, "type_of_violence", Some(&GED_COLUMNS))?;
     src.require(&REQUIRED)?;
-    Ok(src.read_all("ucdp", bytes.len(), |row| event(row, res)))
+    Ok(src.read_all("ucdp", bytes.len(), |row| event(row, res, source)))
+}
+
+/// GED as GeoJSON: Point features whose properties are the GED columns (without latitude,
+/// longitude and geom_wkt). Each feature is laid out as a GED CSV row and read by the same
+/// code, so both forms give identical canonical rows; rejects name the feature number.
+fn read_geojson(
+    file: &str,
+    bytes: &[u8],
+    res: Resolution,
+    source: &str,
+) -> Result<Parsed<Event>, IngestError> {
+    let json_err = |message: String| IngestError::Json {
+        file: file.to_owned(),
+        message,
+    };
+    let text = std::str::from_utf8(bytes).map_err(|e| json_err(format!("not UTF-8: {e}")))?;
+    let fc: geojson::FeatureCollection = text
+        .parse()
+        .map_err(|e: geojson::Error| json_err(e.to_string()))?;
+    let mut w = csv::WriterBuilder::new().from_writer(Vec::new());
+    let csv_err = |e: csv::Error| json_err(e.to_string());
+    w.write_record(GED_COLUMNS).map_err(csv_err)?;
+    let mut pre_rejects = Vec::new();
+    let mut positions = Vec::new();
+    for (i, f) in fc.features.iter().enumerate() {
+        let n = i as u64 + 1;
+        let point = match f.geometry.as_ref().map(|g| &g.value) {
+            Some(geojson::GeometryValue::Point { coordinates }) if coordinates.len() >= 2 => {
+                Some((coordinates[1], coordinates[0]))
+            }
+            _ => None,
+        };
+        let Some((lat, lon)) = point else {
+            pre_rejects.push(Reject::feature(n, "geometry", "not a Point", String::new()));
+            continue;
+        };
+        let record: Vec<String> = GED_COLUMNS
+            .iter()
+            .map(|c| match *c {
+                "latitude" => lat.to_string(),
+                "longitude" => lon.to_string(),
+                "geom_wkt" => format!("POINT ({lon} {lat})"),
+                _ => match f.property(c) {
+                    None | Some(serde_json::Value::Null) => String::new(),
+                    Some(serde_json::Value::String(s)) => s.replace(['\n', '\r'], " "),
+                    Some(other) => other.to_string(),
+                },
+            })
+            .collect();
+        w.write_record(&record).map_err(csv_err)?;
+        positions.push(n);
+    }
+    let csv_bytes = w.into_inner().map_err(|e| json_err(e.to_string()))?;
+    let mut src = CsvSource::new(file, &csv_bytes, "type_of_violence", None)?;
+    let mut parsed = src.read_all("ucdp", csv_bytes.len(), |row| event(row, res, source));
+    // Line L of the laid-out CSV is the (L−1)-th written feature.
+    for r in &mut parsed.rejects {
+        let idx = r.line.saturating_sub(2) as usize;
+        *r = Reject::feature(
+            positions.get(idx).copied().unwrap_or(0),
+            &r.column,
+            r.reason,
+            r.detail.clone(),
+        );
+    }
+    parsed.rows_read += pre_rejects.len();
+    parsed.rejects.extend(pre_rejects);
+    parsed.rejects.sort_by_key(|r| r.line);
+    Ok(parsed)
 }
 
 #[cfg(test)]
@@ -169,10 +253,11 @@ mod tests {
             "h.csv",
             format!("{header}\n{body}").as_bytes(),
             Resolution::Seven,
+            GED,
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let without =
-            read("n.csv", body.as_bytes(), Resolution::Seven).unwrap_or_else(|e| panic!("{e}"));
+        let without = read("n.csv", body.as_bytes(), Resolution::Seven, GED)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(with.rows, without.rows);
         assert_eq!(with.rows[0].category, Category::CivilianHarm);
         assert_eq!(with.rows[0].civilian_fatalities, Some(3));
@@ -188,7 +273,8 @@ mod tests {
     fn unknown_violence_type_is_rejected() {
         let header = GED_COLUMNS.join(",");
         let csv = format!("{header}\n{}\n", line("1", "9", "1"));
-        let p = read("h.csv", csv.as_bytes(), Resolution::Seven).unwrap_or_else(|e| panic!("{e}"));
+        let p =
+            read("h.csv", csv.as_bytes(), Resolution::Seven, GED).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.rejects[0].line, 2);
         assert_eq!(p.rejects[0].column, "type_of_violence");
     }
