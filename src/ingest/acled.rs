@@ -151,4 +151,18 @@ mod tests {
             "x.csv:1: missing required column `event_type`"
         );
     }
+
+    #[test]
+    fn layout_2019_2023_with_numeric_interaction_codes() {
+        let csv = "data_id,iso,event_id_cnty,event_id_no_cnty,event_date,year,time_precision,event_type,sub_event_type,actor1,assoc_actor_1,inter1,actor2,assoc_actor_2,inter2,interaction,region,country,admin1,admin2,admin3,location,latitude,longitude,geo_precision,source,source_scale,notes,fatalities,timestamp,iso3\n\
+7001,140,CAF100,100,16-Feb-19,2019,1,Violence against civilians,Attack,Militia,,4,Civilians,,7,47,Middle Africa,CAR,P,D,,T,6.5,21.0,1,S,National,n,2,1550000000,CAF\n\
+7002,140,CAF101,101,29-September-2018,2018,1,Riots,Mob violence,Rioters,,5,Civilians,,7,57,Middle Africa,CAR,P,D,,T,6.5,21.0,2,S,National,n,0,1540000000,CAF\n";
+        let p =
+            read("old.csv", csv.as_bytes(), Resolution::Seven).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.rejects, vec![]);
+        assert_eq!(p.rows[0].category, Category::CivilianHarm);
+        assert_eq!(crate::util::format_date(p.rows[0].date_start), "2019-02-16");
+        assert_eq!(p.rows[1].category, Category::Unrest);
+        assert_eq!(crate::util::format_date(p.rows[1].date_start), "2018-09-29");
+    }
 }

@@ -154,4 +154,49 @@ map 2,MISSION,2020,6,Alpha,6.5,21.0,unknown,1,0,0,0,?,2\n";
         assert_eq!(bases[2].hq, None, "`?` is missing");
         assert!(bases[1].fpu && bases[1].unpol);
     }
+
+    #[test]
+    fn v1_layout_with_its_quirks() {
+        // Double-encoded UTF-8 (`DÃ©koa`), `?` and empty HQ, `unknown` troops, v1 column names.
+        let csv = "Source,Mission,year,month,location,country,latitude,longitude,No.troops,RPF,RPF_No,RES,RES_No,FP,FP_No,No.TCC,UNPOL..dummy.,UNMO..dummy.,HQ,LO\n\
+Map 1,MINURCAT,2009,3,D\u{c3}\u{a9}koa,CAR,6.5,19.1,unknown,0,NA,0,NA,0,NA,1,1,0,?,0\n\
+Map 1,MINURCAT,2009,3,Birao,CAR,10.28,22.78,300,0,NA,1,300,0,NA,1,0,1,,0\n";
+        let p = read("v1.csv", csv.as_bytes(), Resolution::Seven).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.rejects, vec![]);
+        let a = &p.rows[0].base;
+        assert_eq!(a.location, "Dékoa");
+        assert_eq!((a.troops, a.hq), (None, None));
+        assert!(a.unpol && !a.observers);
+        let b = &p.rows[1].base;
+        assert_eq!((b.troops, b.hq), (Some(300), None));
+        assert!(b.observers && b.reserve);
+    }
+
+    #[test]
+    fn frontmap_rows_are_yearly() {
+        let csv = "mission,year,country,location,latitude,longitude,Infantry,NoTroops,Reserve,hq,UNPOL,Med,Av,UNMO,ave.no.troops\n\
+MINUSCA,2016,CAR,Bria,6.54,21.98,1,700,0,2,1,1,0,1,650\n\
+MINUSCA,2017,CAR,Bria,6.54,21.98,1,0,0,2,0,0,0,0,0\n";
+        let p =
+            read("front.csv", csv.as_bytes(), Resolution::Seven).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.rejects, vec![]);
+        let mut bases: Vec<Base> = p.rows.into_iter().map(|r| r.base).collect();
+        assign_validity(&mut bases, 400);
+        let d = |y, m, d| days_from_ymd(y, m, d).unwrap_or_default();
+        assert_eq!(
+            (bases[0].valid_from, bases[0].valid_to),
+            (d(2016, 1, 1), d(2016, 12, 31))
+        );
+        assert_eq!(bases[0].troops, Some(650), "the year's average troops");
+        assert!(bases[0].infantry && bases[0].unpol && bases[0].medical && bases[0].observers);
+    }
+
+    #[test]
+    fn mojibake_repair_leaves_proper_text_alone() {
+        use super::super::csvsource::fix_double_utf8;
+        assert_eq!(fix_double_utf8("N\u{c3}\u{a9}l\u{c3}\u{a9}"), "Nélé");
+        assert_eq!(fix_double_utf8("Kaga-Ndélé"), "Kaga-Ndélé");
+        assert_eq!(fix_double_utf8("Bangui"), "Bangui");
+        assert_eq!(fix_double_utf8("Fari M\u{c2}\u{b4}Babo"), "Fari M´Babo");
+    }
 }

@@ -708,4 +708,69 @@ mod tests {
             }
         }
     }
+
+    fn ev(source: &str, id: &str, day: i32, published: Option<i64>, fatalities: i64) -> Event {
+        Event {
+            source: source.into(),
+            source_id: id.into(),
+            date_start: day,
+            date_end: day,
+            published_at: published,
+            lat: 6.5,
+            lon: 21.0,
+            cell: Some(0x872a1072bffffff),
+            precision: crate::tables::Precision::Exact,
+            category: crate::tables::Category::CivilianHarm,
+            civilian_targeted: true,
+            fatalities,
+            civilian_fatalities: Some(fatalities),
+            actor1: String::new(),
+            actor2: String::new(),
+            admin1: String::new(),
+            admin2: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_newer_version_of_an_event_replaces_the_older_one() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));
+        let publish = |store: &mut Store, rows: Vec<Event>| {
+            let parsed = Parsed {
+                rows_read: rows.len(),
+                rows,
+                rejects: vec![],
+            };
+            let mut record = IngestRecord::default();
+            let (tables, _) =
+                events_tables(store, parsed, &mut record).unwrap_or_else(|e| panic!("{e}"));
+            store
+                .publish(tables, None)
+                .unwrap_or_else(|e| panic!("{e}"));
+            record
+        };
+        publish(&mut store, vec![ev("acled", "A1", 100, Some(1_000), 1)]);
+        let r = publish(&mut store, vec![ev("acled", "A1", 100, Some(2_000), 5)]);
+        assert_eq!(r.duplicates, 1);
+        publish(&mut store, vec![ev("acled", "A1", 100, Some(1_500), 9)]);
+        let rows: Vec<Event> = store.read().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows.len(), 1);
+        assert_eq!(
+            rows[0].fatalities, 5,
+            "the newest upload wins, an older one does not"
+        );
+    }
+
+    #[test]
+    fn final_ged_supersedes_candidate_events_of_its_period() {
+        let mut rows = vec![
+            ev(ucdp::CANDIDATE, "c1", 100, None, 1),
+            ev(ucdp::CANDIDATE, "c2", 300, None, 1),
+            ev(ucdp::GED, "g1", 200, None, 1),
+            ev("acled", "a1", 50, None, 1),
+        ];
+        assert_eq!(supersede_candidates(&mut rows), 1);
+        let ids: Vec<&str> = rows.iter().map(|e| e.source_id.as_str()).collect();
+        assert_eq!(ids, ["c2", "g1", "a1"]);
+    }
 }

@@ -278,4 +278,27 @@ mod tests {
         assert_eq!(p.rejects[0].line, 2);
         assert_eq!(p.rejects[0].column, "type_of_violence");
     }
+
+    #[test]
+    fn geojson_form_reads_like_the_csv_form() {
+        let header = GED_COLUMNS.join(",");
+        let csv = format!("{header}\n{}\n", line("7", "3", "2"));
+        let from_csv =
+            read("g.csv", csv.as_bytes(), Resolution::Seven, GED).unwrap_or_else(|e| panic!("{e}"));
+        let gj = r#"{"type":"FeatureCollection","features":[
+          {"type":"Feature","geometry":{"type":"Point","coordinates":[21.0,6.5]},
+           "properties":{"id":7,"relid":0,"year":2020,"type_of_violence":3,"side_a":"Gov","side_b":"Reb",
+             "where_prec":2,"adm_1":"Prov","adm_2":"Dist","date_start":"2020-03-01T00:00:00",
+             "date_end":"2020-03-02T00:00:00","deaths_civilians":3,"best":4}},
+          {"type":"Feature","geometry":null,"properties":{"id":8}}
+        ]}"#;
+        let from_gj = read("g.geojson", gj.as_bytes(), Resolution::Seven, GED)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(from_csv.rows, from_gj.rows);
+        assert_eq!(from_gj.rows_read, 2);
+        assert_eq!(
+            from_gj.rejects[0].to_string(),
+            "feature 2, column `geometry`: not a Point"
+        );
+    }
 }
