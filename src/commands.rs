@@ -83,6 +83,12 @@ pub fn report(r: &IngestRecord) -> String {
     for (reason, n) in &r.rejects_by_reason {
         s.push_str(&format!("\n  rejected ({reason}): {n}"));
     }
+    if r.linked > 0 {
+        s.push_str(&format!(
+            "\n  {} events in the store are another source's record of the same incident (counted once)",
+            r.linked
+        ));
+    }
     if r.superseded > 0 {
         s.push_str(&format!(
             "\n  {} UCDP Candidate events superseded by the final GED release",

@@ -71,6 +71,10 @@ pub struct IngestConfig {
     pub max_reject_share: f64,
     /// A Geo-PKO row is valid until the mission's next map, or at most this many days. Default 365.
     pub base_max_validity_days: u32,
+    /// ACLED and UCDP events at most this many days apart can be the same incident. Default 1.
+    pub duplicate_window_days: u32,
+    /// … and at most this far apart, km. Default 5.
+    pub duplicate_km: f64,
 }
 
 impl Default for IngestConfig {
@@ -78,6 +82,8 @@ impl Default for IngestConfig {
         Self {
             max_reject_share: 0.05,
             base_max_validity_days: 365,
+            duplicate_window_days: 1,
+            duplicate_km: 5.0,
         }
     }
 }

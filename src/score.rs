@@ -86,6 +86,7 @@ pub fn cell_signals(
         .filter(
             col("cell")
                 .is_not_null()
+                .and(col("duplicate_of").is_null())
                 .and(col("date_end").cast(DataType::Int32).lt_eq(d.clone()))
                 .and(
                     col("date_end")

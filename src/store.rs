@@ -95,6 +95,9 @@ pub struct IngestRecord {
     /// UCDP Candidate events dropped because a final GED release covers their period.
     #[serde(default)]
     pub superseded: usize,
+    /// Events (of all sources in the store) linked as another source's record of an incident.
+    #[serde(default)]
+    pub linked: usize,
     /// First and last date of the accepted rows, when dated.
     pub date_range: Option<[String; 2]>,
     /// `[min_lon, min_lat, max_lon, max_lat]` of the accepted rows, when located.

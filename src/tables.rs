@@ -127,6 +127,9 @@ pub struct Event {
     pub admin1: String,
     /// Second-level administrative unit named by the source.
     pub admin2: String,
+    /// `source:source_id` of the event this one reports again (another source's record of
+    /// the same incident); scoring counts only the event it points to.
+    pub duplicate_of: Option<String>,
 }
 
 /// One row of `bases`: a deployment location valid over a period.
@@ -297,6 +300,7 @@ impl Table for Event {
             column("actor2", rows, |r| r.actor2.to_owned()),
             column("admin1", rows, |r| r.admin1.to_owned()),
             column("admin2", rows, |r| r.admin2.to_owned()),
+            column("duplicate_of", rows, |r| r.duplicate_of.clone()),
         ])
     }
 
@@ -316,6 +320,7 @@ impl Table for Event {
         let civ = i64s(df, "civilian_fatalities")?;
         let (a1, a2) = (req_strs(df, "actor1")?, req_strs(df, "actor2")?);
         let (ad1, ad2) = (req_strs(df, "admin1")?, req_strs(df, "admin2")?);
+        let dup = strs(df, "duplicate_of")?;
         (0..df.height())
             .map(|i| {
                 Ok(Event {
@@ -337,6 +342,7 @@ impl Table for Event {
                     actor2: a2[i].clone(),
                     admin1: ad1[i].clone(),
                     admin2: ad2[i].clone(),
+                    duplicate_of: dup[i].clone(),
                 })
             })
             .collect()

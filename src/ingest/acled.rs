@@ -82,6 +82,7 @@ fn event(row: &Row<'_>, res: Resolution) -> Result<Event, Reject> {
         actor2: row.get("actor2").to_owned(),
         admin1: row.get("admin1").to_owned(),
         admin2: row.get("admin2").to_owned(),
+        duplicate_of: None,
     })
 }
 

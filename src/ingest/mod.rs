@@ -12,10 +12,10 @@ pub mod ucdp;
 
 use crate::config::Config;
 use crate::store::{IngestRecord, Store, StoreError};
-use crate::tables::{Area, AreaCell, Base, ClimateValue, Event, PopulationCell, Table};
+use crate::tables::{Area, AreaCell, Base, Category, ClimateValue, Event, PopulationCell, Table};
 use crate::util::{format_date, sha256_hex};
 use polars::prelude::{DataFrame, PolarsError};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::Path;
 use std::str::FromStr;
@@ -340,15 +340,15 @@ pub fn ingest_file(
     let (tables, rejects) = match kind {
         Kind::Acled => {
             let parsed = acled::read(&file, &bytes, res)?;
-            events_tables(store, parsed, &mut record)?
+            events_tables(store, config, parsed, &mut record)?
         }
         Kind::Ucdp => {
             let parsed = ucdp::read(&file, &bytes, res, ucdp::GED)?;
-            events_tables(store, parsed, &mut record)?
+            events_tables(store, config, parsed, &mut record)?
         }
         Kind::UcdpCandidate => {
             let parsed = ucdp::read(&file, &bytes, res, ucdp::CANDIDATE)?;
-            events_tables(store, parsed, &mut record)?
+            events_tables(store, config, parsed, &mut record)?
         }
         Kind::Geopko => {
             let parsed = geopko::read(&file, &bytes, res)?;
@@ -445,6 +445,7 @@ fn date_range(record: &mut IngestRecord, dates: impl Iterator<Item = i32>) {
 
 fn events_tables(
     store: &Store,
+    config: &Config,
     parsed: Parsed<Event>,
     record: &mut IngestRecord,
 ) -> Result<Tables, IngestError> {
@@ -474,7 +475,71 @@ fn events_tables(
     }
     let mut rows: Vec<Event> = merged.into_values().collect();
     record.superseded = supersede_candidates(&mut rows);
+    record.linked = link_cross_source(&mut rows, &config.ingest);
     Ok((vec![frame(&rows)?], parsed.rejects))
+}
+
+fn compatible(a: Category, b: Category) -> bool {
+    let violent = |c| matches!(c, Category::ArmedClash | Category::RemoteViolence);
+    a == b || (violent(a) && violent(b))
+}
+
+/// Links each UCDP event to the ACLED event describing the same incident (dates at most
+/// `duplicate_window_days` apart, points at most `duplicate_km` apart, compatible
+/// categories; the nearest, then the earliest id, each ACLED event used once) by setting its
+/// `duplicate_of`. Links are recomputed from scratch on every ingest. Returns the number of
+/// linked events.
+pub fn link_cross_source(rows: &mut [Event], cfg: &crate::config::IngestConfig) -> usize {
+    // Candidates are bucketed by day and by a coarse cell (res 5, edge ≈ 8.5 km): the incident
+    // of a UCDP event lies in its coarse cell's disk, whose radius grows with duplicate_km.
+    let coarse = |cell: Option<u64>| {
+        cell.and_then(|c| crate::grid::cell_from_u64(c).ok())
+            .and_then(|c| c.parent(h3o::Resolution::Five))
+    };
+    let rings = crate::grid::rings_for_km(cfg.duplicate_km, h3o::Resolution::Five);
+    let mut buckets: HashMap<(i32, h3o::CellIndex), Vec<usize>> = HashMap::new();
+    for (i, e) in rows.iter_mut().enumerate() {
+        e.duplicate_of = None;
+        if e.source == "acled" {
+            if let Some(c) = coarse(e.cell) {
+                buckets.entry((e.date_start, c)).or_default().push(i);
+            }
+        }
+    }
+    let window = i32::try_from(cfg.duplicate_window_days).unwrap_or(i32::MAX / 4);
+    let mut used = vec![false; rows.len()];
+    let mut links = Vec::new();
+    for (i, e) in rows.iter().enumerate() {
+        let Some(home) = coarse(e.cell).filter(|_| e.source.starts_with("ucdp")) else {
+            continue;
+        };
+        let area: Vec<h3o::CellIndex> = home.grid_disk(rings);
+        let mut best: Option<(f64, usize)> = None;
+        for day in e.date_start - window..=e.date_end + window {
+            for c in &area {
+                for &j in buckets.get(&(day, *c)).map_or(&[][..], Vec::as_slice) {
+                    let a = &rows[j];
+                    if used[j] || !compatible(a.category, e.category) {
+                        continue;
+                    }
+                    let d = crate::grid::distance_km((a.lat, a.lon), (e.lat, e.lon));
+                    let better = best.is_none_or(|(bd, bj)| d < bd || (d == bd && j < bj));
+                    if d <= cfg.duplicate_km && better {
+                        best = Some((d, j));
+                    }
+                }
+            }
+        }
+        if let Some((_, j)) = best {
+            used[j] = true;
+            links.push((i, format!("{}:{}", rows[j].source, rows[j].source_id)));
+        }
+    }
+    let n = links.len();
+    for (i, target) in links {
+        rows[i].duplicate_of = Some(target);
+    }
+    n
 }
 
 /// Drops UCDP Candidate events of the period a final GED release covers (up to the last
@@ -728,6 +793,7 @@ mod tests {
             actor2: String::new(),
             admin1: String::new(),
             admin2: String::new(),
+            duplicate_of: None,
         }
     }
 
@@ -742,8 +808,8 @@ mod tests {
                 rejects: vec![],
             };
             let mut record = IngestRecord::default();
-            let (tables, _) =
-                events_tables(store, parsed, &mut record).unwrap_or_else(|e| panic!("{e}"));
+            let (tables, _) = events_tables(store, &Config::default(), parsed, &mut record)
+                .unwrap_or_else(|e| panic!("{e}"));
             store
                 .publish(tables, None)
                 .unwrap_or_else(|e| panic!("{e}"));
@@ -772,5 +838,28 @@ mod tests {
         assert_eq!(supersede_candidates(&mut rows), 1);
         let ids: Vec<&str> = rows.iter().map(|e| e.source_id.as_str()).collect();
         assert_eq!(ids, ["c2", "g1", "a1"]);
+    }
+
+    #[test]
+    fn acled_and_ucdp_reports_of_one_incident_are_linked() {
+        let cfg = crate::config::IngestConfig::default();
+        let mut near = ev(ucdp::GED, "g1", 101, None, 4);
+        near.lat += 0.02; // ≈2.2 km
+        let mut far = ev(ucdp::GED, "g2", 100, None, 4);
+        far.lat += 0.1; // ≈11 km
+        let mut clash = ev(ucdp::GED, "g3", 100, None, 4);
+        clash.category = Category::ArmedClash;
+        let mut rows = vec![ev("acled", "a1", 100, Some(1), 3), near, far, clash];
+        assert_eq!(link_cross_source(&mut rows, &cfg), 1);
+        assert_eq!(rows[1].duplicate_of.as_deref(), Some("acled:a1"));
+        assert_eq!(rows[2].duplicate_of, None, "too far");
+        assert_eq!(
+            rows[3].duplicate_of, None,
+            "incompatible category, and a1 is taken"
+        );
+        assert_eq!(
+            rows[0].duplicate_of, None,
+            "ACLED is the record that counts"
+        );
     }
 }

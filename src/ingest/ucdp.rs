@@ -143,6 +143,7 @@ fn event(row: &Row<'_>, res: Resolution, source: &str) -> Result<Event, Reject> 
         actor2: row.get("side_b").to_owned(),
         admin1: row.get("adm_1").to_owned(),
         admin2: row.get("adm_2").to_owned(),
+        duplicate_of: None,
     })
 }
 
