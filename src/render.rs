@@ -102,6 +102,7 @@ pub fn cell_properties(r: &CellRecord, date: &str) -> Map<String, Value> {
             .map_or(Value::Null, |t| Value::String(t.as_str().into())),
     );
     m.insert("events".into(), Value::from(r.events));
+    m.insert("precise_share".into(), opt_num(r.precise_share));
     m.insert(
         "civilian_fatalities_90d".into(),
         Value::from(r.civilian_fatalities_90d),

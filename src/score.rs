@@ -44,16 +44,66 @@ pub struct Signals {
     pub events: i64,
     /// Civilian fatalities over the last 90 days.
     pub civilian_fatalities_90d: i64,
+    /// Weight from events located exactly or near a place (the rest came from admin-level
+    /// or regional locations).
+    pub precise: f64,
+}
+
+impl Signals {
+    /// Share of the cell's weight from precisely located events (`None` without weight).
+    pub fn precise_share(&self) -> Option<f64> {
+        let total = self.harm + self.conflict;
+        (total > 0.0).then(|| (self.precise / total).min(1.0))
+    }
+}
+
+/// The cells of the loaded admin areas, to spread admin-level events over their area.
+#[derive(Debug, Default)]
+pub struct AreaIndex {
+    by_cell: HashMap<(String, u64), usize>,
+    cells: Vec<Vec<u64>>,
+}
+
+impl AreaIndex {
+    /// Indexes `area_cells` by (upper-case level, cell).
+    pub fn new(area_cells: &[AreaCell]) -> Self {
+        let mut index = AreaIndex::default();
+        let mut ids: HashMap<(&str, &str), usize> = HashMap::new();
+        for c in area_cells {
+            let next = index.cells.len();
+            let i = *ids
+                .entry((c.level.as_str(), c.area_id.as_str()))
+                .or_insert(next);
+            if i == next {
+                index.cells.push(Vec::new());
+            }
+            index.cells[i].push(c.cell);
+            index
+                .by_cell
+                .insert((c.level.to_ascii_uppercase(), c.cell), i);
+        }
+        index
+    }
+
+    /// The cells of the `level` area (`ADM1`, `ADM2`) containing `cell`.
+    pub fn area_of(&self, level: &str, cell: u64) -> Option<&[u64]> {
+        self.by_cell
+            .get(&(level.to_owned(), cell))
+            .map(|i| self.cells[*i].as_slice())
+    }
 }
 
 /// Seconds in a day.
 const DAY: i64 = 86_400;
 
 /// Event weights as of `date`, summed per cell (polars does the selection and weighting).
+/// Events located only to an admin level whose area is loaded are spread evenly over that
+/// area's cells with their full weight; otherwise they stay at their point, down-weighted.
 pub fn cell_signals(
     events_path: &std::path::Path,
     date: i32,
     cfg: &ScoreConfig,
+    areas: &AreaIndex,
 ) -> Result<BTreeMap<u64, Signals>, ScoreError> {
     let path = PlRefPath::try_from_path(events_path)?;
     let d = lit(date);
@@ -72,7 +122,8 @@ pub fn cell_signals(
     let severity = lit(1.0)
         + (lit(1.0) + col("fatalities").cast(DataType::Float64)).log(lit(std::f64::consts::E));
     let decay = lit(0.5).pow(age.clone() / lit(cfg.half_life_days));
-    let weight = precision_factor * severity * decay;
+    let unit_weight = severity * decay;
+    let weight = precision_factor * unit_weight.clone();
     let is_harm = col("category").eq(lit("civilian_harm"));
     let is_conflict = col("category")
         .eq(lit("armed_clash"))
@@ -101,14 +152,15 @@ pub fn cell_signals(
         )
         .select([
             col("cell"),
+            col("precision"),
             when(is_harm.clone())
-                .then(weight.clone())
-                .otherwise(lit(0.0))
-                .alias("harm"),
-            when(is_conflict)
-                .then(weight)
-                .otherwise(lit(0.0))
-                .alias("conflict"),
+                .then(lit(1.0))
+                .when(is_conflict)
+                .then(lit(0.0))
+                .otherwise(lit(f64::NAN))
+                .alias("kind"),
+            weight.alias("w"),
+            unit_weight.alias("w_unit"),
             when(age.lt(lit(90.0)))
                 .then(civilian_deaths)
                 .otherwise(lit(0i64))
@@ -117,15 +169,45 @@ pub fn cell_signals(
         ])
         .collect()?;
     let cells = df.column("cell")?.u64()?;
-    let harm = df.column("harm")?.f64()?;
-    let conflict = df.column("conflict")?.f64()?;
+    let precision = df.column("precision")?.str()?;
+    let kind = df.column("kind")?.f64()?;
+    let w = df.column("w")?.f64()?;
+    let w_unit = df.column("w_unit")?.f64()?;
     let civ = df.column("civ90")?.i64()?;
     let mut out: BTreeMap<u64, Signals> = BTreeMap::new();
+    let add =
+        |out: &mut BTreeMap<u64, Signals>, cell: u64, weight: f64, harm: bool, precise: bool| {
+            let s = out.entry(cell).or_default();
+            if harm {
+                s.harm += weight;
+            } else {
+                s.conflict += weight;
+            }
+            if precise {
+                s.precise += weight;
+            }
+        };
     for i in 0..df.height() {
         let Some(cell) = cells.get(i) else { continue };
+        let level = match precision.get(i) {
+            Some("admin1") => Some("ADM1"),
+            Some("admin2") => Some("ADM2"),
+            _ => None,
+        };
+        let precise = matches!(precision.get(i), Some("exact" | "near"));
+        if let Some(k) = kind.get(i).filter(|k| !k.is_nan()) {
+            let harm = k > 0.5;
+            match level.and_then(|l| areas.area_of(l, cell)) {
+                Some(area) if !area.is_empty() => {
+                    let share = w_unit.get(i).unwrap_or(0.0) / area.len() as f64;
+                    for c in area {
+                        add(&mut out, *c, share, harm, false);
+                    }
+                }
+                _ => add(&mut out, cell, w.get(i).unwrap_or(0.0), harm, precise),
+            }
+        }
         let s = out.entry(cell).or_default();
-        s.harm += harm.get(i).unwrap_or(0.0);
-        s.conflict += conflict.get(i).unwrap_or(0.0);
         s.events += 1;
         s.civilian_fatalities_90d += civ.get(i).unwrap_or(0);
     }
@@ -264,7 +346,8 @@ pub fn score_day(
     let day = format_date(date);
     let _span = tracing::info_span!("score", date = %day).entered();
 
-    let signals = cell_signals(&events_path, date, cfg)?;
+    let area_cells: Vec<AreaCell> = store.read()?;
+    let signals = cell_signals(&events_path, date, cfg, &AreaIndex::new(&area_cells))?;
     let spread = spread(&signals, cfg, res);
     let population_rows: Vec<PopulationCell> = store.read()?;
     let exposure_neutral = population_rows.is_empty();
@@ -273,7 +356,6 @@ pub fn score_day(
         .map(|p| (p.cell, p.population))
         .collect();
     let bases: Vec<Base> = store.read()?;
-    let area_cells: Vec<AreaCell> = store.read()?;
     let areas: Vec<Area> = store.read()?;
     let grid = grid_cells(&area_cells, &signals, &bases, &population, cfg, res);
     tracing::info!(cells = grid.len(), event_cells = signals.len(), "grid");
@@ -336,6 +418,7 @@ pub fn score_day(
                 .map(|_| ix.risk - prev.map_or(0.0, |p| p.0)),
             prev_tier: prev.map(|p| p.1),
             events: s.events,
+            precise_share: s.precise_share(),
             civilian_fatalities_90d: s.civilian_fatalities_90d,
             covered: cov.covered,
             presence: cov.presence,
@@ -461,5 +544,74 @@ mod tests {
             prop_assert!(b.risk >= a.risk);
             prop_assert!((0.0..=1.0).contains(&b.risk));
         }
+    }
+
+    #[test]
+    fn admin_level_events_spread_over_their_area_when_it_is_loaded() {
+        use crate::tables::{Category, Event, Precision};
+        let res = Resolution::Seven;
+        let here = crate::grid::cell_of(6.5, 21.0, res)
+            .map(u64::from)
+            .unwrap_or(0);
+        let area: Vec<u64> = crate::grid::cell_from_u64(here)
+            .map(|c| {
+                c.grid_disk::<Vec<CellIndex>>(1)
+                    .into_iter()
+                    .map(u64::from)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let event = |id: &str, precision| Event {
+            source: "ucdp_ged".into(),
+            source_id: id.into(),
+            date_start: 1000,
+            date_end: 1000,
+            published_at: None,
+            lat: 6.5,
+            lon: 21.0,
+            cell: Some(here),
+            precision,
+            category: Category::CivilianHarm,
+            civilian_targeted: true,
+            fatalities: 0,
+            civilian_fatalities: Some(0),
+            actor1: String::new(),
+            actor2: String::new(),
+            admin1: String::new(),
+            admin2: String::new(),
+            duplicate_of: None,
+        };
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("events.parquet");
+        let mut df =
+            Event::to_frame(&[event("1", Precision::Admin1), event("2", Precision::Exact)])
+                .unwrap_or_else(|e| panic!("{e}"));
+        let bytes = crate::store::encode_parquet(&mut df, &path).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+        let cfg = ScoreConfig::default();
+
+        // Without the ADM1 area: the admin1 event stays at its point with weight 0.2.
+        let alone = cell_signals(&path, 1000, &cfg, &AreaIndex::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!((alone[&here].harm - 1.2).abs() < 1e-12);
+        assert_eq!(alone[&here].precise_share(), Some(1.0 / 1.2));
+
+        // With it: weight 1 spread over the area's 7 cells.
+        let cells: Vec<AreaCell> = area
+            .iter()
+            .map(|c| AreaCell {
+                area_id: "A".into(),
+                level: "ADM1".into(),
+                cell: *c,
+            })
+            .collect();
+        let spread = cell_signals(&path, 1000, &cfg, &AreaIndex::new(&cells))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(spread.len(), 7);
+        assert!((spread[&here].harm - (1.0 + 1.0 / 7.0)).abs() < 1e-12);
+        let other = area.iter().find(|c| **c != here).copied().unwrap_or(0);
+        assert!((spread[&other].harm - 1.0 / 7.0).abs() < 1e-12);
+        assert_eq!(spread[&other].precise_share(), Some(0.0));
+        assert_eq!(spread[&here].events, 2);
     }
 }

@@ -99,6 +99,9 @@ pub struct CellRecord {
     pub prev_tier: Option<Tier>,
     /// Events in the cell within the scoring window, as of the date.
     pub events: i64,
+    /// Share of the cell's event weight from exactly or nearly located events (the rest from
+    /// admin-level or regional locations); `None` when the cell has no event weight.
+    pub precise_share: Option<f64>,
     /// Civilian fatalities in the cell over the last 90 days.
     pub civilian_fatalities_90d: i64,
     /// Reached by a base with protection capacity (troops or formed police).
@@ -144,6 +147,7 @@ impl Table for CellRecord {
             column("delta_risk", rows, |r| r.delta_risk),
             column("prev_tier", rows, |r| r.prev_tier.map(Tier::as_str)),
             column("events", rows, |r| r.events),
+            column("precise_share", rows, |r| r.precise_share),
             column("civilian_fatalities_90d", rows, |r| {
                 r.civilian_fatalities_90d
             }),
@@ -180,6 +184,7 @@ impl Table for CellRecord {
         let delta = num("delta_risk")?;
         let prev = strs(df, "prev_tier")?;
         let events = i64s(df, "events")?;
+        let precise = num("precise_share")?;
         let civ = i64s(df, "civilian_fatalities_90d")?;
         let (covered, presence) = (bools(df, "covered")?, bools(df, "presence")?);
         let nearest = strs(df, "nearest_base")?;
@@ -210,6 +215,7 @@ impl Table for CellRecord {
                     delta_risk: delta[i],
                     prev_tier: prev[i].as_deref().and_then(Tier::parse),
                     events: events[i].unwrap_or(0),
+                    precise_share: precise[i],
                     civilian_fatalities_90d: civ[i].unwrap_or(0),
                     covered: covered[i],
                     presence: presence[i],
