@@ -75,6 +75,74 @@ pub struct IngestConfig {
     pub duplicate_window_days: u32,
     /// … and at most this far apart, km. Default 5.
     pub duplicate_km: f64,
+    /// Column names of IDP site lists (IOM DTM exports vary by country and round).
+    pub idp: IdpColumns,
+    /// Column names and category values of a mission's own incident log.
+    pub incidents: IncidentColumns,
+}
+
+/// `[ingest.idp]`: which columns of an IDP site list hold what.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IdpColumns {
+    /// Site name. Default `site_name`.
+    pub site: String,
+    /// Latitude. Default `latitude`.
+    pub lat: String,
+    /// Longitude. Default `longitude`.
+    pub lon: String,
+    /// Residents (individuals). Default `individuals`.
+    pub population: String,
+    /// Assessment date; empty when the list has none. Default `date`.
+    pub date: String,
+}
+
+impl Default for IdpColumns {
+    fn default() -> Self {
+        Self {
+            site: "site_name".into(),
+            lat: "latitude".into(),
+            lon: "longitude".into(),
+            population: "individuals".into(),
+            date: "date".into(),
+        }
+    }
+}
+
+/// `[ingest.incidents]`: which columns of an incident log hold what.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct IncidentColumns {
+    /// Unique incident identifier. Default `id`.
+    pub id: String,
+    /// Date. Default `date`.
+    pub date: String,
+    /// Latitude. Default `latitude`.
+    pub lat: String,
+    /// Longitude. Default `longitude`.
+    pub lon: String,
+    /// Category. Default `category`.
+    pub category: String,
+    /// Fatalities; empty when the log has none. Default `fatalities`.
+    pub fatalities: String,
+    /// Values of the category column mapped to canonical categories (`civilian_harm`,
+    /// `armed_clash`, `remote_violence`, `unrest`, `other`); the canonical names map to
+    /// themselves. Default: empty.
+    pub categories: std::collections::BTreeMap<String, String>,
+}
+
+impl Default for IncidentColumns {
+    fn default() -> Self {
+        Self {
+            id: "id".into(),
+            date: "date".into(),
+            lat: "latitude".into(),
+            lon: "longitude".into(),
+            category: "category".into(),
+            fatalities: "fatalities".into(),
+            categories: std::collections::BTreeMap::new(),
+        }
+    }
 }
 
 impl Default for IngestConfig {
@@ -84,6 +152,8 @@ impl Default for IngestConfig {
             base_max_validity_days: 365,
             duplicate_window_days: 1,
             duplicate_km: 5.0,
+            idp: IdpColumns::default(),
+            incidents: IncidentColumns::default(),
         }
     }
 }
@@ -264,6 +334,16 @@ impl Config {
                 key: "score.tier_thresholds",
                 reason: format!("must be strictly increasing within (0, 1), got {t:?}"),
             });
+        }
+        for (from, to) in &self.ingest.incidents.categories {
+            if crate::tables::Category::parse(to).is_none() {
+                return Err(ConfigError::Invalid {
+                    key: "ingest.incidents.categories",
+                    reason: format!(
+                        "`{from}` maps to `{to}`, not one of civilian_harm, armed_clash, remote_violence, unrest, other"
+                    ),
+                });
+            }
         }
         let c = &self.coverage;
         positive("coverage.battalion_radius_km", c.battalion_radius_km)?;

@@ -197,6 +197,23 @@ pub struct ClimateValue {
     pub value: f64,
 }
 
+/// One row of `idp_sites`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IdpSite {
+    /// Site name.
+    pub site: String,
+    /// Latitude.
+    pub lat: f64,
+    /// Longitude.
+    pub lon: f64,
+    /// Base-resolution cell.
+    pub cell: u64,
+    /// Residents.
+    pub population: f64,
+    /// Assessment date, when the list gives one.
+    pub date: Option<i32>,
+}
+
 /// One row of `areas`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Area {
@@ -475,6 +492,41 @@ impl Table for ClimateValue {
                     period: period[i],
                     variable: variable[i].clone(),
                     value: value[i].unwrap_or(f64::NAN),
+                })
+            })
+            .collect()
+    }
+}
+
+impl Table for IdpSite {
+    const NAME: &'static str = "idp_sites";
+
+    fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
+        DataFrame::new_infer_height(vec![
+            column("site", rows, |r| r.site.clone()),
+            column("lat", rows, |r| r.lat),
+            column("lon", rows, |r| r.lon),
+            column("cell", rows, |r| r.cell),
+            column("population", rows, |r| r.population),
+            column("date", rows, |r| r.date).cast(&DataType::Date)?,
+        ])
+    }
+
+    fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>> {
+        let site = req_strs(df, "site")?;
+        let (lat, lon) = (f64s(df, "lat")?, f64s(df, "lon")?);
+        let cell = u64s(df, "cell")?;
+        let pop = f64s(df, "population")?;
+        let date = i64s(df, "date")?;
+        (0..df.height())
+            .map(|i| {
+                Ok(IdpSite {
+                    site: site[i].clone(),
+                    lat: lat[i].unwrap_or(f64::NAN),
+                    lon: lon[i].unwrap_or(f64::NAN),
+                    cell: cell[i].ok_or_else(|| missing("idp cell"))?,
+                    population: pop[i].unwrap_or(0.0),
+                    date: date[i].and_then(|d| i32::try_from(d).ok()),
                 })
             })
             .collect()

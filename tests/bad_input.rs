@@ -132,7 +132,7 @@ fn an_unknown_kind_is_refused_by_the_cli_with_the_kinds_there_are() {
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-    assert_eq!(lib, "unknown ingest kind `acledd`; expected one of: acled, ucdp, ucdp-candidate, geopko, population, climate, areas");
+    assert_eq!(lib, "unknown ingest kind `acledd`; expected one of: acled, ucdp, ucdp-candidate, geopko, population, climate, areas, idp, incidents");
 }
 
 #[test]

@@ -7,12 +7,16 @@ pub mod areas;
 pub mod climate;
 pub mod csvsource;
 pub mod geopko;
+pub mod idp;
+pub mod incidents;
 pub mod population;
 pub mod ucdp;
 
 use crate::config::Config;
 use crate::store::{IngestRecord, Store, StoreError};
-use crate::tables::{Area, AreaCell, Base, Category, ClimateValue, Event, PopulationCell, Table};
+use crate::tables::{
+    Area, AreaCell, Base, Category, ClimateValue, Event, IdpSite, PopulationCell, Table,
+};
 use crate::util::{format_date, sha256_hex};
 use polars::prelude::{DataFrame, PolarsError};
 use std::collections::{BTreeMap, HashMap};
@@ -38,11 +42,15 @@ pub enum Kind {
     Climate,
     /// Boundaries as GeoJSON (geoBoundaries or any GeoJSON with a name property).
     Areas,
+    /// IDP site list CSV (columns named in `[ingest.idp]`).
+    Idp,
+    /// A mission's own incident log CSV (columns and categories in `[ingest.incidents]`).
+    Incidents,
 }
 
 impl Kind {
     /// Every kind, for messages.
-    pub const ALL: [Kind; 7] = [
+    pub const ALL: [Kind; 9] = [
         Kind::Acled,
         Kind::Ucdp,
         Kind::UcdpCandidate,
@@ -50,6 +58,8 @@ impl Kind {
         Kind::Population,
         Kind::Climate,
         Kind::Areas,
+        Kind::Idp,
+        Kind::Incidents,
     ];
 
     /// The kind's name on the command line.
@@ -62,6 +72,8 @@ impl Kind {
             Kind::Population => "population",
             Kind::Climate => "climate",
             Kind::Areas => "areas",
+            Kind::Idp => "idp",
+            Kind::Incidents => "incidents",
         }
     }
 
@@ -75,6 +87,8 @@ impl Kind {
             Kind::Population => "Population estimates as provided by the loaded file",
             Kind::Climate => "Climate series as provided by the loaded file",
             Kind::Areas => "Boundaries as provided by the loaded file (geoBoundaries: CC BY 3.0 IGO)",
+            Kind::Idp => "IDP site list as provided by the loaded file (IOM DTM)",
+            Kind::Incidents => "Mission incident log as provided by the loaded file",
         }
     }
 }
@@ -361,6 +375,14 @@ pub fn ingest_file(
         Kind::Climate => {
             let parsed = climate::read(&file, &bytes, res)?;
             climate_tables(store, parsed, &mut record)?
+        }
+        Kind::Idp => {
+            let parsed = idp::read(&file, &bytes, res, &config.ingest.idp)?;
+            idp_tables(store, parsed, &mut record)?
+        }
+        Kind::Incidents => {
+            let parsed = incidents::read(&file, &bytes, res, &config.ingest.incidents)?;
+            events_tables(store, config, parsed, &mut record)?
         }
         Kind::Areas => {
             let area_opts = areas::AreaOptions {
@@ -655,6 +677,30 @@ fn climate_tables(
     Ok((vec![frame(&rows)?], parsed.rejects))
 }
 
+fn idp_tables(
+    store: &Store,
+    parsed: Parsed<IdpSite>,
+    record: &mut IngestRecord,
+) -> Result<Tables, IngestError> {
+    record.rows_read = parsed.rows_read;
+    record.accepted = parsed.rows.len();
+    extent(record, parsed.rows.iter().map(|s| (s.lat, s.lon)));
+    date_range(record, parsed.rows.iter().filter_map(|s| s.date));
+    let key = |s: &IdpSite| (s.site.clone(), s.date);
+    let mut merged: BTreeMap<(String, Option<i32>), IdpSite> = store
+        .read::<IdpSite>()?
+        .into_iter()
+        .map(|s| (key(&s), s))
+        .collect();
+    for site in parsed.rows {
+        if merged.insert(key(&site), site).is_some() {
+            record.duplicates += 1;
+        }
+    }
+    let rows: Vec<IdpSite> = merged.into_values().collect();
+    Ok((vec![frame(&rows)?], parsed.rejects))
+}
+
 fn areas_tables(
     store: &Store,
     parsed: areas::ParsedAreas,
@@ -754,6 +800,8 @@ mod tests {
             let _ = population::read("f", &bytes, RES);
             let _ = climate::read("f", &bytes, RES);
             let _ = areas::read("f", &bytes, RES, &areas::AreaOptions::default());
+            let _ = idp::read("f", &bytes, RES, &Default::default());
+            let _ = incidents::read("f", &bytes, RES, &Default::default());
         }
 
         #[test]
