@@ -39,6 +39,13 @@ enum Command {
         /// Areas: the property that holds the name (default: shapeName, name, NAME, …).
         #[arg(long)]
         name_field: Option<String>,
+        /// Climate rasters: the month the file holds, YYYY-MM (default: from the file name,
+        /// e.g. chirps-v2.0.2023.07.tif).
+        #[arg(long)]
+        period: Option<String>,
+        /// Climate rasters: the variable the file holds (default: precip_mm).
+        #[arg(long)]
+        variable: Option<String>,
     },
     /// Score one as-of day into a snapshot (default: the last event date).
     Score {
@@ -105,8 +112,15 @@ fn main() -> ExitCode {
             path,
             level,
             name_field,
+            period,
+            variable,
         } => {
-            let opts = IngestOptions { level, name_field };
+            let opts = IngestOptions {
+                level,
+                name_field,
+                period,
+                variable,
+            };
             commands::ingest(&ctx, kind, &path, &opts).map(|r| println!("{}", commands::report(&r)))
         }
         Command::Score { date } => commands::score(&ctx, date.as_deref())

@@ -170,3 +170,28 @@ fn car_adm3_boundaries_fill_to_cells_with_no_cell_in_two_areas() {
         p.cells.len()
     );
 }
+
+#[test]
+fn speibase_series_loads() {
+    let Some((path, bytes)) = real("spei/spei_-0.25_5.25.csv.gz") else {
+        return;
+    };
+    let p = vigil::ingest::climate::read(
+        &path.display().to_string(),
+        &bytes,
+        h3o::Resolution::Seven,
+        &Default::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(p.rows_read, 1380);
+    assert_eq!(p.rejects, vec![]);
+    let spei3 = p.rows.iter().filter(|r| r.variable == "spei_3").count();
+    assert!(spei3 > 1300, "{spei3}");
+    let last = p
+        .rows
+        .iter()
+        .map(|r| r.period)
+        .max()
+        .map(vigil::util::format_date);
+    assert_eq!(last.as_deref(), Some("2015-12-01"));
+}

@@ -10,6 +10,7 @@ pub mod geopko;
 pub mod idp;
 pub mod incidents;
 pub mod population;
+pub mod raster;
 pub mod ucdp;
 
 use crate::config::Config;
@@ -153,6 +154,14 @@ pub enum IngestError {
         /// Line number.
         line: u64,
         /// What the parser said.
+        message: String,
+    },
+    /// A raster that cannot be used.
+    #[error("{file}: {message}")]
+    Raster {
+        /// The file.
+        file: String,
+        /// What is wrong.
         message: String,
     },
     /// The file is not valid JSON/GeoJSON.
@@ -322,6 +331,11 @@ pub struct IngestOptions {
     pub level: Option<String>,
     /// Areas: the property holding the name.
     pub name_field: Option<String>,
+    /// Climate rasters: the month the file holds (`YYYY-MM`); default: from the file name
+    /// (`chirps-v2.0.2023.07.tif`).
+    pub period: Option<String>,
+    /// Climate rasters: the variable the file holds; default `precip_mm`.
+    pub variable: Option<String>,
 }
 
 /// Reads `path` as `kind`, validates, merges with the store and publishes.
@@ -373,7 +387,7 @@ pub fn ingest_file(
             population_tables(store, parsed, &mut record)?
         }
         Kind::Climate => {
-            let parsed = climate::read(&file, &bytes, res)?;
+            let parsed = climate::read(&file, &bytes, res, opts)?;
             climate_tables(store, parsed, &mut record)?
         }
         Kind::Idp => {
@@ -798,7 +812,7 @@ mod tests {
             let _ = ucdp::read("f", &bytes, RES, ucdp::GED);
             let _ = geopko::read("f", &bytes, RES);
             let _ = population::read("f", &bytes, RES);
-            let _ = climate::read("f", &bytes, RES);
+            let _ = climate::read("f", &bytes, RES, &IngestOptions::default());
             let _ = areas::read("f", &bytes, RES, &areas::AreaOptions::default());
             let _ = idp::read("f", &bytes, RES, &Default::default());
             let _ = incidents::read("f", &bytes, RES, &Default::default());

@@ -1,5 +1,7 @@
-//! `h3,population` CSV at any H3 resolution: finer cells are summed into their base-resolution
-//! parent, coarser cells are spread evenly over their base-resolution children.
+//! Population: an `h3,population` CSV at any H3 resolution (finer cells are summed into
+//! their base-resolution parent, coarser cells spread evenly over their children), or a
+//! single-band GeoTIFF of people per pixel in geographic coordinates (WorldPop style;
+//! nodata honoured), each pixel counted in the cell containing its centre.
 
 use super::csvsource::{CsvSource, Row};
 use super::{IngestError, Parsed, Reject};
@@ -43,12 +45,63 @@ fn cells(row: &Row<'_>, res: Resolution) -> Result<Vec<PopulationCell>, Reject> 
         .collect())
 }
 
-/// Reads an `h3,population` CSV.
+/// Reads a population raster: people per pixel summed per cell.
+fn read_raster(
+    file: &str,
+    bytes: &[u8],
+    res: Resolution,
+) -> Result<Parsed<PopulationCell>, IngestError> {
+    let raster = super::raster::read_geotiff(file, bytes)?;
+    let mut sums: std::collections::BTreeMap<u64, f64> = std::collections::BTreeMap::new();
+    let mut out = Parsed::new();
+    for (i, v) in raster.values.iter().enumerate() {
+        if !v.is_finite() {
+            continue;
+        }
+        out.rows_read += 1;
+        let (col, row) = (i % raster.width, i / raster.width);
+        let (lat, lon) = raster.center(col, row);
+        if *v < 0.0 {
+            let mut r = Reject::new(
+                row as u64 + 1,
+                "pixel",
+                "negative population",
+                format!("column {}, value {v}", col + 1),
+            );
+            r.unit = "raster row";
+            out.rejects.push(r);
+            continue;
+        }
+        match crate::grid::cell_of(lat, lon, res) {
+            Ok(c) => *sums.entry(u64::from(c)).or_default() += v,
+            Err(e) => {
+                let mut r = Reject::new(
+                    row as u64 + 1,
+                    "pixel",
+                    "invalid coordinates",
+                    e.to_string(),
+                );
+                r.unit = "raster row";
+                out.rejects.push(r);
+            }
+        }
+    }
+    out.rows = sums
+        .into_iter()
+        .map(|(cell, population)| PopulationCell { cell, population })
+        .collect();
+    Ok(out)
+}
+
+/// Reads an `h3,population` CSV or a population GeoTIFF (detected by its first bytes).
 pub fn read(
     file: &str,
     bytes: &[u8],
     res: Resolution,
 ) -> Result<Parsed<PopulationCell>, IngestError> {
+    if super::raster::is_tiff(bytes) {
+        return read_raster(file, bytes, res);
+    }
     let mut src = CsvSource::new(file, bytes, "h3", None)?;
     src.require(&["h3", "population"])?;
     let nested = src.read_all("population", bytes.len(), |row| cells(row, res));
@@ -81,5 +134,28 @@ mod tests {
         let p = read("p.csv", b"h3,population\nnope,1\n", Resolution::Seven)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.rejects[0].column, "h3");
+    }
+
+    #[test]
+    fn geotiff_people_are_summed_per_cell() {
+        // 0.01° pixels (≈1.1 km): several per res-7 cell; one nodata pixel.
+        let mut values = vec![10.0f32; 100];
+        values[5] = -1.0;
+        let bytes = crate::ingest::raster::write_geotiff(
+            10,
+            10,
+            21.0,
+            6.6,
+            0.01,
+            &values,
+            Some(-1.0),
+            false,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let p = read("pop.tif", &bytes, Resolution::Seven).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.rows_read, 99);
+        let total: f64 = p.rows.iter().map(|r| r.population).sum();
+        assert!((total - 990.0).abs() < 1e-9);
+        assert!(p.rows.len() > 10 && p.rows.len() < 40, "{}", p.rows.len());
     }
 }
