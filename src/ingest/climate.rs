@@ -271,12 +271,7 @@ mod tests {
     fn chirps_style_geotiff_with_the_month_in_its_name() {
         let values = [150.0f32, -9999.0, 210.0, 230.0];
         let bytes = crate::ingest::raster::write_geotiff(
-            2,
-            2,
-            21.0,
-            6.6,
-            0.05,
-            &values,
+            &crate::ingest::raster::tests::raster(2, 2, 21.0, 6.6, 0.05, &values),
             Some(-9999.0),
             false,
         )

@@ -142,12 +142,7 @@ mod tests {
         let mut values = vec![10.0f32; 100];
         values[5] = -1.0;
         let bytes = crate::ingest::raster::write_geotiff(
-            10,
-            10,
-            21.0,
-            6.6,
-            0.01,
-            &values,
+            &crate::ingest::raster::tests::raster(10, 10, 21.0, 6.6, 0.01, &values),
             Some(-1.0),
             false,
         )

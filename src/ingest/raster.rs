@@ -160,18 +160,26 @@ fn geo_keys(keys: &[u16]) -> (Option<u16>, Option<u16>) {
     (model, raster)
 }
 
-/// Writes a single-band Float32 geographic GeoTIFF (for tests and fixtures).
+/// Writes a raster as a single-band Float32 GeoTIFF (for tests and synthetic fixtures);
+/// `projected` marks it as projected, to exercise the refusal.
 pub fn write_geotiff(
-    width: u32,
-    height: u32,
-    west: f64,
-    north: f64,
-    d: f64,
-    values: &[f32],
+    r: &Raster,
     nodata: Option<f64>,
     projected: bool,
 ) -> Result<Vec<u8>, tiff::TiffError> {
     use tiff::encoder::{colortype, TiffEncoder};
+    let (width, height, west, north, d) = (r.width as u32, r.height as u32, r.west, r.north, r.dx);
+    let values: Vec<f32> = r
+        .values
+        .iter()
+        .map(|v| {
+            if v.is_nan() {
+                nodata.unwrap_or(f64::NAN) as f32
+            } else {
+                *v as f32
+            }
+        })
+        .collect();
     let mut out = Cursor::new(Vec::new());
     {
         let mut enc = TiffEncoder::new(&mut out)?;
@@ -206,20 +214,44 @@ pub fn write_geotiff(
                 .encoder()
                 .write_tag(Tag::GdalNodata, nd.to_string().as_str())?;
         }
-        image.write_data(values)?;
+        image.write_data(&values)?;
     }
     Ok(out.into_inner())
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A `width`×`height` raster of square pixels from its north-west corner.
+    pub fn raster(
+        width: usize,
+        height: usize,
+        west: f64,
+        north: f64,
+        d: f64,
+        values: &[f32],
+    ) -> Raster {
+        Raster {
+            width,
+            height,
+            values: values.iter().map(|v| f64::from(*v)).collect(),
+            west,
+            north,
+            dx: d,
+            dy: d,
+        }
+    }
 
     #[test]
     fn round_trip_with_nodata() {
         let values = [1.0, 2.0, -9999.0, 4.0, 5.0, 6.0];
-        let bytes = write_geotiff(3, 2, 20.0, 7.0, 0.05, &values, Some(-9999.0), false)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let bytes = write_geotiff(
+            &raster(3, 2, 20.0, 7.0, 0.05, &values),
+            Some(-9999.0),
+            false,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         assert!(is_tiff(&bytes));
         let r = read_geotiff("r.tif", &bytes).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((r.width, r.height), (3, 2));
@@ -231,8 +263,12 @@ mod tests {
 
     #[test]
     fn projected_rasters_are_refused_with_advice() {
-        let bytes = write_geotiff(1, 1, 1_000_000.0, 800_000.0, 100.0, &[1.0], None, true)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let bytes = write_geotiff(
+            &raster(1, 1, 1_000_000.0, 800_000.0, 100.0, &[1.0]),
+            None,
+            true,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
         let err = read_geotiff("ghs.tif", &bytes)
             .err()
             .map(|e| e.to_string())
