@@ -189,9 +189,21 @@ pub fn serve(ctx: &Context, bind: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// `vigil sample --out DIR --seed N`
-pub fn sample(out: &Path, seed: u64) -> Result<Vec<String>, Error> {
-    Ok(sample::generate(out, seed)?)
+/// `vigil sample --out DIR --seed N [--acled-rows N]`
+pub fn sample(out: &Path, seed: u64, acled_rows: Option<usize>) -> Result<Vec<String>, Error> {
+    let Some(n) = acled_rows else {
+        return Ok(sample::generate(out, seed)?);
+    };
+    let io = |source| {
+        Error::Sample(SampleError::Io {
+            path: out.display().to_string(),
+            source,
+        })
+    };
+    std::fs::create_dir_all(out).map_err(io)?;
+    let path = out.join(format!("acled_{n}.csv"));
+    std::fs::write(&path, sample::scaled_acled(n, seed)).map_err(io)?;
+    Ok(vec![path.display().to_string()])
 }
 
 /// Ingests every file of a sample folder and scores its last day.

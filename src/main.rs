@@ -81,6 +81,10 @@ enum Command {
         /// Random seed (the committed sample uses 7).
         #[arg(long, default_value_t = vigil::sample::DEFAULT_SEED)]
         seed: u64,
+        /// Instead of the sample, write N synthetic ACLED-layout rows to OUT/acled_N.csv
+        /// (benchmark input).
+        #[arg(long, value_name = "N")]
+        acled_rows: Option<usize>,
     },
     /// Ingest the bundled sample, score its last day and serve it.
     Demo {
@@ -136,7 +140,11 @@ fn main() -> ExitCode {
                 eprintln!("wrote {n} bytes to {}", p.display());
             }
         }),
-        Command::Sample { out, seed } => commands::sample(&out, seed).map(|files| {
+        Command::Sample {
+            out,
+            seed,
+            acled_rows,
+        } => commands::sample(&out, seed, acled_rows).map(|files| {
             for f in files {
                 println!("{f}");
             }

@@ -265,6 +265,25 @@ pub fn generate(out: &Path, seed: u64) -> Result<Vec<String>, SampleError> {
     Ok(written)
 }
 
+/// `n` synthetic events in the ACLED export layout, spread over ten years and a 15° × 10°
+/// box of Central Africa: the input of the ingest benchmarks (not a realistic history).
+pub fn scaled_acled(n: usize, seed: u64) -> String {
+    let mut rng = SplitMix64::new(seed);
+    let first = day((2015, 1, 1));
+    let mut events: Vec<SimEvent> = (0..n)
+        .map(|_| {
+            let d = first + rng.below(3652) as i32;
+            let lat = 0.0 + 10.0 * rng.next_f64();
+            let lon = 15.0 + 15.0 * rng.next_f64();
+            let kind = pick_kind(&mut rng, None);
+            let group = rng.below(GROUPS.len() as u64) as usize;
+            make_event(&mut rng, d, lat, lon, kind, group)
+        })
+        .collect();
+    events.sort_by_key(|e| e.day);
+    acled_csv(&mut rng, &events)
+}
+
 fn day(d: (i32, u32, u32)) -> i32 {
     days_from_ymd(d.0, d.1, d.2).unwrap_or(0)
 }

@@ -347,11 +347,12 @@ impl Store {
     }
 }
 
-/// Encodes a DataFrame as Parquet bytes (zstd, statistics on).
+/// Encodes a DataFrame as Parquet bytes (Snappy: fast to write, read by every Parquet tool;
+/// statistics on).
 pub fn encode_parquet(df: &mut DataFrame, path_for_errors: &Path) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     ParquetWriter::new(&mut bytes)
-        .with_compression(ParquetCompression::Zstd(None))
+        .with_compression(ParquetCompression::Snappy)
         .finish(df)
         .map_err(|source| StoreError::Parquet {
             path: path_for_errors.to_path_buf(),

@@ -251,7 +251,11 @@ pub trait Table: Sized {
 }
 
 /// A column named `name` from one value per row.
-pub(crate) fn column<R, V, P: ?Sized>(name: &str, rows: &[R], f: impl Fn(&R) -> V) -> Column
+pub(crate) fn column<'a, R, V, P: ?Sized>(
+    name: &str,
+    rows: &'a [R],
+    f: impl Fn(&'a R) -> V,
+) -> Column
 where
     Series: NamedFrom<Vec<V>, P>,
 {
@@ -299,26 +303,43 @@ impl Table for Event {
     const NAME: &'static str = "events";
 
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
-        DataFrame::new_infer_height(vec![
-            column("source", rows, |r| r.source.to_owned()),
-            column("source_id", rows, |r| r.source_id.to_owned()),
-            date_col("date_start", rows.iter().map(|r| r.date_start).collect())?,
-            date_col("date_end", rows.iter().map(|r| r.date_end).collect())?,
-            column("published_at", rows, |r| r.published_at),
-            column("lat", rows, |r| r.lat),
-            column("lon", rows, |r| r.lon),
-            column("cell", rows, |r| r.cell),
-            column("precision", rows, |r| r.precision.as_str()),
-            column("category", rows, |r| r.category.as_str()),
-            column("civilian_targeted", rows, |r| r.civilian_targeted),
-            column("fatalities", rows, |r| r.fatalities),
-            column("civilian_fatalities", rows, |r| r.civilian_fatalities),
-            column("actor1", rows, |r| r.actor1.to_owned()),
-            column("actor2", rows, |r| r.actor2.to_owned()),
-            column("admin1", rows, |r| r.admin1.to_owned()),
-            column("admin2", rows, |r| r.admin2.to_owned()),
-            column("duplicate_of", rows, |r| r.duplicate_of.clone()),
-        ])
+        // Text columns dominate: build half of them on another core.
+        let (first, second) = std::thread::scope(|scope| {
+            let text = scope.spawn(|| {
+                vec![
+                    column("actor1", rows, |r| r.actor1.as_str()),
+                    column("actor2", rows, |r| r.actor2.as_str()),
+                    column("admin1", rows, |r| r.admin1.as_str()),
+                    column("admin2", rows, |r| r.admin2.as_str()),
+                    column("duplicate_of", rows, |r| r.duplicate_of.as_deref()),
+                ]
+            });
+            let first = (|| -> PolarsResult<Vec<Column>> {
+                Ok(vec![
+                    column("source", rows, |r| r.source.as_str()),
+                    column("source_id", rows, |r| r.source_id.as_str()),
+                    date_col("date_start", rows.iter().map(|r| r.date_start).collect())?,
+                    date_col("date_end", rows.iter().map(|r| r.date_end).collect())?,
+                    column("published_at", rows, |r| r.published_at),
+                    column("lat", rows, |r| r.lat),
+                    column("lon", rows, |r| r.lon),
+                    column("cell", rows, |r| r.cell),
+                    column("precision", rows, |r| r.precision.as_str()),
+                    column("category", rows, |r| r.category.as_str()),
+                    column("civilian_targeted", rows, |r| r.civilian_targeted),
+                    column("fatalities", rows, |r| r.fatalities),
+                    column("civilian_fatalities", rows, |r| r.civilian_fatalities),
+                ])
+            })();
+            (first, text.join())
+        });
+        let mut columns = first?;
+        columns.extend(
+            second.map_err(|_| {
+                PolarsError::ComputeError("building the text columns failed".into())
+            })?,
+        );
+        DataFrame::new_infer_height(columns)
     }
 
     fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>> {
@@ -371,10 +392,10 @@ impl Table for Base {
 
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
         DataFrame::new_infer_height(vec![
-            column("mission", rows, |r| r.mission.clone()),
+            column("mission", rows, |r| r.mission.as_str()),
             date_col("valid_from", rows.iter().map(|r| r.valid_from).collect())?,
             date_col("valid_to", rows.iter().map(|r| r.valid_to).collect())?,
-            column("location", rows, |r| r.location.clone()),
+            column("location", rows, |r| r.location.as_str()),
             column("lat", rows, |r| r.lat),
             column("lon", rows, |r| r.lon),
             column("cell", rows, |r| r.cell),
@@ -389,7 +410,7 @@ impl Table for Base {
             column("reserve", rows, |r| r.reserve),
             column("hq", rows, |r| r.hq),
             column("tcc_count", rows, |r| r.tcc_count),
-            column("source", rows, |r| r.source.clone()),
+            column("source", rows, |r| r.source.as_str()),
         ])
     }
 
@@ -475,7 +496,7 @@ impl Table for ClimateValue {
         DataFrame::new_infer_height(vec![
             column("cell", rows, |r| r.cell),
             date_col("period", rows.iter().map(|r| r.period).collect())?,
-            column("variable", rows, |r| r.variable.clone()),
+            column("variable", rows, |r| r.variable.as_str()),
             column("value", rows, |r| r.value),
         ])
     }
@@ -503,7 +524,7 @@ impl Table for IdpSite {
 
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
         DataFrame::new_infer_height(vec![
-            column("site", rows, |r| r.site.clone()),
+            column("site", rows, |r| r.site.as_str()),
             column("lat", rows, |r| r.lat),
             column("lon", rows, |r| r.lon),
             column("cell", rows, |r| r.cell),
@@ -538,11 +559,11 @@ impl Table for Area {
 
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
         DataFrame::new_infer_height(vec![
-            column("area_id", rows, |r| r.area_id.clone()),
-            column("name", rows, |r| r.name.clone()),
-            column("level", rows, |r| r.level.clone()),
-            column("parent", rows, |r| r.parent.clone()),
-            column("geometry", rows, |r| r.geometry.clone()),
+            column("area_id", rows, |r| r.area_id.as_str()),
+            column("name", rows, |r| r.name.as_str()),
+            column("level", rows, |r| r.level.as_str()),
+            column("parent", rows, |r| r.parent.as_deref()),
+            column("geometry", rows, |r| r.geometry.as_str()),
         ])
     }
 
@@ -569,8 +590,8 @@ impl Table for AreaCell {
 
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
         DataFrame::new_infer_height(vec![
-            column("area_id", rows, |r| r.area_id.clone()),
-            column("level", rows, |r| r.level.clone()),
+            column("area_id", rows, |r| r.area_id.as_str()),
+            column("level", rows, |r| r.level.as_str()),
             column("cell", rows, |r| r.cell),
         ])
     }

@@ -293,21 +293,25 @@ impl<T> Parsed<T> {
 }
 
 /// Checks a WGS84 coordinate pair read from a row.
-pub fn check_coordinates(
+pub fn check_coordinates<C: csvsource::ColumnRef>(
     row: &csvsource::Row<'_>,
-    lat_col: &str,
-    lon_col: &str,
+    lat_col: C,
+    lon_col: C,
 ) -> Result<(f64, f64), Reject> {
     let lat = row.f64(lat_col)?;
     let lon = row.f64(lon_col)?;
     if !(-90.0..=90.0).contains(&lat) {
-        return Err(row.reject(lat_col, "latitude out of range", lat.to_string()));
+        return Err(row.reject(lat_col.name(), "latitude out of range", lat.to_string()));
     }
     if !(-180.0..=180.0).contains(&lon) {
-        return Err(row.reject(lon_col, "longitude out of range", lon.to_string()));
+        return Err(row.reject(lon_col.name(), "longitude out of range", lon.to_string()));
     }
     if lat == 0.0 && lon == 0.0 {
-        return Err(row.reject(lat_col, "coordinates 0,0 (placeholder)", String::new()));
+        return Err(row.reject(
+            lat_col.name(),
+            "coordinates 0,0 (placeholder)",
+            String::new(),
+        ));
     }
     Ok((lat, lon))
 }
@@ -338,6 +342,33 @@ pub struct IngestOptions {
     pub variable: Option<String>,
 }
 
+/// The bytes of an input file: memory-mapped when large (no copy of a 450 MB export),
+/// read otherwise.
+enum Input {
+    Mapped(memmap2::Mmap),
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for Input {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Input::Mapped(m) => m,
+            Input::Read(v) => v,
+        }
+    }
+}
+
+fn read_input(path: &Path) -> std::io::Result<Input> {
+    let file = std::fs::File::open(path)?;
+    if file.metadata()?.len() < (16 << 20) {
+        return std::fs::read(path).map(Input::Read);
+    }
+    // SAFETY: the map is only read, while this function's caller holds it; a file truncated
+    // by another process meanwhile is the one way to fault, as with any mmap reader.
+    unsafe { memmap2::Mmap::map(&file) }.map(Input::Mapped)
+}
+
 /// Reads `path` as `kind`, validates, merges with the store and publishes.
 pub fn ingest_file(
     store: &mut Store,
@@ -346,67 +377,83 @@ pub fn ingest_file(
     path: &Path,
     opts: &IngestOptions,
 ) -> Result<IngestRecord, IngestError> {
+    let started = std::time::Instant::now();
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| IngestError::Io {
+    let bytes = read_input(path).map_err(|source| IngestError::Io {
         file: file.clone(),
         source,
     })?;
+    let bytes: &[u8] = &bytes;
     let res = crate::grid::resolution(config.grid.resolution).map_err(|e| IngestError::Csv {
         file: file.clone(),
         line: 0,
         message: e.to_string(),
     })?;
-    let sha = sha256_hex(&bytes);
     let _span = tracing::info_span!("ingest", kind = %kind, file = %file).entered();
     let mut record = IngestRecord {
         kind: kind.as_str().to_owned(),
         file: file.clone(),
-        sha256: sha.clone(),
         attribution: kind.attribution().to_owned(),
         ..IngestRecord::default()
     };
-    let (tables, rejects) = match kind {
-        Kind::Acled => {
-            let parsed = acled::read(&file, &bytes, res)?;
-            events_tables(store, config, parsed, &mut record)?
-        }
-        Kind::Ucdp => {
-            let parsed = ucdp::read(&file, &bytes, res, ucdp::GED)?;
-            events_tables(store, config, parsed, &mut record)?
-        }
-        Kind::UcdpCandidate => {
-            let parsed = ucdp::read(&file, &bytes, res, ucdp::CANDIDATE)?;
-            events_tables(store, config, parsed, &mut record)?
-        }
-        Kind::Geopko => {
-            let parsed = geopko::read(&file, &bytes, res)?;
-            bases_tables(store, config, parsed, &mut record)?
-        }
-        Kind::Population => {
-            let parsed = population::read(&file, &bytes, res)?;
-            population_tables(store, parsed, &mut record)?
-        }
-        Kind::Climate => {
-            let parsed = climate::read(&file, &bytes, res, opts)?;
-            climate_tables(store, parsed, &mut record)?
-        }
-        Kind::Idp => {
-            let parsed = idp::read(&file, &bytes, res, &config.ingest.idp)?;
-            idp_tables(store, parsed, &mut record)?
-        }
-        Kind::Incidents => {
-            let parsed = incidents::read(&file, &bytes, res, &config.ingest.incidents)?;
-            events_tables(store, config, parsed, &mut record)?
-        }
-        Kind::Areas => {
-            let area_opts = areas::AreaOptions {
-                level: opts.level.clone(),
-                name_field: opts.name_field.clone(),
-            };
-            let parsed = areas::read(&file, &bytes, res, &area_opts)?;
-            areas_tables(store, parsed, &mut record)?
-        }
-    };
+    // The file's hash (for the manifest) is computed on another core while it is parsed.
+    let (sha, parsed) = std::thread::scope(|scope| {
+        let hashing = scope.spawn(|| sha256_hex(&bytes));
+        let parsed = (|| -> Result<Tables, IngestError> {
+            Ok(match kind {
+                Kind::Acled => {
+                    let parsed = acled::read(&file, &bytes, res)?;
+                    events_tables(store, config, parsed, &mut record)?
+                }
+                Kind::Ucdp => {
+                    let parsed = ucdp::read(&file, &bytes, res, ucdp::GED)?;
+                    events_tables(store, config, parsed, &mut record)?
+                }
+                Kind::UcdpCandidate => {
+                    let parsed = ucdp::read(&file, &bytes, res, ucdp::CANDIDATE)?;
+                    events_tables(store, config, parsed, &mut record)?
+                }
+                Kind::Geopko => {
+                    let parsed = geopko::read(&file, &bytes, res)?;
+                    bases_tables(store, config, parsed, &mut record)?
+                }
+                Kind::Population => {
+                    let parsed = population::read(&file, &bytes, res)?;
+                    population_tables(store, parsed, &mut record)?
+                }
+                Kind::Climate => {
+                    let parsed = climate::read(&file, &bytes, res, opts)?;
+                    climate_tables(store, parsed, &mut record)?
+                }
+                Kind::Idp => {
+                    let parsed = idp::read(&file, &bytes, res, &config.ingest.idp)?;
+                    idp_tables(store, parsed, &mut record)?
+                }
+                Kind::Incidents => {
+                    let parsed = incidents::read(&file, &bytes, res, &config.ingest.incidents)?;
+                    events_tables(store, config, parsed, &mut record)?
+                }
+                Kind::Areas => {
+                    let area_opts = areas::AreaOptions {
+                        level: opts.level.clone(),
+                        name_field: opts.name_field.clone(),
+                    };
+                    let parsed = areas::read(&file, &bytes, res, &area_opts)?;
+                    areas_tables(store, parsed, &mut record)?
+                }
+            })
+        })();
+        (
+            hashing.join().unwrap_or_else(|_| sha256_hex(&bytes)),
+            parsed,
+        )
+    });
+    let (tables, rejects) = parsed?;
+    tracing::debug!(
+        ms = started.elapsed().as_millis(),
+        "parsed, merged and framed"
+    );
+    record.sha256 = sha.clone();
     record.rejected = rejects.len();
     for r in &rejects {
         *record
@@ -445,7 +492,9 @@ pub fn ingest_file(
             rejected: record.rejected,
         });
     }
+    let t = std::time::Instant::now();
     store.publish(tables, Some(record.clone()))?;
+    tracing::debug!(ms = t.elapsed().as_millis(), "publish");
     Ok(record)
 }
 
@@ -489,30 +538,64 @@ fn events_tables(
     record.accepted = parsed.rows.len();
     extent(record, parsed.rows.iter().map(|e| (e.lat, e.lon)));
     date_range(record, parsed.rows.iter().map(|e| e.date_start));
-    let mut merged: BTreeMap<(String, String), Event> = store
-        .read::<Event>()?
-        .into_iter()
-        .map(|e| ((e.source.clone(), e.source_id.clone()), e))
-        .collect();
-    for e in parsed.rows {
-        let key = (e.source.clone(), e.source_id.clone());
-        match merged.get(&key) {
-            Some(old) => {
-                record.duplicates += 1;
-                // An update of the same event replaces it unless it is older.
-                if old.published_at.unwrap_or(i64::MIN) <= e.published_at.unwrap_or(i64::MIN) {
-                    merged.insert(key, e);
+    let t = std::time::Instant::now();
+    let (merged, duplicates) = merge_events(store.read::<Event>()?, parsed.rows);
+    record.duplicates = duplicates;
+    let mut rows = merged;
+    record.superseded = supersede_candidates(&mut rows);
+    record.linked = link_cross_source(&mut rows, &config.ingest);
+    tracing::debug!(ms = t.elapsed().as_millis(), "merge and link");
+    let t = std::time::Instant::now();
+    let table = frame(&rows)?;
+    tracing::debug!(ms = t.elapsed().as_millis(), "frame");
+    Ok((vec![table], parsed.rejects))
+}
+
+/// Merges newly read events into the stored ones by (`source`, `source_id`): an update of
+/// an event replaces it (in place) unless its publication time is older. Returns the rows
+/// and how many new rows had a key already seen.
+pub fn merge_events(existing: Vec<Event>, new: Vec<Event>) -> (Vec<Event>, usize) {
+    if existing.is_empty() && all_keys_unique(&new) {
+        return (new, 0);
+    }
+    let mut slots: Vec<Option<Event>> = existing.into_iter().chain(new).map(Some).collect();
+    // Per key: where it first appears (its place in the table) and which row wins.
+    let mut places: Vec<(usize, usize)> = Vec::with_capacity(slots.len());
+    let mut duplicates = 0;
+    {
+        let mut seen: ahash::AHashMap<(&str, &str), usize> =
+            ahash::AHashMap::with_capacity(slots.len());
+        for (i, e) in slots.iter().enumerate() {
+            let Some(e) = e else { continue };
+            match seen.entry((e.source.as_str(), e.source_id.as_str())) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(places.len());
+                    places.push((i, i));
                 }
-            }
-            None => {
-                merged.insert(key, e);
+                std::collections::hash_map::Entry::Occupied(o) => {
+                    duplicates += 1;
+                    let place = &mut places[*o.get()];
+                    let best = slots[place.1].as_ref().and_then(|x| x.published_at);
+                    if best.unwrap_or(i64::MIN) <= e.published_at.unwrap_or(i64::MIN) {
+                        place.1 = i;
+                    }
+                }
             }
         }
     }
-    let mut rows: Vec<Event> = merged.into_values().collect();
-    record.superseded = supersede_candidates(&mut rows);
-    record.linked = link_cross_source(&mut rows, &config.ingest);
-    Ok((vec![frame(&rows)?], parsed.rejects))
+    // `places` is in order of first appearance: stored rows keep their order, an update
+    // takes the place of the row it replaces, and new rows follow in file order.
+    let rows = places
+        .into_iter()
+        .filter_map(|(_, best)| slots[best].take())
+        .collect();
+    (rows, duplicates)
+}
+
+fn all_keys_unique(rows: &[Event]) -> bool {
+    let mut seen: ahash::AHashSet<(&str, &str)> = ahash::AHashSet::with_capacity(rows.len());
+    rows.iter()
+        .all(|e| seen.insert((e.source.as_str(), e.source_id.as_str())))
 }
 
 fn compatible(a: Category, b: Category) -> bool {
@@ -526,6 +609,10 @@ fn compatible(a: Category, b: Category) -> bool {
 /// `duplicate_of`. Links are recomputed from scratch on every ingest. Returns the number of
 /// linked events.
 pub fn link_cross_source(rows: &mut [Event], cfg: &crate::config::IngestConfig) -> usize {
+    if !rows.iter().any(|e| e.source.starts_with("ucdp")) {
+        rows.iter_mut().for_each(|e| e.duplicate_of = None);
+        return 0;
+    }
     // Candidates are bucketed by day and by a coarse cell (res 5, edge ≈ 8.5 km): the incident
     // of a UCDP event lies in its coarse cell's disk, whose radius grows with duplicate_km.
     let coarse = |cell: Option<u64>| {
