@@ -436,6 +436,40 @@ mod tests {
     }
 
     #[test]
+    fn an_interrupted_publish_leaves_the_previous_state() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));
+        let rows = vec![PopulationCell {
+            cell: 0x872a1072bffffff,
+            population: 10.0,
+        }];
+        let df = PopulationCell::to_frame(&rows).unwrap_or_else(|e| panic!("{e}"));
+        store
+            .publish(vec![("population", df)], None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        // A crash mid-publish leaves a new data file and a half-written temporary manifest.
+        let mut next = PopulationCell::to_frame(&[PopulationCell {
+            cell: 0x872a1072bffffff,
+            population: 99.0,
+        }])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let bytes = encode_parquet(&mut next, dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.path().join("population-ffffffffffffffff.parquet"),
+            bytes,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            dir.path().join(".manifest.json.999.tmp"),
+            b"{\"format\": 1, \"tab",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let reopened = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));
+        let rows: Vec<PopulationCell> = reopened.read().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows[0].population, 10.0, "the previous state is served");
+    }
+
+    #[test]
     fn resolution_mismatch_is_an_error() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let mut store = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));

@@ -198,4 +198,22 @@ mod tests {
             .unwrap_or_default()
             .starts_with("b.geojson: "));
     }
+
+    #[test]
+    fn level_and_name_field_can_be_given() {
+        let gj = r#"{"type":"FeatureCollection","features":[
+          {"type":"Feature","id":7,"properties":{"SECTOR":"Sector East"},
+           "geometry":{"type":"MultiPolygon","coordinates":[[[[21.0,6.5],[21.1,6.5],[21.1,6.6],[21.0,6.5]]]]}}
+        ]}"#;
+        let opts = AreaOptions {
+            level: Some("sector".into()),
+            name_field: Some("SECTOR".into()),
+        };
+        let p = read("s.geojson", gj.as_bytes(), Resolution::Seven, &opts)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.areas[0].name, "Sector East");
+        assert_eq!(p.areas[0].level, "sector");
+        assert_eq!(p.areas[0].area_id, "7");
+        assert!(p.cells.iter().all(|c| c.level == "sector"));
+    }
 }

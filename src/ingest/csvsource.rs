@@ -44,7 +44,7 @@ fn split_records(data: &[u8], parts: usize) -> Vec<&[u8]> {
             };
             parity += memchr::memchr_iter(b'"', &data[pos..nl]).count();
             pos = nl + 1;
-            if parity % 2 == 0 {
+            if parity.is_multiple_of(2) {
                 break Some(pos);
             }
         };

@@ -398,39 +398,39 @@ pub fn ingest_file(
     };
     // The file's hash (for the manifest) is computed on another core while it is parsed.
     let (sha, parsed) = std::thread::scope(|scope| {
-        let hashing = scope.spawn(|| sha256_hex(&bytes));
+        let hashing = scope.spawn(|| sha256_hex(bytes));
         let parsed = (|| -> Result<Tables, IngestError> {
             Ok(match kind {
                 Kind::Acled => {
-                    let parsed = acled::read(&file, &bytes, res)?;
+                    let parsed = acled::read(&file, bytes, res)?;
                     events_tables(store, config, parsed, &mut record)?
                 }
                 Kind::Ucdp => {
-                    let parsed = ucdp::read(&file, &bytes, res, ucdp::GED)?;
+                    let parsed = ucdp::read(&file, bytes, res, ucdp::GED)?;
                     events_tables(store, config, parsed, &mut record)?
                 }
                 Kind::UcdpCandidate => {
-                    let parsed = ucdp::read(&file, &bytes, res, ucdp::CANDIDATE)?;
+                    let parsed = ucdp::read(&file, bytes, res, ucdp::CANDIDATE)?;
                     events_tables(store, config, parsed, &mut record)?
                 }
                 Kind::Geopko => {
-                    let parsed = geopko::read(&file, &bytes, res)?;
+                    let parsed = geopko::read(&file, bytes, res)?;
                     bases_tables(store, config, parsed, &mut record)?
                 }
                 Kind::Population => {
-                    let parsed = population::read(&file, &bytes, res)?;
+                    let parsed = population::read(&file, bytes, res)?;
                     population_tables(store, parsed, &mut record)?
                 }
                 Kind::Climate => {
-                    let parsed = climate::read(&file, &bytes, res, opts)?;
+                    let parsed = climate::read(&file, bytes, res, opts)?;
                     climate_tables(store, parsed, &mut record)?
                 }
                 Kind::Idp => {
-                    let parsed = idp::read(&file, &bytes, res, &config.ingest.idp)?;
+                    let parsed = idp::read(&file, bytes, res, &config.ingest.idp)?;
                     idp_tables(store, parsed, &mut record)?
                 }
                 Kind::Incidents => {
-                    let parsed = incidents::read(&file, &bytes, res, &config.ingest.incidents)?;
+                    let parsed = incidents::read(&file, bytes, res, &config.ingest.incidents)?;
                     events_tables(store, config, parsed, &mut record)?
                 }
                 Kind::Areas => {
@@ -438,7 +438,7 @@ pub fn ingest_file(
                         level: opts.level.clone(),
                         name_field: opts.name_field.clone(),
                     };
-                    let parsed = areas::read(&file, &bytes, res, &area_opts)?;
+                    let parsed = areas::read(&file, bytes, res, &area_opts)?;
                     areas_tables(store, parsed, &mut record)?
                 }
             })
@@ -903,6 +903,17 @@ mod tests {
             let _ = areas::read("f", &bytes, RES, &areas::AreaOptions::default());
             let _ = idp::read("f", &bytes, RES, &Default::default());
             let _ = incidents::read("f", &bytes, RES, &Default::default());
+        }
+
+        #[test]
+        fn arbitrary_bytes_behind_a_tiff_header_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let mut tiff = b"II*\0".to_vec();
+            tiff.extend(bytes);
+            let _ = population::read("f.tif", &tiff, RES);
+            let _ = climate::read("f_2020.01.tif", &tiff, RES, &IngestOptions::default());
+            let mut gz = vec![0x1f, 0x8b];
+            gz.extend(&tiff[4..]);
+            let _ = climate::read("spei_1_1.csv.gz", &gz, RES, &IngestOptions::default());
         }
 
         #[test]
