@@ -443,10 +443,7 @@ pub fn ingest_file(
                 }
             })
         })();
-        (
-            hashing.join().unwrap_or_else(|_| sha256_hex(&bytes)),
-            parsed,
-        )
+        (hashing.join().unwrap_or_else(|_| sha256_hex(bytes)), parsed)
     });
     let (tables, rejects) = parsed?;
     tracing::debug!(
