@@ -83,6 +83,12 @@ pub fn report(r: &IngestRecord) -> String {
     for (reason, n) in &r.rejects_by_reason {
         s.push_str(&format!("\n  rejected ({reason}): {n}"));
     }
+    if r.combined > 0 {
+        s.push_str(&format!(
+            "\n  {} rows combined with another row of the same map and location (units summed)",
+            r.combined
+        ));
+    }
     if r.linked > 0 {
         s.push_str(&format!(
             "\n  {} events in the store are another source's record of the same incident (counted once)",

@@ -98,6 +98,10 @@ pub struct IngestRecord {
     /// Events (of all sources in the store) linked as another source's record of an incident.
     #[serde(default)]
     pub linked: usize,
+    /// Rows combined with another row of the same file and key (Geo-PKO: several units at
+    /// one location on one map).
+    #[serde(default)]
+    pub combined: usize,
     /// First and last date of the accepted rows, when dated.
     pub date_range: Option<[String; 2]>,
     /// `[min_lon, min_lat, max_lon, max_lat]` of the accepted rows, when located.

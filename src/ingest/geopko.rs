@@ -111,6 +111,28 @@ pub fn read(file: &str, bytes: &[u8], res: Resolution) -> Result<Parsed<RawBase>
     Ok(src.read_all("geopko", bytes.len(), |row| base(row, res)))
 }
 
+/// Adds the units of `other` (same map, same location) to `base`: troops and troop
+/// contributors summed, unit flags combined, the highest HQ level kept.
+pub fn combine(base: &mut Base, other: &Base) {
+    base.troops = match (base.troops, other.troops) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+    };
+    base.infantry |= other.infantry;
+    base.fpu |= other.fpu;
+    base.unpol |= other.unpol;
+    base.observers |= other.observers;
+    base.medical |= other.medical;
+    base.aviation |= other.aviation;
+    base.engineering |= other.engineering;
+    base.reserve |= other.reserve;
+    base.hq = base.hq.max(other.hq);
+    base.tcc_count = match (base.tcc_count, other.tcc_count) {
+        (None, None) => None,
+        (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+    };
+}
+
 /// Sets `valid_to` of every base: the day before the mission's next map, or
 /// `valid_from + max_days − 1` for the mission's last map.
 pub fn assign_validity(bases: &mut [Base], max_days: u32) {
@@ -198,5 +220,23 @@ MINUSCA,2017,CAR,Bria,6.54,21.98,1,0,0,2,0,0,0,0,0\n";
         assert_eq!(fix_double_utf8("Kaga-Ndélé"), "Kaga-Ndélé");
         assert_eq!(fix_double_utf8("Bangui"), "Bangui");
         assert_eq!(fix_double_utf8("Fari M\u{c2}\u{b4}Babo"), "Fari M´Babo");
+    }
+
+    #[test]
+    fn units_at_one_location_on_one_map_are_combined() {
+        let mut a = read("g.csv", CSV.as_bytes(), Resolution::Seven)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .rows[0]
+            .base
+            .clone();
+        let mut b = a.clone();
+        b.troops = Some(185);
+        b.hq = Some(0);
+        b.medical = true;
+        a.troops = Some(900);
+        combine(&mut a, &b);
+        assert_eq!(a.troops, Some(1085));
+        assert_eq!(a.hq, Some(2));
+        assert!(a.medical && a.infantry);
     }
 }

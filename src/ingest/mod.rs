@@ -693,8 +693,21 @@ fn bases_tables(
         .into_iter()
         .map(|b| (geopko::key(&b), b))
         .collect();
+    // Several rows of one map at one location are several units there: combine them.
+    let mut incoming: BTreeMap<geopko::BaseKey, Base> = BTreeMap::new();
     for raw in parsed.rows {
-        if merged.insert(geopko::key(&raw.base), raw.base).is_some() {
+        match incoming.entry(geopko::key(&raw.base)) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(raw.base);
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                record.combined += 1;
+                geopko::combine(o.get_mut(), &raw.base);
+            }
+        }
+    }
+    for (key, base) in incoming {
+        if merged.insert(key, base).is_some() {
             record.duplicates += 1;
         }
     }
