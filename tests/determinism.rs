@@ -79,4 +79,19 @@ fn reingesting_the_same_file_changes_nothing() {
     .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(record.duplicates, record.accepted);
     assert!(before == common::tree(&ctx.store), "store changed");
+    // The manifest records each file's SHA-256, report and attribution.
+    let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
+    let bytes = std::fs::read(common::sample_dir().join("acled.csv")).unwrap_or_default();
+    let entry = store
+        .manifest()
+        .ingests
+        .iter()
+        .find(|r| r.kind == "acled")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(entry.sha256, vigil::util::sha256_hex(&bytes));
+    assert!(entry.attribution.contains("ACLED"));
+    assert_eq!(entry.rows_read, entry.accepted);
+    assert!(entry.date_range.is_some() && entry.bbox.is_some());
+    assert_eq!(store.manifest().ingests.len(), sample::FILES.len());
 }

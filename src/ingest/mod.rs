@@ -1032,4 +1032,55 @@ mod tests {
             "ACLED is the record that counts"
         );
     }
+
+    #[test]
+    fn overlapping_areas_of_one_level_never_share_a_cell() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));
+        let cell = |a: &str, level: &str, c: u64| AreaCell {
+            area_id: a.into(),
+            level: level.into(),
+            cell: c,
+        };
+        let area = |id: &str, level: &str| Area {
+            area_id: id.into(),
+            name: id.into(),
+            level: level.into(),
+            parent: None,
+            geometry: "null".into(),
+        };
+        let parsed = areas::ParsedAreas {
+            areas: vec![
+                area("B", "sector"),
+                area("A", "sector"),
+                area("M", "mission"),
+            ],
+            cells: vec![
+                cell("B", "sector", 1),
+                cell("B", "sector", 2),
+                cell("A", "sector", 2),
+                cell("M", "mission", 2),
+            ],
+            rejects: vec![],
+            features: 3,
+        };
+        let mut record = IngestRecord::default();
+        let (tables, _) =
+            areas_tables(&store, parsed, &mut record).unwrap_or_else(|e| panic!("{e}"));
+        let cells = AreaCell::from_frame(&tables[1].1).unwrap_or_else(|e| panic!("{e}"));
+        let sector2: Vec<&AreaCell> = cells
+            .iter()
+            .filter(|c| c.level == "sector" && c.cell == 2)
+            .collect();
+        assert_eq!(sector2.len(), 1);
+        assert_eq!(
+            sector2[0].area_id, "A",
+            "the first area by id keeps a contested cell"
+        );
+        assert_eq!(
+            cells.iter().filter(|c| c.cell == 2).count(),
+            2,
+            "one per level"
+        );
+    }
 }
