@@ -35,11 +35,12 @@ pub enum Kind {
     /// UCDP Candidate (monthly, preliminary): same layouts; superseded by GED where GED covers.
     #[value(name = "ucdp-candidate")]
     UcdpCandidate,
-    /// Geo-PKO deployment CSV (v2.x location-map layout).
+    /// Geo-PKO deployment CSV: v2.x location maps, v1.x, or the v2.3 FrontMap aggregate.
     Geopko,
-    /// `h3,population` CSV at any resolution.
+    /// `h3,population` CSV at any resolution, or a people-per-pixel GeoTIFF (WorldPop style).
     Population,
-    /// Tidy climate CSV: `lat,lon,date,variable,value` or `h3,date,variable,value`.
+    /// Tidy climate CSV (`lat,lon,date,variable,value` or `h3,…`), a monthly GeoTIFF
+    /// (CHIRPS style) or an SPEIbase series `spei_<lon>_<lat>.csv[.gz]`.
     Climate,
     /// Boundaries as GeoJSON (geoBoundaries or any GeoJSON with a name property).
     Areas,
