@@ -134,6 +134,21 @@ pub fn score(ctx: &Context, date: Option<&str>) -> Result<(String, SnapshotInfo)
     Ok(score::score_day(&mut store, &config, date)?)
 }
 
+/// `vigil explain H3 [--date D] [--top N]`
+pub fn explain(ctx: &Context, h3: &str, date: Option<&str>, top: usize) -> Result<String, Error> {
+    if let Some(d) = date {
+        date_arg("--date", d)?;
+    }
+    let cell = crate::grid::parse_cell(h3).map_err(|_| Error::Argument {
+        parameter: "cell",
+        value: h3.to_owned(),
+        reason: "expected an H3 cell index such as 876b8ea03ffffff",
+    })?;
+    let (config, store) = ctx.load()?;
+    let explanation = crate::explain::explain(&store, &config, u64::from(cell), date)?;
+    Ok(explanation.report(top))
+}
+
 /// A one-line summary of a snapshot.
 pub fn snapshot_summary(date: &str, info: &SnapshotInfo) -> String {
     format!(

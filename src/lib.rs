@@ -7,6 +7,7 @@ pub mod api;
 pub mod commands;
 pub mod config;
 pub mod coverage;
+pub mod explain;
 pub mod export;
 pub mod grid;
 pub mod ingest;

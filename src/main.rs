@@ -53,6 +53,17 @@ enum Command {
         #[arg(long)]
         date: Option<String>,
     },
+    /// Explain a cell: its score, decomposition, coverage and the events behind it.
+    Explain {
+        /// The H3 cell (as in the `h3` column of the grid).
+        h3: String,
+        /// Snapshot date, YYYY-MM-DD (default: the latest).
+        #[arg(long)]
+        date: Option<String>,
+        /// How many contributing events to list.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+    },
     /// Serve the latest snapshot over HTTP.
     Serve {
         /// Address to listen on.
@@ -129,6 +140,9 @@ fn main() -> ExitCode {
         }
         Command::Score { date } => commands::score(&ctx, date.as_deref())
             .map(|(d, info)| println!("{}", commands::snapshot_summary(&d, &info))),
+        Command::Explain { h3, date, top } => {
+            commands::explain(&ctx, &h3, date.as_deref(), top).map(|r| print!("{r}"))
+        }
         Command::Serve { bind } => commands::serve(&ctx, &bind),
         Command::Export {
             what,

@@ -31,6 +31,14 @@ pub enum ScoreError {
     /// A grid operation failed.
     #[error(transparent)]
     Grid(#[from] GridError),
+    /// The cell is not part of the snapshot's grid.
+    #[error("cell {cell} is not in the grid of the {date} snapshot")]
+    NotInGrid {
+        /// The H3 cell.
+        cell: String,
+        /// The snapshot date.
+        date: String,
+    },
 }
 
 /// Per-cell sums of decayed event weights.
@@ -96,15 +104,16 @@ impl AreaIndex {
 /// Seconds in a day.
 const DAY: i64 = 86_400;
 
-/// Event weights as of `date`, summed per cell (polars does the selection and weighting).
-/// Events located only to an admin level whose area is loaded are spread evenly over that
-/// area's cells with their full weight; otherwise they stay at their point, down-weighted.
-pub fn cell_signals(
+/// The events known as of `date` within the window, not linked as another source's record,
+/// with their weights: `kind` (1 civilian harm, 0 armed conflict, NaN neither), `w` (with
+/// the precision factor), `w_unit` (without it, for spreading over an area) and `civ90`
+/// (civilian deaths of the last 90 days). `with_ids` adds what `explain` shows.
+pub fn weighted_events(
     events_path: &std::path::Path,
     date: i32,
     cfg: &ScoreConfig,
-    areas: &AreaIndex,
-) -> Result<BTreeMap<u64, Signals>, ScoreError> {
+    with_ids: bool,
+) -> Result<DataFrame, ScoreError> {
     let path = PlRefPath::try_from_path(events_path)?;
     let d = lit(date);
     let age = (d.clone() - col("date_end").cast(DataType::Int32)).cast(DataType::Float64);
@@ -133,7 +142,38 @@ pub fn cell_signals(
         .when(is_harm.clone())
         .then(col("fatalities"))
         .otherwise(lit(0i64));
-    let df = LazyFrame::scan_parquet(path, ScanArgsParquet::default())?
+    let mut columns = vec![
+        col("cell"),
+        col("precision"),
+        when(is_harm.clone())
+            .then(lit(1.0))
+            .when(is_conflict)
+            .then(lit(0.0))
+            .otherwise(lit(f64::NAN))
+            .alias("kind"),
+        weight.alias("w"),
+        unit_weight.alias("w_unit"),
+        when(age.lt(lit(90.0)))
+            .then(civilian_deaths)
+            .otherwise(lit(0i64))
+            .cast(DataType::Int64)
+            .alias("civ90"),
+    ];
+    if with_ids {
+        for c in [
+            "source",
+            "source_id",
+            "date_end",
+            "category",
+            "fatalities",
+            "lat",
+            "lon",
+        ] {
+            columns.push(col(c));
+        }
+        columns.push(col("date_end").cast(DataType::Int32).alias("day"));
+    }
+    Ok(LazyFrame::scan_parquet(path, ScanArgsParquet::default())?
         .filter(
             col("cell")
                 .is_not_null()
@@ -150,24 +190,20 @@ pub fn cell_signals(
                         .or(col("published_at").lt(lit((i64::from(date) + 1) * DAY))),
                 ),
         )
-        .select([
-            col("cell"),
-            col("precision"),
-            when(is_harm.clone())
-                .then(lit(1.0))
-                .when(is_conflict)
-                .then(lit(0.0))
-                .otherwise(lit(f64::NAN))
-                .alias("kind"),
-            weight.alias("w"),
-            unit_weight.alias("w_unit"),
-            when(age.lt(lit(90.0)))
-                .then(civilian_deaths)
-                .otherwise(lit(0i64))
-                .cast(DataType::Int64)
-                .alias("civ90"),
-        ])
-        .collect()?;
+        .select(columns)
+        .collect()?)
+}
+
+/// Event weights as of `date`, summed per cell (polars does the selection and weighting).
+/// Events located only to an admin level whose area is loaded are spread evenly over that
+/// area's cells with their full weight; otherwise they stay at their point, down-weighted.
+pub fn cell_signals(
+    events_path: &std::path::Path,
+    date: i32,
+    cfg: &ScoreConfig,
+    areas: &AreaIndex,
+) -> Result<BTreeMap<u64, Signals>, ScoreError> {
+    let df = weighted_events(events_path, date, cfg, false)?;
     let cells = df.column("cell")?.u64()?;
     let precision = df.column("precision")?.str()?;
     let kind = df.column("kind")?.f64()?;
@@ -189,11 +225,7 @@ pub fn cell_signals(
         };
     for i in 0..df.height() {
         let Some(cell) = cells.get(i) else { continue };
-        let level = match precision.get(i) {
-            Some("admin1") => Some("ADM1"),
-            Some("admin2") => Some("ADM2"),
-            _ => None,
-        };
+        let level = admin_level(precision.get(i));
         let precise = matches!(precision.get(i), Some("exact" | "near"));
         if let Some(k) = kind.get(i).filter(|k| !k.is_nan()) {
             let harm = k > 0.5;
@@ -212,6 +244,15 @@ pub fn cell_signals(
         s.civilian_fatalities_90d += civ.get(i).unwrap_or(0);
     }
     Ok(out)
+}
+
+/// The area level over which events of a precision are spread, when that level is loaded.
+pub(crate) fn admin_level(precision: Option<&str>) -> Option<&'static str> {
+    match precision {
+        Some("admin1") => Some("ADM1"),
+        Some("admin2") => Some("ADM2"),
+        _ => None,
+    }
 }
 
 /// Spread: every cell receives its neighbours' signal (civilian harm + half the armed
