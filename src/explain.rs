@@ -117,10 +117,14 @@ pub fn explain(
 
     let mut contributions = Vec::new();
     let mut sums = [0.0f64; 3];
+    let counted = df.column("counted")?.bool()?;
     for i in 0..df.height() {
         let (Some(ec), Some(k)) = (cells.get(i), kind.get(i).filter(|k| !k.is_nan())) else {
             continue;
         };
+        if counted.get(i) == Some(false) {
+            continue;
+        }
         let harm = k > 0.5;
         let level = admin_level(precision.get(i));
         // The cells the event's weight sits in, each with its share.

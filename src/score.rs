@@ -104,10 +104,11 @@ impl AreaIndex {
 /// Seconds in a day.
 const DAY: i64 = 86_400;
 
-/// The events known as of `date` within the window, not linked as another source's record,
-/// with their weights: `kind` (1 civilian harm, 0 armed conflict, NaN neither), `w` (with
+/// The events known as of `date` within the window, with their weights: `kind` (1 civilian harm, 0 armed conflict, NaN neither), `w` (with
 /// the precision factor), `w_unit` (without it, for spreading over an area) and `civ90`
-/// (civilian deaths of the last 90 days). `with_ids` adds what `explain` shows.
+/// (civilian deaths of the last 90 days), and `counted`: false for another source's record
+/// of an incident whose counted record is itself known as of `date` (so a link never hides
+/// an event before its twin was published). `with_ids` adds what `explain` shows.
 pub fn weighted_events(
     events_path: &std::path::Path,
     date: i32,
@@ -145,6 +146,9 @@ pub fn weighted_events(
     let mut columns = vec![
         col("cell"),
         col("precision"),
+        col("source"),
+        col("source_id"),
+        col("duplicate_of"),
         when(is_harm.clone())
             .then(lit(1.0))
             .when(is_conflict)
@@ -160,24 +164,15 @@ pub fn weighted_events(
             .alias("civ90"),
     ];
     if with_ids {
-        for c in [
-            "source",
-            "source_id",
-            "date_end",
-            "category",
-            "fatalities",
-            "lat",
-            "lon",
-        ] {
+        for c in ["date_end", "category", "fatalities", "lat", "lon"] {
             columns.push(col(c));
         }
         columns.push(col("date_end").cast(DataType::Int32).alias("day"));
     }
-    Ok(LazyFrame::scan_parquet(path, ScanArgsParquet::default())?
+    let df = LazyFrame::scan_parquet(path, ScanArgsParquet::default())?
         .filter(
             col("cell")
                 .is_not_null()
-                .and(col("duplicate_of").is_null())
                 .and(col("date_end").cast(DataType::Int32).lt_eq(d.clone()))
                 .and(
                     col("date_end")
@@ -191,7 +186,34 @@ pub fn weighted_events(
                 ),
         )
         .select(columns)
-        .collect()?)
+        .collect()?;
+    let counted = counted_mask(&df)?;
+    let mut df = df;
+    df.with_column(Column::new("counted".into(), counted))?;
+    Ok(df)
+}
+
+/// For each row: false when it links (`duplicate_of`) to a row present in the same frame.
+fn counted_mask(df: &DataFrame) -> Result<Vec<bool>, ScoreError> {
+    let source = df.column("source")?.str()?;
+    let source_id = df.column("source_id")?.str()?;
+    let dup = df.column("duplicate_of")?.str()?;
+    let targets: std::collections::HashSet<&str> = dup.iter().flatten().collect();
+    if targets.is_empty() {
+        return Ok(vec![true; df.height()]);
+    }
+    let mut present: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for i in 0..df.height() {
+        if let (Some(s), Some(id)) = (source.get(i), source_id.get(i)) {
+            let key = format!("{s}:{id}");
+            if targets.contains(key.as_str()) {
+                present.insert(key);
+            }
+        }
+    }
+    Ok((0..df.height())
+        .map(|i| dup.get(i).is_none_or(|t| !present.contains(t)))
+        .collect())
 }
 
 /// Event weights as of `date`, summed per cell (polars does the selection and weighting).
@@ -210,6 +232,7 @@ pub fn cell_signals(
     let w = df.column("w")?.f64()?;
     let w_unit = df.column("w_unit")?.f64()?;
     let civ = df.column("civ90")?.i64()?;
+    let counted = df.column("counted")?.bool()?;
     let mut out: BTreeMap<u64, Signals> = BTreeMap::new();
     let add =
         |out: &mut BTreeMap<u64, Signals>, cell: u64, weight: f64, harm: bool, precise: bool| {
@@ -225,6 +248,9 @@ pub fn cell_signals(
         };
     for i in 0..df.height() {
         let Some(cell) = cells.get(i) else { continue };
+        if counted.get(i) == Some(false) {
+            continue;
+        }
         let level = admin_level(precision.get(i));
         let precise = matches!(precision.get(i), Some("exact" | "near"));
         if let Some(k) = kind.get(i).filter(|k| !k.is_nan()) {
