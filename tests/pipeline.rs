@@ -267,3 +267,44 @@ fn without_areas_or_population_the_grid_surrounds_events_and_exposure_is_neutral
         "hazard alone still ranks cells"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cell_explains_itself_over_http() {
+    let (_dir, ctx, date) = common::scored_store();
+    let state = api::load_state(&ctx.store, Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    let gap = state
+        .current()
+        .snapshot
+        .cells
+        .iter()
+        .find(|c| c.gap)
+        .map(|c| {
+            vigil::grid::cell_from_u64(c.cell)
+                .map(|x| x.to_string())
+                .unwrap_or_default()
+        })
+        .unwrap_or_default();
+    let (status, ctype, body) = get(&state, &format!("/cells/{gap}/explain?top=3")).await;
+    assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&body));
+    assert!(ctype.starts_with("application/json"));
+    let v = json(&body);
+    assert_eq!(v["date"], date.as_str());
+    assert_eq!(v["cell"]["gap"], true);
+    assert_eq!(v["events"].as_array().map(Vec::len), Some(3));
+    assert!(v["contributing_events"].as_u64().unwrap_or(0) >= 3);
+    for (uri, want) in [
+        (
+            format!("/cells/{gap}/explain?top=abc"),
+            StatusCode::BAD_REQUEST,
+        ),
+        ("/cells/nope/explain".to_owned(), StatusCode::NOT_FOUND),
+        (
+            "/cells/871fb4662ffffff/explain".to_owned(),
+            StatusCode::NOT_FOUND,
+        ),
+    ] {
+        let (status, ctype, _) = get(&state, &uri).await;
+        assert_eq!(status, want, "{uri}");
+        assert_eq!(ctype, "application/problem+json");
+    }
+}

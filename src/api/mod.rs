@@ -1,5 +1,6 @@
 //! HTTP surface (axum). It renders snapshots; it holds no scoring logic.
 
+pub mod cells;
 pub mod features;
 pub mod grids;
 pub mod problem;
@@ -60,14 +61,17 @@ pub struct AppState {
     current: RwLock<Arc<Loaded>>,
     /// Configuration.
     pub config: Config,
+    /// The store the snapshot comes from (for explanations).
+    pub store_dir: std::path::PathBuf,
 }
 
 impl AppState {
-    /// State serving `snapshot`.
-    pub fn new(snapshot: Snapshot, config: Config) -> Self {
+    /// State serving `snapshot` of the store at `store_dir`.
+    pub fn new(snapshot: Snapshot, config: Config, store_dir: &Path) -> Self {
         Self {
             current: RwLock::new(Arc::new(Loaded::new(snapshot))),
             config,
+            store_dir: store_dir.to_path_buf(),
         }
     }
 
@@ -99,6 +103,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/collections/{id}/items", get(features::items))
         .route("/collections/{id}/items/{feature}", get(features::item))
         .route("/grids/{file}", get(grids::grid))
+        .route("/cells/{h3}/explain", get(cells::explain))
         .fallback(not_found)
         .with_state(state)
 }
@@ -117,6 +122,7 @@ async fn landing() -> Response {
             {"href": "/collections/risk/items", "rel": "item", "type": "application/geo+json", "title": "Risk grid"},
             {"href": "/collections/coverage-gaps/items", "rel": "item", "type": "application/geo+json", "title": "Coverage gaps"},
             {"href": "/grids/latest.csv", "rel": "alternate", "type": "text/csv", "title": "Latest daily grid (CSV)"},
+            {"href": "/cells/{h3}/explain", "rel": "describedby", "type": "application/json", "title": "Why a cell has its score", "templated": true},
             {"href": "/healthz", "rel": "status", "type": "application/json", "title": "Health"}
         ]
     });
@@ -144,7 +150,7 @@ pub fn load_state(store_dir: &Path, config: Config) -> Result<Arc<AppState>, Ser
     let store = Store::open(store_dir, config.grid.resolution)?;
     let snapshot = Snapshot::load(&store, None)?;
     tracing::info!(date = %snapshot.date, cells = snapshot.cells.len(), "snapshot loaded");
-    Ok(Arc::new(AppState::new(snapshot, config)))
+    Ok(Arc::new(AppState::new(snapshot, config, store_dir)))
 }
 
 /// Binds `addr` and serves until Ctrl-C. `ready` is called with the bound address.
