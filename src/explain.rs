@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::grid::{cell_from_u64, center, distance_km};
-use crate::score::{admin_level, saturate, weighted_events, AreaIndex, ScoreError};
+use crate::score::{placement, saturate, weighted_events, AreaIndex, Placement, ScoreError};
 use crate::snapshot::{CellRecord, Snapshot};
 use crate::store::Store;
 use crate::tables::AreaCell;
@@ -126,16 +126,13 @@ pub fn explain(
             continue;
         }
         let harm = k > 0.5;
-        let level = admin_level(precision.get(i));
-        // The cells the event's weight sits in, each with its share.
-        let placed: Vec<(u64, f64)> = match level.and_then(|l| areas.area_of(l, ec)) {
-            Some(area) if !area.is_empty() => {
-                let share = w_unit.get(i).unwrap_or(0.0) / area.len() as f64;
-                area.iter().map(|c| (*c, share)).collect()
-            }
-            _ => vec![(ec, w.get(i).unwrap_or(0.0))],
-        };
-        let admin = placed.len() > 1 || placed.first().is_some_and(|(c, _)| *c != ec);
+        // The cells the event's weight sits in, each with its share (as in scoring).
+        let (w, w_unit) = (w.get(i).unwrap_or(0.0), w_unit.get(i).unwrap_or(0.0));
+        let (placed, admin): (Vec<(u64, f64)>, bool) =
+            match placement(&areas, precision.get(i), ec, w, w_unit) {
+                Placement::Area(area, share) => (area.iter().map(|c| (*c, share)).collect(), true),
+                Placement::Point(c, weight) => (vec![(c, weight)], false),
+            };
         let (mut own, mut spread) = (0.0, 0.0);
         for (c, weight) in &placed {
             if *c == cell {

@@ -251,18 +251,17 @@ pub fn cell_signals(
         if counted.get(i) == Some(false) {
             continue;
         }
-        let level = admin_level(precision.get(i));
         let precise = matches!(precision.get(i), Some("exact" | "near"));
         if let Some(k) = kind.get(i).filter(|k| !k.is_nan()) {
             let harm = k > 0.5;
-            match level.and_then(|l| areas.area_of(l, cell)) {
-                Some(area) if !area.is_empty() => {
-                    let share = w_unit.get(i).unwrap_or(0.0) / area.len() as f64;
+            let (w, w_unit) = (w.get(i).unwrap_or(0.0), w_unit.get(i).unwrap_or(0.0));
+            match placement(areas, precision.get(i), cell, w, w_unit) {
+                Placement::Area(area, share) => {
                     for c in area {
                         add(&mut out, *c, share, harm, false);
                     }
                 }
-                _ => add(&mut out, cell, w.get(i).unwrap_or(0.0), harm, precise),
+                Placement::Point(c, weight) => add(&mut out, c, weight, harm, precise),
             }
         }
         let s = out.entry(cell).or_default();
@@ -272,12 +271,32 @@ pub fn cell_signals(
     Ok(out)
 }
 
-/// The area level over which events of a precision are spread, when that level is loaded.
-pub(crate) fn admin_level(precision: Option<&str>) -> Option<&'static str> {
-    match precision {
+/// Where an event's weight sits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Placement<'a> {
+    /// Spread over the cells of its admin area, each with this share.
+    Area(&'a [u64], f64),
+    /// At its own cell, with this (precision-weighted) weight.
+    Point(u64, f64),
+}
+
+/// An admin1/admin2 event whose ADM1/ADM2 area is loaded is spread over that area with its
+/// unit weight; any other event stays at its cell with its precision-weighted weight.
+pub fn placement<'a>(
+    areas: &'a AreaIndex,
+    precision: Option<&str>,
+    cell: u64,
+    w: f64,
+    w_unit: f64,
+) -> Placement<'a> {
+    let level = match precision {
         Some("admin1") => Some("ADM1"),
         Some("admin2") => Some("ADM2"),
         _ => None,
+    };
+    match level.and_then(|l| areas.area_of(l, cell)) {
+        Some(area) if !area.is_empty() => Placement::Area(area, w_unit / area.len() as f64),
+        _ => Placement::Point(cell, w),
     }
 }
 
