@@ -67,11 +67,6 @@ pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     2.0 * R * h.sqrt().min(1.0).asin()
 }
 
-/// Distance between the centres of two neighbouring cells at `res`, km (≈ edge × √3).
-pub fn neighbour_spacing_km(res: Resolution) -> f64 {
-    res.edge_length_km() * 3f64.sqrt()
-}
-
 /// The number of rings that surely contains every cell whose centre is within `km` of the
 /// centre cell's centre.
 pub fn rings_for_km(km: f64, res: Resolution) -> u32 {

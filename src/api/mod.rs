@@ -16,7 +16,7 @@ use problem::ApiError;
 use serde_json::json;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, OnceLock};
 
 /// Errors when starting the server.
 #[derive(Debug, thiserror::Error)]
@@ -55,10 +55,10 @@ impl Loaded {
     }
 }
 
-/// Shared server state: the current snapshot (swappable) and the configuration.
+/// Shared server state: the snapshot being served and the configuration.
 #[derive(Debug)]
 pub struct AppState {
-    current: RwLock<Arc<Loaded>>,
+    current: Arc<Loaded>,
     /// Configuration.
     pub config: Config,
     /// The store the snapshot comes from (for explanations).
@@ -69,7 +69,7 @@ impl AppState {
     /// State serving `snapshot` of the store at `store_dir`.
     pub fn new(snapshot: Snapshot, config: Config, store_dir: &Path) -> Self {
         Self {
-            current: RwLock::new(Arc::new(Loaded::new(snapshot))),
+            current: Arc::new(Loaded::new(snapshot)),
             config,
             store_dir: store_dir.to_path_buf(),
         }
@@ -77,19 +77,7 @@ impl AppState {
 
     /// The snapshot being served.
     pub fn current(&self) -> Arc<Loaded> {
-        match self.current.read() {
-            Ok(g) => g.clone(),
-            Err(poisoned) => poisoned.into_inner().clone(),
-        }
-    }
-
-    /// Replaces the snapshot being served; requests in flight keep the one they started with.
-    pub fn swap(&self, snapshot: Snapshot) {
-        let next = Arc::new(Loaded::new(snapshot));
-        match self.current.write() {
-            Ok(mut g) => *g = next,
-            Err(poisoned) => *poisoned.into_inner() = next,
-        }
+        self.current.clone()
     }
 }
 

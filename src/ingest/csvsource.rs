@@ -115,11 +115,6 @@ impl<'a> CsvSource<'a> {
         })
     }
 
-    /// The file name used in messages.
-    pub fn file(&self) -> &str {
-        &self.file
-    }
-
     /// Fails with [`IngestError::MissingColumn`] naming the first absent column.
     pub fn require(&self, columns: &[&str]) -> Result<(), IngestError> {
         for c in columns {
