@@ -199,47 +199,42 @@ fn read_spei(
     } else {
         bytes
     };
-    let first_line = 1 + bytes[..bytes.len() - body.len()]
+    // Lines before the header (the description); the header is line `header_line`.
+    let header_line = 1 + bytes[..bytes.len() - body.len()]
         .iter()
         .filter(|b| **b == b'\n')
         .count() as u64;
     let mut src = CsvSource::new(file, body, "SPEI01", None)?;
     src.require(&["SPEI01"])?;
-    let start = days_from_ymd(1901, 1, 1).unwrap_or(0);
-    let mut out = Parsed::new();
-    let mut month = 0i32;
-    while let Some((line, rec)) = src.next_row() {
-        let line = line + first_line - 1;
-        out.rows_read += 1;
-        let (y, m, _) = ymd_from_days(start);
-        let total = (y * 12 + m as i32 - 1) + month;
-        let period = days_from_ymd(total.div_euclid(12), total.rem_euclid(12) as u32 + 1, 1)
-            .unwrap_or(start);
-        month += 1;
-        let rec = match rec {
-            Ok(r) => r,
-            Err(mut r) => {
-                r.line = line;
-                out.rejects.push(r);
-                continue;
-            }
-        };
-        let row = src.row(&rec, line);
-        for scale in SPEI_SCALES {
-            let col = format!("SPEI{scale:02}");
-            match row.opt_f64(&col) {
-                Ok(Some(v)) => out.rows.push(ClimateValue {
-                    cell: u64::from(cell),
-                    period,
-                    variable: format!("spei_{scale}"),
-                    value: v,
-                }),
-                Ok(None) => {}
-                Err(r) => out.rejects.push(r),
-            }
-        }
-    }
-    Ok(out)
+    src.set_line_offset(header_line - 1);
+    let cell = u64::from(cell);
+    // One row per month from January 1901: the month follows from the line.
+    let nested = src.read_all("spei", body.len(), |row| {
+        let month = row.line().saturating_sub(header_line + 1) as i32;
+        let period = days_from_ymd(1901 + month / 12, (month % 12) as u32 + 1, 1)
+            .ok_or_else(|| row.reject("", "row beyond the calendar", String::new()))?;
+        SPEI_SCALES
+            .iter()
+            .filter_map(|scale| {
+                let col = format!("SPEI{scale:02}");
+                row.opt_f64(col.as_str())
+                    .map(|v| {
+                        v.map(|value| ClimateValue {
+                            cell,
+                            period,
+                            variable: format!("spei_{scale}"),
+                            value,
+                        })
+                    })
+                    .transpose()
+            })
+            .collect::<Result<Vec<_>, Reject>>()
+    });
+    Ok(Parsed {
+        rows: nested.rows.into_iter().flatten().collect(),
+        rejects: nested.rejects,
+        rows_read: nested.rows_read,
+    })
 }
 
 #[cfg(test)]
@@ -360,6 +355,19 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(plain.rows, zipped.rows);
+        // A bad value is reported at its line in the whole file (description included).
+        let bad = format!("{text}x{}\n", ",NA".repeat(47));
+        let p = read(
+            "spei_21.25_6.75.csv",
+            bad.as_bytes(),
+            Resolution::Seven,
+            &IngestOptions::default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            p.rejects[0].to_string(),
+            "line 17, column `SPEI01`: not a number (x)"
+        );
         let cell = crate::grid::cell_of(6.75, 21.25, Resolution::Seven)
             .map(u64::from)
             .ok();

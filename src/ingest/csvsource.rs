@@ -63,9 +63,6 @@ fn split_records(data: &[u8], parts: usize) -> Vec<&[u8]> {
         .collect()
 }
 
-/// The result of reading one row: its line number and either the record or why it failed.
-pub type RowResult = (u64, Result<StringRecord, Reject>);
-
 impl<'a> CsvSource<'a> {
     /// Opens `bytes` (the content of `file`). When the first row does not contain
     /// `header_probe` and a fallback header is given, the file is read as headerless with
@@ -146,26 +143,10 @@ impl<'a> CsvSource<'a> {
         self.reader.position().byte()
     }
 
-    /// The next data row, or `None` at the end.
-    pub fn next_row(&mut self) -> Option<RowResult> {
-        if let Some(rec) = self.pending.take() {
-            return Some((1, self.check_width(rec, 1)));
-        }
-        let mut rec = StringRecord::new();
-        match self.reader.read_record(&mut rec) {
-            Ok(false) => None,
-            Ok(true) => {
-                let line = rec.position().map(|p| p.line()).unwrap_or(0) + self.line_offset;
-                Some((line, self.check_width(rec, line)))
-            }
-            Err(e) => {
-                let line = e.position().map(|p| p.line()).unwrap_or(0) + self.line_offset;
-                Some((
-                    line,
-                    Err(Reject::new(line, "", "unreadable row", e.to_string())),
-                ))
-            }
-        }
+    /// Counts `lines` more lines before the first byte read, so that reported line numbers
+    /// are those of the whole file when a prefix (a description line) was cut off.
+    pub fn set_line_offset(&mut self, lines: u64) {
+        self.line_offset = lines;
     }
 
     fn check_width(&self, rec: StringRecord, line: u64) -> Result<StringRecord, Reject> {
@@ -212,7 +193,8 @@ impl<'a> CsvSource<'a> {
                     .and_then(|rec| parse(&self.row(&rec, 1))),
             );
         }
-        let header_lines = memchr::memchr_iter(b'\n', &self.data[..start]).count() as u64;
+        let header_lines =
+            self.line_offset + memchr::memchr_iter(b'\n', &self.data[..start]).count() as u64;
         let chunks = split_records(&self.data[start..], threads);
         let mut offsets = Vec::with_capacity(chunks.len());
         let mut lines = header_lines;
