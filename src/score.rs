@@ -14,7 +14,7 @@ use crate::tables::{Area, AreaCell, Base, PopulationCell, Table};
 use crate::util::format_date;
 use h3o::{CellIndex, Resolution};
 use polars::prelude::*;
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// Errors of the scoring layer.
 #[derive(Debug, thiserror::Error)]
@@ -193,26 +193,32 @@ pub fn weighted_events(
     Ok(df)
 }
 
-/// For each row: false when it links (`duplicate_of`) to a row present in the same frame.
+/// For each row: false when it links (`duplicate_of` = `source:source_id`) to a row present
+/// in the same frame. No allocation per row: keys are compared as borrowed pairs.
 fn counted_mask(df: &DataFrame) -> Result<Vec<bool>, ScoreError> {
     let source = df.column("source")?.str()?;
     let source_id = df.column("source_id")?.str()?;
     let dup = df.column("duplicate_of")?.str()?;
-    let targets: std::collections::HashSet<&str> = dup.iter().flatten().collect();
+    let targets: HashSet<(&str, &str)> = dup
+        .iter()
+        .flatten()
+        .filter_map(|t| t.split_once(':'))
+        .collect();
     if targets.is_empty() {
         return Ok(vec![true; df.height()]);
     }
-    let mut present: std::collections::HashSet<String> = std::collections::HashSet::new();
-    for i in 0..df.height() {
-        if let (Some(s), Some(id)) = (source.get(i), source_id.get(i)) {
-            let key = format!("{s}:{id}");
-            if targets.contains(key.as_str()) {
-                present.insert(key);
-            }
-        }
-    }
-    Ok((0..df.height())
-        .map(|i| dup.get(i).is_none_or(|t| !present.contains(t)))
+    let present: HashSet<(&str, &str)> = source
+        .iter()
+        .zip(source_id.iter())
+        .filter_map(|(s, id)| Some((s?, id?)))
+        .filter(|k| targets.contains(k))
+        .collect();
+    Ok(dup
+        .iter()
+        .map(|t| {
+            t.and_then(|t| t.split_once(':'))
+                .is_none_or(|k| !present.contains(&k))
+        })
         .collect())
 }
 
@@ -699,5 +705,20 @@ mod tests {
         assert!((spread[&other].harm - 1.0 / 7.0).abs() < 1e-12);
         assert_eq!(spread[&other].precise_share(), Some(0.0));
         assert_eq!(spread[&here].events, 2);
+    }
+
+    #[test]
+    fn a_linked_record_counts_until_its_twin_is_known() {
+        let df = DataFrame::new_infer_height(vec![
+            Column::new("source".into(), ["acled", "ucdp_ged", "ucdp_ged"]),
+            Column::new("source_id".into(), ["A", "1", "2"]),
+            Column::new(
+                "duplicate_of".into(),
+                [None, Some("acled:A"), Some("acled:B")],
+            ),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        // acled:B is not in the frame (not yet published as of the date): its twin counts.
+        assert_eq!(counted_mask(&df).ok(), Some(vec![true, false, true]));
     }
 }
