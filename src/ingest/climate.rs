@@ -230,11 +230,7 @@ fn read_spei(
             })
             .collect::<Result<Vec<_>, Reject>>()
     });
-    Ok(Parsed {
-        rows: nested.rows.into_iter().flatten().collect(),
-        rejects: nested.rejects,
-        rows_read: nested.rows_read,
-    })
+    Ok(nested.flatten())
 }
 
 #[cfg(test)]

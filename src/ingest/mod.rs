@@ -293,6 +293,17 @@ impl<T> Parsed<T> {
     }
 }
 
+impl<T> Parsed<Vec<T>> {
+    /// Rows that each gave several values (a coarse H3 cell, an SPEI month) as one list.
+    pub fn flatten(self) -> Parsed<T> {
+        Parsed {
+            rows: self.rows.into_iter().flatten().collect(),
+            rejects: self.rejects,
+            rows_read: self.rows_read,
+        }
+    }
+}
+
 /// Checks a WGS84 coordinate pair read from a row.
 pub fn check_coordinates<C: csvsource::ColumnRef>(
     row: &csvsource::Row<'_>,

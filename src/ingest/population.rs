@@ -105,11 +105,7 @@ pub fn read(
     let mut src = CsvSource::new(file, bytes, "h3", None)?;
     src.require(&["h3", "population"])?;
     let nested = src.read_all("population", bytes.len(), |row| cells(row, res));
-    Ok(Parsed {
-        rows: nested.rows.into_iter().flatten().collect(),
-        rejects: nested.rejects,
-        rows_read: nested.rows_read,
-    })
+    Ok(nested.flatten())
 }
 
 #[cfg(test)]
