@@ -34,6 +34,9 @@ pub enum Error {
     /// Sample generation.
     #[error(transparent)]
     Sample(#[from] SampleError),
+    /// Synthetic benchmark store.
+    #[error(transparent)]
+    Synthetic(#[from] crate::synthetic::SyntheticError),
     /// A command-line value is invalid.
     #[error("invalid {parameter} `{value}`: {reason}")]
     Argument {
@@ -134,6 +137,42 @@ pub fn score(ctx: &Context, date: Option<&str>) -> Result<(String, SnapshotInfo)
     Ok(score::score_day(&mut store, &config, date)?)
 }
 
+/// `vigil score --from D1 --to D2 [--every N]`: one snapshot per day of the range, with a
+/// progress bar.
+pub fn score_range(
+    ctx: &Context,
+    from: &str,
+    to: &str,
+    every: u32,
+) -> Result<Vec<(String, SnapshotInfo)>, Error> {
+    let (from, to) = (date_arg("--from", from)?, date_arg("--to", to)?);
+    let days = score::days(from, to, every)?;
+    let (config, mut store) = ctx.load()?;
+    Ok(score::score_range(&mut store, &config, &days, true)?)
+}
+
+/// `vigil normalise --from D1 --to D2 [--every N]` (or `--reset`): fixes the reference levels
+/// later snapshots are scored with.
+pub fn normalise(ctx: &Context, range: Option<(&str, &str)>, every: u32) -> Result<String, Error> {
+    let (config, mut store) = ctx.load()?;
+    let Some((from, to)) = range else {
+        store.set_normalisation(None)?;
+        let n = score::Normalisation::defaults(&config.score);
+        return Ok(normalisation_summary(&n));
+    };
+    let (from, to) = (date_arg("--from", from)?, date_arg("--to", to)?);
+    let n = score::normalise(&mut store, &config, from, to, every)?;
+    Ok(normalisation_summary(&n))
+}
+
+/// The reference levels, one line.
+pub fn normalisation_summary(n: &score::Normalisation) -> String {
+    format!(
+        "normalisation ({}): H {:.4}, C {:.4}, S {:.4}, trend {:.4}",
+        n.basis, n.harm, n.conflict, n.spread, n.trend
+    )
+}
+
 /// `vigil explain H3 [--date D] [--top N]`
 pub fn explain(ctx: &Context, h3: &str, date: Option<&str>, top: usize) -> Result<String, Error> {
     if let Some(d) = date {
@@ -168,11 +207,12 @@ pub fn snapshot_summary(date: &str, info: &SnapshotInfo) -> String {
     )
 }
 
-/// `vigil export WHAT --format F [--date D] [--out PATH]`
+/// `vigil export WHAT --format F [--date D] [--level L] [--out PATH]`
 pub fn export(
     ctx: &Context,
     what: What,
     date: Option<&str>,
+    level: Option<&str>,
     format: Format,
     out: Option<&Path>,
 ) -> Result<usize, Error> {
@@ -180,7 +220,23 @@ pub fn export(
         date_arg("--date", d)?;
     }
     let (_, store) = ctx.load()?;
-    Ok(export::export(&store, what, date, format, out)?)
+    Ok(export::export(&store, what, date, level, format, out)?)
+}
+
+/// `vigil sample --bench-store --cells N --events M`: a large synthetic store (in the
+/// `--store` folder) for the scoring benchmarks.
+pub fn bench_store(ctx: &Context, cells: usize, events: usize, seed: u64) -> Result<String, Error> {
+    let s = crate::synthetic::bench_store(&ctx.store, cells, events, seed)?;
+    Ok(format!(
+        "synthetic store {}: {} cells, {} events {}..{}, {} bases, {} climate values",
+        ctx.store.display(),
+        s.cells,
+        s.events,
+        crate::util::format_date(s.days.0),
+        crate::util::format_date(s.days.1),
+        s.bases,
+        s.climate
+    ))
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime, Error> {

@@ -164,25 +164,47 @@ impl Default for IngestConfig {
 pub struct ScoreConfig {
     /// Half-life of an event's weight, in days. Default 30.
     pub half_life_days: f64,
-    /// Events older than this many days are ignored (their weight is < 0.02 % by default). Default 365.
+    /// Events older than this many days leave the decayed components (their weight is
+    /// < 0.02 % by default). Default 365.
     pub window_days: u32,
     /// Radius of the spread component, km. Default 20.
     pub spread_km: f64,
     /// Distance over which a neighbour's signal decays by e in the spread component, km. Default 8.
     pub spread_decay_km: f64,
-    /// Saturation scale of the civilian-harm component (decayed weighted events). Default 1.5.
+    /// Radius of the neighbourhood whose recent activity is compared with its own baseline
+    /// (escalation), km. Default 10.
+    pub escalation_km: f64,
+    /// Length of the recent period of the escalation component, days. Default 30.
+    pub recent_days: u32,
+    /// Length of the baseline period before it, days. Default 365.
+    pub baseline_days: u32,
+    /// Smoothing of the escalation ratio (events-equivalents added to the recent amount's
+    /// denominator, so that one or two events do not read as a surge). Default 2.
+    pub escalation_smoothing: f64,
+    /// Default reference level of the civilian-harm amount H (used until `vigil normalise`
+    /// fixes one on a reference period). Default 1.5.
     pub harm_scale: f64,
-    /// Saturation scale of the armed-conflict component. Default 2.0.
+    /// Default reference level of the armed-conflict amount C. Default 2.0.
     pub conflict_scale: f64,
-    /// Saturation scale of the spread component. Default 8.0.
+    /// Default reference level of the spread amount S. Default 4.0.
     pub spread_scale: f64,
+    /// Default reference level of the neighbourhood trend amounts (baseline and escalation). Default 5.0.
+    pub trend_scale: f64,
     /// Residents at which the exposure component reaches 1 − 1/e. Default 250.
     pub exposure_scale: f64,
-    /// Weights of civilian harm, armed conflict and spread in the hazard; they must sum to 1.
-    /// Default [0.5, 0.2, 0.3].
-    pub hazard_weights: [f64; 3],
+    /// Weights of civilian harm, armed conflict, spread and neighbourhood trend (baseline
+    /// and escalation share one weight) in the threat load. Default [0.4, 0.15, 0.25, 0.2].
+    pub weights: [f64; 4],
+    /// Climate stress multiplies the threat load by (1 + climate_weight × stress). Default 0.25.
+    pub climate_weight: f64,
+    /// A cell takes the climate value of the nearest climate grid point within this
+    /// distance, km. Default 40.
+    pub climate_km: f64,
+    /// Quantile of the non-zero amounts over the reference period that `vigil normalise`
+    /// fixes as each amount's reference level. Default 0.98.
+    pub normalisation_quantile: f64,
     /// Lower bounds of the tiers moderate, elevated, high and critical on the risk scale.
-    /// Default [0.15, 0.3, 0.45, 0.6].
+    /// Default [0.2, 0.35, 0.5, 0.7].
     pub tier_thresholds: [f64; 4],
 }
 
@@ -193,12 +215,20 @@ impl Default for ScoreConfig {
             window_days: 365,
             spread_km: 20.0,
             spread_decay_km: 8.0,
+            escalation_km: 10.0,
+            recent_days: 30,
+            baseline_days: 365,
+            escalation_smoothing: 2.0,
             harm_scale: 1.5,
             conflict_scale: 2.0,
-            spread_scale: 8.0,
+            spread_scale: 4.0,
+            trend_scale: 5.0,
             exposure_scale: 250.0,
-            hazard_weights: [0.5, 0.2, 0.3],
-            tier_thresholds: [0.15, 0.3, 0.45, 0.6],
+            weights: [0.4, 0.15, 0.25, 0.2],
+            climate_weight: 0.25,
+            climate_km: 40.0,
+            normalisation_quantile: 0.98,
+            tier_thresholds: [0.2, 0.35, 0.5, 0.7],
         }
     }
 }
@@ -314,18 +344,38 @@ impl Config {
         positive("score.half_life_days", s.half_life_days)?;
         positive("score.spread_km", s.spread_km)?;
         positive("score.spread_decay_km", s.spread_decay_km)?;
+        positive("score.escalation_km", s.escalation_km)?;
+        positive("score.escalation_smoothing", s.escalation_smoothing)?;
         positive("score.harm_scale", s.harm_scale)?;
         positive("score.conflict_scale", s.conflict_scale)?;
         positive("score.spread_scale", s.spread_scale)?;
+        positive("score.trend_scale", s.trend_scale)?;
         positive("score.exposure_scale", s.exposure_scale)?;
-        let sum: f64 = s.hazard_weights.iter().sum();
-        if s.hazard_weights.iter().any(|w| *w < 0.0) || (sum - 1.0).abs() > 1e-9 {
+        positive("score.climate_km", s.climate_km)?;
+        if s.window_days == 0 || s.recent_days == 0 || s.baseline_days == 0 {
             return Err(ConfigError::Invalid {
-                key: "score.hazard_weights",
-                reason: format!(
-                    "must be non-negative and sum to 1, got {:?}",
-                    s.hazard_weights
-                ),
+                key: "score.window_days",
+                reason: "window_days, recent_days and baseline_days must be at least 1".into(),
+            });
+        }
+        if s.weights.iter().any(|w| !(w.is_finite() && *w >= 0.0))
+            || s.weights.iter().sum::<f64>() <= 0.0
+        {
+            return Err(ConfigError::Invalid {
+                key: "score.weights",
+                reason: format!("must be non-negative and not all zero, got {:?}", s.weights),
+            });
+        }
+        if !(s.climate_weight.is_finite() && s.climate_weight >= 0.0) {
+            return Err(ConfigError::Invalid {
+                key: "score.climate_weight",
+                reason: format!("must be a non-negative number, got {}", s.climate_weight),
+            });
+        }
+        if !(s.normalisation_quantile > 0.0 && s.normalisation_quantile < 1.0) {
+            return Err(ConfigError::Invalid {
+                key: "score.normalisation_quantile",
+                reason: format!("must be within (0, 1), got {}", s.normalisation_quantile),
             });
         }
         let t = s.tier_thresholds;
@@ -380,7 +430,7 @@ mod tests {
     #[test]
     fn out_of_range_values_are_refused() {
         assert!(Config::from_toml("[grid]\nresolution = 12\n").is_err());
-        assert!(Config::from_toml("[score]\nhazard_weights = [0.5, 0.5, 0.5]\n").is_err());
+        assert!(Config::from_toml("[score]\nweights = [0.5, -0.5, 0.5, 0.1]\n").is_err());
         assert!(Config::from_toml("[score]\ntier_thresholds = [0.5, 0.4, 0.6, 0.7]\n").is_err());
         assert!(Config::from_toml("[grid]\nresolution = 8\n").is_ok());
     }

@@ -2,10 +2,10 @@
 //! needs (DESIGN §4).
 
 use crate::config::CoverageConfig;
-use crate::grid::{cell_from_u64, center, distance_km, rings_for_km};
+use crate::grid::{cell_from_u64, center, distance_km, rings_for_km, unit};
 use crate::tables::Base;
 use h3o::{CellIndex, Resolution};
-use std::collections::HashMap;
+use rayon::prelude::*;
 
 /// A base active on the snapshot date, with its reach.
 #[derive(Debug, Clone)]
@@ -36,11 +36,16 @@ pub fn reach(base: &Base, cfg: &CoverageConfig) -> (f64, bool) {
     }
 }
 
+/// Whether a base is valid on `date`.
+pub fn is_active(b: &Base, date: i32) -> bool {
+    b.valid_from <= date && date <= b.valid_to
+}
+
 /// Bases valid on `date`.
 pub fn active_bases<'a>(bases: &'a [Base], date: i32, cfg: &CoverageConfig) -> Vec<ActiveBase<'a>> {
     bases
         .iter()
-        .filter(|b| b.valid_from <= date && date <= b.valid_to)
+        .filter(|b| is_active(b, date))
         .map(|base| {
             let (radius_km, protects) = reach(base, cfg);
             ActiveBase {
@@ -69,35 +74,56 @@ pub struct CellCoverage {
     pub troops_per_1000: Option<f64>,
 }
 
-/// Computes the coverage of every grid cell. `population` maps cells to residents.
+/// Computes the coverage of every grid cell (`pos` the sorted cells, `centres` their
+/// centres), in the order of the cells. `population` gives the residents of each
+/// position (none: no population data); residents within a base's reach are those of the
+/// grid cells it reaches.
 pub fn assess(
-    grid: &[u64],
+    centres: &[(f64, f64)],
+    pos: &crate::grid::CellPositions,
     bases: &[ActiveBase<'_>],
-    population: &HashMap<u64, f64>,
+    population: Option<&[f64]>,
     res: Resolution,
-) -> HashMap<u64, CellCoverage> {
-    let centres: Vec<(u64, (f64, f64))> = grid
+) -> Vec<CellCoverage> {
+    let labels: Vec<String> = bases
         .iter()
-        .filter_map(|c| cell_from_u64(*c).ok().map(|ci| (*c, center(ci))))
+        .map(|b| format!("{} ({})", b.base.location, b.base.mission))
         .collect();
-    let mut out: HashMap<u64, CellCoverage> = HashMap::with_capacity(grid.len());
-    for (cell, pos) in &centres {
-        let mut cov = CellCoverage::default();
-        for b in bases {
-            let d = distance_km(*pos, (b.base.lat, b.base.lon));
-            if cov.nearest_base_km.is_none_or(|n| d < n) {
-                cov.nearest_base_km = Some(d);
-                cov.nearest_base = Some(format!("{} ({})", b.base.location, b.base.mission));
+    let units: Vec<[f64; 3]> = bases
+        .iter()
+        .map(|b| unit((b.base.lat, b.base.lon)))
+        .collect();
+    let mut out: Vec<CellCoverage> = centres
+        .par_iter()
+        .map(|c| {
+            let u = unit(*c);
+            // The nearest base has the largest dot product of unit vectors.
+            let mut best: Option<(usize, f64)> = None;
+            for (j, v) in units.iter().enumerate() {
+                let dot = u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+                if best.is_none_or(|(_, d)| dot > d) {
+                    best = Some((j, dot));
+                }
             }
-        }
-        out.insert(*cell, cov);
-    }
+            let mut cov = CellCoverage::default();
+            if let Some((j, _)) = best {
+                let b = bases[j].base;
+                cov.nearest_base_km = Some(distance_km(*c, (b.lat, b.lon)));
+                cov.nearest_base = Some(labels[j].clone());
+            }
+            cov
+        })
+        .collect();
+    debug_assert_eq!(out.len(), pos.len());
     for b in bases {
-        let reached = reached_cells(b, res);
-        let residents: f64 = reached.iter().filter_map(|c| population.get(c)).sum();
+        let reached: Vec<usize> = reached_cells(b, res)
+            .into_iter()
+            .filter_map(|c| pos.get(c).map(|i| i as usize))
+            .collect();
+        let residents: f64 = population.map_or(0.0, |p| reached.iter().map(|i| p[*i]).sum());
         let troops = b.base.troops.unwrap_or(0).max(0);
-        for c in reached {
-            let Some(cov) = out.get_mut(&c) else { continue };
+        for i in reached {
+            let cov = &mut out[i];
             cov.presence = true;
             if b.protects {
                 cov.covered = true;
@@ -182,12 +208,26 @@ mod tests {
         let active = active_bases(&bases, 50, &cfg);
         let near = cell_of(6.5, 21.1, res).map(u64::from).unwrap_or(0); // ≈11 km east
         let far = cell_of(6.5, 21.2, res).map(u64::from).unwrap_or(0); // ≈22 km east
-        let pop = HashMap::from([(near, 1000.0)]);
-        let cov = assess(&[near, far], &active, &pop, res);
-        assert!(cov[&near].covered);
-        assert_eq!(cov[&near].troops_in_reach, 200);
-        assert!(!cov[&far].covered);
-        let d = cov[&far].nearest_base_km.unwrap_or_default();
+        let mut sorted = vec![near, far];
+        sorted.sort_unstable();
+        let pos = crate::grid::CellPositions::new(sorted.clone(), res);
+        let centres: Vec<(f64, f64)> = sorted
+            .iter()
+            .map(|c| cell_from_u64(*c).map(center).unwrap_or_default())
+            .collect();
+        let pop: Vec<f64> = sorted
+            .iter()
+            .map(|c| if *c == near { 1000.0 } else { 0.0 })
+            .collect();
+        let cov = assess(&centres, &pos, &active, Some(&pop), res);
+        let (near_i, far_i) = (
+            pos.get(near).unwrap_or(0) as usize,
+            pos.get(far).unwrap_or(0) as usize,
+        );
+        assert!(cov[near_i].covered);
+        assert_eq!(cov[near_i].troops_in_reach, 200);
+        assert!(!cov[far_i].covered);
+        let d = cov[far_i].nearest_base_km.unwrap_or_default();
         assert!((d - 22.1).abs() < 1.0, "{d}");
         assert!(
             active_bases(&bases, 101, &cfg).is_empty(),

@@ -1,13 +1,15 @@
 //! Why is a cell red? The events behind one cell's score, recomputed with the scoring
-//! pipeline's own weights (`score::weighted_events`), so that their sums give back the
-//! snapshot's components exactly.
+//! engine's own functions (`score::placement`, `decay`, `kernel`, `escalation`, `index`), so
+//! that their sums give back the snapshot's components.
 
 use crate::config::Config;
-use crate::grid::{cell_from_u64, center, distance_km};
-use crate::score::{placement, saturate, weighted_events, AreaIndex, Placement, ScoreError};
+use crate::grid::{cell_from_u64, center, distance_km, unit, unit_distance_km};
+use crate::score::{
+    decay, escalation, index, kernel, placement, Amounts, AreaCells, AreaIndex, EventSet, Index,
+    Kind, Normalisation, Placed, ScoreError,
+};
 use crate::snapshot::{CellRecord, Snapshot};
 use crate::store::Store;
-use crate::tables::AreaCell;
 use crate::util::format_date;
 
 /// How an event reaches the cell.
@@ -55,8 +57,12 @@ pub struct Contribution {
     pub conflict: f64,
     /// Amount added to the spread sum S.
     pub spread: f64,
-    /// Rank key: hazard weight × amount / saturation scale, summed over the three sums (the
-    /// event's effect on the hazard when the cell is quiet).
+    /// Amount added to the neighbourhood's recent activity r.
+    pub recent: f64,
+    /// Amount added to the neighbourhood's baseline-period activity (before division into b).
+    pub baseline: f64,
+    /// Rank key: the event's threat load on a quiet cell (weights over reference levels,
+    /// baseline activity counted per recent period).
     pub weight: f64,
 }
 
@@ -67,8 +73,10 @@ pub struct Explanation {
     pub date: String,
     /// The cell's row of the snapshot.
     pub record: CellRecord,
-    /// Raw sums H, C, S rebuilt from the events.
-    pub sums: [f64; 3],
+    /// The amounts rebuilt from the events (climate taken from the snapshot).
+    pub amounts: Amounts,
+    /// The normalisation the snapshot was scored with.
+    pub normalisation: Normalisation,
     /// Every contributing event, largest first.
     pub contributions: Vec<Contribution>,
 }
@@ -91,81 +99,86 @@ pub fn explain(
                 .unwrap_or_default(),
             date: snapshot.date.clone(),
         })?;
-    let day = crate::util::parse_iso_date(&snapshot.date).unwrap_or_default();
+    let d = crate::util::parse_iso_date(&snapshot.date).unwrap_or_default();
     let cfg = &config.score;
+    let norm = snapshot
+        .info
+        .normalisation
+        .clone()
+        .unwrap_or_else(|| Normalisation::defaults(cfg));
     let Some(path) = store.table_path("events") else {
         return Err(ScoreError::NoEvents);
     };
-    let df = weighted_events(&path, day, cfg, true)?;
-    let area_cells: Vec<AreaCell> = store.read()?;
-    let areas = AreaIndex::new(&area_cells);
+    let lookback = (cfg.window_days.max(cfg.recent_days + cfg.baseline_days)) as i32;
+    let events = EventSet::load(&path, d - lookback - 2, d, true)?;
+    let areas = AreaIndex::new(&AreaCells::load(store)?);
     let here = center(cell_from_u64(cell)?);
-
-    let cells = df.column("cell")?.u64()?;
-    let precision = df.column("precision")?.str()?;
-    let kind = df.column("kind")?.f64()?;
-    let w = df.column("w")?.f64()?;
-    let w_unit = df.column("w_unit")?.f64()?;
-    let source = df.column("source")?.str()?;
-    let source_id = df.column("source_id")?.str()?;
-    let category = df.column("category")?.str()?;
-    let fatalities = df
-        .column("fatalities")?
-        .cast(&polars::prelude::DataType::Int64)?;
-    let fatalities = fatalities.i64()?;
-    let days = df.column("day")?.i32()?;
+    let here_unit = unit(here);
+    let (window, recent) = (cfg.window_days as i32, cfg.recent_days as i32);
+    let trend_days = (cfg.recent_days + cfg.baseline_days) as i32;
+    let per_period = f64::from(cfg.recent_days) / f64::from(cfg.baseline_days);
+    let w = cfg.weights;
 
     let mut contributions = Vec::new();
-    let mut sums = [0.0f64; 3];
-    let counted = df.column("counted")?.bool()?;
-    for i in 0..df.height() {
-        let (Some(ec), Some(k)) = (cells.get(i), kind.get(i).filter(|k| !k.is_nan())) else {
-            continue;
-        };
-        if counted.get(i) == Some(false) {
+    let (mut sum_h, mut sum_c, mut sum_s, mut sum_r, mut sum_b) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for i in events.dated(d - lookback + 1, d) {
+        if events.known[i] > d || d >= events.counted_until[i] || events.kind[i] == Kind::Other {
             continue;
         }
-        let harm = k > 0.5;
-        // The cells the event's weight sits in, each with its share (as in scoring).
-        let (w, w_unit) = (w.get(i).unwrap_or(0.0), w_unit.get(i).unwrap_or(0.0));
+        let age = d - events.day[i];
+        let harm = events.kind[i] == Kind::Harm;
+        let g = events.kind[i].signal_factor();
+        let sev = events.severity[i];
+        let dec = decay(age, cfg.half_life_days);
+        // The cells the event's weight sits in, each with its factor (as in scoring).
         let (placed, admin): (Vec<(u64, f64)>, bool) =
-            match placement(&areas, precision.get(i), ec, w, w_unit) {
-                Placement::Area(area, share) => (area.iter().map(|c| (*c, share)).collect(), true),
-                Placement::Point(c, weight) => (vec![(c, weight)], false),
+            match placement(&areas, events.precision[i], events.cell[i]) {
+                Placed::Area(area) => (
+                    area.iter().map(|c| (*c, 1.0 / area.len() as f64)).collect(),
+                    true,
+                ),
+                Placed::Point(c, p) => (vec![(c, p)], false),
             };
-        let (mut own, mut spread) = (0.0, 0.0);
-        for (c, weight) in &placed {
-            if *c == cell {
-                own += weight;
-            } else if let Ok(ci) = cell_from_u64(*c) {
-                let d = distance_km(center(ci), here);
-                if d <= cfg.spread_km {
-                    let signal = if harm { *weight } else { 0.5 * weight };
-                    spread += signal * (-d / cfg.spread_decay_km).exp();
+        let (mut own, mut spread, mut r, mut b) = (0.0, 0.0, 0.0, 0.0);
+        for (c, f) in &placed {
+            let Ok(ci) = cell_from_u64(*c) else { continue };
+            // The same distance function and operands as the engine's neighbourhoods.
+            let dist = unit_distance_km(&unit(center(ci)), &here_unit);
+            if age < window {
+                let wd = sev * f * dec;
+                if *c == cell {
+                    own += wd;
+                } else if dist <= cfg.spread_km {
+                    spread += g * wd * kernel(dist, cfg.spread_decay_km);
+                }
+            }
+            if dist <= cfg.escalation_km {
+                if age < recent {
+                    r += g * sev * f;
+                } else if age < trend_days {
+                    b += g * sev * f;
                 }
             }
         }
-        if own == 0.0 && spread == 0.0 {
+        if own == 0.0 && spread == 0.0 && r == 0.0 && b == 0.0 {
             continue;
         }
         let (h, c) = if harm { (own, 0.0) } else { (0.0, own) };
-        sums[0] += h;
-        sums[1] += c;
-        sums[2] += spread;
-        let hw = cfg.hazard_weights;
-        let distance = cell_from_u64(ec)
+        sum_h += h;
+        sum_c += c;
+        sum_s += spread;
+        sum_r += r;
+        sum_b += b;
+        let distance = cell_from_u64(events.cell[i])
             .map(|e| distance_km(center(e), here))
             .unwrap_or(0.0);
+        let label = events.labels.get(i);
         contributions.push(Contribution {
-            event: format!(
-                "{}:{}",
-                source.get(i).unwrap_or(""),
-                source_id.get(i).unwrap_or("")
-            ),
-            date: days.get(i).map(format_date).unwrap_or_default(),
-            category: category.get(i).unwrap_or("").to_owned(),
-            fatalities: fatalities.get(i).unwrap_or(0),
-            precision: precision.get(i).unwrap_or("").to_owned(),
+            event: label.map(|l| l.id.clone()).unwrap_or_default(),
+            date: format_date(events.day[i]),
+            category: label.map(|l| l.category.clone()).unwrap_or_default(),
+            fatalities: label.map_or(0, |l| l.fatalities),
+            precision: events.precision[i].as_str().to_owned(),
             distance_km: distance,
             via: if own > 0.0 && admin {
                 Via::AdminArea
@@ -177,29 +190,39 @@ pub fn explain(
             harm: h,
             conflict: c,
             spread,
-            weight: hw[0] * h / cfg.harm_scale
-                + hw[1] * c / cfg.conflict_scale
-                + hw[2] * spread / cfg.spread_scale,
+            recent: r,
+            baseline: b,
+            weight: w[0] * h / norm.harm
+                + w[1] * c / norm.conflict
+                + w[2] * spread / norm.spread
+                + w[3] * (r + b * per_period) / norm.trend,
         });
     }
     contributions.sort_by(|a, b| b.weight.total_cmp(&a.weight).then(a.event.cmp(&b.event)));
+    let baseline = sum_b * per_period;
+    let amounts = Amounts {
+        harm: sum_h,
+        conflict: sum_c,
+        spread: sum_s,
+        baseline,
+        escalation: escalation(sum_r, baseline, cfg.escalation_smoothing),
+        climate: record.climate,
+    };
     Ok(Explanation {
         date: snapshot.date,
         record,
-        sums,
+        amounts,
+        normalisation: norm,
         contributions,
     })
 }
 
 impl Explanation {
-    /// The components rebuilt from the sums (equal to the snapshot's).
-    pub fn components(&self, config: &Config) -> [f64; 3] {
-        let c = &config.score;
-        [
-            saturate(self.sums[0], c.harm_scale),
-            saturate(self.sums[1], c.conflict_scale),
-            saturate(self.sums[2], c.spread_scale),
-        ]
+    /// The index rebuilt from the amounts (equal to the snapshot's).
+    pub fn rebuilt(&self, config: &Config) -> Index {
+        let r = &self.record;
+        let residents = r.population.map(|p| p + r.displaced);
+        index(&self.amounts, residents, &self.normalisation, &config.score)
     }
 
     /// A plain-text report: the score, its decomposition, coverage and the top `n` events.
@@ -221,21 +244,27 @@ impl Explanation {
             }
         );
         s.push_str(&format!(
-            "  hazard {:.3} = civilian harm {:.3} ({:.0} %) + armed conflict {:.3} ({:.0} %) + spread {:.3} ({:.0} %)\n",
+            "  hazard {:.3}; share of the threat load: civilian harm {:.0} %, armed conflict {:.0} %, spread {:.0} %, neighbourhood baseline {:.0} %, escalation {:.0} %, climate stress {:.0} %\n",
             r.hazard,
-            r.harm,
             100.0 * r.harm_share,
-            r.conflict,
             100.0 * r.conflict_share,
-            r.spread,
-            100.0 * r.spread_share
+            100.0 * r.spread_share,
+            100.0 * r.baseline_share,
+            100.0 * r.escalation_share,
+            100.0 * r.climate_share,
+        ));
+        let a = &self.amounts;
+        s.push_str(&format!(
+            "  amounts: H {:.3}, C {:.3}, S {:.3}, baseline b {:.3}, escalation E {:.3}, climate stress {:.2} (normalisation: {})\n",
+            a.harm, a.conflict, a.spread, a.baseline, a.escalation, a.climate, self.normalisation.basis
         ));
         s.push_str(&format!(
             "  exposure {:.3} ({})\n",
             r.exposure,
             r.population
                 .map_or("no population data: neutral".to_owned(), |p| format!(
-                    "{p:.0} residents"
+                    "{p:.0} residents, {:.0} in IDP sites",
+                    r.displaced
                 ))
         ));
         s.push_str(&format!(
@@ -257,10 +286,10 @@ impl Explanation {
             self.contributions.len(),
             n.min(self.contributions.len())
         ));
-        s.push_str("    event                       date        category         deaths  precision  km     via         H       C       S\n");
+        s.push_str("    event                       date        category         deaths  precision  km     via         H       C       S       r       b\n");
         for c in self.contributions.iter().take(n) {
             s.push_str(&format!(
-                "    {:<27} {:<11} {:<16} {:>6}  {:<9} {:>6.1}  {:<10} {:>6.3}  {:>6.3}  {:>6.3}\n",
+                "    {:<27} {:<11} {:<16} {:>6}  {:<9} {:>6.1}  {:<10} {:>6.3}  {:>6.3}  {:>6.3}  {:>6.3}  {:>6.3}\n",
                 c.event,
                 c.date,
                 c.category,
@@ -270,7 +299,9 @@ impl Explanation {
                 c.via.as_str(),
                 c.harm,
                 c.conflict,
-                c.spread
+                c.spread,
+                c.recent,
+                c.baseline
             ));
         }
         s

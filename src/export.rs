@@ -9,6 +9,7 @@ use crate::store::{encode_parquet, Store, StoreError};
 use crate::tables::Table;
 use polars::prelude::*;
 use serde_json::Map;
+use std::collections::HashMap;
 use std::path::Path;
 
 /// What to export.
@@ -24,6 +25,8 @@ pub enum What {
     Areas,
     /// A daily grid snapshot (cells).
     Grid,
+    /// A daily grid rolled up to a coarser resolution or an area level (`--level`).
+    Rollup,
 }
 
 /// Output encoding.
@@ -49,6 +52,12 @@ pub enum ExportError {
     /// Encoding failed.
     #[error("encoding the export: {0}")]
     Polars(#[from] PolarsError),
+    /// The roll-up level is invalid.
+    #[error(transparent)]
+    Rollup(#[from] crate::rollup::RollupError),
+    /// A roll-up needs `--level`.
+    #[error("`export rollup` needs --level (res6, res5, … or a loaded area level such as ADM1)")]
+    NoLevel,
     /// Writing the output failed.
     #[error("{path}: {source}")]
     Io {
@@ -70,12 +79,15 @@ pub fn export_bytes(
         let snap = Snapshot::load(store, date)?;
         return grid_bytes(&snap, format);
     }
+    if what == What::Rollup {
+        return Err(ExportError::NoLevel);
+    }
     let name = match what {
         What::Events => "events",
         What::Bases => "bases",
         What::Population => "population",
         What::Areas => "areas",
-        What::Grid => "snapshot",
+        What::Grid | What::Rollup => "snapshot",
     };
     let df = store.read_frame(name)?.ok_or(ExportError::NoTable(name))?;
     let mut df = with_h3_column(df)?;
@@ -83,6 +95,66 @@ pub fn export_bytes(
         Format::Csv => frame_csv(&df)?,
         Format::Parquet => encode_parquet(&mut df, Path::new(name))?,
         Format::Geojson => frame_geojson(&df, what)?.into_bytes(),
+    })
+}
+
+/// Encodes the roll-up of a snapshot to `level` (`res6`, `ADM1`, …).
+pub fn rollup_bytes(
+    store: &Store,
+    level: &str,
+    date: Option<&str>,
+    format: Format,
+) -> Result<Vec<u8>, ExportError> {
+    use crate::rollup::{rollup, to_frame, Level};
+    let snap = Snapshot::load(store, date)?;
+    let areas: Vec<crate::tables::Area> = store.read()?;
+    let area_cells: Vec<crate::tables::AreaCell> = store.read()?;
+    let level = Level::parse(level, store.manifest().resolution, &areas)?;
+    let units = rollup(&snap, &level, &areas, &area_cells)?;
+    let mut df = to_frame(&units, &level, &snap.date)?;
+    Ok(match format {
+        Format::Csv => frame_csv(&df)?,
+        Format::Parquet => encode_parquet(&mut df, Path::new("rollup"))?,
+        Format::Geojson => {
+            let geometry: HashMap<&str, &str> = areas
+                .iter()
+                .map(|a| (a.area_id.as_str(), a.geometry.as_str()))
+                .collect();
+            let names: Vec<String> = df
+                .get_column_names()
+                .iter()
+                .map(|n| n.to_string())
+                .collect();
+            let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+            for (i, u) in units.iter().enumerate() {
+                let mut props = Map::new();
+                for (j, c) in df.columns().iter().enumerate() {
+                    props.insert(names[j].clone(), json(&c.get(i)?));
+                }
+                let (id, geom) = match (&u.cell, &u.area_id) {
+                    (Some(c), _) => {
+                        let cell = crate::grid::cell_from_u64(*c).ok();
+                        (
+                            cell.map(|c| c.to_string()).unwrap_or_default(),
+                            cell.map_or_else(|| "null".into(), cell_geometry),
+                        )
+                    }
+                    (None, Some(a)) => (
+                        a.clone(),
+                        geometry
+                            .get(a.as_str())
+                            .map_or("null".to_owned(), |g| (*g).to_owned()),
+                    ),
+                    _ => (String::new(), "null".into()),
+                };
+                if i > 0 {
+                    out.push_str(",\n");
+                }
+                push_feature(&mut out, Some(&id), &geom, &props);
+            }
+            out.push_str("\n]}\n");
+            out.into_bytes()
+        }
     })
 }
 
@@ -179,10 +251,14 @@ pub fn export(
     store: &Store,
     what: What,
     date: Option<&str>,
+    level: Option<&str>,
     format: Format,
     out: Option<&Path>,
 ) -> Result<usize, ExportError> {
-    let bytes = export_bytes(store, what, date, format)?;
+    let bytes = match (what, level) {
+        (What::Rollup, Some(level)) => rollup_bytes(store, level, date, format)?,
+        _ => export_bytes(store, what, date, format)?,
+    };
     match out {
         Some(path) => crate::store::write_atomic(path, &bytes)?,
         None => {

@@ -67,6 +67,110 @@ pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
     2.0 * R * h.sqrt().min(1.0).asin()
 }
 
+/// A point as a unit vector, for fast exact great-circle distances between many points.
+pub type Unit = [f64; 3];
+
+/// The unit vector of a point given in degrees.
+pub fn unit((lat, lon): (f64, f64)) -> Unit {
+    let (la, lo) = (lat.to_radians(), lon.to_radians());
+    [la.cos() * lo.cos(), la.cos() * lo.sin(), la.sin()]
+}
+
+/// Great-circle distance in km between two unit vectors (from the chord: well conditioned
+/// at short range).
+pub fn unit_distance_km(a: &Unit, b: &Unit) -> f64 {
+    const R: f64 = 6_371.007_180_918_475;
+    let (x, y, z) = (a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+    let chord = (x * x + y * y + z * z).sqrt();
+    2.0 * R * (chord / 2.0).min(1.0).asin()
+}
+
+/// Positions of cells in a sorted list of cells of one resolution, found without hashing
+/// each cell: the list is cut into blocks of the cells sharing an ancestor four resolutions
+/// up (at most 2,401 cells, contiguous in sorted order); in a complete block a cell's
+/// position is computed from its last four digits, in a partial one it is searched.
+#[derive(Debug, Clone, Default)]
+pub struct CellPositions {
+    cells: Vec<u64>,
+    /// Block ancestor → (first position, length).
+    blocks: ahash::AHashMap<u64, (u32, u32)>,
+    res: u8,
+    up: u8,
+}
+
+/// The ancestor of `cell` (at resolution `res`) `up` resolutions coarser, by bit operations.
+fn ancestor_bits(cell: u64, res: u8, up: u8) -> u64 {
+    let parent_res = u64::from(res - up);
+    // Digits of resolutions parent_res+1..=15 set to 7; the resolution field set.
+    let unused_bits = (15 - parent_res) * 3;
+    let mask = (1u64 << unused_bits) - 1;
+    let cleared = (cell | mask) & !(0xF << 52);
+    cleared | (parent_res << 52)
+}
+
+impl CellPositions {
+    /// Indexes `cells`, which must be sorted, distinct and of resolution `res`.
+    pub fn new(cells: Vec<u64>, res: Resolution) -> Self {
+        let res = u8::from(res);
+        let up = res.min(4);
+        let mut blocks: ahash::AHashMap<u64, (u32, u32)> = ahash::AHashMap::new();
+        let mut i = 0;
+        while i < cells.len() {
+            let a = ancestor_bits(cells[i], res, up);
+            let mut j = i + 1;
+            while j < cells.len() && ancestor_bits(cells[j], res, up) == a {
+                j += 1;
+            }
+            blocks.insert(a, (i as u32, (j - i) as u32));
+            i = j;
+        }
+        CellPositions {
+            cells,
+            blocks,
+            res,
+            up,
+        }
+    }
+
+    /// The cells, sorted.
+    pub fn cells(&self) -> &[u64] {
+        &self.cells
+    }
+
+    /// Number of cells.
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    /// The position of `cell`, if listed.
+    pub fn get(&self, cell: u64) -> Option<u32> {
+        if (cell >> 52) & 0xF != u64::from(self.res) {
+            return None;
+        }
+        let &(start, len) = self.blocks.get(&ancestor_bits(cell, self.res, self.up))?;
+        if len == 7u32.pow(u32::from(self.up)) {
+            // Complete block: the rank is the last `up` digits read in base 7.
+            let mut rank = 0u32;
+            for r in (self.res - self.up + 1)..=self.res {
+                let digit = ((cell >> ((15 - u64::from(r)) * 3)) & 7) as u32;
+                if digit > 6 {
+                    return None;
+                }
+                rank = rank * 7 + digit;
+            }
+            let p = start + rank;
+            return (self.cells.get(p as usize) == Some(&cell)).then_some(p);
+        }
+        let block = &self.cells[start as usize..(start + len) as usize];
+        block.binary_search(&cell).ok().map(|i| start + i as u32)
+    }
+}
+
 /// The number of rings that surely contains every cell whose centre is within `km` of the
 /// centre cell's centre.
 pub fn rings_for_km(km: f64, res: Resolution) -> u32 {
@@ -182,6 +286,49 @@ pub fn cell_bbox(cell: CellIndex) -> [f64; 4] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn positions_are_found_in_complete_and_partial_blocks() {
+        let res = Resolution::Seven;
+        let origin = cell_of(6.5, 21.0, res).unwrap_or_else(|e| panic!("{e}"));
+        // A full res-3 block, part of its neighbours, and a pentagon's children.
+        let mut cells: Vec<u64> = origin
+            .parent(Resolution::Three)
+            .map(|p| p.children(res).map(u64::from).collect())
+            .unwrap_or_default();
+        cells.extend(
+            origin
+                .grid_disk::<Vec<CellIndex>>(40)
+                .into_iter()
+                .map(u64::from),
+        );
+        let pentagon = CellIndex::base_cells()
+            .find(|b| b.is_pentagon())
+            .unwrap_or(origin);
+        cells.extend(pentagon.children(res).take(500).map(u64::from));
+        cells.sort_unstable();
+        cells.dedup();
+        let pos = CellPositions::new(cells.clone(), res);
+        for (i, c) in cells.iter().enumerate() {
+            assert_eq!(pos.get(*c), Some(i as u32), "{c:x}");
+        }
+        let outside = cell_of(40.0, 10.0, res).map(u64::from).unwrap_or(0);
+        assert_eq!(pos.get(outside), None);
+        let coarser = origin.parent(Resolution::Six).map(u64::from).unwrap_or(0);
+        assert_eq!(pos.get(coarser), None);
+    }
+
+    #[test]
+    fn unit_vector_distance_agrees_with_haversine() {
+        for (a, b) in [
+            ((6.5, 21.0), (6.5, 21.2)),
+            ((0.0, 179.9), (0.1, -179.9)),
+            ((45.0, 5.0), (44.0, 6.0)),
+        ] {
+            let (h, u) = (distance_km(a, b), unit_distance_km(&unit(a), &unit(b)));
+            assert!((h - u).abs() < 1e-9 * (1.0 + h), "{h} vs {u}");
+        }
+    }
 
     #[test]
     fn rings_are_closed_and_counter_clockwise() {

@@ -47,11 +47,37 @@ enum Command {
         #[arg(long)]
         variable: Option<String>,
     },
-    /// Score one as-of day into a snapshot (default: the last event date).
+    /// Score one as-of day into a snapshot (default: the last event date), or every day of a
+    /// range (`--from`/`--to`, inputs loaded once, a progress bar on the terminal).
     Score {
         /// As-of date, YYYY-MM-DD: only data known by this day is used.
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["from", "to"])]
         date: Option<String>,
+        /// First day of a range, YYYY-MM-DD.
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// Last day of a range, YYYY-MM-DD (included).
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// Step of the range in days (7 = weekly).
+        #[arg(long, default_value_t = 1, requires = "from")]
+        every: u32,
+    },
+    /// Fix the normalisation (each amount's reference level) on a reference period; later
+    /// snapshots are scored with it and record it. `--reset` returns to the defaults.
+    Normalise {
+        /// First day of the reference period, YYYY-MM-DD.
+        #[arg(long, requires = "to", required_unless_present = "reset")]
+        from: Option<String>,
+        /// Last day of the reference period, YYYY-MM-DD.
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// Sample the period every N days.
+        #[arg(long, default_value_t = 7)]
+        every: u32,
+        /// Forget the stored normalisation and use the configuration's defaults again.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        reset: bool,
     },
     /// Explain a cell: its score, decomposition, coverage and the events behind it.
     Explain {
@@ -74,9 +100,13 @@ enum Command {
     Export {
         /// What to export.
         what: What,
-        /// Snapshot date for `grid` (default: the latest).
+        /// Snapshot date for `grid` and `rollup` (default: the latest).
         #[arg(long)]
         date: Option<String>,
+        /// For `rollup`: a coarser H3 resolution (`res6`, `res5`, …) or a loaded area level
+        /// (`ADM1`, `mission`, …).
+        #[arg(long)]
+        level: Option<String>,
         /// Output format.
         #[arg(long, value_enum)]
         format: Format,
@@ -94,8 +124,18 @@ enum Command {
         seed: u64,
         /// Instead of the sample, write N synthetic ACLED-layout rows to OUT/acled_N.csv
         /// (benchmark input).
-        #[arg(long, value_name = "N")]
+        #[arg(long, value_name = "N", conflicts_with = "bench_store")]
         acled_rows: Option<usize>,
+        /// Instead of the sample, write a large synthetic store into --store for the scoring
+        /// benchmarks: a mission area of about --cells cells and --events clustered events.
+        #[arg(long)]
+        bench_store: bool,
+        /// Cells of the synthetic store's area.
+        #[arg(long, default_value_t = 1_000_000, requires = "bench_store")]
+        cells: usize,
+        /// Events of the synthetic store.
+        #[arg(long, default_value_t = 1_000_000, requires = "bench_store")]
+        events: usize,
     },
     /// Ingest the bundled sample, score its last day and serve it.
     Demo {
@@ -138,8 +178,29 @@ fn main() -> ExitCode {
             };
             commands::ingest(&ctx, kind, &path, &opts).map(|r| println!("{}", commands::report(&r)))
         }
-        Command::Score { date } => commands::score(&ctx, date.as_deref())
-            .map(|(d, info)| println!("{}", commands::snapshot_summary(&d, &info))),
+        Command::Score {
+            date,
+            from,
+            to,
+            every,
+        } => match (from, to) {
+            (Some(from), Some(to)) => commands::score_range(&ctx, &from, &to, every).map(|days| {
+                for (d, info) in days {
+                    println!("{}", commands::snapshot_summary(&d, &info));
+                }
+            }),
+            _ => commands::score(&ctx, date.as_deref())
+                .map(|(d, info)| println!("{}", commands::snapshot_summary(&d, &info))),
+        },
+        Command::Normalise {
+            from,
+            to,
+            every,
+            reset: _,
+        } => {
+            let range = from.as_deref().zip(to.as_deref());
+            commands::normalise(&ctx, range, every).map(|s| println!("{s}"))
+        }
         Command::Explain { h3, date, top } => {
             commands::explain(&ctx, &h3, date.as_deref(), top).map(|r| print!("{r}"))
         }
@@ -147,17 +208,34 @@ fn main() -> ExitCode {
         Command::Export {
             what,
             date,
+            level,
             format,
             out,
-        } => commands::export(&ctx, what, date.as_deref(), format, out.as_deref()).map(|n| {
+        } => commands::export(
+            &ctx,
+            what,
+            date.as_deref(),
+            level.as_deref(),
+            format,
+            out.as_deref(),
+        )
+        .map(|n| {
             if let Some(p) = &out {
                 eprintln!("wrote {n} bytes to {}", p.display());
             }
         }),
         Command::Sample {
+            bench_store: true,
+            seed,
+            cells,
+            events,
+            ..
+        } => commands::bench_store(&ctx, cells, events, seed).map(|s| println!("{s}")),
+        Command::Sample {
             out,
             seed,
             acled_rows,
+            ..
         } => commands::sample(&out, seed, acled_rows).map(|files| {
             for f in files {
                 println!("{f}");

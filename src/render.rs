@@ -90,11 +90,18 @@ pub fn cell_properties(r: &CellRecord, date: &str) -> Map<String, Value> {
     m.insert("harm".into(), num(r.harm));
     m.insert("conflict".into(), num(r.conflict));
     m.insert("spread".into(), num(r.spread));
+    m.insert("baseline".into(), num(r.baseline));
+    m.insert("escalation".into(), num(r.escalation));
+    m.insert("climate".into(), num(r.climate));
     m.insert("exposure".into(), num(r.exposure));
     m.insert("population".into(), opt_num(r.population));
+    m.insert("displaced".into(), num(r.displaced));
     m.insert("harm_share".into(), num(r.harm_share));
     m.insert("conflict_share".into(), num(r.conflict_share));
     m.insert("spread_share".into(), num(r.spread_share));
+    m.insert("baseline_share".into(), num(r.baseline_share));
+    m.insert("escalation_share".into(), num(r.escalation_share));
+    m.insert("climate_share".into(), num(r.climate_share));
     m.insert("delta_risk".into(), opt_num(r.delta_risk));
     m.insert(
         "prev_tier".into(),

@@ -5,6 +5,7 @@
 use crate::store::{SnapshotInfo, Store, StoreError};
 use crate::tables::{bools, column, f64s, i64s, missing, req_strs, strs, u64s, Table};
 use polars::prelude::*;
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// Risk tier.
@@ -77,22 +78,36 @@ pub struct CellRecord {
     pub conflict: f64,
     /// Spread component, 0–1.
     pub spread: f64,
-    /// Hazard (weighted threat components), 0–1.
+    /// Neighbourhood-baseline component, 0–1.
+    pub baseline: f64,
+    /// Escalation component, 0–1.
+    pub escalation: f64,
+    /// Climate stress, 0–1 (0 without climate data).
+    pub climate: f64,
+    /// Hazard, 0–1.
     pub hazard: f64,
     /// Residents (`None` when no population data were loaded).
     pub population: Option<f64>,
+    /// Residents of IDP sites in the cell, as known on the date (added to exposure).
+    pub displaced: f64,
     /// Exposure component, 0–1 (1 when population data are absent: neutral).
     pub exposure: f64,
     /// Civilian-risk index, 0–1.
     pub risk: f64,
     /// Tier of the risk.
     pub tier: Tier,
-    /// Share of the hazard due to civilian harm.
+    /// Share of the threat load due to civilian harm.
     pub harm_share: f64,
-    /// Share of the hazard due to armed conflict.
+    /// Share due to armed conflict.
     pub conflict_share: f64,
-    /// Share of the hazard due to spread from neighbours.
+    /// Share due to spread from neighbours.
     pub spread_share: f64,
+    /// Share due to the neighbourhood's baseline.
+    pub baseline_share: f64,
+    /// Share due to escalation.
+    pub escalation_share: f64,
+    /// Share due to climate stress.
+    pub climate_share: f64,
     /// Risk change since the previous snapshot (`None` when there is none).
     pub delta_risk: Option<f64>,
     /// Tier in the previous snapshot.
@@ -128,39 +143,51 @@ impl Table for CellRecord {
     const NAME: &'static str = "snapshot";
 
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
-        DataFrame::new_infer_height(vec![
-            column("cell", rows, |r| r.cell),
-            column("lat", rows, |r| r.lat),
-            column("lon", rows, |r| r.lon),
-            column("area", rows, |r| r.area.clone()),
-            column("harm", rows, |r| r.harm),
-            column("conflict", rows, |r| r.conflict),
-            column("spread", rows, |r| r.spread),
-            column("hazard", rows, |r| r.hazard),
-            column("population", rows, |r| r.population),
-            column("exposure", rows, |r| r.exposure),
-            column("risk", rows, |r| r.risk),
-            column("tier", rows, |r| r.tier.as_str()),
-            column("harm_share", rows, |r| r.harm_share),
-            column("conflict_share", rows, |r| r.conflict_share),
-            column("spread_share", rows, |r| r.spread_share),
-            column("delta_risk", rows, |r| r.delta_risk),
-            column("prev_tier", rows, |r| r.prev_tier.map(Tier::as_str)),
-            column("events", rows, |r| r.events),
-            column("precise_share", rows, |r| r.precise_share),
-            column("civilian_fatalities_90d", rows, |r| {
-                r.civilian_fatalities_90d
+        // 40-odd columns of up to a million rows: built in parallel.
+        type Build<'a> = Box<dyn Fn() -> Column + Send + Sync + 'a>;
+        let builds: Vec<Build<'_>> = vec![
+            Box::new(|| column("cell", rows, |r| r.cell)),
+            Box::new(|| column("lat", rows, |r| r.lat)),
+            Box::new(|| column("lon", rows, |r| r.lon)),
+            Box::new(|| column("area", rows, |r| r.area.clone())),
+            Box::new(|| column("harm", rows, |r| r.harm)),
+            Box::new(|| column("conflict", rows, |r| r.conflict)),
+            Box::new(|| column("spread", rows, |r| r.spread)),
+            Box::new(|| column("baseline", rows, |r| r.baseline)),
+            Box::new(|| column("escalation", rows, |r| r.escalation)),
+            Box::new(|| column("climate", rows, |r| r.climate)),
+            Box::new(|| column("hazard", rows, |r| r.hazard)),
+            Box::new(|| column("population", rows, |r| r.population)),
+            Box::new(|| column("displaced", rows, |r| r.displaced)),
+            Box::new(|| column("exposure", rows, |r| r.exposure)),
+            Box::new(|| column("risk", rows, |r| r.risk)),
+            Box::new(|| column("tier", rows, |r| r.tier.as_str())),
+            Box::new(|| column("harm_share", rows, |r| r.harm_share)),
+            Box::new(|| column("conflict_share", rows, |r| r.conflict_share)),
+            Box::new(|| column("spread_share", rows, |r| r.spread_share)),
+            Box::new(|| column("baseline_share", rows, |r| r.baseline_share)),
+            Box::new(|| column("escalation_share", rows, |r| r.escalation_share)),
+            Box::new(|| column("climate_share", rows, |r| r.climate_share)),
+            Box::new(|| column("delta_risk", rows, |r| r.delta_risk)),
+            Box::new(|| column("prev_tier", rows, |r| r.prev_tier.map(Tier::as_str))),
+            Box::new(|| column("events", rows, |r| r.events)),
+            Box::new(|| column("precise_share", rows, |r| r.precise_share)),
+            Box::new(|| {
+                column("civilian_fatalities_90d", rows, |r| {
+                    r.civilian_fatalities_90d
+                })
             }),
-            column("covered", rows, |r| r.covered),
-            column("presence", rows, |r| r.presence),
-            column("nearest_base", rows, |r| r.nearest_base.clone()),
-            column("nearest_base_km", rows, |r| r.nearest_base_km),
-            column("troops_in_reach", rows, |r| r.troops_in_reach),
-            column("troops_per_1000", rows, |r| r.troops_per_1000),
-            column("gap", rows, |r| r.gap),
-            column("under_covered", rows, |r| r.under_covered),
-            column("gap_severity", rows, |r| r.gap_severity),
-        ])
+            Box::new(|| column("covered", rows, |r| r.covered)),
+            Box::new(|| column("presence", rows, |r| r.presence)),
+            Box::new(|| column("nearest_base", rows, |r| r.nearest_base.clone())),
+            Box::new(|| column("nearest_base_km", rows, |r| r.nearest_base_km)),
+            Box::new(|| column("troops_in_reach", rows, |r| r.troops_in_reach)),
+            Box::new(|| column("troops_per_1000", rows, |r| r.troops_per_1000)),
+            Box::new(|| column("gap", rows, |r| r.gap)),
+            Box::new(|| column("under_covered", rows, |r| r.under_covered)),
+            Box::new(|| column("gap_severity", rows, |r| r.gap_severity)),
+        ];
+        DataFrame::new_infer_height(builds.par_iter().map(|f| f()).collect())
     }
 
     fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>> {
@@ -174,7 +201,15 @@ impl Table for CellRecord {
             num("spread")?,
             num("hazard")?,
         );
+        let (baseline, escalation, climate) =
+            (num("baseline")?, num("escalation")?, num("climate")?);
         let (population, exposure, risk) = (num("population")?, num("exposure")?, num("risk")?);
+        let displaced = num("displaced")?;
+        let (bs, es, cls) = (
+            num("baseline_share")?,
+            num("escalation_share")?,
+            num("climate_share")?,
+        );
         let tier = req_strs(df, "tier")?;
         let (hs, cs, ss) = (
             num("harm_share")?,
@@ -204,14 +239,21 @@ impl Table for CellRecord {
                     harm: z(harm[i]),
                     conflict: z(conflict[i]),
                     spread: z(spread[i]),
+                    baseline: z(baseline[i]),
+                    escalation: z(escalation[i]),
+                    climate: z(climate[i]),
                     hazard: z(hazard[i]),
                     population: population[i],
+                    displaced: z(displaced[i]),
                     exposure: z(exposure[i]),
                     risk: z(risk[i]),
                     tier: Tier::parse(&tier[i]).ok_or_else(|| missing("tier"))?,
                     harm_share: z(hs[i]),
                     conflict_share: z(cs[i]),
                     spread_share: z(ss[i]),
+                    baseline_share: z(bs[i]),
+                    escalation_share: z(es[i]),
+                    climate_share: z(cls[i]),
                     delta_risk: delta[i],
                     prev_tier: prev[i].as_deref().and_then(Tier::parse),
                     events: events[i].unwrap_or(0),

@@ -127,6 +127,12 @@ pub struct SnapshotInfo {
     pub gaps: usize,
     /// True when no population data were loaded and exposure was neutral.
     pub exposure_neutral: bool,
+    /// The reference levels the snapshot was scored with.
+    #[serde(default)]
+    pub normalisation: Option<crate::score::Normalisation>,
+    /// The climate variable and month behind the climate-stress component, if any.
+    #[serde(default)]
+    pub climate: Option<String>,
 }
 
 /// `manifest.json`.
@@ -143,6 +149,9 @@ pub struct Manifest {
     pub ingests: Vec<IngestRecord>,
     /// Snapshots by `YYYY-MM-DD`.
     pub snapshots: BTreeMap<String, SnapshotInfo>,
+    /// Reference levels fixed by `vigil normalise`; absent: the configuration's defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub normalisation: Option<crate::score::Normalisation>,
 }
 
 /// A store folder.
@@ -173,6 +182,7 @@ impl Store {
                 tables: BTreeMap::new(),
                 ingests: Vec::new(),
                 snapshots: BTreeMap::new(),
+                normalisation: None,
             },
             Err(source) => return Err(StoreError::Io { path, source }),
         };
@@ -284,8 +294,16 @@ impl Store {
             path: dir.clone(),
             source,
         })?;
+        let t = std::time::Instant::now();
         let bytes = encode_parquet(&mut df, &dir.join(date))?;
+        let encoded = t.elapsed();
         let sha = sha256_hex(&bytes);
+        tracing::debug!(
+            encode_ms = encoded.as_millis() as u64,
+            sha_ms = (t.elapsed() - encoded).as_millis() as u64,
+            bytes = bytes.len(),
+            "snapshot encoded"
+        );
         info.file = format!("snapshots/{date}-{}.parquet", &sha[..16]);
         info.sha256 = sha;
         write_atomic(&self.root.join(&info.file), &bytes)?;
@@ -315,6 +333,13 @@ impl Store {
                 path: self.root.clone(),
             })?;
         Ok((read_parquet(&self.root.join(&info.file))?, info.clone()))
+    }
+
+    /// Records the normalisation later snapshots use (`None`: back to the defaults).
+    pub fn set_normalisation(&mut self, norm: Option<crate::score::Normalisation>) -> Result<()> {
+        let mut next = self.manifest.clone();
+        next.normalisation = norm;
+        self.commit(next)
     }
 
     /// Writes the manifest atomically, then removes files no manifest refers to any more.
@@ -372,6 +397,21 @@ pub fn read_parquet(path: &Path) -> Result<DataFrame> {
         source,
     })?;
     ParquetReader::new(file)
+        .finish()
+        .map_err(|source| StoreError::Parquet {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// Some columns of a Parquet file.
+pub fn read_parquet_columns(path: &Path, columns: &[&str]) -> Result<DataFrame> {
+    let file = std::fs::File::open(path).map_err(|source| StoreError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    ParquetReader::new(file)
+        .with_columns(Some(columns.iter().map(|c| (*c).into()).collect()))
         .finish()
         .map_err(|source| StoreError::Parquet {
             path: path.to_path_buf(),

@@ -95,3 +95,32 @@ fn reingesting_the_same_file_changes_nothing() {
     assert!(entry.date_range.is_some() && entry.bbox.is_some());
     assert_eq!(store.manifest().ingests.len(), sample::FILES.len());
 }
+
+#[test]
+fn a_range_gives_the_snapshots_that_single_days_give() {
+    // Store A: the days one by one. Store B: the same days as one range.
+    let (_a, ctx_a, _) = common::scored_store();
+    let (_b, ctx_b, _) = common::scored_store();
+    let days = ["2024-06-28", "2024-06-29", "2024-06-30"];
+    for d in days {
+        commands::score(&ctx_a, Some(d)).unwrap_or_else(|e| panic!("{e}"));
+    }
+    let ranged =
+        commands::score_range(&ctx_b, days[0], days[2], 1).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ranged.len(), 3);
+    let store_a = vigil::store::Store::open(&ctx_a.store, 7).unwrap_or_else(|e| panic!("{e}"));
+    let store_b = vigil::store::Store::open(&ctx_b.store, 7).unwrap_or_else(|e| panic!("{e}"));
+    for d in days {
+        let a = &store_a.manifest().snapshots[d];
+        let b = &store_b.manifest().snapshots[d];
+        assert_eq!(
+            a.sha256, b.sha256,
+            "{d}: the range and the single day differ"
+        );
+    }
+    let err = commands::score_range(&ctx_b, days[2], days[0], 1)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("before the first"), "{err}");
+}

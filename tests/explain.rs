@@ -27,15 +27,24 @@ fn contributions_rebuild_the_snapshot_components() {
     for cell in chosen {
         let e = vigil::explain::explain(&store, &config, cell, Some(&date))
             .unwrap_or_else(|e| panic!("{e}"));
-        let rebuilt = e.components(&config);
+        let rebuilt = e.rebuilt(&config);
         let r = &e.record;
-        for (got, want) in rebuilt.iter().zip([r.harm, r.conflict, r.spread]) {
+        let want = [
+            r.harm,
+            r.conflict,
+            r.spread,
+            r.baseline,
+            r.escalation,
+            r.climate,
+        ];
+        for (got, want) in rebuilt.components.iter().zip(want) {
             assert!(
                 (got - want).abs() < 1e-9,
-                "cell {cell:x}: {rebuilt:?} vs {:?}",
-                [r.harm, r.conflict, r.spread]
+                "cell {cell:x}: {:?} vs {want:?}",
+                rebuilt.components
             );
         }
+        assert!((rebuilt.risk - r.risk).abs() < 1e-9);
         assert!(
             e.contributions
                 .windows(2)

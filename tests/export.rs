@@ -17,7 +17,7 @@ fn every_table_exports_in_every_format() {
     ] {
         // CSV: a header with `h3` where the table has cells, and one row per stored row.
         let csv_path = dir.path().join(format!("{what:?}.csv"));
-        commands::export(&ctx, what, None, Format::Csv, Some(&csv_path))
+        commands::export(&ctx, what, None, None, Format::Csv, Some(&csv_path))
             .unwrap_or_else(|e| panic!("{what:?}: {e}"));
         let mut reader = csv::Reader::from_path(&csv_path).unwrap_or_else(|e| panic!("{e}"));
         let headers = reader.headers().cloned().unwrap_or_default();
@@ -36,7 +36,7 @@ fn every_table_exports_in_every_format() {
 
         // GeoJSON: a FeatureCollection with one feature per row and a geometry each.
         let gj_path = dir.path().join(format!("{what:?}.geojson"));
-        commands::export(&ctx, what, None, Format::Geojson, Some(&gj_path))
+        commands::export(&ctx, what, None, None, Format::Geojson, Some(&gj_path))
             .unwrap_or_else(|e| panic!("{what:?}: {e}"));
         let text = std::fs::read_to_string(&gj_path).unwrap_or_else(|e| panic!("{e}"));
         let fc: geojson::FeatureCollection =
@@ -52,21 +52,94 @@ fn every_table_exports_in_every_format() {
 
         // Parquet: readable, same row count, `h3` column.
         let pq_path = dir.path().join(format!("{what:?}.parquet"));
-        commands::export(&ctx, what, None, Format::Parquet, Some(&pq_path))
+        commands::export(&ctx, what, None, None, Format::Parquet, Some(&pq_path))
             .unwrap_or_else(|e| panic!("{what:?}: {e}"));
         let df = vigil::store::read_parquet(&pq_path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(df.height(), rows, "{what:?}");
         assert_eq!(df.column("h3").is_ok(), has_cells, "{what:?}");
     }
-    let err = commands::export(&ctx, What::Grid, Some("2001-01-01"), Format::Csv, None)
-        .err()
-        .map(|e| e.to_string())
-        .unwrap_or_default();
+    let err = commands::export(
+        &ctx,
+        What::Grid,
+        Some("2001-01-01"),
+        None,
+        Format::Csv,
+        None,
+    )
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
     assert!(err.contains("no snapshot for 2001-01-01"), "{err}");
-    let err = commands::export(&ctx, What::Grid, Some("yesterday"), Format::Csv, None)
+    let err = commands::export(&ctx, What::Grid, Some("yesterday"), None, Format::Csv, None)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("--date") && err.contains("yesterday"), "{err}");
     assert!(!date.is_empty());
+}
+
+#[test]
+fn rollups_sum_to_the_grid_at_every_level() {
+    let (dir, ctx, _) = common::scored_store();
+    let total = |path: &std::path::Path, column: &str| -> (usize, f64) {
+        let mut reader = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{e}"));
+        let headers = reader.headers().cloned().unwrap_or_default();
+        let j = headers
+            .iter()
+            .position(|h| h == column)
+            .unwrap_or_else(|| panic!("no {column} in {headers:?}"));
+        let mut rows = 0;
+        let mut sum = 0.0;
+        for r in reader.records().filter_map(Result::ok) {
+            rows += 1;
+            sum += r.get(j).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+        }
+        (rows, sum)
+    };
+    let grid = dir.path().join("grid.csv");
+    commands::export(&ctx, What::Grid, None, None, Format::Csv, Some(&grid))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let (cells, events) = total(&grid, "events");
+    let (_, population) = total(&grid, "population");
+    for level in ["res6", "res5", "ADM1"] {
+        let out = dir.path().join(format!("{level}.csv"));
+        commands::export(
+            &ctx,
+            What::Rollup,
+            None,
+            Some(level),
+            Format::Csv,
+            Some(&out),
+        )
+        .unwrap_or_else(|e| panic!("{level}: {e}"));
+        let (units, n) = total(&out, "cells");
+        assert!(units > 1 && units < cells, "{level}: {units} units");
+        assert_eq!(n as usize, cells, "{level}: every cell once");
+        assert_eq!(total(&out, "events").1, events, "{level}");
+        let p = total(&out, "population").1;
+        assert!(
+            (p - population).abs() < 1e-6 * population,
+            "{level}: {p} vs {population}"
+        );
+    }
+    let gj = dir.path().join("adm1.geojson");
+    commands::export(
+        &ctx,
+        What::Rollup,
+        None,
+        Some("ADM1"),
+        Format::Geojson,
+        Some(&gj),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let text = std::fs::read_to_string(&gj).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let features = v["features"].as_array().cloned().unwrap_or_default();
+    assert!(!features.is_empty());
+    assert!(features.iter().all(|f| f["geometry"]["type"].is_string()));
+    let err = commands::export(&ctx, What::Rollup, None, Some("res9"), Format::Csv, None)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("res9") && err.contains("ADM1"), "{err}");
 }

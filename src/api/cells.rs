@@ -70,6 +70,8 @@ pub async fn explain(
                 "harm": round6(c.harm),
                 "conflict": round6(c.conflict),
                 "spread": round6(c.spread),
+                "recent": round6(c.recent),
+                "baseline": round6(c.baseline),
             })
         })
         .collect();
@@ -77,7 +79,15 @@ pub async fn explain(
         "h3": h3,
         "date": explanation.date,
         "cell": cell_properties(&explanation.record, &explanation.date),
-        "sums": {"harm": round6(explanation.sums[0]), "conflict": round6(explanation.sums[1]), "spread": round6(explanation.sums[2])},
+        "amounts": {
+            "harm": round6(explanation.amounts.harm),
+            "conflict": round6(explanation.amounts.conflict),
+            "spread": round6(explanation.amounts.spread),
+            "baseline": round6(explanation.amounts.baseline),
+            "escalation": round6(explanation.amounts.escalation),
+            "climate": round6(explanation.amounts.climate),
+        },
+        "normalisation": explanation.normalisation,
         "contributing_events": explanation.contributions.len(),
         "events": events,
         "attribution": cur.snapshot.attribution,

@@ -1,0 +1,76 @@
+//! Scoring at scale (issue 4): one as-of day for 1,000,000 events over ≈1,000,000 cells,
+//! and a 365-day daily range over a 150,000-cell mission area, on synthetic stores built by
+//! `vigil::synthetic::bench_store` (the same as `vigil sample --bench-store`).
+//! Budgets and measured numbers: docs/performance.md. Sizes can be lowered for a quick run:
+//! VIGIL_BENCH_CELLS, VIGIL_BENCH_EVENTS.
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use std::time::{Duration, Instant};
+use vigil::config::Config;
+use vigil::store::Store;
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn bench(c: &mut Criterion) {
+    // `cargo test --all-targets` runs each benchmark once without `--bench`: small sizes
+    // there, so that the tests stay quick; `cargo bench` gets the full sizes.
+    let full = std::env::args().any(|a| a == "--bench");
+    let scale = |n: usize| if full { n } else { n / 100 };
+    let cells = env("VIGIL_BENCH_CELLS", scale(1_000_000));
+    let events = env("VIGIL_BENCH_EVENTS", scale(1_000_000));
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let summary = vigil::synthetic::bench_store(dir.path(), cells, events, 7)
+        .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("store: {summary:?}");
+    let config = Config::default();
+    let last = summary.days.1;
+
+    let mut group = c.benchmark_group("score");
+    group.sample_size(10);
+    group.measurement_time(Duration::from_secs(40));
+    group.bench_function("one_day_1m_events_1m_cells", |b| {
+        let mut store = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));
+        // The day before is in the store, as in daily operation: its risks are read for
+        // the deltas.
+        vigil::score::score_day(&mut store, &config, Some(last - 1))
+            .unwrap_or_else(|e| panic!("{e}"));
+        b.iter(|| vigil::score::score_day(&mut store, &config, Some(last)))
+    });
+    group.finish();
+
+    // The range: the same 1,000,000 events over a 150,000-cell mission area (CAR is ≈120,000
+    // cells at resolution 7), 365 daily snapshots published.
+    let range_cells = env("VIGIL_BENCH_RANGE_CELLS", scale(150_000));
+    let range_events = env("VIGIL_BENCH_RANGE_EVENTS", scale(1_000_000));
+    let range_days = if full { 365 } else { 5 };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let summary = vigil::synthetic::bench_store(dir.path(), range_cells, range_events, 7)
+        .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("range store: {summary:?}");
+    let days: Vec<i32> = ((summary.days.1 - range_days + 1)..=summary.days.1).collect();
+    let mut group = c.benchmark_group("score_range");
+    group.sample_size(10);
+    group.bench_function("365_days_daily", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let mut store = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));
+                let t = Instant::now();
+                let out = vigil::score::score_range(&mut store, &config, &days, false)
+                    .unwrap_or_else(|e| panic!("{e}"));
+                total += t.elapsed();
+                assert_eq!(out.len(), days.len());
+            }
+            total
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);

@@ -1,0 +1,107 @@
+//! Issue 4 on real data: UCDP GED events for the Central African Republic, CAR ADM3
+//! boundaries, MINUSCA bases (Geo-PKO v2) and SPEI, scored weekly 2014-01-01..2020-12-31.
+//! Skips, saying so, when `../shared/data/real` is absent.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use vigil::commands::{self, Context};
+use vigil::config::Config;
+use vigil::ingest::Kind;
+use vigil::score::Engine;
+use vigil::store::Store;
+use vigil::util::{format_date, parse_iso_date};
+
+fn real(rel: &str) -> Option<PathBuf> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/real")
+        .join(rel);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipping: real data extract {} is absent", path.display());
+        None
+    }
+}
+
+#[test]
+fn car_weekly_2014_2020_completes_and_reports_high_cells_per_year() {
+    let (Some(ged), Some(adm3), Some(pko), Some(spei)) = (
+        real("ucdp_ged/GEDEvent_v23_1_CAF_reconstructed.csv"),
+        real("geoboundaries/geoBoundaries-CAF-ADM3_simplified.geojson"),
+        real("geopko/geopko_v2x_location_map_MINUSCA_UNMISS_MONUSCO_MINUSMA.csv"),
+        real("spei/spei_-0.25_5.25.csv.gz"),
+    ) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let ctx = Context {
+        store: dir.path().join("store"),
+        config: None,
+    };
+    for (kind, path) in [
+        (Kind::Areas, &adm3),
+        (Kind::Geopko, &pko),
+        (Kind::Climate, &spei),
+        (Kind::Ucdp, &ged),
+    ] {
+        commands::ingest(&ctx, kind, path, &Default::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
+    let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
+    let config = Config::default();
+    let from = parse_iso_date("2014-01-01").unwrap_or_default();
+    let to = parse_iso_date("2020-12-31").unwrap_or_default();
+    let days = vigil::score::days(from, to, 7).unwrap_or_else(|e| panic!("{e}"));
+    let mut engine = Engine::new(&store, &config, from, to).unwrap_or_else(|e| panic!("{e}"));
+    // year → (distinct high-or-critical cells, distinct critical cells, most in one week)
+    let mut per_year: BTreeMap<String, (BTreeSet<u64>, BTreeSet<u64>, usize)> = BTreeMap::new();
+    let mut grid = 0;
+    for d in &days {
+        let scored = engine
+            .score(&vigil::score::Prior::of(&store), *d)
+            .unwrap_or_else(|e| panic!("{e}"));
+        grid = scored.rows.len();
+        let year = format_date(*d)[..4].to_owned();
+        let entry = per_year.entry(year).or_default();
+        let mut week = 0;
+        for r in &scored.rows {
+            if r.tier.is_high() {
+                entry.0.insert(r.cell);
+                week += 1;
+            }
+            if r.tier == vigil::snapshot::Tier::Critical {
+                entry.1.insert(r.cell);
+            }
+            assert!((0.0..=1.0).contains(&r.risk));
+        }
+        entry.2 = entry.2.max(week);
+        assert!(scored.info.exposure_neutral, "no population data loaded");
+    }
+    eprintln!(
+        "CAR weekly {}..{}: {} snapshots over {grid} cells",
+        format_date(from),
+        format_date(to),
+        days.len()
+    );
+    eprintln!("year  high-or-critical cells  critical cells  most in one week");
+    for (year, (high, critical, most)) in &per_year {
+        eprintln!(
+            "{year}  {:>22}  {:>14}  {:>16}",
+            high.len(),
+            critical.len(),
+            most
+        );
+    }
+    assert_eq!(days.len(), 366);
+    assert!(grid > 100_000, "the ADM3 areas are the grid: {grid}");
+    // The 2014 crisis years light far more cells than the quieter 2016.
+    let count = |y: &str| per_year.get(y).map_or(0, |v| v.0.len());
+    assert!(count("2020") > 0);
+    assert!(count("2014") > count("2016"), "{} vs {}", count("2014"), count("2016"));
+    // A snapshot published through the store equals the engine's rows for that day.
+    let mut store = store;
+    let last = days.last().copied().unwrap_or(to);
+    let (_, info) =
+        vigil::score::score_day(&mut store, &config, Some(last)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(info.cells, grid);
+}
