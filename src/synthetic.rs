@@ -137,24 +137,17 @@ pub fn bench_store(
             _ => Precision::Exact,
         };
         rows.push(Event {
-            source: "acled".into(),
-            source_id: format!("BENCH{i}"),
-            date_start: day,
-            date_end: day,
             published_at: Some(i64::from(day + 1 + rng.below(10) as i32) * 86_400),
-            lat,
-            lon,
-            cell: Some(u64::from(cell_of(lat, lon, res)?)),
             precision,
-            category,
-            civilian_targeted: category == Category::CivilianHarm,
-            fatalities,
-            civilian_fatalities: None,
-            actor1: String::new(),
-            actor2: String::new(),
-            admin1: String::new(),
-            admin2: String::new(),
-            duplicate_of: None,
+            ..Event::at(
+                "acled",
+                &format!("BENCH{i}"),
+                day,
+                (lat, lon),
+                Some(u64::from(cell_of(lat, lon, res)?)),
+                category,
+                fatalities,
+            )
         });
     }
     rows.sort_by(|a, b| {

@@ -299,6 +299,42 @@ pub(crate) fn missing(what: &str) -> PolarsError {
     PolarsError::ComputeError(format!("stored table holds an invalid value: {what}").into())
 }
 
+impl Event {
+    /// A one-day event at a point, exactly located, with no actors, admin names, civilian
+    /// fatality count, publication time or link: the base that fixtures and synthetic
+    /// generators complete with struct-update syntax.
+    pub fn at(
+        source: &str,
+        source_id: &str,
+        day: i32,
+        (lat, lon): (f64, f64),
+        cell: Option<u64>,
+        category: Category,
+        fatalities: i64,
+    ) -> Event {
+        Event {
+            source: source.into(),
+            source_id: source_id.into(),
+            date_start: day,
+            date_end: day,
+            published_at: None,
+            lat,
+            lon,
+            cell,
+            precision: Precision::Exact,
+            category,
+            civilian_targeted: category == Category::CivilianHarm,
+            fatalities,
+            civilian_fatalities: None,
+            actor1: String::new(),
+            actor2: String::new(),
+            admin1: String::new(),
+            admin2: String::new(),
+            duplicate_of: None,
+        }
+    }
+}
+
 impl Table for Event {
     const NAME: &'static str = "events";
 

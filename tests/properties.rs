@@ -49,37 +49,32 @@ fn spec() -> impl Strategy<Value = Spec> {
 fn event(i: usize, s: &Spec) -> Event {
     let (lat, lon) = (6.5 + s.dlat, 21.0 + s.dlon);
     let day = D - s.age;
+    let category = [
+        Category::CivilianHarm,
+        Category::ArmedClash,
+        Category::RemoteViolence,
+        Category::Unrest,
+    ][s.category as usize];
+    let cell = vigil::grid::cell_of(lat, lon, h3o::Resolution::Seven)
+        .ok()
+        .map(u64::from);
     Event {
-        source: "acled".into(),
-        source_id: format!("E{i}"),
-        date_start: day,
-        date_end: day,
         published_at: Some(i64::from(day + s.published_after) * 86_400 + 3_600),
-        lat,
-        lon,
-        cell: vigil::grid::cell_of(lat, lon, h3o::Resolution::Seven)
-            .ok()
-            .map(u64::from),
         precision: [
             Precision::Exact,
             Precision::Near,
             Precision::Admin1,
             Precision::Region,
         ][s.precision as usize],
-        category: [
-            Category::CivilianHarm,
-            Category::ArmedClash,
-            Category::RemoteViolence,
-            Category::Unrest,
-        ][s.category as usize],
-        civilian_targeted: s.category == 0,
-        fatalities: s.fatalities,
-        civilian_fatalities: None,
-        actor1: String::new(),
-        actor2: String::new(),
-        admin1: String::new(),
-        admin2: String::new(),
-        duplicate_of: None,
+        ..Event::at(
+            "acled",
+            &format!("E{i}"),
+            day,
+            (lat, lon),
+            cell,
+            category,
+            s.fatalities,
+        )
     }
 }
 

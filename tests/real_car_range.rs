@@ -97,7 +97,12 @@ fn car_weekly_2014_2020_completes_and_reports_high_cells_per_year() {
     // The 2014 crisis years light far more cells than the quieter 2016.
     let count = |y: &str| per_year.get(y).map_or(0, |v| v.0.len());
     assert!(count("2020") > 0);
-    assert!(count("2014") > count("2016"), "{} vs {}", count("2014"), count("2016"));
+    assert!(
+        count("2014") > count("2016"),
+        "{} vs {}",
+        count("2014"),
+        count("2016")
+    );
     // A snapshot published through the store equals the engine's rows for that day.
     let mut store = store;
     let last = days.last().copied().unwrap_or(to);

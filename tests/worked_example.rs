@@ -4,30 +4,19 @@
 use vigil::config::Config;
 use vigil::snapshot::{Snapshot, Tier};
 use vigil::store::Store;
-use vigil::tables::{Category, Event, PopulationCell, Precision, Table};
+use vigil::tables::{Category, Event, PopulationCell, Table};
 use vigil::util::days_from_ymd;
 
 fn event(id: &str, day: i32, fatalities: i64, cell: u64) -> Event {
-    Event {
-        source: "acled".into(),
-        source_id: id.into(),
-        date_start: day,
-        date_end: day,
-        published_at: None,
-        lat: 6.5,
-        lon: 21.0,
-        cell: Some(cell),
-        precision: Precision::Exact,
-        category: Category::CivilianHarm,
-        civilian_targeted: true,
+    Event::at(
+        "acled",
+        id,
+        day,
+        (6.5, 21.0),
+        Some(cell),
+        Category::CivilianHarm,
         fatalities,
-        civilian_fatalities: None,
-        actor1: String::new(),
-        actor2: String::new(),
-        admin1: String::new(),
-        admin2: String::new(),
-        duplicate_of: None,
-    }
+    )
 }
 
 #[test]

@@ -958,24 +958,17 @@ mod tests {
 
     fn ev(source: &str, id: &str, day: i32, published: Option<i64>, fatalities: i64) -> Event {
         Event {
-            source: source.into(),
-            source_id: id.into(),
-            date_start: day,
-            date_end: day,
             published_at: published,
-            lat: 6.5,
-            lon: 21.0,
-            cell: Some(0x872a1072bffffff),
-            precision: crate::tables::Precision::Exact,
-            category: crate::tables::Category::CivilianHarm,
-            civilian_targeted: true,
-            fatalities,
             civilian_fatalities: Some(fatalities),
-            actor1: String::new(),
-            actor2: String::new(),
-            admin1: String::new(),
-            admin2: String::new(),
-            duplicate_of: None,
+            ..Event::at(
+                source,
+                id,
+                day,
+                (6.5, 21.0),
+                Some(0x872a1072bffffff),
+                crate::tables::Category::CivilianHarm,
+                fatalities,
+            )
         }
     }
 

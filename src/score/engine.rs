@@ -12,8 +12,7 @@ use super::{AreaCells, AreaIndex, ScoreError};
 use crate::config::Config;
 use crate::coverage::{active_bases, assess, is_active, CellCoverage};
 use crate::grid::{
-    cell_from_u64, center, resolution, rings_for_km, unit, unit_distance_km,
-    CellPositions, Unit,
+    cell_from_u64, center, resolution, rings_for_km, unit, unit_distance_km, CellPositions, Unit,
 };
 use crate::snapshot::{CellRecord, Tier};
 use crate::store::{SnapshotInfo, Store};

@@ -402,24 +402,17 @@ mod tests {
             })
             .unwrap_or_default();
         let event = |id: &str, precision| Event {
-            source: "ucdp_ged".into(),
-            source_id: id.into(),
-            date_start: 1000,
-            date_end: 1000,
-            published_at: None,
-            lat: 6.5,
-            lon: 21.0,
-            cell: Some(here),
             precision,
-            category: Category::CivilianHarm,
-            civilian_targeted: true,
-            fatalities: 0,
             civilian_fatalities: Some(0),
-            actor1: String::new(),
-            actor2: String::new(),
-            admin1: String::new(),
-            admin2: String::new(),
-            duplicate_of: None,
+            ..Event::at(
+                "ucdp_ged",
+                id,
+                1000,
+                (6.5, 21.0),
+                Some(here),
+                Category::CivilianHarm,
+                0,
+            )
         };
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let mut store = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));
