@@ -251,6 +251,11 @@ pub struct CoverageConfig {
     pub police_radius_km: f64,
     /// Troops per 1,000 residents below which a high-risk covered cell is under-covered. Default 2.
     pub min_troops_per_1000: f64,
+    /// A month whose expected rainfall at a base exceeds this many mm is a rainy-season
+    /// month for it. Default 200.
+    pub rainy_month_mm: f64,
+    /// In a rainy-season month a base's reach is multiplied by this factor. Default 0.5.
+    pub rainy_reach_factor: f64,
 }
 
 impl Default for CoverageConfig {
@@ -263,6 +268,8 @@ impl Default for CoverageConfig {
             post_radius_km: 10.0,
             police_radius_km: 5.0,
             min_troops_per_1000: 2.0,
+            rainy_month_mm: 200.0,
+            rainy_reach_factor: 0.5,
         }
     }
 }
@@ -400,6 +407,13 @@ impl Config {
         positive("coverage.company_radius_km", c.company_radius_km)?;
         positive("coverage.post_radius_km", c.post_radius_km)?;
         positive("coverage.police_radius_km", c.police_radius_km)?;
+        positive("coverage.rainy_month_mm", c.rainy_month_mm)?;
+        if !(c.rainy_reach_factor > 0.0 && c.rainy_reach_factor <= 1.0) {
+            return Err(ConfigError::Invalid {
+                key: "coverage.rainy_reach_factor",
+                reason: format!("must be within (0, 1], got {}", c.rainy_reach_factor),
+            });
+        }
         if self.server.default_limit == 0 || self.server.default_limit > self.server.max_limit {
             return Err(ConfigError::Invalid {
                 key: "server.default_limit",

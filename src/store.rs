@@ -133,6 +133,9 @@ pub struct SnapshotInfo {
     /// The climate variable and month behind the climate-stress component, if any.
     #[serde(default)]
     pub climate: Option<String>,
+    /// Bases whose reach was reduced for the rainy season on the date (`location (mission)`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reduced_bases: Vec<String>,
 }
 
 /// `manifest.json`.

@@ -77,6 +77,24 @@ impl ClimateModel {
     /// Builds the model from the `climate` table; `None` when no usable variable is loaded.
     pub fn new(rows: &[ClimateValue], cfg: &ScoreConfig) -> Option<Self> {
         let (variable, measure) = choose(rows)?;
+        Self::build(rows, variable, measure, cfg.climate_km)
+    }
+
+    /// The monthly rainfall (`precip_mm`) series alone, for seasonal reach; `None` when no
+    /// rainfall is loaded.
+    pub fn rainfall(rows: &[ClimateValue], climate_km: f64) -> Option<Self> {
+        rows.iter()
+            .any(|r| r.variable == "precip_mm")
+            .then_some(())?;
+        Self::build(rows, "precip_mm".into(), Measure::Rainfall, climate_km)
+    }
+
+    fn build(
+        rows: &[ClimateValue],
+        variable: String,
+        measure: Measure,
+        climate_km: f64,
+    ) -> Option<Self> {
         let mut by_point: BTreeMap<u64, BTreeMap<i32, f64>> = BTreeMap::new();
         for r in rows.iter().filter(|r| r.variable == variable) {
             if r.value.is_finite() {
@@ -98,8 +116,37 @@ impl ClimateModel {
                 .map(|s| s.into_iter().collect())
                 .collect(),
             periods,
-            climate_km: cfg.climate_km,
+            climate_km,
         })
+    }
+
+    /// The point nearest to `at` within `climate_km` (ties to the lower point cell).
+    pub fn nearest_point(&self, at: (f64, f64)) -> Option<usize> {
+        let u = unit(at);
+        let mut best: Option<(f64, u64, usize)> = None;
+        for (i, p) in self.points.iter().enumerate() {
+            let Ok(c) = cell_from_u64(*p) else { continue };
+            let dist = unit_distance_km(&u, &unit(center(c)));
+            if dist <= self.climate_km
+                && best.is_none_or(|(bd, bc, _)| dist < bd || (dist == bd && *p < bc))
+            {
+                best = Some((dist, *p, i));
+            }
+        }
+        best.map(|(_, _, i)| i)
+    }
+
+    /// The expected value of calendar month `month` (1–12) at point `i`: the mean of that
+    /// month's values over the periods that have ended by day `d` (`None` without any).
+    pub fn month_mean(&self, i: usize, month: u32, d: i32) -> Option<f64> {
+        let values: Vec<f64> = self
+            .series
+            .get(i)?
+            .iter()
+            .filter(|(p, _)| next_month(*p) <= d && ymd_from_days(*p).1 == month)
+            .map(|(_, v)| *v)
+            .collect();
+        (!values.is_empty()).then(|| values.iter().sum::<f64>() / values.len() as f64)
     }
 
     /// The period used on day `d`: the latest month that has ended by `d`.

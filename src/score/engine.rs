@@ -10,7 +10,7 @@ use super::events::{precision_factor, EventSet, Kind};
 use super::index::{escalation, index, Amounts, Normalisation};
 use super::{AreaCells, AreaIndex, ScoreError};
 use crate::config::Config;
-use crate::coverage::{active_bases, assess, is_active, CellCoverage};
+use crate::coverage::{assess, is_active, reach, ActiveBase, CellCoverage};
 use crate::grid::{
     cell_from_u64, center, resolution, rings_for_km, unit, unit_distance_km, CellPositions, Unit,
 };
@@ -22,6 +22,10 @@ use rayon::prelude::*;
 use std::collections::{BTreeSet, HashMap};
 
 const NONE: u32 = u32::MAX;
+
+/// What coverage depends on: each active base (its index) and whether its reach is reduced
+/// for the rainy season.
+type CoverageKey = Vec<(usize, bool)>;
 
 /// Risk and tier of each grid position in the previous snapshot (`None`: not in it).
 type PreviousRisks = Vec<Option<(f64, Tier)>>;
@@ -166,9 +170,12 @@ pub struct Engine {
     idp: Vec<IdpSite>,
     bases: Vec<Base>,
     base_disks: Vec<Vec<u32>>,
-    coverage: Option<(Vec<usize>, Vec<CellCoverage>)>,
-    coverage_key: Option<Vec<usize>>,
+    coverage: Option<(CoverageKey, Vec<CellCoverage>)>,
+    coverage_key: Option<CoverageKey>,
     climate: Option<ClimateModel>,
+    rainfall: Option<ClimateModel>,
+    base_rain_point: Vec<Option<usize>>,
+    reduced: Vec<String>,
     climate_cache: Option<(i32, Vec<f64>)>,
     decay: Vec<f64>,
     previous: Option<(String, PreviousRisks)>,
@@ -380,6 +387,15 @@ impl Engine {
             .collect();
         let climate_rows: Vec<ClimateValue> = store.read()?;
         let climate = ClimateModel::new(&climate_rows, cfg);
+        let rainfall = ClimateModel::rainfall(&climate_rows, cfg.climate_km);
+        let base_rain_point = bases
+            .iter()
+            .map(|b| {
+                rainfall
+                    .as_ref()
+                    .and_then(|r| r.nearest_point((b.lat, b.lon)))
+            })
+            .collect();
         let idp: Vec<IdpSite> = store.read()?;
         let decay_table = (0..=lookback)
             .map(|a| decay(a, cfg.half_life_days))
@@ -418,6 +434,9 @@ impl Engine {
             coverage: None,
             coverage_key: None,
             climate,
+            rainfall,
+            base_rain_point,
+            reduced: Vec::new(),
             climate_cache: None,
             decay: decay_table,
             previous: None,
@@ -556,11 +575,35 @@ impl Engine {
     /// of active bases stays the same).
     fn coverage(&mut self, d: i32) -> &[CellCoverage] {
         let cov_cfg = &self.config.coverage;
-        let active = active_bases(&self.bases, d, cov_cfg);
-        let ids: Vec<usize> = (0..self.bases.len())
-            .filter(|i| is_active(&self.bases[*i], d))
-            .collect();
-        let fresh = self.coverage.as_ref().is_none_or(|(k, _)| *k != ids);
+        let month = crate::util::ymd_from_days(d).1;
+        let mut active = Vec::new();
+        let mut key = Vec::new();
+        let mut reduced = Vec::new();
+        for (idx, base) in self.bases.iter().enumerate() {
+            if !is_active(base, d) {
+                continue;
+            }
+            let (mut radius_km, protects) = reach(base, cov_cfg);
+            // Rainy season: the base's expected rainfall in this calendar month.
+            let rainy = match (&self.rainfall, self.base_rain_point[idx]) {
+                (Some(r), Some(p)) => r
+                    .month_mean(p, month, d)
+                    .is_some_and(|mm| mm > cov_cfg.rainy_month_mm),
+                _ => false,
+            };
+            if rainy {
+                radius_km *= cov_cfg.rainy_reach_factor;
+                reduced.push(format!("{} ({})", base.location, base.mission));
+            }
+            key.push((idx, rainy));
+            active.push(ActiveBase {
+                base,
+                radius_km,
+                protects,
+            });
+        }
+        self.reduced = reduced;
+        let fresh = self.coverage.as_ref().is_none_or(|(k, _)| *k != key);
         if fresh {
             let cov = assess(
                 &self.centres,
@@ -569,7 +612,7 @@ impl Engine {
                 self.population.as_deref(),
                 self.res,
             );
-            self.coverage = Some((ids, cov));
+            self.coverage = Some((key, cov));
         }
         self.coverage.as_ref().map_or(&[], |(_, c)| c.as_slice())
     }
@@ -793,6 +836,7 @@ impl Engine {
             exposure_neutral,
             normalisation: Some(norm),
             climate: climate_basis,
+            reduced_bases: self.reduced.clone(),
         };
         Ok(Scored { date, rows, info })
     }

@@ -1,0 +1,121 @@
+//! Seasonal mobility (issue 5): in a month whose expected rainfall at a base exceeds
+//! `rainy_month_mm`, its reach shrinks by `rainy_reach_factor`, and the snapshot says so.
+
+use vigil::config::Config;
+use vigil::grid::{cell_of, center};
+use vigil::snapshot::Snapshot;
+use vigil::store::Store;
+use vigil::tables::{Base, Category, ClimateValue, Event, Table};
+use vigil::util::days_from_ymd;
+
+fn day(y: i32, m: u32, d: u32) -> i32 {
+    days_from_ymd(y, m, d).unwrap_or_default()
+}
+
+#[test]
+fn a_rainy_month_halves_a_base_reach() {
+    let res = h3o::Resolution::Seven;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut store = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));
+    let cell = |lat: f64, lon: f64| {
+        cell_of(lat, lon, res)
+            .map(u64::from)
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let base_cell = cell(6.5, 21.0);
+    let base = Base {
+        mission: "M".into(),
+        valid_from: day(2020, 1, 1),
+        valid_to: day(2030, 1, 1),
+        location: "Riverside".into(),
+        lat: 6.5,
+        lon: 21.0,
+        cell: base_cell,
+        troops: Some(200), // company: 15 km, 7.5 km in the rainy season
+        infantry: true,
+        fpu: false,
+        unpol: false,
+        observers: false,
+        medical: false,
+        aviation: false,
+        engineering: false,
+        reserve: false,
+        hq: None,
+        tcc_count: Some(1),
+        source: "test".into(),
+    };
+    // A village ≈11 km east of the base.
+    let village = cell(6.5, 21.1);
+    let km = vigil::grid::distance_km(
+        (6.5, 21.0),
+        vigil::grid::cell_from_u64(village)
+            .map(center)
+            .unwrap_or_default(),
+    );
+    assert!(km > 7.5 && km < 15.0, "{km}");
+    // Rainfall at the base: wet Julys (250 mm), dry Decembers (10 mm), 2021–2023.
+    let mut rain = Vec::new();
+    for y in 2021..=2023 {
+        for (m, mm) in [(7, 250.0), (12, 10.0)] {
+            rain.push(ClimateValue {
+                cell: base_cell,
+                period: day(y, m, 1),
+                variable: "precip_mm".into(),
+                value: mm,
+            });
+        }
+    }
+    let event = Event::at(
+        "acled",
+        "E1",
+        day(2024, 1, 1),
+        (6.5, 21.1),
+        Some(village),
+        Category::CivilianHarm,
+        1,
+    );
+    store
+        .publish(
+            vec![
+                (
+                    "events",
+                    Event::to_frame(&[event]).unwrap_or_else(|e| panic!("{e}")),
+                ),
+                (
+                    "bases",
+                    Base::to_frame(&[base]).unwrap_or_else(|e| panic!("{e}")),
+                ),
+                (
+                    "climate",
+                    ClimateValue::to_frame(&rain).unwrap_or_else(|e| panic!("{e}")),
+                ),
+            ],
+            None,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    let config = Config::default();
+    let covered = |store: &mut Store, d: i32| {
+        let (date, info) =
+            vigil::score::score_day(store, &config, Some(d)).unwrap_or_else(|e| panic!("{e}"));
+        let snap = Snapshot::load(store, Some(&date)).unwrap_or_else(|e| panic!("{e}"));
+        let r = snap
+            .index
+            .get(&village)
+            .map(|i| snap.cells[*i].clone())
+            .unwrap_or_else(|| panic!("village in grid"));
+        (r.covered, info.reduced_bases)
+    };
+    // July: expected 250 mm > 200 → reach 7.5 km, the village is out of reach.
+    assert_eq!(
+        covered(&mut store, day(2024, 7, 15)),
+        (false, vec!["Riverside (M)".to_owned()])
+    );
+    // December: dry, full 15 km reach.
+    assert_eq!(covered(&mut store, day(2024, 12, 15)), (true, vec![]));
+    // A wetter threshold than the Julys: no reduction.
+    let mut wet = Config::default();
+    wet.coverage.rainy_month_mm = 300.0;
+    let (date, info) = vigil::score::score_day(&mut store, &wet, Some(day(2024, 7, 16)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(info.reduced_bases.is_empty(), "{date}");
+}
