@@ -58,6 +58,9 @@ pub enum ExportError {
     /// A roll-up needs `--level`.
     #[error("`export rollup` needs --level (res6, res5, … or a loaded area level such as ADM1)")]
     NoLevel,
+    /// `--level` given for something other than a roll-up.
+    #[error("--level applies to `export rollup` only")]
+    LevelWithoutRollup,
     /// Writing the output failed.
     #[error("{path}: {source}")]
     Io {
@@ -257,6 +260,7 @@ pub fn export(
 ) -> Result<usize, ExportError> {
     let bytes = match (what, level) {
         (What::Rollup, Some(level)) => rollup_bytes(store, level, date, format)?,
+        (_, Some(_)) => return Err(ExportError::LevelWithoutRollup),
         _ => export_bytes(store, what, date, format)?,
     };
     match out {

@@ -142,4 +142,14 @@ fn rollups_sum_to_the_grid_at_every_level() {
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("res9") && err.contains("ADM1"), "{err}");
+    let err = commands::export(&ctx, What::Grid, None, Some("res6"), Format::Csv, None)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("rollup"), "{err}");
+    let err = commands::export(&ctx, What::Rollup, None, None, Format::Csv, None)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("--level"), "{err}");
 }
