@@ -160,27 +160,7 @@ mod tests {
         let cell = cell_of(lat, lon, Resolution::Seven)
             .map(u64::from)
             .unwrap_or(0);
-        Base {
-            mission: "M".into(),
-            valid_from: 0,
-            valid_to: 100,
-            location: "Here".into(),
-            lat,
-            lon,
-            cell,
-            troops,
-            infantry: troops.is_some(),
-            fpu: false,
-            unpol: false,
-            observers: false,
-            medical: false,
-            aviation: false,
-            engineering: false,
-            reserve: false,
-            hq: None,
-            tcc_count: None,
-            source: String::new(),
-        }
+        Base::at("M", "Here", (lat, lon), cell, (0, 100), troops)
     }
 
     #[test]

@@ -160,25 +160,16 @@ pub fn bench_store(
             let cell = cell_of(lat, lon, res).ok()?;
             let troops = [850, 300, 120, 40][i % 4];
             Some(Base {
-                mission: "BENCH".into(),
-                valid_from: first,
-                valid_to: if i % 10 == 0 { first + 500 } else { last },
-                location: format!("Base {i}"),
-                lat,
-                lon,
-                cell: u64::from(cell),
-                troops: Some(troops),
-                infantry: true,
-                fpu: false,
-                unpol: false,
-                observers: false,
-                medical: false,
-                aviation: false,
-                engineering: false,
-                reserve: false,
-                hq: None,
                 tcc_count: Some(1),
                 source: "synthetic".into(),
+                ..Base::at(
+                    "BENCH",
+                    &format!("Base {i}"),
+                    (lat, lon),
+                    u64::from(cell),
+                    (first, if i % 10 == 0 { first + 500 } else { last }),
+                    Some(troops),
+                )
             })
         })
         .collect();

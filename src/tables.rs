@@ -423,6 +423,42 @@ impl Table for Event {
     }
 }
 
+impl Base {
+    /// A base of `mission` at a point, valid `valid_from..=valid_to`, with `troops`
+    /// (infantry when there are troops) and no other unit flags, HQ level or TCC count: the
+    /// base that fixtures and generators complete with struct-update syntax.
+    pub fn at(
+        mission: &str,
+        location: &str,
+        (lat, lon): (f64, f64),
+        cell: u64,
+        (valid_from, valid_to): (i32, i32),
+        troops: Option<i64>,
+    ) -> Base {
+        Base {
+            mission: mission.into(),
+            valid_from,
+            valid_to,
+            location: location.into(),
+            lat,
+            lon,
+            cell,
+            troops,
+            infantry: troops.is_some_and(|t| t > 0),
+            fpu: false,
+            unpol: false,
+            observers: false,
+            medical: false,
+            aviation: false,
+            engineering: false,
+            reserve: false,
+            hq: None,
+            tcc_count: None,
+            source: String::new(),
+        }
+    }
+}
+
 impl Table for Base {
     const NAME: &'static str = "bases";
 

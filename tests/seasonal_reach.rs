@@ -23,27 +23,15 @@ fn a_rainy_month_halves_a_base_reach() {
             .unwrap_or_else(|e| panic!("{e}"))
     };
     let base_cell = cell(6.5, 21.0);
-    let base = Base {
-        mission: "M".into(),
-        valid_from: day(2020, 1, 1),
-        valid_to: day(2030, 1, 1),
-        location: "Riverside".into(),
-        lat: 6.5,
-        lon: 21.0,
-        cell: base_cell,
-        troops: Some(200), // company: 15 km, 7.5 km in the rainy season
-        infantry: true,
-        fpu: false,
-        unpol: false,
-        observers: false,
-        medical: false,
-        aviation: false,
-        engineering: false,
-        reserve: false,
-        hq: None,
-        tcc_count: Some(1),
-        source: "test".into(),
-    };
+    // A company: 15 km, 7.5 km in the rainy season.
+    let base = Base::at(
+        "M",
+        "Riverside",
+        (6.5, 21.0),
+        base_cell,
+        (day(2020, 1, 1), day(2030, 1, 1)),
+        Some(200),
+    );
     // A village ≈11 km east of the base.
     let village = cell(6.5, 21.1);
     let km = vigil::grid::distance_km(
