@@ -12,6 +12,10 @@ use rayon::prelude::*;
 pub struct ActiveBase<'a> {
     /// The stored row.
     pub base: &'a Base,
+    /// Its position in the list the active bases were chosen from.
+    pub index: usize,
+    /// Reach reduced for the rainy season.
+    pub reduced: bool,
     /// Reach radius, km.
     pub radius_km: f64,
     /// Whether it gives protection capacity (troops or formed police), not only presence.
@@ -41,17 +45,31 @@ pub fn is_active(b: &Base, date: i32) -> bool {
     b.valid_from <= date && date <= b.valid_to
 }
 
-/// Bases valid on `date`.
-pub fn active_bases<'a>(bases: &'a [Base], date: i32, cfg: &CoverageConfig) -> Vec<ActiveBase<'a>> {
+/// Bases valid on `date`, with their reach; `rainy(index, base)` says whether a base is in
+/// its rainy season, which multiplies its reach by `rainy_reach_factor`.
+pub fn active_bases<'a>(
+    bases: &'a [Base],
+    date: i32,
+    cfg: &CoverageConfig,
+    rainy: impl Fn(usize, &Base) -> bool,
+) -> Vec<ActiveBase<'a>> {
     bases
         .iter()
-        .filter(|b| is_active(b, date))
-        .map(|base| {
+        .enumerate()
+        .filter(|(_, b)| is_active(b, date))
+        .map(|(index, base)| {
             let (radius_km, protects) = reach(base, cfg);
+            let reduced = rainy(index, base);
             ActiveBase {
                 base,
-                radius_km,
+                index,
+                radius_km: if reduced {
+                    radius_km * cfg.rainy_reach_factor
+                } else {
+                    radius_km
+                },
                 protects,
+                reduced,
             }
         })
         .collect()
@@ -185,7 +203,7 @@ mod tests {
         let res = Resolution::Seven;
         let cfg = CoverageConfig::default();
         let bases = vec![base(Some(200), 6.5, 21.0)];
-        let active = active_bases(&bases, 50, &cfg);
+        let active = active_bases(&bases, 50, &cfg, |_, _| false);
         let near = cell_of(6.5, 21.1, res).map(u64::from).unwrap_or(0); // ≈11 km east
         let far = cell_of(6.5, 21.2, res).map(u64::from).unwrap_or(0); // ≈22 km east
         let mut sorted = vec![near, far];
@@ -210,7 +228,7 @@ mod tests {
         let d = cov[far_i].nearest_base_km.unwrap_or_default();
         assert!((d - 22.1).abs() < 1.0, "{d}");
         assert!(
-            active_bases(&bases, 101, &cfg).is_empty(),
+            active_bases(&bases, 101, &cfg, |_, _| false).is_empty(),
             "closed after valid_to"
         );
     }

@@ -10,7 +10,7 @@ use super::events::{precision_factor, EventSet, Kind};
 use super::index::{escalation, index, Amounts, Normalisation};
 use super::{AreaCells, AreaIndex, ScoreError};
 use crate::config::Config;
-use crate::coverage::{assess, is_active, reach, ActiveBase, CellCoverage};
+use crate::coverage::{active_bases, assess, is_active, CellCoverage};
 use crate::grid::{
     cell_from_u64, center, resolution, rings_for_km, unit, unit_distance_km, CellPositions, Unit,
 };
@@ -171,7 +171,6 @@ pub struct Engine {
     bases: Vec<Base>,
     base_disks: Vec<Vec<u32>>,
     coverage: Option<(CoverageKey, Vec<CellCoverage>)>,
-    coverage_key: Option<CoverageKey>,
     climate: Option<ClimateModel>,
     rainfall: Option<ClimateModel>,
     base_rain_point: Vec<Option<usize>>,
@@ -432,7 +431,6 @@ impl Engine {
             bases,
             base_disks,
             coverage: None,
-            coverage_key: None,
             climate,
             rainfall,
             base_rain_point,
@@ -571,40 +569,27 @@ impl Engine {
         day
     }
 
-    /// Coverage of every grid position with the bases active on `d` (cached while the set
-    /// of active bases stays the same).
-    fn coverage(&mut self, d: i32) -> &[CellCoverage] {
+    /// Recomputes the coverage of every grid position for the bases active on `d` unless
+    /// the cached one is for the same active bases with the same rainy-season reductions.
+    fn refresh_coverage(&mut self, d: i32) {
         let cov_cfg = &self.config.coverage;
         let month = crate::util::ymd_from_days(d).1;
-        let mut active = Vec::new();
-        let mut key = Vec::new();
-        let mut reduced = Vec::new();
-        for (idx, base) in self.bases.iter().enumerate() {
-            if !is_active(base, d) {
-                continue;
-            }
-            let (mut radius_km, protects) = reach(base, cov_cfg);
+        let active = active_bases(&self.bases, d, cov_cfg, |i, _| {
             // Rainy season: the base's expected rainfall in this calendar month.
-            let rainy = match (&self.rainfall, self.base_rain_point[idx]) {
+            match (&self.rainfall, self.base_rain_point[i]) {
                 (Some(r), Some(p)) => r
                     .month_mean(p, month, d)
                     .is_some_and(|mm| mm > cov_cfg.rainy_month_mm),
                 _ => false,
-            };
-            if rainy {
-                radius_km *= cov_cfg.rainy_reach_factor;
-                reduced.push(format!("{} ({})", base.location, base.mission));
             }
-            key.push((idx, rainy));
-            active.push(ActiveBase {
-                base,
-                radius_km,
-                protects,
-            });
-        }
-        self.reduced = reduced;
-        let fresh = self.coverage.as_ref().is_none_or(|(k, _)| *k != key);
-        if fresh {
+        });
+        self.reduced = active
+            .iter()
+            .filter(|a| a.reduced)
+            .map(|a| format!("{} ({})", a.base.location, a.base.mission))
+            .collect();
+        let key: CoverageKey = active.iter().map(|a| (a.index, a.reduced)).collect();
+        if self.coverage.as_ref().is_none_or(|(k, _)| *k != key) {
             let cov = assess(
                 &self.centres,
                 &self.pos,
@@ -614,22 +599,25 @@ impl Engine {
             );
             self.coverage = Some((key, cov));
         }
-        self.coverage.as_ref().map_or(&[], |(_, c)| c.as_slice())
     }
 
-    /// Climate stress per grid position on day `d`, with the period used.
-    fn climate(&mut self, d: i32) -> Option<(i32, &[f64])> {
-        let model = self.climate.as_ref()?;
-        let period = model.period_for(d)?;
+    /// Recomputes the climate stress per grid position when day `d` falls on another
+    /// climate month than the cached one.
+    fn refresh_climate(&mut self, d: i32) {
+        let Some(model) = self.climate.as_ref() else {
+            return;
+        };
+        let Some(period) = model.period_for(d) else {
+            self.climate_cache = None;
+            return;
+        };
         if self
             .climate_cache
             .as_ref()
             .is_none_or(|(p, _)| *p != period)
         {
-            let s = model.stress(period, &self.centres);
-            self.climate_cache = Some((period, s));
+            self.climate_cache = Some((period, model.stress(period, &self.centres)));
         }
-        self.climate_cache.as_ref().map(|(p, s)| (*p, s.as_slice()))
     }
 
     /// Residents of IDP sites per grid position, as known on `d` (each site's latest
@@ -692,14 +680,14 @@ impl Engine {
         let t = std::time::Instant::now();
         let previous = self.previous_for(prior, &date)?;
         let t_prev = t.elapsed().as_millis() as u64;
-        let day = self.amounts(d);
+        let mut day = self.amounts(d);
         let t_amounts = t.elapsed().as_millis() as u64;
         let displaced = self.displaced(d);
-        let climate = self.climate(d).map(|(p, s)| (p, s.to_vec()));
+        self.refresh_climate(d);
         let t_climate = t.elapsed().as_millis() as u64;
         let cfg = self.config.score.clone();
         let min_tp = self.config.coverage.min_troops_per_1000;
-        let mut in_grid = day.in_grid.clone();
+        let mut in_grid = std::mem::take(&mut day.in_grid);
         if !self.fixed_grid {
             for (b, disk) in self.bases.iter().zip(&self.base_disks) {
                 if is_active(b, d) {
@@ -716,9 +704,7 @@ impl Engine {
                 }
             }
         }
-        self.coverage(d);
-        let (key, coverage) = self.coverage.take().unwrap_or_default();
-        self.coverage_key = Some(key);
+        self.refresh_coverage(d);
         tracing::debug!(
             previous_ms = t_prev,
             amounts_ms = t_amounts,
@@ -730,6 +716,8 @@ impl Engine {
         let exposure_neutral = self.population.is_none();
         let cells: Vec<usize> = (0..self.pos.len()).filter(|i| in_grid[*i]).collect();
         let this = &*self;
+        let climate = this.climate_cache.as_ref();
+        let coverage: &[CellCoverage] = this.coverage.as_ref().map_or(&[], |(_, c)| c);
         let rows: Vec<CellRecord> = cells
             .par_iter()
             .map(|&i| {
@@ -743,7 +731,7 @@ impl Engine {
                     spread,
                     baseline,
                     escalation: escalation(rn, baseline, cfg.escalation_smoothing),
-                    climate: climate.as_ref().map_or(0.0, |(_, s)| s[i]),
+                    climate: climate.map_or(0.0, |(_, s)| s[i]),
                 };
                 let displaced_here = displaced.get(&(i as u32)).copied().unwrap_or(0.0);
                 let residents = this.population.as_ref().map(|p| p[i] + displaced_here);
@@ -811,15 +799,12 @@ impl Engine {
             tiers[r.tier as usize] += 1;
             gaps += usize::from(r.gap);
         }
-        if let Some(key) = self.coverage_key.take() {
-            self.coverage = Some((key, coverage));
-        }
         let mut by_pos = vec![None; self.pos.len()];
         for (i, r) in cells.iter().zip(&rows) {
             by_pos[*i] = Some((r.risk, r.tier));
         }
         self.previous = Some((date.clone(), by_pos));
-        let climate_basis = match (&self.climate, &climate) {
+        let climate_basis = match (&self.climate, &self.climate_cache) {
             (Some(m), Some((p, _))) => Some(format!(
                 "{} of {}",
                 m.variable,
