@@ -2,10 +2,16 @@
 
 use crate::api::{self, ServeError};
 use crate::config::{Config, ConfigError};
+use crate::coverage::recompute::{snapshot_bases, SnapshotGrid};
+use crate::coverage::report::{render, ReportFormat};
+use crate::coverage::scenario::Scenario;
+use crate::coverage::summary::{self, GroupBy};
+use crate::coverage::CoverageError;
 use crate::export::{self, ExportError, Format, What};
 use crate::ingest::{self, IngestError, IngestOptions, Kind};
 use crate::sample::{self, SampleError};
 use crate::score::{self, ScoreError};
+use crate::snapshot::Snapshot;
 use crate::store::{IngestRecord, SnapshotInfo, Store, StoreError};
 use crate::util::parse_iso_date;
 use std::path::{Path, PathBuf};
@@ -34,6 +40,9 @@ pub enum Error {
     /// Sample generation.
     #[error(transparent)]
     Sample(#[from] SampleError),
+    /// Coverage analyses.
+    #[error(transparent)]
+    Coverage(#[from] crate::coverage::CoverageError),
     /// Synthetic benchmark store.
     #[error(transparent)]
     Synthetic(#[from] crate::synthetic::SyntheticError),
@@ -221,6 +230,261 @@ pub fn export(
     }
     let (_, store) = ctx.load()?;
     Ok(export::export(&store, what, date, level, format, out)?)
+}
+
+/// The grouping `--by` names (default: mission).
+fn group_by(by: Option<&str>, areas: &[crate::tables::Area]) -> Result<GroupBy, Error> {
+    let Some(by) = by else {
+        return Ok(GroupBy::Mission);
+    };
+    GroupBy::parse(by, areas).ok_or_else(|| {
+        let mut levels: Vec<&str> = areas.iter().map(|a| a.level.as_str()).collect();
+        levels.sort_unstable();
+        levels.dedup();
+        CoverageError::UnknownGrouping {
+            by: by.to_owned(),
+            levels: if levels.is_empty() {
+                "none loaded".into()
+            } else {
+                levels.join(", ")
+            },
+        }
+        .into()
+    })
+}
+
+/// What `vigil coverage` reports.
+#[derive(Debug, Clone, Default)]
+pub struct CoverageRequest<'a> {
+    /// One snapshot (default: the latest).
+    pub date: Option<&'a str>,
+    /// Or every stored snapshot of a range: a time series.
+    pub range: Option<(&'a str, &'a str)>,
+    /// `mission` (default) or a loaded area level.
+    pub by: Option<&'a str>,
+    /// Fixed reach radii to compare (sensitivity).
+    pub radii: Vec<f64>,
+}
+
+/// `vigil coverage [--date D | --from D1 --to D2] [--by L] [--radii R,…] [--format F]`
+pub fn coverage(
+    ctx: &Context,
+    req: &CoverageRequest<'_>,
+    format: ReportFormat,
+) -> Result<String, Error> {
+    for (p, d) in [
+        ("--date", req.date),
+        ("--from", req.range.map(|r| r.0)),
+        ("--to", req.range.map(|r| r.1)),
+    ] {
+        if let Some(d) = d {
+            date_arg(p, d)?;
+        }
+    }
+    if let Some(r) = req.radii.iter().find(|r| !(**r > 0.0 && **r <= 200.0)) {
+        return Err(Error::Argument {
+            parameter: "--radii",
+            value: r.to_string(),
+            reason: "each radius must be in (0, 200] km",
+        });
+    }
+    let (config, store) = ctx.load()?;
+    let areas: Vec<crate::tables::Area> = store.read()?;
+    let area_cells: Vec<crate::tables::AreaCell> = store.read()?;
+    let by = group_by(req.by, &areas)?;
+    let rows = if let Some((from, to)) = req.range {
+        summary::series(&store, from, to, &by, &areas, &area_cells)?
+    } else {
+        let snap = Snapshot::load(&store, req.date)?;
+        let bases: Vec<crate::tables::Base> = store.read()?;
+        let grid = SnapshotGrid::new(
+            &snap.cells,
+            store_resolution(&store)?,
+            config.coverage.min_troops_per_1000,
+        );
+        let active = snapshot_bases(&bases, &snap, &config.coverage);
+        summary::sensitivity(
+            &grid,
+            &snap.date,
+            &active,
+            &req.radii,
+            &by,
+            &areas,
+            &area_cells,
+        )
+    };
+    Ok(render(&rows, format)?)
+}
+
+fn store_resolution(store: &Store) -> Result<h3o::Resolution, Error> {
+    Ok(crate::grid::resolution(store.manifest().resolution).map_err(CoverageError::Grid)?)
+}
+
+/// `vigil responsiveness --from D1 --to D2 [--format F]`
+pub fn responsiveness(
+    ctx: &Context,
+    from: &str,
+    to: &str,
+    format: ReportFormat,
+) -> Result<String, Error> {
+    let (from, to) = (date_arg("--from", from)?, date_arg("--to", to)?);
+    if to < from {
+        return Err(Error::Argument {
+            parameter: "--to",
+            value: crate::util::format_date(to),
+            reason: "the range ends before it starts",
+        });
+    }
+    let (_, store) = ctx.load()?;
+    let (episodes, snapshots) = crate::coverage::responsiveness::episodes(&store, from, to)?;
+    let rows = crate::coverage::responsiveness::table(&episodes);
+    let mut out = String::new();
+    if format == ReportFormat::Table {
+        out.push_str(&format!(
+            "{} snapshots {}..{}: {} cells entered high or critical\n",
+            snapshots,
+            crate::util::format_date(from),
+            crate::util::format_date(to),
+            episodes.len()
+        ));
+    }
+    out.push_str(&render(&rows, format)?);
+    Ok(out)
+}
+
+/// `vigil scenario FILE [--date D] [--format F]`
+pub fn scenario(
+    ctx: &Context,
+    file: &Path,
+    date: Option<&str>,
+    format: ReportFormat,
+) -> Result<String, Error> {
+    if let Some(d) = date {
+        date_arg("--date", d)?;
+    }
+    let scenario = Scenario::read(file)?;
+    let (config, store) = ctx.load()?;
+    let snap = Snapshot::load(&store, date)?;
+    let bases: Vec<crate::tables::Base> = store.read()?;
+    let grid = SnapshotGrid::new(
+        &snap.cells,
+        store_resolution(&store)?,
+        config.coverage.min_troops_per_1000,
+    );
+    let outcome =
+        crate::coverage::scenario::evaluate(&grid, &snap, &scenario, &bases, &config.coverage)?;
+    Ok(match format {
+        ReportFormat::Json => serde_json::to_string_pretty(&outcome)
+            .map_err(|e| CoverageError::Render(e.to_string()))?,
+        ReportFormat::Csv => render(&outcome.changed, format)?,
+        ReportFormat::Table => format!(
+            "scenario on {}: {} bases opened, {} closed; {} cells change\n\nsummary deltas (after − before):\n{}\nchanged cells:\n{}",
+            outcome.date,
+            scenario.add.len(),
+            scenario.close.len(),
+            outcome.changed.len(),
+            render(&outcome.delta, format)?,
+            render(&outcome.changed, format)?
+        ),
+    })
+}
+
+/// What `vigil plan` places.
+#[derive(Debug, Clone, Copy)]
+pub struct PlanRequest<'a> {
+    /// Snapshot date (default: the latest).
+    pub date: Option<&'a str>,
+    /// Sites.
+    pub k: usize,
+    /// Reach of each new base, km (default: the post radius).
+    pub radius_km: Option<f64>,
+    /// Troops of each new base.
+    pub troops: i64,
+}
+
+/// `vigil plan --k N [--date D] [--radius-km R] [--troops T] [--format F]`
+pub fn plan(ctx: &Context, req: &PlanRequest<'_>, format: ReportFormat) -> Result<String, Error> {
+    if let Some(d) = req.date {
+        date_arg("--date", d)?;
+    }
+    if req.k == 0 {
+        return Err(Error::Argument {
+            parameter: "--k",
+            value: "0".into(),
+            reason: "ask for at least one site",
+        });
+    }
+    let (config, store) = ctx.load()?;
+    let radius_km = req.radius_km.unwrap_or(config.coverage.post_radius_km);
+    if !(radius_km > 0.0 && radius_km <= 200.0) {
+        return Err(Error::Argument {
+            parameter: "--radius-km",
+            value: radius_km.to_string(),
+            reason: "the reach must be in (0, 200] km",
+        });
+    }
+    let snap = Snapshot::load(&store, req.date)?;
+    let grid = SnapshotGrid::new(
+        &snap.cells,
+        store_resolution(&store)?,
+        config.coverage.min_troops_per_1000,
+    );
+    let opts = crate::coverage::plan::PlanOptions {
+        k: req.k,
+        radius_km,
+        troops: req.troops,
+    };
+    let p = crate::coverage::plan::plan(&grid, &snap.date, &opts);
+    Ok(match format {
+        ReportFormat::Json => {
+            serde_json::to_string_pretty(&p).map_err(|e| CoverageError::Render(e.to_string()))?
+        }
+        ReportFormat::Csv => render(&p.sites, format)?,
+        ReportFormat::Table => format!(
+            "plan on {}: {:.0} {} in {} gap cells; {} sites of {} km reach, {} troops\n{}{:.0} {} still in gaps{}\n",
+            p.date,
+            p.demand,
+            p.unit,
+            p.demand_cells,
+            p.sites.len(),
+            radius_km,
+            req.troops,
+            render(&p.sites, format)?,
+            p.remaining,
+            p.unit,
+            if p.sites.len() < req.k {
+                format!(" (only {} sites add anything)", p.sites.len())
+            } else {
+                String::new()
+            }
+        ),
+    })
+}
+
+/// `vigil outside-reach --from D1 --to D2 [--mission M] [--format F]`
+pub fn outside_reach(
+    ctx: &Context,
+    from: &str,
+    to: &str,
+    mission: Option<&str>,
+    format: ReportFormat,
+) -> Result<String, Error> {
+    let (from, to) = (date_arg("--from", from)?, date_arg("--to", to)?);
+    let (config, store) = ctx.load()?;
+    let events: Vec<crate::tables::Event> = store.read()?;
+    let mut bases: Vec<crate::tables::Base> = store.read()?;
+    if let Some(m) = mission {
+        bases.retain(|b| b.mission.eq_ignore_ascii_case(m));
+        if bases.is_empty() {
+            return Err(Error::Argument {
+                parameter: "--mission",
+                value: m.to_owned(),
+                reason: "no base of this mission is stored",
+            });
+        }
+    }
+    let rows = crate::coverage::reach::outside_reach(&events, &bases, &config.coverage, from, to);
+    Ok(render(&rows, format)?)
 }
 
 /// `vigil sample --bench-store --cells N --events M`: a large synthetic store (in the

@@ -4,6 +4,7 @@ use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use vigil::commands::{self, Context};
+use vigil::coverage::report::ReportFormat;
 use vigil::export::{Format, What};
 use vigil::ingest::{IngestOptions, Kind};
 
@@ -113,6 +114,94 @@ enum Command {
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Coverage summary per mission (or area level): cells, high-risk cells, gap cells,
+    /// people in gaps, civilian deaths of the last 30/90 days inside gaps and the gap hit
+    /// rate; for one snapshot, for every stored snapshot of a range (a time series), or for
+    /// fixed reach radii (`--radii 5,10,25,50`, sensitivity).
+    Coverage {
+        /// Snapshot date, YYYY-MM-DD (default: the latest).
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        date: Option<String>,
+        /// First day of a time series over the stored snapshots.
+        #[arg(long, requires = "to")]
+        from: Option<String>,
+        /// Last day of the time series (included).
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// Group by `mission` (the nearest base's; default) or a loaded area level (`ADM1`…).
+        #[arg(long)]
+        by: Option<String>,
+        /// Also recompute coverage with every base given each of these reach radii, km
+        /// (comma-separated); the first rows are the snapshot as scored (reach by size).
+        #[arg(long, value_delimiter = ',', conflicts_with = "from")]
+        radii: Vec<f64>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+    /// Responsiveness: for cells that entered high or critical in the stored snapshots of a
+    /// range, the days until they were covered (median, share within 30 and 90 days; per
+    /// mission and year; Kaplan–Meier for cells still uncovered at the end).
+    Responsiveness {
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD (included).
+        #[arg(long)]
+        to: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+    /// What-if: apply a scenario (bases opened and closed; a .json or .toml file, see
+    /// docs/methodology.md §7.6) to a snapshot in memory and report the cells whose coverage
+    /// changes and the summary deltas. Nothing is stored.
+    Scenario {
+        /// The scenario file.
+        file: PathBuf,
+        /// Snapshot date, YYYY-MM-DD (default: the latest).
+        #[arg(long)]
+        date: Option<String>,
+        /// Output format (csv: the changed cells).
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+    /// Propose sites for new temporary operating bases: greedy maximal covering (lazy) of
+    /// the people in gap cells, with each site's marginal gain. `--format json` also gives
+    /// the sites as a scenario file.
+    Plan {
+        /// Number of sites.
+        #[arg(long)]
+        k: usize,
+        /// Snapshot date, YYYY-MM-DD (default: the latest).
+        #[arg(long)]
+        date: Option<String>,
+        /// Reach of each new base, km (default: coverage.post_radius_km, 10).
+        #[arg(long)]
+        radius_km: Option<f64>,
+        /// Troops of each new base.
+        #[arg(long, default_value_t = 100)]
+        troops: i64,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
+    },
+    /// Per year, the civilian deaths of violence against civilians that fell outside every
+    /// base's reach on the day (events against the bases table, independent of the index).
+    OutsideReach {
+        /// First day, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last day, YYYY-MM-DD (included).
+        #[arg(long)]
+        to: String,
+        /// Only the bases of this mission (default: every stored base).
+        #[arg(long)]
+        mission: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: ReportFormat,
     },
     /// Generate the deterministic synthetic sample.
     Sample {
@@ -242,6 +331,50 @@ fn main() -> ExitCode {
             }
         }),
         Command::Demo { bind, sample } => commands::demo(&ctx, &sample, &bind),
+        Command::Coverage {
+            date,
+            from,
+            to,
+            by,
+            radii,
+            format,
+        } => {
+            let req = commands::CoverageRequest {
+                date: date.as_deref(),
+                range: from.as_deref().zip(to.as_deref()),
+                by: by.as_deref(),
+                radii,
+            };
+            commands::coverage(&ctx, &req, format).map(|s| print!("{s}"))
+        }
+        Command::Responsiveness { from, to, format } => {
+            commands::responsiveness(&ctx, &from, &to, format).map(|s| print!("{s}"))
+        }
+        Command::Scenario { file, date, format } => {
+            commands::scenario(&ctx, &file, date.as_deref(), format).map(|s| print!("{s}"))
+        }
+        Command::Plan {
+            k,
+            date,
+            radius_km,
+            troops,
+            format,
+        } => {
+            let req = commands::PlanRequest {
+                date: date.as_deref(),
+                k,
+                radius_km,
+                troops,
+            };
+            commands::plan(&ctx, &req, format).map(|s| print!("{s}"))
+        }
+        Command::OutsideReach {
+            from,
+            to,
+            mission,
+            format,
+        } => commands::outside_reach(&ctx, &from, &to, mission.as_deref(), format)
+            .map(|s| print!("{s}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

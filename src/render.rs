@@ -111,6 +111,10 @@ pub fn cell_properties(r: &CellRecord, date: &str) -> Map<String, Value> {
     m.insert("events".into(), Value::from(r.events));
     m.insert("precise_share".into(), opt_num(r.precise_share));
     m.insert(
+        "civilian_fatalities_30d".into(),
+        Value::from(r.civilian_fatalities_30d),
+    );
+    m.insert(
         "civilian_fatalities_90d".into(),
         Value::from(r.civilian_fatalities_90d),
     );
@@ -121,6 +125,10 @@ pub fn cell_properties(r: &CellRecord, date: &str) -> Map<String, Value> {
         r.nearest_base.clone().map_or(Value::Null, Value::String),
     );
     m.insert("nearest_base_km".into(), opt_num(r.nearest_base_km));
+    m.insert(
+        "mission".into(),
+        r.mission.clone().map_or(Value::Null, Value::String),
+    );
     m.insert("troops_in_reach".into(), Value::from(r.troops_in_reach));
     m.insert("troops_per_1000".into(), opt_num(r.troops_per_1000));
     m.insert("gap".into(), Value::Bool(r.gap));

@@ -81,8 +81,14 @@ pub struct Totals {
     pub displaced: f64,
     /// Events within the window.
     pub events: i64,
+    /// Civilian fatalities over the last 30 days.
+    pub civilian_fatalities_30d: i64,
     /// Civilian fatalities over the last 90 days.
     pub civilian_fatalities_90d: i64,
+    /// Civilian fatalities over the last 30 days in gap cells.
+    pub civilian_fatalities_30d_in_gaps: i64,
+    /// Civilian fatalities over the last 90 days in gap cells.
+    pub civilian_fatalities_90d_in_gaps: i64,
     /// Cells per tier, low to critical.
     pub tiers: [i64; 5],
     /// Coverage-gap cells.
@@ -117,6 +123,7 @@ impl Totals {
         self.population += r.population.unwrap_or(0.0);
         self.displaced += r.displaced;
         self.events += r.events;
+        self.civilian_fatalities_30d += r.civilian_fatalities_30d;
         self.civilian_fatalities_90d += r.civilian_fatalities_90d;
         self.tiers[r.tier as usize] += 1;
         self.gap_cells += i64::from(r.gap);
@@ -127,6 +134,8 @@ impl Totals {
         }
         if r.gap {
             self.population_in_gaps += people;
+            self.civilian_fatalities_30d_in_gaps += r.civilian_fatalities_30d;
+            self.civilian_fatalities_90d_in_gaps += r.civilian_fatalities_90d;
         }
         self.gap_severity += r.gap_severity;
         self.risk_x_population += r.risk * people;
@@ -142,7 +151,10 @@ impl Totals {
         self.population += o.population;
         self.displaced += o.displaced;
         self.events += o.events;
+        self.civilian_fatalities_30d += o.civilian_fatalities_30d;
         self.civilian_fatalities_90d += o.civilian_fatalities_90d;
+        self.civilian_fatalities_30d_in_gaps += o.civilian_fatalities_30d_in_gaps;
+        self.civilian_fatalities_90d_in_gaps += o.civilian_fatalities_90d_in_gaps;
         for (a, b) in self.tiers.iter_mut().zip(o.tiers) {
             *a += b;
         }
@@ -157,6 +169,33 @@ impl Totals {
         self.risk_sum += o.risk_sum;
         self.hazard_sum += o.hazard_sum;
         self.risk_max = self.risk_max.max(o.risk_max);
+    }
+
+    /// High or critical cells.
+    pub fn high_cells(&self) -> i64 {
+        self.tiers[Tier::High as usize] + self.tiers[Tier::Critical as usize]
+    }
+
+    /// Share of the unit's cells that are gaps (the share of area flagged).
+    pub fn gap_area_share(&self) -> Option<f64> {
+        (self.cells > 0).then(|| self.gap_cells as f64 / self.cells as f64)
+    }
+
+    /// Gap hit rate over `days` (30 or 90): the share of the unit's civilian fatalities of
+    /// the last `days` that fell in gap cells (`None` when there were none).
+    pub fn gap_hit_rate(&self, days: u32) -> Option<f64> {
+        let (inside, all) = if days <= 30 {
+            (
+                self.civilian_fatalities_30d_in_gaps,
+                self.civilian_fatalities_30d,
+            )
+        } else {
+            (
+                self.civilian_fatalities_90d_in_gaps,
+                self.civilian_fatalities_90d,
+            )
+        };
+        (all > 0).then(|| inside as f64 / all as f64)
     }
 
     /// Population-weighted mean risk (the cells' mean when the unit has no residents).
@@ -333,8 +372,17 @@ pub fn to_frame(units: &[Unit], level: &Level, date: &str) -> PolarsResult<DataF
     }));
     cols.push(column("gap_severity", units, |u| u.totals.gap_severity));
     cols.push(column("events", units, |u| u.totals.events));
+    cols.push(column("civilian_fatalities_30d", units, |u| {
+        u.totals.civilian_fatalities_30d
+    }));
     cols.push(column("civilian_fatalities_90d", units, |u| {
         u.totals.civilian_fatalities_90d
+    }));
+    cols.push(column("civilian_fatalities_30d_in_gaps", units, |u| {
+        u.totals.civilian_fatalities_30d_in_gaps
+    }));
+    cols.push(column("civilian_fatalities_90d_in_gaps", units, |u| {
+        u.totals.civilian_fatalities_90d_in_gaps
     }));
     DataFrame::new_infer_height(cols)
 }
@@ -355,42 +403,18 @@ mod tests {
         events: i64,
     ) -> CellRecord {
         CellRecord {
-            cell,
-            lat: 0.0,
-            lon: 0.0,
-            area: None,
-            harm: 0.0,
-            conflict: 0.0,
-            spread: 0.0,
-            baseline: 0.0,
-            escalation: 0.0,
-            climate: 0.0,
             hazard: risk,
             population: pop,
-            displaced: 0.0,
-            exposure: 1.0,
             risk,
             tier,
-            harm_share: 0.0,
-            conflict_share: 0.0,
-            spread_share: 0.0,
-            baseline_share: 0.0,
-            escalation_share: 0.0,
-            climate_share: 0.0,
-            delta_risk: None,
-            prev_tier: None,
             events,
-            precise_share: None,
+            civilian_fatalities_30d: events / 2,
             civilian_fatalities_90d: events,
             covered: !gap,
             presence: !gap,
-            nearest_base: None,
-            nearest_base_km: None,
-            troops_in_reach: 0,
-            troops_per_1000: None,
             gap,
-            under_covered: false,
             gap_severity: if gap { risk } else { 0.0 },
+            ..CellRecord::quiet(cell, (0.0, 0.0))
         }
     }
 

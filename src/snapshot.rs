@@ -117,6 +117,8 @@ pub struct CellRecord {
     /// Share of the cell's event weight from exactly or nearly located events (the rest from
     /// admin-level or regional locations); `None` when the cell has no event weight.
     pub precise_share: Option<f64>,
+    /// Civilian fatalities in the cell over the last 30 days.
+    pub civilian_fatalities_30d: i64,
     /// Civilian fatalities in the cell over the last 90 days.
     pub civilian_fatalities_90d: i64,
     /// Reached by a base with protection capacity (troops or formed police).
@@ -127,6 +129,8 @@ pub struct CellRecord {
     pub nearest_base: Option<String>,
     /// Distance to it, km.
     pub nearest_base_km: Option<f64>,
+    /// Mission of the nearest active base (the mission a cell is summarised under).
+    pub mission: Option<String>,
     /// Troops of the bases whose reach includes the cell.
     pub troops_in_reach: i64,
     /// Troops per 1,000 residents of the reaching bases' areas.
@@ -137,6 +141,53 @@ pub struct CellRecord {
     pub under_covered: bool,
     /// risk × exposure × (1 − coverage strength).
     pub gap_severity: f64,
+}
+
+impl CellRecord {
+    /// A cell at `centre` with nothing in it: no events, no residents data, low, not
+    /// covered, no base (fixtures and scenarios start from it).
+    pub fn quiet(cell: u64, centre: (f64, f64)) -> CellRecord {
+        CellRecord {
+            cell,
+            lat: centre.0,
+            lon: centre.1,
+            area: None,
+            harm: 0.0,
+            conflict: 0.0,
+            spread: 0.0,
+            baseline: 0.0,
+            escalation: 0.0,
+            climate: 0.0,
+            hazard: 0.0,
+            population: None,
+            displaced: 0.0,
+            exposure: 1.0,
+            risk: 0.0,
+            tier: Tier::Low,
+            harm_share: 0.0,
+            conflict_share: 0.0,
+            spread_share: 0.0,
+            baseline_share: 0.0,
+            escalation_share: 0.0,
+            climate_share: 0.0,
+            delta_risk: None,
+            prev_tier: None,
+            events: 0,
+            precise_share: None,
+            civilian_fatalities_30d: 0,
+            civilian_fatalities_90d: 0,
+            covered: false,
+            presence: false,
+            nearest_base: None,
+            nearest_base_km: None,
+            mission: None,
+            troops_in_reach: 0,
+            troops_per_1000: None,
+            gap: false,
+            under_covered: false,
+            gap_severity: 0.0,
+        }
+    }
 }
 
 impl Table for CellRecord {
@@ -173,6 +224,11 @@ impl Table for CellRecord {
             Box::new(|| column("events", rows, |r| r.events)),
             Box::new(|| column("precise_share", rows, |r| r.precise_share)),
             Box::new(|| {
+                column("civilian_fatalities_30d", rows, |r| {
+                    r.civilian_fatalities_30d
+                })
+            }),
+            Box::new(|| {
                 column("civilian_fatalities_90d", rows, |r| {
                     r.civilian_fatalities_90d
                 })
@@ -181,6 +237,7 @@ impl Table for CellRecord {
             Box::new(|| column("presence", rows, |r| r.presence)),
             Box::new(|| column("nearest_base", rows, |r| r.nearest_base.clone())),
             Box::new(|| column("nearest_base_km", rows, |r| r.nearest_base_km)),
+            Box::new(|| column("mission", rows, |r| r.mission.clone())),
             Box::new(|| column("troops_in_reach", rows, |r| r.troops_in_reach)),
             Box::new(|| column("troops_per_1000", rows, |r| r.troops_per_1000)),
             Box::new(|| column("gap", rows, |r| r.gap)),
@@ -221,6 +278,8 @@ impl Table for CellRecord {
         let events = i64s(df, "events")?;
         let precise = num("precise_share")?;
         let civ = i64s(df, "civilian_fatalities_90d")?;
+        let civ30 = i64s(df, "civilian_fatalities_30d")?;
+        let mission = strs(df, "mission")?;
         let (covered, presence) = (bools(df, "covered")?, bools(df, "presence")?);
         let nearest = strs(df, "nearest_base")?;
         let nearest_km = num("nearest_base_km")?;
@@ -258,11 +317,13 @@ impl Table for CellRecord {
                     prev_tier: prev[i].as_deref().and_then(Tier::parse),
                     events: events[i].unwrap_or(0),
                     precise_share: precise[i],
+                    civilian_fatalities_30d: civ30[i].unwrap_or(0),
                     civilian_fatalities_90d: civ[i].unwrap_or(0),
                     covered: covered[i],
                     presence: presence[i],
                     nearest_base: nearest[i].clone(),
                     nearest_base_km: nearest_km[i],
+                    mission: mission[i].clone(),
                     troops_in_reach: troops[i].unwrap_or(0),
                     troops_per_1000: tp[i],
                     gap: gap[i],

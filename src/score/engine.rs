@@ -10,7 +10,7 @@ use super::events::{precision_factor, EventSet, Kind};
 use super::index::{escalation, index, Amounts, Normalisation};
 use super::{AreaCells, AreaIndex, ScoreError};
 use crate::config::Config;
-use crate::coverage::{active_bases, assess, is_active, CellCoverage};
+use crate::coverage::{active_bases, assess, is_active, CellCoverage, Flags};
 use crate::grid::{
     cell_from_u64, center, resolution, rings_for_km, unit, unit_distance_km, CellPositions, Unit,
 };
@@ -94,6 +94,8 @@ struct Day {
     base: Vec<f64>,
     events: Vec<i64>,
     civ90: Vec<i64>,
+    /// Civilian fatalities of the last 30 days.
+    civ30: Vec<i64>,
     in_grid: Vec<bool>,
 }
 
@@ -466,6 +468,7 @@ impl Engine {
         );
         let mut ev = vec![0i64; ns];
         let mut civ = vec![0i64; ns];
+        let mut civ30 = vec![0i64; ns];
         let mut touched = vec![false; ns];
         let mut seeds = vec![false; ns];
         let window = cfg.window_days as i32;
@@ -483,6 +486,9 @@ impl Engine {
                 seeds[o] = true;
                 if age < 90 {
                     civ[o] += e.civilian_deaths[i];
+                }
+                if age < 30 {
+                    civ30[o] += e.civilian_deaths[i];
                 }
             }
             let kind = e.kind[i];
@@ -529,6 +535,7 @@ impl Engine {
             base: vec![0.0; n],
             events: vec![0; n],
             civ90: vec![0; n],
+            civ30: vec![0; n],
             in_grid: vec![self.fixed_grid; n],
         };
         for s in 0..ns {
@@ -546,6 +553,7 @@ impl Engine {
                 day.precise[p] = pr[s];
                 day.events[p] = ev[s];
                 day.civ90[p] = civ[s];
+                day.civ30[p] = civ30[s];
             }
             if !touched[s] {
                 continue;
@@ -586,7 +594,7 @@ impl Engine {
         self.reduced = active
             .iter()
             .filter(|a| a.reduced)
-            .map(|a| format!("{} ({})", a.base.location, a.base.mission))
+            .map(|a| crate::coverage::label(a.base))
             .collect();
         let key: CoverageKey = active.iter().map(|a| (a.index, a.reduced)).collect();
         if self.coverage.as_ref().is_none_or(|(k, _)| *k != key) {
@@ -738,15 +746,7 @@ impl Engine {
                 let ix = index(&a, residents, &norm, &cfg);
                 let tier = Tier::of(ix.risk, &cfg.tier_thresholds);
                 let cov = &coverage[i];
-                let strength = if cov.covered {
-                    cov.troops_per_1000.map_or(1.0, |t| (t / min_tp).min(1.0))
-                } else {
-                    0.0
-                };
-                let gap = tier.is_high() && !cov.covered;
-                let under_covered = tier.is_high()
-                    && cov.covered
-                    && cov.troops_per_1000.is_some_and(|t| t < min_tp);
+                let flags = Flags::of(tier, ix.risk, ix.exposure, cov, min_tp);
                 let prev = previous.as_ref().and_then(|p| p[i].as_ref());
                 let weight = day.harm[i] + day.conflict[i];
                 let (lat, lon) = this.centres[i];
@@ -780,16 +780,18 @@ impl Engine {
                     prev_tier: prev.map(|p| p.1),
                     events: day.events[i],
                     precise_share: (weight > 0.0).then(|| (day.precise[i] / weight).min(1.0)),
+                    civilian_fatalities_30d: day.civ30[i],
                     civilian_fatalities_90d: day.civ90[i],
                     covered: cov.covered,
                     presence: cov.presence,
                     nearest_base: cov.nearest_base.clone(),
+                    mission: cov.mission.clone(),
                     nearest_base_km: cov.nearest_base_km,
                     troops_in_reach: cov.troops_in_reach,
                     troops_per_1000: cov.troops_per_1000,
-                    gap,
-                    under_covered,
-                    gap_severity: ix.risk * ix.exposure * (1.0 - strength),
+                    gap: flags.gap,
+                    under_covered: flags.under_covered,
+                    gap_severity: flags.gap_severity,
                 }
             })
             .collect();

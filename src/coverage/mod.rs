@@ -1,11 +1,97 @@
-//! Presence and reach of peacekeeping bases, and the per-cell coverage that the gap flag
-//! needs (DESIGN §4).
+//! Presence and reach of peacekeeping bases, the per-cell coverage and gap flags
+//! (DESIGN §4), and what is built on them: summaries and the gap hit rate
+//! ([`summary`]), responsiveness ([`responsiveness`]), what-if scenarios ([`scenario`]),
+//! placement of new bases ([`plan`]) and events outside every base's reach ([`reach`]).
+
+pub mod plan;
+pub mod reach;
+pub mod recompute;
+pub mod report;
+pub mod responsiveness;
+pub mod scenario;
+pub mod summary;
 
 use crate::config::CoverageConfig;
 use crate::grid::{cell_from_u64, center, distance_km, rings_for_km, unit};
 use crate::tables::Base;
 use h3o::{CellIndex, Resolution};
 use rayon::prelude::*;
+
+/// Errors of the coverage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum CoverageError {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A scenario file is not a valid scenario.
+    #[error("{path} is not a valid scenario: {reason}")]
+    ScenarioFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+    /// A change of a scenario is invalid.
+    #[error("scenario change {change}: invalid {field} `{value}`: {reason}")]
+    Change {
+        /// Which change.
+        change: String,
+        /// Which field.
+        field: &'static str,
+        /// What was given.
+        value: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// A base to close is not active on the date.
+    #[error("no base `{name}` is active on {date}; active bases: {known}")]
+    UnknownBase {
+        /// What was asked.
+        name: String,
+        /// Snapshot date.
+        date: String,
+        /// The active bases.
+        known: String,
+    },
+    /// No snapshot is stored in a range.
+    #[error("no snapshot is stored between {from} and {to}: run `vigil score --from {from} --to {to}` first")]
+    NoSnapshots {
+        /// First day.
+        from: String,
+        /// Last day.
+        to: String,
+    },
+    /// A grouping is neither `mission` nor a loaded area level.
+    #[error("unknown grouping `{by}`: use `mission` or a loaded area level ({levels})")]
+    UnknownGrouping {
+        /// What was asked.
+        by: String,
+        /// The loaded levels.
+        levels: String,
+    },
+    /// The store's grid resolution is invalid.
+    #[error(transparent)]
+    Grid(#[from] crate::grid::GridError),
+    /// A report could not be written.
+    #[error("cannot write the report: {0}")]
+    Render(String),
+    /// A stored snapshot lacks a column this analysis needs.
+    #[error("snapshot {date} lacks a column: {source} (re-score it with this version)")]
+    Snapshot {
+        /// Snapshot date.
+        date: String,
+        /// What polars said.
+        source: polars::error::PolarsError,
+    },
+}
 
 /// A base active on the snapshot date, with its reach.
 #[derive(Debug, Clone)]
@@ -20,6 +106,11 @@ pub struct ActiveBase<'a> {
     pub radius_km: f64,
     /// Whether it gives protection capacity (troops or formed police), not only presence.
     pub protects: bool,
+}
+
+/// How a base is named in outputs: `location (mission)`.
+pub fn label(b: &Base) -> String {
+    format!("{} ({})", b.location, b.mission)
 }
 
 /// Reach radius and protection capacity of a base by size and type.
@@ -86,6 +177,8 @@ pub struct CellCoverage {
     pub nearest_base: Option<String>,
     /// Its distance, km.
     pub nearest_base_km: Option<f64>,
+    /// Its mission.
+    pub mission: Option<String>,
     /// Troops of the protecting bases that reach the cell.
     pub troops_in_reach: i64,
     /// Σ over reaching bases of troops × 1000 / residents within that base's reach.
@@ -103,10 +196,7 @@ pub fn assess(
     population: Option<&[f64]>,
     res: Resolution,
 ) -> Vec<CellCoverage> {
-    let labels: Vec<String> = bases
-        .iter()
-        .map(|b| format!("{} ({})", b.base.location, b.base.mission))
-        .collect();
+    let labels: Vec<String> = bases.iter().map(|b| label(b.base)).collect();
     let units: Vec<[f64; 3]> = bases
         .iter()
         .map(|b| unit((b.base.lat, b.base.lon)))
@@ -128,6 +218,7 @@ pub fn assess(
                 let b = bases[j].base;
                 cov.nearest_base_km = Some(distance_km(*c, (b.lat, b.lon)));
                 cov.nearest_base = Some(labels[j].clone());
+                cov.mission = Some(b.mission.clone());
             }
             cov
         })
@@ -153,6 +244,43 @@ pub fn assess(
         }
     }
     out
+}
+
+/// The gap flags of a cell (methodology §7).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Flags {
+    /// High or critical and not covered.
+    pub gap: bool,
+    /// High or critical, covered, troops per 1,000 below the threshold.
+    pub under_covered: bool,
+    /// risk × exposure × (1 − coverage strength).
+    pub gap_severity: f64,
+}
+
+impl Flags {
+    /// The flags of a cell of `tier`, `risk` and `exposure` with coverage `cov`;
+    /// `min_troops_per_1000` is the strength at which coverage counts as full.
+    pub fn of(
+        tier: crate::snapshot::Tier,
+        risk: f64,
+        exposure: f64,
+        cov: &CellCoverage,
+        min_troops_per_1000: f64,
+    ) -> Flags {
+        let strength = if cov.covered {
+            cov.troops_per_1000
+                .map_or(1.0, |t| (t / min_troops_per_1000).min(1.0))
+        } else {
+            0.0
+        };
+        Flags {
+            gap: tier.is_high() && !cov.covered,
+            under_covered: tier.is_high()
+                && cov.covered
+                && cov.troops_per_1000.is_some_and(|t| t < min_troops_per_1000),
+            gap_severity: risk * exposure * (1.0 - strength),
+        }
+    }
 }
 
 /// Cells whose centre lies within a base's reach.
