@@ -248,91 +248,129 @@ impl Table for CellRecord {
     }
 
     fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>> {
-        let cell = u64s(df, "cell")?;
-        let num = |n: &str| f64s(df, n);
-        let (lat, lon) = (num("lat")?, num("lon")?);
-        let area = strs(df, "area")?;
-        let (harm, conflict, spread, hazard) = (
-            num("harm")?,
-            num("conflict")?,
-            num("spread")?,
-            num("hazard")?,
-        );
-        let (baseline, escalation, climate) =
-            (num("baseline")?, num("escalation")?, num("climate")?);
-        let (population, exposure, risk) = (num("population")?, num("exposure")?, num("risk")?);
-        let displaced = num("displaced")?;
-        let (bs, es, cls) = (
-            num("baseline_share")?,
-            num("escalation_share")?,
-            num("climate_share")?,
-        );
-        let tier = req_strs(df, "tier")?;
-        let (hs, cs, ss) = (
-            num("harm_share")?,
-            num("conflict_share")?,
-            num("spread_share")?,
-        );
-        let delta = num("delta_risk")?;
-        let prev = strs(df, "prev_tier")?;
-        let events = i64s(df, "events")?;
-        let precise = num("precise_share")?;
-        let civ = i64s(df, "civilian_fatalities_90d")?;
-        let civ30 = i64s(df, "civilian_fatalities_30d")?;
-        let mission = strs(df, "mission")?;
-        let (covered, presence) = (bools(df, "covered")?, bools(df, "presence")?);
-        let nearest = strs(df, "nearest_base")?;
-        let nearest_km = num("nearest_base_km")?;
-        let troops = i64s(df, "troops_in_reach")?;
-        let tp = num("troops_per_1000")?;
-        let (gap, under) = (bools(df, "gap")?, bools(df, "under_covered")?);
-        let severity = num("gap_severity")?;
-        let z = |v: Option<f64>| v.unwrap_or(0.0);
-        (0..df.height())
-            .map(|i| {
-                Ok(CellRecord {
-                    cell: cell[i].ok_or_else(|| missing("snapshot cell"))?,
-                    lat: z(lat[i]),
-                    lon: z(lon[i]),
-                    area: area[i].clone(),
-                    harm: z(harm[i]),
-                    conflict: z(conflict[i]),
-                    spread: z(spread[i]),
-                    baseline: z(baseline[i]),
-                    escalation: z(escalation[i]),
-                    climate: z(climate[i]),
-                    hazard: z(hazard[i]),
-                    population: population[i],
-                    displaced: z(displaced[i]),
-                    exposure: z(exposure[i]),
-                    risk: z(risk[i]),
-                    tier: Tier::parse(&tier[i]).ok_or_else(|| missing("tier"))?,
-                    harm_share: z(hs[i]),
-                    conflict_share: z(cs[i]),
-                    spread_share: z(ss[i]),
-                    baseline_share: z(bs[i]),
-                    escalation_share: z(es[i]),
-                    climate_share: z(cls[i]),
-                    delta_risk: delta[i],
-                    prev_tier: prev[i].as_deref().and_then(Tier::parse),
-                    events: events[i].unwrap_or(0),
-                    precise_share: precise[i],
-                    civilian_fatalities_30d: civ30[i].unwrap_or(0),
-                    civilian_fatalities_90d: civ[i].unwrap_or(0),
-                    covered: covered[i],
-                    presence: presence[i],
-                    nearest_base: nearest[i].clone(),
-                    nearest_base_km: nearest_km[i],
-                    mission: mission[i].clone(),
-                    troops_in_reach: troops[i].unwrap_or(0),
-                    troops_per_1000: tp[i],
-                    gap: gap[i],
-                    under_covered: under[i],
-                    gap_severity: z(severity[i]),
-                })
-            })
-            .collect()
+        records(df, true)
     }
+}
+
+/// The rows of a snapshot frame; unless `strict`, columns the frame lacks take the values
+/// of [`CellRecord::quiet`] (for reads of a subset of the columns).
+fn records(df: &DataFrame, strict: bool) -> PolarsResult<Vec<CellRecord>> {
+    let h = df.height();
+    let has = |n: &str| strict || df.get_column_index(n).is_some();
+    let num = |n: &str| {
+        if has(n) {
+            f64s(df, n)
+        } else {
+            Ok(vec![None; h])
+        }
+    };
+    let int = |n: &str| {
+        if has(n) {
+            i64s(df, n)
+        } else {
+            Ok(vec![None; h])
+        }
+    };
+    let text = |n: &str| {
+        if has(n) {
+            strs(df, n)
+        } else {
+            Ok(vec![None; h])
+        }
+    };
+    let flag = |n: &str| {
+        if has(n) {
+            bools(df, n)
+        } else {
+            Ok(vec![false; h])
+        }
+    };
+    let cell = u64s(df, "cell")?;
+    let (lat, lon) = (num("lat")?, num("lon")?);
+    let area = text("area")?;
+    let (harm, conflict, spread, hazard) = (
+        num("harm")?,
+        num("conflict")?,
+        num("spread")?,
+        num("hazard")?,
+    );
+    let (baseline, escalation, climate) = (num("baseline")?, num("escalation")?, num("climate")?);
+    let (population, exposure, risk) = (num("population")?, num("exposure")?, num("risk")?);
+    let displaced = num("displaced")?;
+    let (bs, es, cls) = (
+        num("baseline_share")?,
+        num("escalation_share")?,
+        num("climate_share")?,
+    );
+    let tier = if has("tier") {
+        req_strs(df, "tier")?
+    } else {
+        vec![Tier::Low.as_str().to_owned(); h]
+    };
+    let (hs, cs, ss) = (
+        num("harm_share")?,
+        num("conflict_share")?,
+        num("spread_share")?,
+    );
+    let delta = num("delta_risk")?;
+    let prev = text("prev_tier")?;
+    let events = int("events")?;
+    let precise = num("precise_share")?;
+    let civ = int("civilian_fatalities_90d")?;
+    let civ30 = int("civilian_fatalities_30d")?;
+    let mission = text("mission")?;
+    let (covered, presence) = (flag("covered")?, flag("presence")?);
+    let nearest = text("nearest_base")?;
+    let nearest_km = num("nearest_base_km")?;
+    let troops = int("troops_in_reach")?;
+    let tp = num("troops_per_1000")?;
+    let (gap, under) = (flag("gap")?, flag("under_covered")?);
+    let severity = num("gap_severity")?;
+    let z = |v: Option<f64>| v.unwrap_or(0.0);
+    (0..df.height())
+        .map(|i| {
+            Ok(CellRecord {
+                cell: cell[i].ok_or_else(|| missing("snapshot cell"))?,
+                lat: z(lat[i]),
+                lon: z(lon[i]),
+                area: area[i].clone(),
+                harm: z(harm[i]),
+                conflict: z(conflict[i]),
+                spread: z(spread[i]),
+                baseline: z(baseline[i]),
+                escalation: z(escalation[i]),
+                climate: z(climate[i]),
+                hazard: z(hazard[i]),
+                population: population[i],
+                displaced: z(displaced[i]),
+                exposure: z(exposure[i]),
+                risk: z(risk[i]),
+                tier: Tier::parse(&tier[i]).ok_or_else(|| missing("tier"))?,
+                harm_share: z(hs[i]),
+                conflict_share: z(cs[i]),
+                spread_share: z(ss[i]),
+                baseline_share: z(bs[i]),
+                escalation_share: z(es[i]),
+                climate_share: z(cls[i]),
+                delta_risk: delta[i],
+                prev_tier: prev[i].as_deref().and_then(Tier::parse),
+                events: events[i].unwrap_or(0),
+                precise_share: precise[i],
+                civilian_fatalities_30d: civ30[i].unwrap_or(0),
+                civilian_fatalities_90d: civ[i].unwrap_or(0),
+                covered: covered[i],
+                presence: presence[i],
+                nearest_base: nearest[i].clone(),
+                nearest_base_km: nearest_km[i],
+                mission: mission[i].clone(),
+                troops_in_reach: troops[i].unwrap_or(0),
+                troops_per_1000: tp[i],
+                gap: gap[i],
+                under_covered: under[i],
+                gap_severity: z(severity[i]),
+            })
+        })
+        .collect()
 }
 
 /// A loaded snapshot, indexed by cell.
@@ -348,6 +386,46 @@ pub struct Snapshot {
     pub index: HashMap<u64, usize>,
     /// Attributions of the sources whose data the snapshot carries.
     pub attribution: Vec<String>,
+}
+
+/// The columns coverage summaries read.
+pub const SUMMARY_COLUMNS: [&str; 16] = [
+    "cell",
+    "population",
+    "displaced",
+    "events",
+    "civilian_fatalities_30d",
+    "civilian_fatalities_90d",
+    "tier",
+    "risk",
+    "hazard",
+    "exposure",
+    "covered",
+    "gap",
+    "under_covered",
+    "gap_severity",
+    "mission",
+    "area",
+];
+
+/// Reads only `columns` of the snapshot of `date` (the others take the values of
+/// [`CellRecord::quiet`]): for analyses that need a few columns of many snapshots.
+pub fn load_columns(
+    store: &Store,
+    date: &str,
+    columns: &[&str],
+) -> Result<Vec<CellRecord>, StoreError> {
+    let info = store
+        .manifest()
+        .snapshots
+        .get(date)
+        .ok_or_else(|| StoreError::NoSnapshot {
+            what: format!("for {date}"),
+            path: store.root().to_path_buf(),
+        })?;
+    let path = store.root().join(&info.file);
+    let df = crate::store::read_parquet_columns(&path, columns)?;
+    records(&df, false).map_err(|source| StoreError::Parquet { path, source })
 }
 
 impl Snapshot {

@@ -1,11 +1,14 @@
 //! Issue 4 on real data: UCDP GED events for the Central African Republic, CAR ADM3
-//! boundaries, MINUSCA bases (Geo-PKO v2) and SPEI, scored weekly 2014-01-01..2020-12-31.
+//! boundaries, MINUSCA bases (Geo-PKO v2) and SPEI, scored weekly 2014-01-01..2020-12-31;
+//! and issue 5's responsiveness over the same weeks, 2015–2020.
 //! Skips, saying so, when `../shared/data/real` is absent.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::PathBuf;
 use vigil::commands::{self, Context};
 use vigil::config::Config;
+use vigil::coverage::report::{render, ReportFormat};
+use vigil::coverage::responsiveness::{self, Observation, Tracker};
 use vigil::ingest::Kind;
 use vigil::score::Engine;
 use vigil::store::Store;
@@ -56,11 +59,36 @@ fn car_weekly_2014_2020_completes_and_reports_high_cells_per_year() {
     // year → (distinct high-or-critical cells, distinct critical cells, most in one week)
     let mut per_year: BTreeMap<String, (BTreeSet<u64>, BTreeSet<u64>, usize)> = BTreeMap::new();
     let mut grid = 0;
+    // Responsiveness 2015–2020 (issue 5): cells entering high or critical, followed to
+    // coverage; the previous week's tiers say who entered.
+    let start = parse_iso_date("2015-01-01").unwrap_or_default();
+    let mut tracker = Tracker::default();
+    let mut last_high: Option<HashSet<u64>> = None;
     for d in &days {
         let scored = engine
             .score(&vigil::score::Prior::of(&store), *d)
             .unwrap_or_else(|e| panic!("{e}"));
         grid = scored.rows.len();
+        if *d >= start {
+            tracker.observe(
+                *d,
+                scored.rows.iter().map(|r| Observation {
+                    cell: r.cell,
+                    high: r.tier.is_high(),
+                    prev_high: last_high.as_ref().map(|h| h.contains(&r.cell)),
+                    covered: r.covered,
+                    mission: r.mission.as_deref(),
+                }),
+            );
+        }
+        last_high = Some(
+            scored
+                .rows
+                .iter()
+                .filter(|r| r.tier.is_high())
+                .map(|r| r.cell)
+                .collect(),
+        );
         let year = format_date(*d)[..4].to_owned();
         let entry = per_year.entry(year).or_default();
         let mut week = 0;
@@ -91,6 +119,25 @@ fn car_weekly_2014_2020_completes_and_reports_high_cells_per_year() {
             critical.len(),
             most
         );
+    }
+    let episodes = tracker.finish(to);
+    let table = responsiveness::table(&episodes);
+    eprintln!(
+        "{}",
+        render(&table, ReportFormat::Table).unwrap_or_else(|e| panic!("{e}"))
+    );
+    let all = table
+        .iter()
+        .find(|r| r.mission == "all")
+        .unwrap_or_else(|| panic!("an `all` row"));
+    assert_eq!(all.entered, episodes.len());
+    assert!(
+        all.entered > 1000 && all.covered <= all.entered && all.covered_at_entry <= all.covered
+    );
+    for r in &table {
+        for s in [r.within_30d, r.within_90d].into_iter().flatten() {
+            assert!((0.0..=1.0).contains(&s), "{r:?}");
+        }
     }
     assert_eq!(days.len(), 366);
     assert!(grid > 100_000, "the ADM3 areas are the grid: {grid}");
