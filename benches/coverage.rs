@@ -14,18 +14,10 @@ use vigil::snapshot::Snapshot;
 use vigil::store::Store;
 use vigil::tables::Base;
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
+use common::{env, scale};
 
 fn bench(c: &mut Criterion) {
-    // Small sizes under `cargo test --all-targets` (no `--bench`), full ones under
-    // `cargo bench`.
-    let full = std::env::args().any(|a| a == "--bench");
-    let scale = |n: usize| if full { n } else { n / 100 };
     let cells = env("VIGIL_BENCH_RANGE_CELLS", scale(150_000));
     let events = env("VIGIL_BENCH_EVENTS", scale(1_000_000));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

@@ -9,18 +9,11 @@ use std::time::{Duration, Instant};
 use vigil::config::Config;
 use vigil::store::Store;
 
-fn env(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+mod common;
+use common::{env, scale};
 
 fn bench(c: &mut Criterion) {
-    // `cargo test --all-targets` runs each benchmark once without `--bench`: small sizes
-    // there, so that the tests stay quick; `cargo bench` gets the full sizes.
-    let full = std::env::args().any(|a| a == "--bench");
-    let scale = |n: usize| if full { n } else { n / 100 };
+    let full = common::full();
     let cells = env("VIGIL_BENCH_CELLS", scale(1_000_000));
     let events = env("VIGIL_BENCH_EVENTS", scale(1_000_000));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));

@@ -4,8 +4,6 @@
 //! Skips, saying so, when `../shared/data/real` is absent.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::path::PathBuf;
-use vigil::commands::{self, Context};
 use vigil::config::Config;
 use vigil::coverage::report::{render, ReportFormat};
 use vigil::coverage::responsiveness::{self, Observation, Tracker};
@@ -14,17 +12,9 @@ use vigil::score::Engine;
 use vigil::store::Store;
 use vigil::util::{format_date, parse_iso_date};
 
-fn real(rel: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/real")
-        .join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("skipping: real data extract {} is absent", path.display());
-        None
-    }
-}
+use common::real;
+
+mod common;
 
 #[test]
 fn car_weekly_2014_2020_completes_and_reports_high_cells_per_year() {
@@ -36,20 +26,16 @@ fn car_weekly_2014_2020_completes_and_reports_high_cells_per_year() {
     ) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let ctx = Context {
-        store: dir.path().join("store"),
-        config: None,
-    };
-    for (kind, path) in [
-        (Kind::Areas, &adm3),
-        (Kind::Geopko, &pko),
-        (Kind::Climate, &spei),
-        (Kind::Ucdp, &ged),
-    ] {
-        commands::ingest(&ctx, kind, path, &Default::default())
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    }
+    let (_dir, ctx) = common::fresh_store();
+    common::ingest(
+        &ctx,
+        &[
+            (Kind::Areas, &adm3),
+            (Kind::Geopko, &pko),
+            (Kind::Climate, &spei),
+            (Kind::Ucdp, &ged),
+        ],
+    );
     let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
     let config = Config::default();
     let from = parse_iso_date("2014-01-01").unwrap_or_default();

@@ -3,22 +3,13 @@
 //! deaths that fell outside every MINUSCA base's reach on the day. Skips, saying so, when
 //! `../shared/data/real` is absent.
 
-use std::path::PathBuf;
-use vigil::commands::{self, Context};
+use vigil::commands;
 use vigil::coverage::report::ReportFormat;
 use vigil::ingest::Kind;
 
-fn real(rel: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/real")
-        .join(rel);
-    if path.exists() {
-        Some(path)
-    } else {
-        eprintln!("skipping: real data extract {} is absent", path.display());
-        None
-    }
-}
+use common::real;
+
+mod common;
 
 #[test]
 fn minusca_one_sided_violence_deaths_outside_reach_per_year() {
@@ -28,15 +19,8 @@ fn minusca_one_sided_violence_deaths_outside_reach_per_year() {
     ) else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let ctx = Context {
-        store: dir.path().join("store"),
-        config: None,
-    };
-    for (kind, path) in [(Kind::Geopko, &pko), (Kind::Ucdp, &ged)] {
-        commands::ingest(&ctx, kind, path, &Default::default())
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    }
+    let (_dir, ctx) = common::fresh_store();
+    common::ingest(&ctx, &[(Kind::Geopko, &pko), (Kind::Ucdp, &ged)]);
     let run = |format| {
         commands::outside_reach(&ctx, "2015-01-01", "2020-12-31", Some("MINUSCA"), format)
             .unwrap_or_else(|e| panic!("{e}"))

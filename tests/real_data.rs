@@ -1,21 +1,11 @@
 //! Parsers against the real extracts in `../shared/data/real/` (not part of the repository).
 //! Each test skips, saying so, when the folder is absent.
 
-use std::path::PathBuf;
 use vigil::ingest::{geopko, ucdp};
 
-fn real(rel: &str) -> Option<(PathBuf, Vec<u8>)> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/data/real")
-        .join(rel);
-    match std::fs::read(&path) {
-        Ok(bytes) => Some((path, bytes)),
-        Err(_) => {
-            eprintln!("skipping: real data extract {} is absent", path.display());
-            None
-        }
-    }
-}
+use common::real_bytes as real;
+
+mod common;
 
 #[test]
 fn ucdp_ged_car_extract_loads_every_event() {

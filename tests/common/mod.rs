@@ -9,6 +9,29 @@ pub fn sample_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample")
 }
 
+/// A file of the real extracts in `../shared/data/real/` (never part of the repository), or
+/// `None`, saying that the test skips, when it is absent.
+pub fn real(rel: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/data/real")
+        .join(rel);
+    if path.exists() {
+        Some(path)
+    } else {
+        eprintln!("skipping: real data extract {} is absent", path.display());
+        None
+    }
+}
+
+/// [`real`] with the file's bytes.
+pub fn real_bytes(rel: &str) -> Option<(PathBuf, Vec<u8>)> {
+    let path = real(rel)?;
+    match std::fs::read(&path) {
+        Ok(bytes) => Some((path, bytes)),
+        Err(e) => panic!("{} exists but cannot be read: {e}", path.display()),
+    }
+}
+
 /// A context over a fresh temporary store (kept alive by the returned guard).
 pub fn fresh_store() -> (tempfile::TempDir, Context) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
@@ -17,6 +40,14 @@ pub fn fresh_store() -> (tempfile::TempDir, Context) {
         config: None,
     };
     (dir, ctx)
+}
+
+/// Ingests `files` in order into the context's store.
+pub fn ingest(ctx: &Context, files: &[(vigil::ingest::Kind, &Path)]) {
+    for (kind, path) in files {
+        commands::ingest(ctx, *kind, path, &Default::default())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    }
 }
 
 /// A store with the sample ingested and its last day scored.

@@ -1,0 +1,25 @@
+//! Shared by the benchmarks: sizes from the environment, full only under `cargo bench`.
+#![allow(dead_code)]
+
+/// The value of environment variable `name`, else `default`.
+pub fn env(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// `n` under `cargo bench` (`--bench` on the command line); `n / 100` when
+/// `cargo test --all-targets` runs the benchmark once, so the tests stay quick.
+pub fn scale(n: usize) -> usize {
+    if full() {
+        n
+    } else {
+        n / 100
+    }
+}
+
+/// Whether this is a real benchmark run.
+pub fn full() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
