@@ -522,12 +522,38 @@ fn print_urls(addr: std::net::SocketAddr) {
     println!("Press Ctrl-C to stop.");
 }
 
-/// `vigil serve --bind ADDR`
-pub fn serve(ctx: &Context, bind: &str) -> Result<(), Error> {
+/// `vigil serve --bind ADDR [--allow-anonymous]`
+pub fn serve(ctx: &Context, bind: &str, allow_anonymous: bool) -> Result<(), Error> {
     let config = Config::load(ctx.config.as_deref())?;
     let state = api::load_state(&ctx.store, config)?;
-    runtime()?.block_on(api::serve(state, bind, print_urls))?;
+    runtime()?.block_on(api::serve(state, bind, allow_anonymous, print_urls))?;
     Ok(())
+}
+
+/// `vigil token --name N --scopes S,…`: a new random bearer token and the configuration
+/// entry that stores its hash.
+pub fn token(name: &str, scopes: &[String]) -> Result<String, Error> {
+    if let Some(bad) = scopes
+        .iter()
+        .find(|s| !crate::config::SCOPES.contains(&s.as_str()))
+    {
+        return Err(Error::Argument {
+            parameter: "--scopes",
+            value: bad.clone(),
+            reason: "use risk:read, deployments:read or admin",
+        });
+    }
+    let mut bytes = [0u8; 32];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes))
+        .map_err(Error::Runtime)?;
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let scopes: Vec<String> = scopes.iter().map(|s| format!("\"{s}\"")).collect();
+    Ok(format!(
+        "token (give it to {name}; it is not stored anywhere): {token}\n\nadd to vigil.toml:\n\n[[server.tokens]]\nname = \"{name}\"\nsha256 = \"{}\"\nscopes = [{}]\n",
+        api::auth::token_hash(&token),
+        scopes.join(", ")
+    ))
 }
 
 /// `vigil sample --out DIR --seed N [--acled-rows N]`
@@ -581,5 +607,5 @@ pub fn demo(ctx: &Context, sample_dir: &Path, bind: &str) -> Result<(), Error> {
     };
     let (date, info) = load_sample(ctx, &dir)?;
     eprintln!("{}", snapshot_summary(&date, &info));
-    serve(ctx, bind)
+    serve(ctx, bind, false)
 }

@@ -282,6 +282,16 @@ pub struct ServerConfig {
     pub default_limit: usize,
     /// Largest page; larger `limit` values are clamped to it. Default 10000.
     pub max_limit: usize,
+    /// Largest request body (scenarios, plans), bytes. Default 1048576.
+    pub body_limit_bytes: usize,
+    /// A request taking longer is answered 408. Default 30.
+    pub request_timeout_secs: u64,
+    /// How often the server looks for a newly published snapshot and swaps to it, seconds
+    /// (0: never). Default 10.
+    pub reload_secs: u64,
+    /// Bearer tokens, stored as the SHA-256 of the token. Default none: the server then
+    /// binds loopback only unless started with `--allow-anonymous`.
+    pub tokens: Vec<TokenConfig>,
 }
 
 impl Default for ServerConfig {
@@ -289,9 +299,28 @@ impl Default for ServerConfig {
         Self {
             default_limit: 100,
             max_limit: 10_000,
+            body_limit_bytes: 1 << 20,
+            request_timeout_secs: 30,
+            reload_secs: 10,
+            tokens: Vec::new(),
         }
     }
 }
+
+/// `[[server.tokens]]`: one bearer token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Who holds it (logged, never the token).
+    pub name: String,
+    /// Lower-case hex SHA-256 of the token (`vigil token` makes one).
+    pub sha256: String,
+    /// `risk:read`, `deployments:read` (bases, coverage gaps, scenarios, plans) or `admin`.
+    pub scopes: Vec<String>,
+}
+
+/// The scopes a token may carry.
+pub const SCOPES: [&str; 3] = ["risk:read", "deployments:read", "admin"];
 
 impl Config {
     /// Reads `path` when given, else the defaults.
@@ -412,6 +441,37 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "coverage.rainy_reach_factor",
                 reason: format!("must be within (0, 1], got {}", c.rainy_reach_factor),
+            });
+        }
+        for t in &self.server.tokens {
+            let hex = t.sha256.len() == 64
+                && t.sha256
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c));
+            if !hex {
+                return Err(ConfigError::Invalid {
+                    key: "server.tokens.sha256",
+                    reason: format!(
+                        "token `{}`: expected 64 lower-case hex digits (the SHA-256 of the token, as `vigil token` prints)",
+                        t.name
+                    ),
+                });
+            }
+            if let Some(bad) = t.scopes.iter().find(|s| !SCOPES.contains(&s.as_str())) {
+                return Err(ConfigError::Invalid {
+                    key: "server.tokens.scopes",
+                    reason: format!(
+                        "token `{}`: unknown scope `{bad}`; use {}",
+                        t.name,
+                        SCOPES.join(", ")
+                    ),
+                });
+            }
+        }
+        if self.server.request_timeout_secs == 0 || self.server.body_limit_bytes == 0 {
+            return Err(ConfigError::Invalid {
+                key: "server.request_timeout_secs",
+                reason: "request_timeout_secs and body_limit_bytes must be at least 1".into(),
             });
         }
         if self.server.default_limit == 0 || self.server.default_limit > self.server.max_limit {

@@ -80,7 +80,7 @@ pub fn export_bytes(
 ) -> Result<Vec<u8>, ExportError> {
     if what == What::Grid {
         let snap = Snapshot::load(store, date)?;
-        return grid_bytes(&snap, format);
+        return grid_bytes(&snap, format, true);
     }
     if what == What::Rollup {
         return Err(ExportError::NoLevel);
@@ -161,8 +161,13 @@ pub fn rollup_bytes(
     })
 }
 
-/// Encodes a snapshot grid.
-pub fn grid_bytes(snap: &Snapshot, format: Format) -> Result<Vec<u8>, ExportError> {
+/// Encodes a snapshot grid; without `deployments` the fields that say where bases are
+/// ([`crate::render::DEPLOYMENT_FIELDS`]) are left out.
+pub fn grid_bytes(
+    snap: &Snapshot,
+    format: Format,
+    deployments: bool,
+) -> Result<Vec<u8>, ExportError> {
     match format {
         Format::Geojson => {
             let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
@@ -170,7 +175,10 @@ pub fn grid_bytes(snap: &Snapshot, format: Format) -> Result<Vec<u8>, ExportErro
                 if i > 0 {
                     out.push_str(",\n");
                 }
-                let props = cell_properties(r, &snap.date);
+                let mut props = cell_properties(r, &snap.date);
+                if !deployments {
+                    crate::render::without_deployments(&mut props);
+                }
                 let id = props
                     .get("h3")
                     .and_then(|v| v.as_str())
@@ -188,6 +196,11 @@ pub fn grid_bytes(snap: &Snapshot, format: Format) -> Result<Vec<u8>, ExportErro
             let mut df = with_h3_column(CellRecord::to_frame(&snap.cells)?)?;
             let date = Column::new("date".into(), vec![snap.date.clone(); df.height()]);
             df.insert_column(1, date)?;
+            if !deployments {
+                for f in crate::render::DEPLOYMENT_FIELDS {
+                    df = df.drop(f)?;
+                }
+            }
             Ok(match format {
                 Format::Csv => frame_csv(&df)?,
                 _ => encode_parquet(&mut df, Path::new("grid"))?,

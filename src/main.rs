@@ -91,11 +91,25 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         top: usize,
     },
-    /// Serve the latest snapshot over HTTP.
+    /// Serve the latest snapshot over HTTP (and swap to newer ones as they are published).
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: String,
+        /// Serve a non-loopback address with no tokens configured: anyone who can reach it
+        /// sees where the bases are. Without this flag such an address is refused.
+        #[arg(long)]
+        allow_anonymous: bool,
+    },
+    /// Make a bearer token for the API: prints the token once and the [[server.tokens]]
+    /// entry (its SHA-256) to add to vigil.toml.
+    Token {
+        /// Who will hold it.
+        #[arg(long)]
+        name: String,
+        /// Scopes: risk:read, deployments:read (bases, gaps, scenarios, plans), admin.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scopes: Vec<String>,
     },
     /// Write a table or a daily grid as CSV, Parquet or GeoJSON (cells as H3 strings in `h3`).
     Export {
@@ -293,7 +307,11 @@ fn main() -> ExitCode {
         Command::Explain { h3, date, top } => {
             commands::explain(&ctx, &h3, date.as_deref(), top).map(|r| print!("{r}"))
         }
-        Command::Serve { bind } => commands::serve(&ctx, &bind),
+        Command::Serve {
+            bind,
+            allow_anonymous,
+        } => commands::serve(&ctx, &bind, allow_anonymous),
+        Command::Token { name, scopes } => commands::token(&name, &scopes).map(|s| print!("{s}")),
         Command::Export {
             what,
             date,

@@ -228,6 +228,29 @@ impl Store {
         }
     }
 
+    /// The stored events whose last day is within `from..=to` (polars filters while
+    /// scanning, so a large table is not read whole).
+    pub fn events_between(&self, from: i32, to: i32) -> Result<Vec<crate::tables::Event>> {
+        use crate::tables::Table;
+        let Some(path) = self.table_path(crate::tables::Event::NAME) else {
+            return Ok(Vec::new());
+        };
+        let bad = |source| StoreError::Parquet {
+            path: path.clone(),
+            source,
+        };
+        let day = col("date_end").cast(DataType::Int32);
+        let df = LazyFrame::scan_parquet(
+            PlRefPath::try_from_path(&path).map_err(bad)?,
+            ScanArgsParquet::default(),
+        )
+        .map_err(bad)?
+        .filter(day.clone().gt_eq(lit(from)).and(day.lt_eq(lit(to))))
+        .collect()
+        .map_err(bad)?;
+        crate::tables::Event::from_frame(&df).map_err(bad)
+    }
+
     /// Reads a table as rows (empty when never published).
     pub fn read<T: Table>(&self) -> Result<Vec<T>> {
         let Some(df) = self.read_frame(T::NAME)? else {

@@ -219,7 +219,7 @@ fn a_real_socket_serves_healthz() {
     let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
     let (tx, rx) = std::sync::mpsc::channel();
     rt.spawn(async move {
-        let _ = api::serve(state, "127.0.0.1:0", move |addr| {
+        let _ = api::serve(state, "127.0.0.1:0", false, move |addr| {
             let _ = tx.send(addr);
         })
         .await;

@@ -5,8 +5,7 @@
 use super::problem::ApiError;
 use super::AppState;
 use crate::render::{cell_properties, round6};
-use crate::store::Store;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -18,6 +17,7 @@ const MAX_TOP: usize = 200;
 /// `GET /cells/{h3}/explain?top=N`
 pub async fn explain(
     State(state): State<Arc<AppState>>,
+    Extension(access): Extension<super::auth::Access>,
     Path(h3): Path<String>,
     params: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
@@ -46,8 +46,7 @@ pub async fn explain(
     let date = cur.snapshot.date.clone();
     let st = state.clone();
     let explanation = tokio::task::spawn_blocking(move || {
-        let store =
-            Store::open(&st.store_dir, st.config.grid.resolution).map_err(|e| e.to_string())?;
+        let store = st.store().map_err(|e| e.to_string())?;
         crate::explain::explain(&store, &st.config, u64::from(cell), Some(&date))
             .map_err(|e| e.to_string())
     })
@@ -75,10 +74,14 @@ pub async fn explain(
             })
         })
         .collect();
+    let mut cell = cell_properties(&explanation.record, &explanation.date);
+    if !access.deployments && !access.admin {
+        crate::render::without_deployments(&mut cell);
+    }
     Ok(Json(json!({
         "h3": h3,
         "date": explanation.date,
-        "cell": cell_properties(&explanation.record, &explanation.date),
+        "cell": cell,
         "amounts": {
             "harm": round6(explanation.amounts.harm),
             "conflict": round6(explanation.amounts.conflict),

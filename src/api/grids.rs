@@ -1,11 +1,12 @@
 //! Daily grid downloads: `/grids/latest.{csv,parquet,geojson}` and `/grids/{date}.{…}` for
 //! the snapshot being served.
 
+use super::auth::Access;
 use super::problem::ApiError;
-use super::AppState;
+use super::{AppState, Loaded};
 use crate::export::{grid_bytes, Format};
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use std::sync::Arc;
@@ -21,38 +22,50 @@ fn split(file: &str) -> Option<(&str, Format, &'static str)> {
     Some((stem, format, mime))
 }
 
-/// `GET /grids/{file}`
+/// `GET /grids/{file}`: the served snapshot, or another stored one by date. The deployment
+/// columns are left out for callers without `deployments:read`.
 pub async fn grid(
     State(state): State<Arc<AppState>>,
+    Extension(access): Extension<Access>,
     Path(file): Path<String>,
 ) -> Result<Response, ApiError> {
+    let deployments = access.deployments || access.admin;
     let (stem, format, mime) = split(&file).ok_or_else(|| {
         ApiError::NotFound(format!(
-            "no grid `{file}`; use latest.csv, latest.parquet or latest.geojson"
+            "no grid `{file}`; use latest.csv, latest.parquet, latest.geojson or YYYY-MM-DD.csv…"
         ))
     })?;
-    let cur = state.current();
-    let snap = &cur.snapshot;
-    if stem != "latest" && stem != snap.date {
-        let valid = crate::util::parse_iso_date(stem).is_some();
-        return Err(if valid {
-            ApiError::NotFound(format!(
-                "no snapshot for {stem} is being served (current: {})",
-                snap.date
-            ))
-        } else {
-            ApiError::NotFound(format!(
-                "`{stem}` is neither `latest` nor a YYYY-MM-DD date"
-            ))
-        });
-    }
-    let bytes = if format == Format::Csv {
-        cur.csv
-            .get_or_init(|| grid_bytes(snap, Format::Csv).map_err(|e| e.to_string()))
-            .clone()
-            .map_err(ApiError::Internal)?
+    let served = state.current();
+    let cur = if stem == "latest" || stem == served.snapshot.date {
+        served
     } else {
-        grid_bytes(snap, format).map_err(|e| ApiError::Internal(e.to_string()))?
+        // Only a real calendar date reaches the store: no path can be smuggled in.
+        if crate::util::parse_iso_date(stem).is_none() || stem.len() != 10 {
+            return Err(ApiError::NotFound(format!(
+                "`{stem}` is neither `latest` nor a YYYY-MM-DD date"
+            )));
+        }
+        let st = state.clone();
+        let date = stem.to_owned();
+        tokio::task::spawn_blocking(move || {
+            let store = st.store().map_err(|e| ApiError::Internal(e.to_string()))?;
+            if !store.manifest().snapshots.contains_key(&date) {
+                return Err(ApiError::NotFound(format!(
+                    "no snapshot is stored for {date}"
+                )));
+            }
+            Loaded::from_store(&store, Some(&date))
+                .map(Arc::new)
+                .map_err(|e| ApiError::Internal(e.to_string()))
+        })
+        .await
+        .map_err(|e| ApiError::Internal(e.to_string()))??
+    };
+    let snap = &cur.snapshot;
+    let bytes = if format == Format::Csv {
+        cur.csv(deployments).map_err(ApiError::Internal)?
+    } else {
+        grid_bytes(snap, format, deployments).map_err(|e| ApiError::Internal(e.to_string()))?
     };
     let disposition = format!(
         "attachment; filename=\"vigil-grid-{}.{}\"",

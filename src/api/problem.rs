@@ -18,6 +18,27 @@ pub enum ApiError {
     /// No such resource.
     #[error("{0}")]
     NotFound(String),
+    /// No valid bearer token.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The token lacks the scope.
+    #[error("{0}")]
+    Forbidden(String),
+    /// None of the accepted media types can be produced.
+    #[error("{0}")]
+    NotAcceptable(String),
+    /// A request body is not a valid request (a scenario, a plan).
+    #[error("{0}")]
+    Unprocessable(String),
+    /// A request body was refused before it was read as a request (size, media type,
+    /// syntax), with the status the extractor chose.
+    #[error("{detail}")]
+    Rejected {
+        /// 400, 413, 415 or 422.
+        status: StatusCode,
+        /// Why.
+        detail: String,
+    },
     /// Something failed on the server side.
     #[error("internal error: {0}")]
     Internal(String),
@@ -36,6 +57,11 @@ impl ApiError {
         match self {
             Self::BadParameter { .. } => StatusCode::BAD_REQUEST,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
+            Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Rejected { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -56,11 +82,18 @@ impl IntoResponse for ApiError {
         if let Self::BadParameter { parameter, .. } = &self {
             body["parameter"] = json!(parameter);
         }
-        (
+        let mut res = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             body.to_string(),
         )
-            .into_response()
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer realm=\"vigil\""),
+            );
+        }
+        res
     }
 }
