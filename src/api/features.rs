@@ -703,6 +703,11 @@ pub async fn items(
     negotiate(&headers)?;
     let cfg = &state.config.server;
     let q = parse_items_query(&params, cfg.default_limit, cfg.max_limit, c.filters)?;
+    if q.filters.iter().any(|(k, _)| k == "gap") && !(access.deployments || access.admin) {
+        return Err(ApiError::Forbidden(
+            "filtering on `gap` needs the `deployments:read` scope".into(),
+        ));
+    }
     let raw_datetime = params
         .iter()
         .find(|(k, _)| k == "datetime")
