@@ -11,6 +11,7 @@ pub mod explain;
 pub mod export;
 pub mod grid;
 pub mod ingest;
+pub mod mvt;
 pub mod render;
 pub mod rollup;
 pub mod sample;

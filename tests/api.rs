@@ -148,7 +148,11 @@ async fn landing_conformance_and_openapi() {
             .replace("{collectionId}", "risk")
             .replace("{featureId}", cell)
             .replace("{h3}", cell)
-            .replace("{file}", "latest.csv");
+            .replace("{file}", "latest.csv")
+            .replace("{layer}", "risk")
+            .replace("{z}", "7")
+            .replace("{x}", "71")
+            .replace("{y}", "61");
         let uri = if uri == "/alerts" {
             "/alerts?since=2024-12-01".to_owned()
         } else {

@@ -24,7 +24,13 @@ fn serve() -> (tempfile::TempDir, String, usize) {
     let (dir, ctx, _) = common::scored_store();
     let state = vigil::api::load_state(&ctx.store, vigil::config::Config::default())
         .unwrap_or_else(|e| panic!("{e}"));
-    let gaps = state.current().snapshot.cells.iter().filter(|r| r.gap).count();
+    let gaps = state
+        .current()
+        .snapshot
+        .cells
+        .iter()
+        .filter(|r| r.gap)
+        .count();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread()

@@ -9,6 +9,7 @@ pub mod grids;
 pub mod metrics;
 pub mod ogc;
 pub mod problem;
+pub mod tiles;
 
 use crate::config::Config;
 use crate::snapshot::Snapshot;
@@ -64,6 +65,8 @@ pub struct Loaded {
     /// Their cells.
     pub area_cells: Vec<AreaCell>,
     csv: [OnceLock<Result<Vec<u8>, String>>; 2],
+    /// Tile units per H3 resolution, built on first use.
+    pub tile_units: [OnceLock<Vec<tiles::TileUnit>>; 16],
 }
 
 impl Loaded {
@@ -80,6 +83,7 @@ impl Loaded {
             areas,
             area_cells,
             csv: [OnceLock::new(), OnceLock::new()],
+            tile_units: Default::default(),
         }
     }
 
@@ -197,6 +201,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/collections/{id}/items/{feature}", get(features::item))
         .route("/grids/{file}", get(grids::grid))
         .route("/cells/{h3}/explain", get(cells::explain))
+        .route("/tiles/{layer}/tilejson.json", get(tiles::tilejson))
+        .route("/tiles/{layer}/{z}/{x}/{file}", get(tiles::tile))
         .route("/alerts", get(analysis::alerts))
         .route("/summaries", get(analysis::summaries))
         .route("/scenarios", post(analysis::scenarios))
@@ -232,6 +238,7 @@ async fn landing(headers: HeaderMap) -> Response {
             {"href": format!("{base}/conformance"), "rel": "conformance", "type": "application/json", "title": "OGC API conformance classes implemented"},
             {"href": format!("{base}/collections"), "rel": "data", "type": "application/json", "title": "Collections"},
             {"href": format!("{base}/grids/latest.csv"), "rel": "alternate", "type": "text/csv", "title": "Latest daily grid (CSV)"},
+            {"href": format!("{base}/tiles/risk/tilejson.json"), "rel": "tiles", "type": "application/json", "title": "Vector tiles of the risk grid (TileJSON)"},
             {"href": format!("{base}/alerts"), "rel": "related", "type": "application/geo+json", "title": "Cells that entered high or critical, new gaps"},
             {"href": format!("{base}/summaries"), "rel": "related", "type": "application/json", "title": "Coverage summaries per mission or area"},
             {"href": format!("{base}/healthz"), "rel": "status", "type": "application/json", "title": "Health"}
