@@ -12,7 +12,8 @@ use axum::response::Response;
 use std::sync::Arc;
 
 fn split(file: &str) -> Option<(&str, Format, &'static str)> {
-    let (stem, ext) = file.rsplit_once('.')?;
+    // `/grids/latest` and `/grids/2024-12-31` without a suffix are the CSV.
+    let (stem, ext) = file.rsplit_once('.').unwrap_or((file, "csv"));
     let (format, mime) = match ext {
         "csv" => (Format::Csv, "text/csv; charset=utf-8"),
         "parquet" => (Format::Parquet, "application/vnd.apache.parquet"),
@@ -70,7 +71,11 @@ pub async fn grid(
     let disposition = format!(
         "attachment; filename=\"vigil-grid-{}.{}\"",
         snap.date,
-        file.rsplit('.').next().unwrap_or("csv")
+        match format {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+            Format::Geojson => "geojson",
+        }
     );
     let mut r = Response::new(Body::from(bytes));
     let h = r.headers_mut();
