@@ -4,27 +4,11 @@
 //! Throughput over loopback: benches/tiles_wrk.sh.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tower::ServiceExt;
-use vigil::api::AppState;
 use vigil::mvt::TileId;
 
-async fn fetch(state: Arc<AppState>, uri: String) -> (u16, usize) {
-    let req = axum::http::Request::builder()
-        .uri(uri)
-        .body(axum::body::Body::empty())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let resp = vigil::api::router(state)
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = resp.status().as_u16();
-    let body = http_body_util::BodyExt::collect(resp.into_body())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    (status, body.to_bytes().len())
-}
+mod common;
+use common::fetch;
 
 /// Every tile of zooms 5..=10 touching the sample's area.
 fn tiles() -> Vec<String> {

@@ -4,7 +4,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::path::Path;
-use std::sync::Arc;
+mod common;
 use vigil::commands::{self, Context};
 use vigil::config::Config;
 use vigil::ingest::{self, Kind};
@@ -54,24 +54,13 @@ fn bench(c: &mut Criterion) {
         vigil::api::load_state(&ctx.store, config.clone()).unwrap_or_else(|e| panic!("{e}"));
     let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
     c.bench_function("items_page_1000_features", |b| {
-        b.iter(|| rt.block_on(items_page(state.clone())))
+        b.iter(|| {
+            rt.block_on(common::fetch(
+                state.clone(),
+                "/collections/risk/items?limit=1000".into(),
+            ))
+        })
     });
-}
-
-async fn items_page(state: Arc<vigil::api::AppState>) -> usize {
-    use tower::ServiceExt;
-    let req = axum::http::Request::builder()
-        .uri("/collections/risk/items?limit=1000")
-        .body(axum::body::Body::empty())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let resp = vigil::api::router(state)
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let body = http_body_util::BodyExt::collect(resp.into_body())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    body.to_bytes().len()
 }
 
 criterion_group! {

@@ -3,73 +3,13 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Method, Request, StatusCode};
-use http_body_util::BodyExt;
-use serde_json::{json, Value};
+use axum::http::{Method, StatusCode};
+use serde_json::json;
 use std::sync::{Arc, OnceLock};
-use tower::ServiceExt;
 use vigil::api::{self, AppState};
 use vigil::config::{Config, TokenConfig};
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
-    }
-    fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-    }
-}
-
-async fn call(
-    state: &Arc<AppState>,
-    method: Method,
-    uri: &str,
-    headers: &[(&str, &str)],
-    body: Option<String>,
-) -> Answer {
-    let mut b = Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("host", "vigil.test");
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    if body.is_some() {
-        b = b.header("content-type", "application/json");
-    }
-    let req = b
-        .body(body.map_or_else(Body::empty, Body::from))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let resp = api::router(state.clone())
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = resp.status();
-    let headers = resp.headers().clone();
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .to_bytes()
-        .to_vec();
-    Answer {
-        status,
-        headers,
-        body,
-    }
-}
+use common::{call, Answer};
 
 async fn get(state: &Arc<AppState>, uri: &str) -> Answer {
     call(state, Method::GET, uri, &[], None).await
@@ -331,6 +271,7 @@ async fn hostile_parameters_are_problems_not_crashes() {
         ("/alerts?since=2030-01-01", StatusCode::BAD_REQUEST),
         ("/summaries?level=district", StatusCode::BAD_REQUEST),
         ("/cells/zzz/explain", StatusCode::NOT_FOUND),
+        ("/nothing/here", StatusCode::NOT_FOUND),
     ] {
         let a = get(&s, uri).await;
         assert_eq!(a.status, status, "{uri}");

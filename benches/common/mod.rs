@@ -23,3 +23,21 @@ pub fn scale(n: usize) -> usize {
 pub fn full() -> bool {
     std::env::args().any(|a| a == "--bench")
 }
+
+/// Sends one GET through the router of `state`: (status, body length).
+pub async fn fetch(state: std::sync::Arc<vigil::api::AppState>, uri: String) -> (u16, usize) {
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .uri(uri)
+        .body(axum::body::Body::empty())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let resp = vigil::api::router(state)
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = resp.status().as_u16();
+    let body = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    (status, body.to_bytes().len())
+}

@@ -135,19 +135,25 @@ pub fn negotiate(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
-fn extent(s: &crate::snapshot::Snapshot) -> Value {
-    let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
-    for c in &s.cells {
-        b = [
-            b[0].min(c.lon),
-            b[1].min(c.lat),
-            b[2].max(c.lon),
-            b[3].max(c.lat),
-        ];
-    }
+/// `[west, south, east, north]` of the snapshot's cell centres (the world when empty).
+pub fn snapshot_bbox(s: &crate::snapshot::Snapshot) -> [f64; 4] {
     if s.cells.is_empty() {
-        b = [-180.0, -90.0, 180.0, 90.0];
+        return [-180.0, -90.0, 180.0, 90.0];
     }
+    s.cells
+        .iter()
+        .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, c| {
+            [
+                b[0].min(c.lon),
+                b[1].min(c.lat),
+                b[2].max(c.lon),
+                b[3].max(c.lat),
+            ]
+        })
+}
+
+fn extent(s: &crate::snapshot::Snapshot) -> Value {
+    let b = snapshot_bbox(s);
     json!({
         "spatial": {"bbox": [[round6(b[0]), round6(b[1]), round6(b[2]), round6(b[3])]], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
         "temporal": {"interval": [[format!("{}T00:00:00Z", s.date), format!("{}T23:59:59Z", s.date)]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}

@@ -306,18 +306,9 @@ pub async fn tilejson(
     let cur = state.current();
     let snap = &cur.snapshot;
     let base = super::features::base_url(&headers);
-    let mut b = [180.0f64, 90.0f64, -180.0f64, -90.0f64];
-    for c in &snap.cells {
-        b = [
-            b[0].min(c.lon),
-            b[1].min(c.lat),
-            b[2].max(c.lon),
-            b[3].max(c.lat),
-        ];
-    }
-    if snap.cells.is_empty() {
-        b = [-180.0, -85.0511, 180.0, 85.0511];
-    }
+    let mut b = super::features::snapshot_bbox(snap);
+    b[1] = b[1].max(-85.0511);
+    b[3] = b[3].min(85.0511);
     let fields = if layer == "bases" {
         json!({"id": "String", "mission": "String", "location": "String", "troops": "Number", "reach_km": "Number", "protects": "Boolean"})
     } else {

@@ -81,3 +81,72 @@ pub fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
     out.sort();
     out
 }
+
+/// An HTTP answer of the in-process router.
+pub struct Answer {
+    /// Status.
+    pub status: axum::http::StatusCode,
+    /// Headers.
+    pub headers: axum::http::HeaderMap,
+    /// Body.
+    pub body: Vec<u8>,
+}
+
+impl Answer {
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&self.body)))
+    }
+
+    /// A header as text (empty when absent).
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// Sends one request through the router of `state` (Host: vigil.test).
+pub async fn call(
+    state: &std::sync::Arc<vigil::api::AppState>,
+    method: axum::http::Method,
+    uri: &str,
+    headers: &[(&str, &str)],
+    body: Option<String>,
+) -> Answer {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let mut b = axum::http::Request::builder()
+        .method(method)
+        .uri(uri)
+        .header("host", "vigil.test");
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    if body.is_some() {
+        b = b.header("content-type", "application/json");
+    }
+    let req = b
+        .body(body.map_or_else(axum::body::Body::empty, axum::body::Body::from))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let resp = vigil::api::router(state.clone())
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+        .to_bytes()
+        .to_vec();
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
