@@ -519,6 +519,8 @@ fn print_urls(addr: std::net::SocketAddr) {
     println!("  risk grid:         {base}/collections/risk/items");
     println!("  coverage gaps:     {base}/collections/coverage-gaps/items");
     println!("  daily grid (CSV):  {base}/grids/latest.csv");
+    println!("  vector tiles:      {base}/tiles/risk/tilejson.json");
+    println!("  API definition:    {base}/api");
     println!("Press Ctrl-C to stop.");
 }
 
