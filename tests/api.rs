@@ -634,3 +634,37 @@ async fn without_tokens_only_loopback_is_served() {
         .unwrap_or_default();
     assert!(err.contains("--allow-anonymous"), "{err}");
 }
+
+/// A request body that never arrives.
+struct Stalled;
+
+impl http_body::Body for Stalled {
+    type Data = axum::body::Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Pending
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_takes_too_long_is_cut_off() {
+    use tower::ServiceExt;
+    let mut config = Config::default();
+    config.server.request_timeout_secs = 1;
+    let s = state_with(config);
+    let req = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/scenarios")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::new(Stalled))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let resp = api::router(s)
+        .oneshot(req)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(resp.status(), StatusCode::REQUEST_TIMEOUT);
+}
