@@ -1,0 +1,108 @@
+//! `vigil serve` as a process: it prints where it serves, answers, refuses a public address
+//! without tokens, and stops cleanly on SIGTERM (as `docker stop` sends it).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+
+fn vigil() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(addr).unwrap_or_else(|e| panic!("{e}"));
+    let req = format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+    s.write_all(req.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap_or_else(|e| panic!("{e}"));
+    out
+}
+
+#[test]
+fn serve_answers_and_stops_on_sigterm() {
+    let (_dir, ctx, _) = common::scored_store();
+    let mut child = vigil()
+        .args(["--log", "warn", "--store"])
+        .arg(&ctx.store)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    let addr = first
+        .rsplit("http://")
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    assert!(
+        first.starts_with("Vigil is serving on http://127.0.0.1:"),
+        "{first}"
+    );
+    let answer = http_get(&addr, "/healthz");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("\"status\":\"ok\""));
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(status.success());
+    let exit = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    assert!(exit.success(), "graceful shutdown exits 0: {exit:?}");
+}
+
+#[test]
+fn a_public_address_without_tokens_is_refused() {
+    let (_dir, ctx, _) = common::scored_store();
+    let out = vigil()
+        .args(["--log", "warn", "--store"])
+        .arg(&ctx.store)
+        .args(["serve", "--bind", "0.0.0.0:0"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--allow-anonymous") && err.contains("tokens"),
+        "{err}"
+    );
+}
+
+#[test]
+fn token_prints_a_token_and_its_hash() {
+    let out = vigil()
+        .args([
+            "token",
+            "--name",
+            "joc",
+            "--scopes",
+            "risk:read,deployments:read",
+        ])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    let token = text
+        .lines()
+        .next()
+        .and_then(|l| l.rsplit(": ").next())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(token.len(), 64);
+    let hash = vigil::api::auth::token_hash(&token);
+    assert!(text.contains(&format!("sha256 = \"{hash}\"")), "{text}");
+    assert!(text.contains("scopes = [\"risk:read\", \"deployments:read\"]"));
+    // The printed entry is a valid configuration.
+    let entry = &text[text.find("[[server.tokens]]").unwrap_or(0)..];
+    vigil::config::Config::from_toml(entry).unwrap_or_else(|e| panic!("{e}"));
+    let bad = vigil()
+        .args(["token", "--name", "x", "--scopes", "root"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!bad.status.success());
+}
