@@ -612,14 +612,30 @@ fn geometry_bbox(geometry: &str) -> Option<[f64; 4]> {
     (b[0] <= b[2]).then_some(b)
 }
 
+/// A matching feature: a snapshot cell (rendered only when it is on the page) or a
+/// feature already built.
+enum Matched<'a> {
+    Cell(&'a CellRecord),
+    Built(Feature),
+}
+
+impl Matched<'_> {
+    fn render(self, date: &str, access: &Access) -> Feature {
+        match self {
+            Matched::Cell(r) => cell_feature(r, date, access),
+            Matched::Built(f) => f,
+        }
+    }
+}
+
 /// The matching features of a collection on a snapshot, in a stable order.
-async fn features_of(
+async fn features_of<'a>(
     state: &Arc<AppState>,
     c: &CollectionDef,
-    loaded: &Loaded,
+    loaded: &'a Loaded,
     q: &ItemsQuery,
     access: &Access,
-) -> Result<Vec<Feature>, ApiError> {
+) -> Result<Vec<Matched<'a>>, ApiError> {
     let filter = |name: &str| {
         q.filters
             .iter()
@@ -644,7 +660,7 @@ async fn features_of(
                         cell_from_u64(r.cell).is_ok_and(|cell| intersects(cell_bbox(cell), b))
                     }
                 })
-                .map(|r| cell_feature(r, &snap.date, access))
+                .map(Matched::Cell)
                 .collect()
         }
         Kind::Bases => {
@@ -656,7 +672,7 @@ async fn features_of(
                 .filter(|b| crate::coverage::is_active(b, d))
                 .filter(|b| mission.is_none_or(|m| b.mission.eq_ignore_ascii_case(m)))
                 .filter(|b| point_in(b.lat, b.lon, q.bbox))
-                .map(|b| base_feature(b, loaded, &state.config.coverage))
+                .map(|b| Matched::Built(base_feature(b, loaded, &state.config.coverage)))
                 .collect()
         }
         Kind::Events => {
@@ -666,7 +682,7 @@ async fn features_of(
                 .iter()
                 .filter(|e| category.is_none_or(|k| e.category.as_str() == k))
                 .filter(|e| point_in(e.lat, e.lon, q.bbox))
-                .map(event_feature)
+                .map(|e| Matched::Built(event_feature(e)))
                 .collect()
         }
         Kind::Areas => area_features(loaded, access, filter("level"))
@@ -675,6 +691,7 @@ async fn features_of(
                 q.bbox
                     .is_none_or(|b| geometry_bbox(g).is_some_and(|gb| intersects(gb, b)))
             })
+            .map(Matched::Built)
             .collect(),
     })
 }
@@ -723,12 +740,19 @@ pub async fn items(
         Some(l) => features_of(&state, c, l, &q, &access).await?,
         None => Vec::new(),
     };
-    let page = matched.iter().skip(q.offset).take(q.limit);
-    let returned = matched.len().saturating_sub(q.offset).min(q.limit);
+    let number_matched = matched.len();
+    let returned = number_matched.saturating_sub(q.offset).min(q.limit);
+    let date = loaded.as_ref().map_or("", |l| l.snapshot.date.as_str());
+    let page: Vec<Feature> = matched
+        .into_iter()
+        .skip(q.offset)
+        .take(q.limit)
+        .map(|m| m.render(date, &access))
+        .collect();
     let base = base_url(&headers);
     let mut out = String::with_capacity(returned * 900 + 512);
     out.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
-    for (i, (fid, geometry, props)) in page.enumerate() {
+    for (i, (fid, geometry, props)) in page.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
@@ -746,7 +770,7 @@ pub async fn items(
         json!({"href": format!("{}&f=json", href(q.offset)), "rel": "alternate", "type": "application/json", "title": "This page as JSON"}),
         json!({"href": format!("{base}/collections/{id}"), "rel": "collection", "type": "application/json"}),
     ];
-    if q.offset + returned < matched.len() {
+    if q.offset + returned < number_matched {
         links.push(json!({"href": href(q.offset + returned), "rel": "next", "type": "application/geo+json", "title": "Next page"}));
     }
     if q.offset > 0 {
@@ -759,7 +783,7 @@ pub async fn items(
         .as_ref()
         .map_or_else(Vec::new, |l| l.snapshot.attribution.clone());
     let tail = json!({
-        "numberMatched": matched.len(),
+        "numberMatched": number_matched,
         "numberReturned": returned,
         "timeStamp": rfc3339_now(),
         "snapshot": snapshot,
@@ -827,6 +851,7 @@ pub async fn item(
             features_of(&state, c, &loaded, &q, &access)
                 .await?
                 .into_iter()
+                .map(|m| m.render(&loaded.snapshot.date, &access))
                 .find(|(fid, _, _)| *fid == feature)
         }
     };
