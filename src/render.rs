@@ -55,13 +55,14 @@ pub fn push_feature(
 ) {
     out.push_str("{\"type\":\"Feature\",");
     if let Some(id) = id {
-        let _ = write!(out, "\"id\":{},", Value::String(id.to_owned()));
+        out.push_str("\"id\":");
+        out.push_str(&serde_json::to_string(id).unwrap_or_else(|_| "null".into()));
+        out.push(',');
     }
-    let _ = write!(
-        out,
-        "\"geometry\":{geometry},\"properties\":{}}}",
-        Value::Object(properties.clone())
-    );
+    let _ = write!(out, "\"geometry\":{geometry},\"properties\":");
+    // Serialised in place: no copy of the map.
+    out.push_str(&serde_json::to_string(properties).unwrap_or_else(|_| "{}".into()));
+    out.push('}');
 }
 
 /// A number rounded to 6 decimals as JSON (null when not finite).
