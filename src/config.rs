@@ -511,6 +511,33 @@ mod tests {
 }
 
 #[cfg(test)]
+mod token_tests {
+    use super::*;
+
+    #[test]
+    fn tokens_are_validated() {
+        let entry = |sha: &str, scope: &str| {
+            format!("[[server.tokens]]\nname = \"a\"\nsha256 = \"{sha}\"\nscopes = [\"{scope}\"]\n")
+        };
+        let good = "0".repeat(64);
+        assert!(Config::from_toml(&entry(&good, "risk:read")).is_ok());
+        let err = |t: &str| {
+            Config::from_toml(t)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default()
+        };
+        assert!(err(&entry("abc", "risk:read")).contains("64 lower-case hex"));
+        assert!(err(&entry(&"G".repeat(64), "risk:read")).contains("sha256"));
+        assert!(err(&entry(&good, "root")).contains("unknown scope `root`"));
+        assert!(err(
+            "[[server.tokens]]\nname = \"a\"\nsha256 = \"x\"\nscopes = []\ntoken = \"plain\"\n"
+        )
+        .contains("token"));
+    }
+}
+
+#[cfg(test)]
 mod doc_tests {
     use super::*;
 
