@@ -4,6 +4,7 @@
 //! [`snapshot`] → [`api`] and [`export`]. See `docs/architecture.md`.
 
 pub mod api;
+pub mod backtest;
 pub mod commands;
 pub mod config;
 pub mod coverage;

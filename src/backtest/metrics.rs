@@ -1,0 +1,210 @@
+//! Forecast metrics for the backtest (issue 7): ROC-AUC, average precision, recall of the
+//! top k % of cells, Brier score and reliability. Scores are ranked high to low; tied
+//! scores are treated as one threshold (no arbitrary order inside a tie), except for the
+//! top-k % recall, which needs a cut and breaks ties by the order given (cell order).
+
+/// ROC-AUC: the probability that a random positive scores above a random negative, ties
+/// counting one half (Mann–Whitney with mid-ranks). `None` without positives or without
+/// negatives.
+pub fn roc_auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
+    let n = scores.len().min(positive.len());
+    let pos = positive[..n].iter().filter(|p| **p).count();
+    let neg = n - pos;
+    if pos == 0 || neg == 0 {
+        return None;
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.sort_by(|a, b| scores[*a].total_cmp(&scores[*b]));
+    // Mid-ranks (1-based) over ties, summed over the positives.
+    let mut rank_sum = 0.0;
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && scores[idx[j + 1]] == scores[idx[i]] {
+            j += 1;
+        }
+        let mid = (i + j) as f64 / 2.0 + 1.0;
+        rank_sum += idx[i..=j].iter().filter(|k| positive[**k]).count() as f64 * mid;
+        i = j + 1;
+    }
+    let u = rank_sum - (pos * (pos + 1)) as f64 / 2.0;
+    Some(u / (pos as f64 * neg as f64))
+}
+
+/// Average precision: Σ over thresholds (distinct scores, high to low) of
+/// (recall gained) × precision at that threshold. `None` without positives.
+pub fn average_precision(scores: &[f64], positive: &[bool]) -> Option<f64> {
+    let n = scores.len().min(positive.len());
+    let total = positive[..n].iter().filter(|p| **p).count();
+    if total == 0 {
+        return None;
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]));
+    let (mut tp, mut seen, mut ap) = (0usize, 0usize, 0.0);
+    let mut i = 0;
+    while i < n {
+        let mut j = i;
+        while j + 1 < n && scores[idx[j + 1]] == scores[idx[i]] {
+            j += 1;
+        }
+        let new_tp = idx[i..=j].iter().filter(|k| positive[**k]).count();
+        seen += j - i + 1;
+        if new_tp > 0 {
+            tp += new_tp;
+            ap += (new_tp as f64 / total as f64) * (tp as f64 / seen as f64);
+        }
+        i = j + 1;
+    }
+    Some(ap)
+}
+
+/// Share of the positives' weight (events, fatalities or people) found in the top
+/// `share` of cells by score (⌈share × n⌉ cells; ties at the cut broken by the given
+/// order). `None` when the weights sum to zero.
+pub fn recall_at(scores: &[f64], weight: &[f64], share: f64) -> Option<f64> {
+    let n = scores.len().min(weight.len());
+    let total: f64 = weight[..n].iter().sum();
+    if total <= 0.0 || n == 0 {
+        return None;
+    }
+    let k = ((share * n as f64).ceil() as usize).clamp(0, n);
+    let mut idx: Vec<usize> = (0..n).collect();
+    // Stable: equal scores keep the given order.
+    idx.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]));
+    let got: f64 = idx[..k].iter().map(|i| weight[*i]).sum();
+    Some(got / total)
+}
+
+/// Brier score of probabilities against outcomes. `None` when empty.
+pub fn brier(prob: &[f64], positive: &[bool]) -> Option<f64> {
+    let n = prob.len().min(positive.len());
+    (n > 0).then(|| {
+        prob[..n]
+            .iter()
+            .zip(positive)
+            .map(|(p, y)| (p - f64::from(u8::from(*y))).powi(2))
+            .sum::<f64>()
+            / n as f64
+    })
+}
+
+/// One bin of a reliability diagram.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ReliabilityBin {
+    /// Lower edge of the predicted probability.
+    pub from: f64,
+    /// Upper edge.
+    pub to: f64,
+    /// Forecasts in the bin.
+    pub count: usize,
+    /// Their mean predicted probability.
+    pub mean_predicted: f64,
+    /// The share that happened.
+    pub observed: f64,
+}
+
+/// Reliability in `bins` equal-width bins of [0, 1] (empty bins left out).
+pub fn reliability(prob: &[f64], positive: &[bool], bins: usize) -> Vec<ReliabilityBin> {
+    let bins = bins.max(1);
+    let mut acc = vec![(0usize, 0.0f64, 0usize); bins];
+    for (p, y) in prob.iter().zip(positive) {
+        let b = ((p.clamp(0.0, 1.0) * bins as f64) as usize).min(bins - 1);
+        acc[b].0 += 1;
+        acc[b].1 += p;
+        acc[b].2 += usize::from(*y);
+    }
+    acc.into_iter()
+        .enumerate()
+        .filter(|(_, a)| a.0 > 0)
+        .map(|(b, (count, sum, hits))| ReliabilityBin {
+            from: b as f64 / bins as f64,
+            to: (b + 1) as f64 / bins as f64,
+            count,
+            mean_predicted: sum / count as f64,
+            observed: hits as f64 / count as f64,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn close(a: Option<f64>, b: f64) -> bool {
+        a.is_some_and(|a| (a - b).abs() < 1e-12)
+    }
+
+    #[test]
+    fn auc_by_hand() {
+        // Perfect, reversed, and one swap out of four pairs.
+        assert!(close(
+            roc_auc(&[0.9, 0.8, 0.1, 0.2], &[true, true, false, false]),
+            1.0
+        ));
+        assert!(close(
+            roc_auc(&[0.1, 0.2, 0.9, 0.8], &[true, true, false, false]),
+            0.0
+        ));
+        assert!(close(
+            roc_auc(&[0.9, 0.3, 0.4, 0.1], &[true, true, false, false]),
+            0.75
+        ));
+        // Ties count a half: all equal → 0.5.
+        assert!(close(roc_auc(&[0.5; 4], &[true, false, true, false]), 0.5));
+        // A positive tied with one negative, above the other: (1 + 0.5) / 2.
+        assert!(close(
+            roc_auc(&[0.5, 0.5, 0.1], &[true, false, false]),
+            0.75
+        ));
+        assert_eq!(roc_auc(&[0.1, 0.2], &[false, false]), None, "no positives");
+        assert_eq!(roc_auc(&[0.1, 0.2], &[true, true]), None, "all positives");
+    }
+
+    #[test]
+    fn average_precision_by_hand() {
+        // Ranked: P N P N → precision 1 at the first hit, 2/3 at the second.
+        let ap = average_precision(&[0.9, 0.8, 0.7, 0.6], &[true, false, true, false]);
+        assert!(close(ap, 0.5 * 1.0 + 0.5 * (2.0 / 3.0)));
+        // All tied: one threshold, precision = base rate 2/4.
+        assert!(close(
+            average_precision(&[0.3; 4], &[true, false, true, false]),
+            0.5
+        ));
+        // A tie of a positive and a negative at the top: precision 1/2 there.
+        let ap = average_precision(&[0.9, 0.9, 0.1], &[true, false, true]);
+        assert!(close(ap, 0.5 * 0.5 + 0.5 * (2.0 / 3.0)));
+        assert_eq!(average_precision(&[0.1], &[false]), None);
+        assert!(
+            close(average_precision(&[0.1, 0.2], &[true, true]), 1.0),
+            "all positives"
+        );
+    }
+
+    #[test]
+    fn recall_of_the_top_cells() {
+        let scores = [0.9, 0.1, 0.8, 0.2, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        let events = [3.0, 1.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0];
+        // Top 10 % = 1 cell (3 of 5 events); top 20 % = 2 cells (still 3); 50 % = all 5.
+        assert!(close(recall_at(&scores, &events, 0.10), 0.6));
+        assert!(close(recall_at(&scores, &events, 0.20), 0.6));
+        assert!(close(recall_at(&scores, &events, 0.50), 1.0));
+        // 5 % of 10 cells rounds up to one cell.
+        assert!(close(recall_at(&scores, &events, 0.05), 0.6));
+        assert_eq!(recall_at(&scores, &[0.0; 10], 0.1), None, "no events");
+        // Ties at the cut: the given order decides.
+        assert!(close(recall_at(&[0.5, 0.5], &[0.0, 1.0], 0.5), 0.0));
+    }
+
+    #[test]
+    fn brier_and_reliability() {
+        assert!(close(brier(&[1.0, 0.0], &[true, false]), 0.0));
+        assert!(close(brier(&[0.5, 0.5], &[true, false]), 0.25));
+        assert_eq!(brier(&[], &[]), None);
+        let r = reliability(&[0.05, 0.15, 0.12, 0.95], &[false, true, false, true], 10);
+        assert_eq!(r.len(), 3);
+        assert_eq!((r[1].count, r[1].observed), (2, 0.5));
+        assert!((r[1].mean_predicted - 0.135).abs() < 1e-12);
+        assert_eq!(r[2].from, 0.9);
+    }
+}
