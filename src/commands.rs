@@ -40,6 +40,9 @@ pub enum Error {
     /// Sample generation.
     #[error(transparent)]
     Sample(#[from] SampleError),
+    /// Backtest.
+    #[error(transparent)]
+    Backtest(#[from] crate::backtest::BacktestError),
     /// Coverage analyses.
     #[error(transparent)]
     Coverage(#[from] crate::coverage::CoverageError),
@@ -485,6 +488,49 @@ pub fn outside_reach(
     }
     let rows = crate::coverage::reach::outside_reach(&events, &bases, &config.coverage, from, to);
     Ok(render(&rows, format)?)
+}
+
+/// `vigil backtest --from D1 --to D2 [--step N] --horizon H… [--out DIR]`: writes
+/// `results.json` and `results.md` into DIR (when given) and returns the Markdown table.
+pub fn backtest(
+    ctx: &Context,
+    from: &str,
+    to: &str,
+    step: u32,
+    horizons: &[u32],
+    out: Option<&Path>,
+) -> Result<String, Error> {
+    let (from, to) = (date_arg("--from", from)?, date_arg("--to", to)?);
+    let (config, store) = ctx.load()?;
+    let opts = crate::backtest::BacktestOptions {
+        from,
+        to,
+        step,
+        horizons: horizons.to_vec(),
+    };
+    let rows = crate::backtest::run(&store, &config, &opts, true)?;
+    let table = crate::backtest::markdown(&rows);
+    if let Some(dir) = out {
+        let io = |source| {
+            Error::Store(StoreError::Io {
+                path: dir.to_path_buf(),
+                source,
+            })
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let json = serde_json::json!({
+            "from": crate::util::format_date(from),
+            "to": crate::util::format_date(to),
+            "step_days": step,
+            "horizons_days": horizons,
+            "models": crate::backtest::MODELS,
+            "top_shares": crate::backtest::TOP,
+            "results": rows,
+        });
+        std::fs::write(dir.join("results.json"), format!("{json:#}\n")).map_err(io)?;
+        std::fs::write(dir.join("results.md"), &table).map_err(io)?;
+    }
+    Ok(table)
 }
 
 /// `vigil sample --bench-store --cells N --events M`: a large synthetic store (in the

@@ -217,6 +217,26 @@ enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: ReportFormat,
     },
+    /// Backtest the index: at rolling origins, score as of the origin and compare with the
+    /// civilian-harm events of the next horizon, beside persistence, 12-month history and a
+    /// random ranking (ROC-AUC, average precision, recall of the top 1/5/10 % of cells).
+    Backtest {
+        /// First origin, YYYY-MM-DD.
+        #[arg(long)]
+        from: String,
+        /// Last origin, YYYY-MM-DD.
+        #[arg(long)]
+        to: String,
+        /// Days between origins.
+        #[arg(long, default_value_t = 7)]
+        step: u32,
+        /// Horizon in days (repeat for several).
+        #[arg(long = "horizon", default_values_t = [30])]
+        horizons: Vec<u32>,
+        /// Folder for results.json and results.md.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Generate the deterministic synthetic sample.
     Sample {
         /// Output folder.
@@ -348,6 +368,14 @@ fn main() -> ExitCode {
                 println!("{f}");
             }
         }),
+        Command::Backtest {
+            from,
+            to,
+            step,
+            horizons,
+            out,
+        } => commands::backtest(&ctx, &from, &to, step, &horizons, out.as_deref())
+            .map(|s| print!("{s}")),
         Command::Demo { bind, sample } => commands::demo(&ctx, &sample, &bind),
         Command::Coverage {
             date,

@@ -25,6 +25,18 @@ use crate::util::format_date;
 use polars::prelude::*;
 use std::collections::HashMap;
 
+/// A progress bar over `len` days, labelled `what` (on standard error).
+pub fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(&format!(
+            "{what} {{bar:40}} {{pos}}/{{len}} days ({{per_sec}}, {{eta}} left) {{msg}}"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar
+}
+
 /// Errors of the scoring layer.
 #[derive(Debug, thiserror::Error)]
 pub enum ScoreError {
@@ -228,14 +240,7 @@ pub fn score_range(
     let mut engine = Engine::new(store, config, *first, *last)?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "engine ready");
     let bar = if progress && days.len() > 1 {
-        let bar = indicatif::ProgressBar::new(days.len() as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "scoring {bar:40} {pos}/{len} days ({per_sec}, {eta} left) {msg}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        bar
+        progress_bar(days.len() as u64, "scoring")
     } else {
         indicatif::ProgressBar::hidden()
     };
