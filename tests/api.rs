@@ -441,6 +441,25 @@ async fn the_access_matrix() {
             [401, 401, 403, 200, 200],
         ),
         ("/metrics", Method::GET, None, [401, 401, 403, 403, 200]),
+        // Escaped names are judged as the router decodes them.
+        (
+            "/tiles/%62ases/5/17/15.mvt",
+            Method::GET,
+            None,
+            [401, 401, 403, 200, 200],
+        ),
+        (
+            "/collections/%62ases/items",
+            Method::GET,
+            None,
+            [401, 401, 403, 200, 200],
+        ),
+        (
+            "/tiles/coverage-gaps/tilejson.json",
+            Method::GET,
+            None,
+            [401, 401, 403, 200, 200],
+        ),
     ];
     let who = [
         None,

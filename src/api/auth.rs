@@ -88,8 +88,30 @@ impl Access {
 /// The collections and tile layers that show deployments.
 pub const DEPLOYMENT_LAYERS: [&str; 2] = ["coverage-gaps", "bases"];
 
+/// Decodes `%XX` escapes, as the router does before handlers see path segments (so that
+/// `/collections/%62ases` is judged as `/collections/bases`).
+fn percent_decoded(path: &str) -> String {
+    let b = path.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let (Some(h), Some(l)) = (hex(b[i + 1]), hex(b[i + 2])) {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// The scope a request needs (`None`: public).
 pub fn required(method: &Method, path: &str) -> Option<Scope> {
+    let path = percent_decoded(path);
     let mut parts = path.trim_start_matches('/').split('/');
     let first = parts.next().unwrap_or_default();
     let layer_scope = |layer: Option<&str>| {
@@ -227,6 +249,17 @@ mod tests {
         assert_eq!(required(&get, "/metrics"), Some(Scope::Admin));
         assert_eq!(required(&get, "/grids/latest.csv"), Some(Scope::RiskRead));
         assert_eq!(required(&get, "/anything/else"), Some(Scope::RiskRead));
+        assert_eq!(
+            required(&get, "/tiles/%62ases/5/17/15.mvt"),
+            Some(Scope::DeploymentsRead),
+            "escaped names are judged decoded"
+        );
+        assert_eq!(
+            required(&get, "/collections/coverage%2Dgaps/items"),
+            Some(Scope::DeploymentsRead)
+        );
+        assert_eq!(percent_decoded("/a%2"), "/a%2");
+        assert_eq!(percent_decoded("/%zz"), "/%zz");
     }
 
     #[test]

@@ -14,6 +14,16 @@ use std::sync::Arc;
 /// Paths whose answers are never cached (they change without a new snapshot).
 const UNCACHED: [&str; 2] = ["/healthz", "/metrics"];
 
+/// Whether a request reads another snapshot than the served one (`datetime`, `since`,
+/// `from`, a dated grid): its answer can change without the served version changing (a
+/// past day re-scored), so it gets no ETag.
+fn reads_other_snapshots(path: &str, query: Option<&str>) -> bool {
+    let q = query.unwrap_or("");
+    q.split('&').any(|kv| {
+        kv.starts_with("datetime=") || kv.starts_with("since=") || kv.starts_with("from=")
+    }) || (path.starts_with("/grids/") && !path.starts_with("/grids/latest"))
+}
+
 /// The ETag of a request over snapshot `version`.
 pub fn etag_of(version: &str, path_and_query: &str, access: Option<&Access>) -> String {
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -39,10 +49,16 @@ fn matches(if_none_match: &HeaderValue, etag: &str) -> bool {
 
 /// Middleware: ETag, 304 and `Cache-Control` for GET and HEAD.
 pub async fn etag(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
-    let cacheable = (req.method() == Method::GET || req.method() == Method::HEAD)
-        && !UNCACHED.contains(&req.uri().path());
-    if !cacheable {
+    let get = req.method() == Method::GET || req.method() == Method::HEAD;
+    if !get || UNCACHED.contains(&req.uri().path()) {
         return next.run(req).await;
+    }
+    if reads_other_snapshots(req.uri().path(), req.uri().query()) {
+        let mut res = next.run(req).await;
+        res.headers_mut()
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-cache"));
+        return res;
     }
     let version = state.current().snapshot.info.sha256.clone();
     let pq = req
@@ -118,5 +134,16 @@ mod tests {
         assert!(matches(&h(&format!("W/{a}, \"x\"")), &a));
         assert!(matches(&h("*"), &a));
         assert!(!matches(&h("\"other\""), &a));
+        assert!(reads_other_snapshots(
+            "/collections/risk/items",
+            Some("limit=1&datetime=2024-01-01")
+        ));
+        assert!(reads_other_snapshots("/alerts", Some("since=2024-01-01")));
+        assert!(reads_other_snapshots("/grids/2024-01-01.csv", None));
+        assert!(!reads_other_snapshots("/grids/latest.csv", None));
+        assert!(!reads_other_snapshots(
+            "/collections/risk/items",
+            Some("limit=5")
+        ));
     }
 }

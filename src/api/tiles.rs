@@ -229,8 +229,9 @@ pub fn tile_features(
         .collect())
 }
 
-fn layer_of(layer: &str) -> Result<&'static str, ApiError> {
-    LAYERS
+/// The layer, if it exists and the caller may read it.
+fn layer_of(layer: &str, access: &Access) -> Result<&'static str, ApiError> {
+    let l = LAYERS
         .iter()
         .find(|l| **l == layer)
         .copied()
@@ -239,7 +240,13 @@ fn layer_of(layer: &str) -> Result<&'static str, ApiError> {
                 "no tile layer `{layer}`; layers: {}",
                 LAYERS.join(", ")
             ))
-        })
+        })?;
+    if super::auth::DEPLOYMENT_LAYERS.contains(&l) && !(access.deployments || access.admin) {
+        return Err(ApiError::Forbidden(format!(
+            "the `{l}` layer needs the `deployments:read` scope"
+        )));
+    }
+    Ok(l)
 }
 
 /// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`
@@ -249,7 +256,7 @@ pub async fn tile(
     Path((layer, z, x, file)): Path<(String, String, String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let layer = layer_of(&layer)?;
+    let layer = layer_of(&layer, &access)?;
     let out_of_range = || {
         ApiError::NotFound(format!(
             "no tile {z}/{x}/{file} (zoom 0–{MAX_ZOOM}, x and y below 2^z, `.mvt`)"
@@ -302,7 +309,7 @@ pub async fn tilejson(
     Path(layer): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let layer = layer_of(&layer)?;
+    let layer = layer_of(&layer, &access)?;
     let cur = state.current();
     let snap = &cur.snapshot;
     let base = super::features::base_url(&headers);
