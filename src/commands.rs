@@ -508,8 +508,17 @@ pub fn backtest(
         step,
         horizons: horizons.to_vec(),
     };
-    let rows = crate::backtest::run(&store, &config, &opts, true)?;
-    let table = crate::backtest::markdown(&rows);
+    let result = crate::backtest::run(&store, &config, &opts, true)?;
+    let rows = &result.metrics;
+    let lead = &result.lead;
+    let table = format!(
+        "{}\nlead time: {} of {} civilian-harm events had their cell flagged high or critical within {} days before; median lead {} days\n",
+        crate::backtest::markdown(rows),
+        lead.flagged,
+        lead.events,
+        lead.window_days,
+        lead.median_days.map_or_else(|| "–".to_owned(), |m| format!("{m:.0}"))
+    );
     if let Some(dir) = out {
         let io = |source| {
             Error::Store(StoreError::Io {
@@ -526,6 +535,7 @@ pub fn backtest(
             "models": crate::backtest::MODELS,
             "top_shares": crate::backtest::TOP,
             "results": rows,
+            "lead_time": lead,
         });
         std::fs::write(dir.join("results.json"), format!("{json:#}\n")).map_err(io)?;
         std::fs::write(dir.join("results.md"), &table).map_err(io)?;

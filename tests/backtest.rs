@@ -90,6 +90,17 @@ fn persistent_violence_is_found_by_the_index_and_persistence() {
         // Every origin is followed by A's weekly events: h/7 events or so each.
         assert!(r["events"].as_f64().unwrap_or(0.0) >= (origins * (h / 7 - 1)) as f64);
     }
+    // Lead time: A is flagged from the first origin on; its events follow within days.
+    let lead = &json["lead_time"];
+    assert_eq!(lead["events"], lead["flagged"], "{lead}");
+    assert!(
+        lead["median_days"]
+            .as_f64()
+            .is_some_and(|m| m > 0.0 && m <= 90.0),
+        "{lead}"
+    );
+    // Population-weighted recall: A holds half the residents; the top 5 % of them is A.
+    assert_eq!(row(30, "index")["recall_events_population"][1], 1.0);
     let err = vigil::commands::backtest(&ctx, "2023-06-01", "2024-06-01", 28, &[0], None)
         .err()
         .map(|e| e.to_string())

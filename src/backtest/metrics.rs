@@ -76,6 +76,49 @@ pub fn recall_at(scores: &[f64], weight: &[f64], share: f64) -> Option<f64> {
     Some(got / total)
 }
 
+/// Share of the positives' weight in the top cells by score that together hold `share` of
+/// the population (cells taken in score order, ties by the given order, until their
+/// residents reach `share` × all residents). `None` without weight or population.
+pub fn recall_at_population(
+    scores: &[f64],
+    weight: &[f64],
+    population: &[f64],
+    share: f64,
+) -> Option<f64> {
+    let n = scores.len().min(weight.len()).min(population.len());
+    let total: f64 = weight[..n].iter().sum();
+    let people: f64 = population[..n].iter().sum();
+    if total <= 0.0 || people <= 0.0 {
+        return None;
+    }
+    let mut idx: Vec<usize> = (0..n).collect();
+    idx.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]));
+    let (mut covered, mut got) = (0.0, 0.0);
+    for i in idx {
+        if covered >= share * people {
+            break;
+        }
+        covered += population[i];
+        got += weight[i];
+    }
+    Some(got / total)
+}
+
+/// The median of `values` (`None` when empty; the mean of the two middle values when even).
+pub fn median(values: &[f64]) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let m = v.len() / 2;
+    Some(if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    })
+}
+
 /// Brier score of probabilities against outcomes. `None` when empty.
 pub fn brier(prob: &[f64], positive: &[bool]) -> Option<f64> {
     let n = prob.len().min(positive.len());
@@ -194,6 +237,28 @@ mod tests {
         assert_eq!(recall_at(&scores, &[0.0; 10], 0.1), None, "no events");
         // Ties at the cut: the given order decides.
         assert!(close(recall_at(&[0.5, 0.5], &[0.0, 1.0], 0.5), 0.0));
+    }
+
+    #[test]
+    fn population_weighted_recall_and_median() {
+        // Cells by score: A (100 people, 2 events), B (900 people, 1), C (1000 people, 1).
+        let scores = [0.9, 0.5, 0.1];
+        let events = [2.0, 1.0, 1.0];
+        let people = [100.0, 900.0, 1000.0];
+        // 5 % of 2,000 people = 100: A alone → 2 of 4 events.
+        assert!(close(
+            recall_at_population(&scores, &events, &people, 0.05),
+            0.5
+        ));
+        // 10 % = 200: A then B (1,000 people) → 3 of 4.
+        assert!(close(
+            recall_at_population(&scores, &events, &people, 0.10),
+            0.75
+        ));
+        assert_eq!(recall_at_population(&scores, &events, &[0.0; 3], 0.1), None);
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
     }
 
     #[test]

@@ -45,6 +45,8 @@ struct Acc {
     ap_sum: f64,
     top_events: [f64; 3],
     top_deaths: [f64; 3],
+    top_events_pop: [f64; 3],
+    pop_weighted: bool,
     events: f64,
     deaths: f64,
 }
@@ -70,6 +72,9 @@ pub struct ModelMetrics {
     pub recall_events: [Option<f64>; 3],
     /// Share of next-horizon civilian deaths in the top 1 %, 5 %, 10 % of cells.
     pub recall_deaths: [Option<f64>; 3],
+    /// Share of next-horizon events in the top cells holding 1 %, 5 %, 10 % of the
+    /// residents (`null` without population data).
+    pub recall_events_population: [Option<f64>; 3],
     /// Civilian-harm events that followed (cell-level, summed over origins).
     pub events: f64,
 }
@@ -88,6 +93,13 @@ impl ModelMetrics {
             average_precision: mean(a.ap_sum),
             recall_events: a.top_events.map(|x| share(x, a.events)),
             recall_deaths: a.top_deaths.map(|x| share(x, a.deaths)),
+            recall_events_population: a.top_events_pop.map(|x| {
+                if a.pop_weighted {
+                    share(x, a.events)
+                } else {
+                    None
+                }
+            }),
             events: a.events,
         }
     }
@@ -125,7 +137,7 @@ pub fn run(
     config: &Config,
     opts: &BacktestOptions,
     progress: bool,
-) -> Result<Vec<ModelMetrics>, BacktestError> {
+) -> Result<Backtest, BacktestError> {
     if opts.horizons.is_empty() || opts.horizons.contains(&0) {
         return Err(BacktestError::Options {
             parameter: "--horizon",
@@ -143,6 +155,9 @@ pub fn run(
     let prior = Prior::of(store);
     let bar = progress.then(|| crate::score::progress_bar(origins.len() as u64, "backtest"));
     let mut acc: BTreeMap<(u32, Option<i32>, usize), Acc> = BTreeMap::new();
+    // The high-or-critical cells of each origin, for the lead times.
+    let mut flags: Vec<(i32, std::collections::HashSet<u64>)> = Vec::new();
+    let mut grid: std::collections::HashSet<u64> = std::collections::HashSet::new();
     for &d in &origins {
         let scored = engine.score(&prior, d)?;
         let cells: Vec<u64> = scored.rows.iter().map(|r| r.cell).collect();
@@ -177,6 +192,22 @@ pub fn run(
             }
         }
         let index: Vec<f64> = scored.rows.iter().map(|r| r.risk).collect();
+        let people: Vec<f64> = scored
+            .rows
+            .iter()
+            .map(|r| r.population.unwrap_or(0.0) + r.displaced)
+            .collect();
+        let has_people = people.iter().any(|p| *p > 0.0);
+        flags.push((
+            d,
+            scored
+                .rows
+                .iter()
+                .filter(|r| r.tier.is_high())
+                .map(|r| r.cell)
+                .collect(),
+        ));
+        grid.extend(cells.iter().copied());
         let random: Vec<f64> = cells.iter().map(|c| random_score(*c, d)).collect();
         let models = [&index, &persistence, &history, &random];
         let year = ymd_from_days(d).0;
@@ -192,6 +223,10 @@ pub fn run(
                     .map(|t| metrics::recall_at(scores, events, t).unwrap_or(0.0) * total_events);
                 let tops_d = TOP
                     .map(|t| metrics::recall_at(scores, deaths, t).unwrap_or(0.0) * total_deaths);
+                let tops_p = TOP.map(|t| {
+                    metrics::recall_at_population(scores, events, &people, t).unwrap_or(0.0)
+                        * total_events
+                });
                 for y in [Some(year), None] {
                     let a = acc.entry((*h, y, m)).or_default();
                     a.origins += 1;
@@ -203,7 +238,9 @@ pub fn run(
                     for j in 0..3 {
                         a.top_events[j] += tops_e[j];
                         a.top_deaths[j] += tops_d[j];
+                        a.top_events_pop[j] += tops_p[j];
                     }
+                    a.pop_weighted |= has_people;
                     a.events += total_events;
                     a.deaths += total_deaths;
                 }
@@ -217,10 +254,81 @@ pub fn run(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    Ok(acc
-        .iter()
-        .map(|((h, y, m), a)| ModelMetrics::of(*h, *y, MODELS[*m], a))
-        .collect())
+    let lead = lead_times(&ev, &flags, &grid, opts, LEAD_WINDOW_DAYS);
+    Ok(Backtest {
+        metrics: acc
+            .iter()
+            .map(|((h, y, m), a)| ModelMetrics::of(*h, *y, MODELS[*m], a))
+            .collect(),
+        lead,
+    })
+}
+
+/// How far back a flag may precede an event to count as its warning, days.
+pub const LEAD_WINDOW_DAYS: i32 = 90;
+
+/// Lead times of the index's flags.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeadTimes {
+    /// Civilian-harm events in the grid dated after the first origin and by the last
+    /// origin + the window (one per cell and day).
+    pub events: usize,
+    /// Of which preceded by a high or critical flag of their cell at some origin within
+    /// the window before them.
+    pub flagged: usize,
+    /// Median days from the first such flag to the event.
+    pub median_days: Option<f64>,
+    /// The window, days.
+    pub window_days: i32,
+}
+
+/// For each civilian-harm event after the first origin: the earliest origin within
+/// `window` days before it at which its cell was high or critical.
+fn lead_times(
+    ev: &EventSet,
+    flags: &[(i32, std::collections::HashSet<u64>)],
+    grid: &std::collections::HashSet<u64>,
+    opts: &BacktestOptions,
+    window: i32,
+) -> LeadTimes {
+    let mut seen = std::collections::HashSet::new();
+    let mut leads = Vec::new();
+    let mut events = 0;
+    let first = flags.first().map_or(opts.from, |f| f.0);
+    for i in ev.dated(first + 1, opts.to + window) {
+        if ev.kind[i] != Kind::Harm || ev.counted_until[i] != i32::MAX {
+            continue;
+        }
+        let (cell, day) = (ev.cell[i], ev.day[i]);
+        // Only cells of some origin's grid count; events of the same cell and day once.
+        if !grid.contains(&cell) || !seen.insert((cell, day)) {
+            continue;
+        }
+        events += 1;
+        let earliest = flags
+            .iter()
+            .filter(|(d, _)| *d < day && *d >= day - window)
+            .find(|(_, high)| high.contains(&cell))
+            .map(|(d, _)| *d);
+        if let Some(d) = earliest {
+            leads.push(f64::from(day - d));
+        }
+    }
+    LeadTimes {
+        events,
+        flagged: leads.len(),
+        median_days: metrics::median(&leads),
+        window_days: window,
+    }
+}
+
+/// What a backtest gives.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Backtest {
+    /// Per horizon, year and model.
+    pub metrics: Vec<ModelMetrics>,
+    /// Lead times of the index's high-or-critical flags.
+    pub lead: LeadTimes,
 }
 
 /// The results as a Markdown table (one row per horizon, window and model).
