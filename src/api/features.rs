@@ -5,11 +5,11 @@
 use super::auth::Access;
 use super::problem::ApiError;
 use super::{AppState, Loaded};
-use crate::coverage::summary::{totals, GroupBy};
 use crate::grid::{cell_bbox, cell_from_u64, parse_cell};
 use crate::render::{
     cell_geometry, cell_properties, num, point_geometry, push_feature, round6, without_deployments,
 };
+use crate::rollup::Totals;
 use crate::snapshot::{CellRecord, Tier};
 use crate::tables::{Base, Event};
 use crate::util::{format_date, parse_iso_date, rfc3339_now};
@@ -18,6 +18,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Map, Value};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// What a collection holds.
@@ -552,18 +553,14 @@ fn area_features(loaded: &Loaded, access: &Access, level: Option<&str>) -> Vec<F
     let cells = &loaded.snapshot.cells;
     let mut out = Vec::new();
     for l in levels.into_iter().filter(|l| level.is_none_or(|x| x == *l)) {
-        let units = totals(
-            cells,
-            &GroupBy::Area(l.to_owned()),
-            &loaded.areas,
-            &loaded.area_cells,
-        );
+        // By area id: names repeat (ADM3 units, an area called `all`), ids do not.
+        let units: HashMap<String, Totals> =
+            crate::rollup::by_area(cells, l, &loaded.areas, &loaded.area_cells)
+                .into_iter()
+                .filter_map(|u| Some((u.area_id?, u.totals)))
+                .collect();
         for a in loaded.areas.iter().filter(|a| a.level == l) {
-            let t = units
-                .iter()
-                .find(|(name, _)| *name == a.name)
-                .map(|(_, t)| *t)
-                .unwrap_or_default();
+            let t = units.get(&a.area_id).copied().unwrap_or_default();
             let mut m = Map::new();
             m.insert("area_id".into(), json!(a.area_id));
             m.insert("name".into(), json!(a.name));
@@ -961,6 +958,52 @@ mod tests {
         ] {
             assert!(parse_datetime(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn areas_are_summarised_by_id_even_when_names_repeat() {
+        use crate::tables::{Area, AreaCell};
+        let area = |id: &str| Area {
+            area_id: id.into(),
+            name: "all".into(),
+            level: "ADM3".into(),
+            parent: None,
+            geometry: "null".into(),
+        };
+        let member = |id: &str, cell: u64| AreaCell {
+            area_id: id.into(),
+            level: "ADM3".into(),
+            cell,
+        };
+        let cells: Vec<CellRecord> = (1..=3).map(|c| CellRecord::quiet(c, (0.0, 0.0))).collect();
+        let snapshot = crate::snapshot::Snapshot {
+            date: "2024-01-01".into(),
+            info: crate::store::SnapshotInfo {
+                file: String::new(),
+                sha256: String::new(),
+                cells: 3,
+                tiers: [3, 0, 0, 0, 0],
+                gaps: 0,
+                exposure_neutral: true,
+                normalisation: None,
+                climate: None,
+                reduced_bases: Vec::new(),
+            },
+            index: cells.iter().enumerate().map(|(i, c)| (c.cell, i)).collect(),
+            cells,
+            attribution: Vec::new(),
+        };
+        let loaded = Loaded::new(
+            snapshot,
+            Vec::new(),
+            vec![area("A1"), area("A2")],
+            vec![member("A1", 1), member("A2", 2), member("A2", 3)],
+        );
+        let got: Vec<(String, Value)> = area_features(&loaded, &Access::OPEN, None)
+            .into_iter()
+            .map(|(id, _, p)| (id, p["cells"].clone()))
+            .collect();
+        assert_eq!(got, vec![("A1".into(), json!(1)), ("A2".into(), json!(2))]);
     }
 
     #[test]
