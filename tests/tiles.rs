@@ -264,11 +264,28 @@ async fn tile_http_behaviour() {
     let (st, _, _) = get(&s, &url, &[("if-none-match", &etag)]).await;
     assert_eq!(st, StatusCode::NOT_MODIFIED);
     // Gaps and bases layers.
-    let (st, _, gaps) = get(&s, "/tiles/coverage-gaps/10/571/493.mvt", &[]).await;
-    if st == StatusCode::OK {
-        for (props, _) in &decode(&gaps)[0].features {
-            assert!(props["gap_cells"].parse::<i64>().unwrap_or(0) > 0);
-        }
+    // The zoom-10 tile of a known gap cell holds it, and only gap units.
+    let gap = s
+        .current()
+        .snapshot
+        .cells
+        .iter()
+        .find(|r| r.gap)
+        .map(|r| (r.cell, r.lat, r.lon))
+        .unwrap_or_else(|| panic!("the sample has gaps"));
+    let n = 1024.0;
+    let x = ((gap.2 + 180.0) / 360.0 * n).floor();
+    let lat = gap.1.to_radians();
+    let y = ((1.0 - (lat.tan() + 1.0 / lat.cos()).ln() / std::f64::consts::PI) / 2.0 * n).floor();
+    let (st, _, gaps) = get(&s, &format!("/tiles/coverage-gaps/10/{x}/{y}.mvt"), &[]).await;
+    assert_eq!(st, StatusCode::OK);
+    let features = &decode(&gaps)[0].features;
+    let h3 = vigil::grid::cell_from_u64(gap.0)
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    assert!(features.iter().any(|(p, _)| p["h3"] == h3), "{h3}");
+    for (props, _) in features {
+        assert!(props["gap_cells"].parse::<i64>().unwrap_or(0) > 0);
     }
     let (st, _, bases) = get(&s, "/tiles/bases/5/17/15.mvt", &[]).await;
     assert_eq!(st, StatusCode::OK);
