@@ -3,30 +3,58 @@
 //! scores are treated as one threshold (no arbitrary order inside a tie), except for the
 //! top-k % recall, which needs a cut and breaks ties by the order given (cell order).
 
+/// The positions of `scores` from the highest to the lowest score; equal scores keep the
+/// given order. Rank once, then ask every metric of the `*_ranked` family.
+pub fn order_desc(scores: &[f64]) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..scores.len()).collect();
+    idx.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]));
+    idx
+}
+
+/// The groups of tied scores along `order`, as inclusive position ranges.
+fn tie_groups<'a>(
+    scores: &'a [f64],
+    order: &'a [usize],
+) -> impl Iterator<Item = (usize, usize)> + 'a {
+    let n = order.len();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        if i >= n {
+            return None;
+        }
+        let mut j = i;
+        while j + 1 < n && scores[order[j + 1]] == scores[order[i]] {
+            j += 1;
+        }
+        let group = (i, j);
+        i = j + 1;
+        Some(group)
+    })
+}
+
 /// ROC-AUC: the probability that a random positive scores above a random negative, ties
 /// counting one half (Mann–Whitney with mid-ranks). `None` without positives or without
 /// negatives.
 pub fn roc_auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
-    let n = scores.len().min(positive.len());
-    let pos = positive[..n].iter().filter(|p| **p).count();
+    roc_auc_ranked(scores, &order_desc(scores), positive)
+}
+
+/// [`roc_auc`] with the ranking given.
+pub fn roc_auc_ranked(scores: &[f64], order: &[usize], positive: &[bool]) -> Option<f64> {
+    let n = order.len();
+    let pos = order.iter().filter(|k| positive[**k]).count();
     let neg = n - pos;
     if pos == 0 || neg == 0 {
         return None;
     }
-    let mut idx: Vec<usize> = (0..n).collect();
-    idx.sort_by(|a, b| scores[*a].total_cmp(&scores[*b]));
-    // Mid-ranks (1-based) over ties, summed over the positives.
-    let mut rank_sum = 0.0;
-    let mut i = 0;
-    while i < n {
-        let mut j = i;
-        while j + 1 < n && scores[idx[j + 1]] == scores[idx[i]] {
-            j += 1;
-        }
-        let mid = (i + j) as f64 / 2.0 + 1.0;
-        rank_sum += idx[i..=j].iter().filter(|k| positive[**k]).count() as f64 * mid;
-        i = j + 1;
-    }
+    // Ascending mid-ranks (1-based) over ties, summed over the positives: positions i..=j
+    // from the top are ascending ranks n − j .. n − i.
+    let rank_sum: f64 = tie_groups(scores, order)
+        .map(|(i, j)| {
+            let mid = (2 * n - i - j) as f64 / 2.0;
+            order[i..=j].iter().filter(|k| positive[**k]).count() as f64 * mid
+        })
+        .sum();
     let u = rank_sum - (pos * (pos + 1)) as f64 / 2.0;
     Some(u / (pos as f64 * neg as f64))
 }
@@ -34,27 +62,22 @@ pub fn roc_auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
 /// Average precision: Σ over thresholds (distinct scores, high to low) of
 /// (recall gained) × precision at that threshold. `None` without positives.
 pub fn average_precision(scores: &[f64], positive: &[bool]) -> Option<f64> {
-    let n = scores.len().min(positive.len());
-    let total = positive[..n].iter().filter(|p| **p).count();
+    average_precision_ranked(scores, &order_desc(scores), positive)
+}
+
+/// [`average_precision`] with the ranking given.
+pub fn average_precision_ranked(scores: &[f64], order: &[usize], positive: &[bool]) -> Option<f64> {
+    let total = order.iter().filter(|k| positive[**k]).count();
     if total == 0 {
         return None;
     }
-    let mut idx: Vec<usize> = (0..n).collect();
-    idx.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]));
-    let (mut tp, mut seen, mut ap) = (0usize, 0usize, 0.0);
-    let mut i = 0;
-    while i < n {
-        let mut j = i;
-        while j + 1 < n && scores[idx[j + 1]] == scores[idx[i]] {
-            j += 1;
-        }
-        let new_tp = idx[i..=j].iter().filter(|k| positive[**k]).count();
-        seen += j - i + 1;
+    let (mut tp, mut ap) = (0usize, 0.0);
+    for (i, j) in tie_groups(scores, order) {
+        let new_tp = order[i..=j].iter().filter(|k| positive[**k]).count();
         if new_tp > 0 {
             tp += new_tp;
-            ap += (new_tp as f64 / total as f64) * (tp as f64 / seen as f64);
+            ap += (new_tp as f64 / total as f64) * (tp as f64 / (j + 1) as f64);
         }
-        i = j + 1;
     }
     Some(ap)
 }
@@ -63,16 +86,18 @@ pub fn average_precision(scores: &[f64], positive: &[bool]) -> Option<f64> {
 /// `share` of cells by score (⌈share × n⌉ cells; ties at the cut broken by the given
 /// order). `None` when the weights sum to zero.
 pub fn recall_at(scores: &[f64], weight: &[f64], share: f64) -> Option<f64> {
-    let n = scores.len().min(weight.len());
-    let total: f64 = weight[..n].iter().sum();
+    recall_at_ranked(&order_desc(scores), weight, share)
+}
+
+/// [`recall_at`] with the ranking given.
+pub fn recall_at_ranked(order: &[usize], weight: &[f64], share: f64) -> Option<f64> {
+    let n = order.len();
+    let total: f64 = order.iter().map(|i| weight[*i]).sum();
     if total <= 0.0 || n == 0 {
         return None;
     }
     let k = ((share * n as f64).ceil() as usize).clamp(0, n);
-    let mut idx: Vec<usize> = (0..n).collect();
-    // Stable: equal scores keep the given order.
-    idx.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]));
-    let got: f64 = idx[..k].iter().map(|i| weight[*i]).sum();
+    let got: f64 = order[..k].iter().map(|i| weight[*i]).sum();
     Some(got / total)
 }
 
@@ -85,16 +110,23 @@ pub fn recall_at_population(
     population: &[f64],
     share: f64,
 ) -> Option<f64> {
-    let n = scores.len().min(weight.len()).min(population.len());
-    let total: f64 = weight[..n].iter().sum();
-    let people: f64 = population[..n].iter().sum();
+    recall_at_population_ranked(&order_desc(scores), weight, population, share)
+}
+
+/// [`recall_at_population`] with the ranking given.
+pub fn recall_at_population_ranked(
+    order: &[usize],
+    weight: &[f64],
+    population: &[f64],
+    share: f64,
+) -> Option<f64> {
+    let total: f64 = order.iter().map(|i| weight[*i]).sum();
+    let people: f64 = order.iter().map(|i| population[*i]).sum();
     if total <= 0.0 || people <= 0.0 {
         return None;
     }
-    let mut idx: Vec<usize> = (0..n).collect();
-    idx.sort_by(|a, b| scores[*b].total_cmp(&scores[*a]));
     let (mut covered, mut got) = (0.0, 0.0);
-    for i in idx {
+    for &i in order {
         if covered >= share * people {
             break;
         }

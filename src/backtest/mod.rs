@@ -158,6 +158,7 @@ pub fn run(
     // The high-or-critical cells of each origin, for the lead times.
     let mut flags: Vec<(i32, std::collections::HashSet<u64>)> = Vec::new();
     let mut grid: std::collections::HashSet<u64> = std::collections::HashSet::new();
+    let mut last_grid: Vec<u64> = Vec::new();
     for &d in &origins {
         let scored = engine.score(&prior, d)?;
         let cells: Vec<u64> = scored.rows.iter().map(|r| r.cell).collect();
@@ -207,9 +208,14 @@ pub fn run(
                 .map(|r| r.cell)
                 .collect(),
         ));
-        grid.extend(cells.iter().copied());
+        if cells != last_grid {
+            grid.extend(cells.iter().copied());
+            last_grid = cells.clone();
+        }
         let random: Vec<f64> = cells.iter().map(|c| random_score(*c, d)).collect();
         let models = [&index, &persistence, &history, &random];
+        // Each model is ranked once per origin; every metric and horizon reads the ranking.
+        let orders: Vec<Vec<usize>> = models.iter().map(|s| metrics::order_desc(s)).collect();
         let year = ymd_from_days(d).0;
         for (k, h) in opts.horizons.iter().enumerate() {
             let (events, deaths) = &future[k];
@@ -217,14 +223,17 @@ pub fn run(
             let total_events: f64 = events.iter().sum();
             let total_deaths: f64 = deaths.iter().sum();
             for (m, scores) in models.iter().enumerate() {
-                let auc = metrics::roc_auc(scores, &positive);
-                let ap = metrics::average_precision(scores, &positive);
-                let tops_e = TOP
-                    .map(|t| metrics::recall_at(scores, events, t).unwrap_or(0.0) * total_events);
-                let tops_d = TOP
-                    .map(|t| metrics::recall_at(scores, deaths, t).unwrap_or(0.0) * total_deaths);
+                let order = &orders[m];
+                let auc = metrics::roc_auc_ranked(scores, order, &positive);
+                let ap = metrics::average_precision_ranked(scores, order, &positive);
+                let tops_e = TOP.map(|t| {
+                    metrics::recall_at_ranked(order, events, t).unwrap_or(0.0) * total_events
+                });
+                let tops_d = TOP.map(|t| {
+                    metrics::recall_at_ranked(order, deaths, t).unwrap_or(0.0) * total_deaths
+                });
                 let tops_p = TOP.map(|t| {
-                    metrics::recall_at_population(scores, events, &people, t).unwrap_or(0.0)
+                    metrics::recall_at_population_ranked(order, events, &people, t).unwrap_or(0.0)
                         * total_events
                 });
                 for y in [Some(year), None] {
