@@ -10,6 +10,7 @@ use crate::coverage::scenario::{evaluate, Scenario};
 use crate::coverage::summary::{self, GroupBy};
 use crate::coverage::CoverageError;
 use crate::render::{cell_geometry, cell_properties, push_feature, without_deployments};
+use crate::snapshot::{load_columns, Tier};
 use crate::util::{format_date, parse_iso_date, rfc3339_now};
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Extension, Query, State};
@@ -57,6 +58,9 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::Internal(e.to_string()))?
 }
 
+/// Tier and gap flag of each cell of an earlier snapshot.
+type Earlier = HashMap<u64, (Tier, bool)>;
+
 /// `GET /alerts?since=D`: cells of the served snapshot that are high or critical and were
 /// not in the latest snapshot dated on or before D (they entered since), and, for callers
 /// with `deployments:read`, cells that are gaps now and were not then.
@@ -79,7 +83,8 @@ pub async fn alerts(
         ));
     }
     let st = state.clone();
-    let then: Option<Arc<Loaded>> = blocking(move || {
+    // The earlier snapshot's tiers and gaps are all the comparison needs.
+    let then: Option<(String, Earlier)> = blocking(move || {
         let store = st.store().map_err(|e| ApiError::Internal(e.to_string()))?;
         let date = store
             .manifest()
@@ -87,23 +92,23 @@ pub async fn alerts(
             .range(..=format_date(since))
             .next_back()
             .map(|(d, _)| d.clone());
-        date.map(|d| Loaded::from_store(&store, Some(&d)).map(Arc::new))
-            .transpose()
-            .map_err(|e| ApiError::Internal(e.to_string()))
+        date.map(|d| {
+            let cells = load_columns(&store, &d, &["cell", "tier", "gap"])?;
+            Ok((d, cells.iter().map(|r| (r.cell, (r.tier, r.gap))).collect()))
+        })
+        .transpose()
+        .map_err(|e: crate::store::StoreError| ApiError::Internal(e.to_string()))
     })
     .await?;
     let deployments = sees_deployments(&access);
     let snap = &cur.snapshot;
-    let before = |cell: u64| {
-        then.as_ref()
-            .and_then(|t| t.snapshot.index.get(&cell).map(|i| &t.snapshot.cells[*i]))
-    };
+    let before = |cell: u64| then.as_ref().and_then(|(_, m)| m.get(&cell).copied());
     let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[");
     let mut n = 0;
     for r in &snap.cells {
         let old = before(r.cell);
-        let entered = r.tier.is_high() && !old.is_some_and(|o| o.tier.is_high());
-        let new_gap = deployments && r.gap && !old.is_some_and(|o| o.gap);
+        let entered = r.tier.is_high() && !old.is_some_and(|(t, _)| t.is_high());
+        let new_gap = deployments && r.gap && !old.is_some_and(|(_, g)| g);
         if !(entered || new_gap) {
             continue;
         }
@@ -115,7 +120,7 @@ pub async fn alerts(
         if deployments {
             props.insert("new_gap".into(), json!(new_gap));
         }
-        props.insert("tier_then".into(), json!(old.map(|o| o.tier.as_str())));
+        props.insert("tier_then".into(), json!(old.map(|(t, _)| t.as_str())));
         let id = props
             .get("h3")
             .and_then(Value::as_str)
@@ -136,7 +141,7 @@ pub async fn alerts(
         "numberReturned": n,
         "timeStamp": rfc3339_now(),
         "since": since_raw,
-        "compared_with": then.as_ref().map(|t| t.snapshot.date.clone()),
+        "compared_with": then.as_ref().map(|(d, _)| d.clone()),
         "snapshot": {"date": snap.date, "version": snap.info.sha256},
         "attribution": snap.attribution,
     })

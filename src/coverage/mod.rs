@@ -83,14 +83,6 @@ pub enum CoverageError {
     /// A report could not be written.
     #[error("cannot write the report: {0}")]
     Render(String),
-    /// A stored snapshot lacks a column this analysis needs.
-    #[error("snapshot {date} lacks a column: {source} (re-score it with this version)")]
-    Snapshot {
-        /// Snapshot date.
-        date: String,
-        /// What polars said.
-        source: polars::error::PolarsError,
-    },
 }
 
 /// A base active on the snapshot date, with its reach.

@@ -5,9 +5,8 @@
 
 use super::report::{num, share, ReportRow};
 use super::CoverageError;
-use crate::snapshot::Tier;
-use crate::store::{read_parquet_columns, Store};
-use crate::tables::{bools, strs, u64s};
+use crate::snapshot::{load_columns, Tier};
+use crate::store::Store;
 use crate::util::{format_date, parse_iso_date, ymd_from_days};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -120,32 +119,20 @@ pub fn episodes(store: &Store, from: i32, to: i32) -> Result<(Vec<Episode>, usiz
         return Err(CoverageError::NoSnapshots { from: lo, to: hi });
     }
     let mut tracker = Tracker::default();
-    for (date, info) in &dates {
-        let df = read_parquet_columns(
-            &store.root().join(&info.file),
+    for (date, _) in &dates {
+        let cells = load_columns(
+            store,
+            date,
             &["cell", "tier", "prev_tier", "covered", "mission"],
         )?;
-        let bad = |source| CoverageError::Snapshot {
-            date: (*date).clone(),
-            source,
-        };
-        let cell = u64s(&df, "cell").map_err(bad)?;
-        let tier = strs(&df, "tier").map_err(bad)?;
-        let prev = strs(&df, "prev_tier").map_err(bad)?;
-        let covered = bools(&df, "covered").map_err(bad)?;
-        let mission = strs(&df, "mission").map_err(bad)?;
-        let high = |t: &Option<String>| t.as_deref().and_then(Tier::parse).map(Tier::is_high);
-        let d = parse_iso_date(date).unwrap_or(from);
         tracker.observe(
-            d,
-            (0..df.height()).filter_map(|i| {
-                Some(Observation {
-                    cell: cell[i]?,
-                    high: high(&tier[i]).unwrap_or(false),
-                    prev_high: high(&prev[i]),
-                    covered: covered[i],
-                    mission: mission[i].as_deref(),
-                })
+            parse_iso_date(date).unwrap_or(from),
+            cells.iter().map(|r| Observation {
+                cell: r.cell,
+                high: r.tier.is_high(),
+                prev_high: r.prev_tier.map(Tier::is_high),
+                covered: r.covered,
+                mission: r.mission.as_deref(),
             }),
         );
     }
