@@ -490,36 +490,43 @@ pub fn outside_reach(
     Ok(render(&rows, format)?)
 }
 
-/// `vigil backtest --from D1 --to D2 [--step N] --horizon H… [--out DIR]`: writes
-/// `results.json` and `results.md` into DIR (when given) and returns the Markdown table.
-pub fn backtest(
-    ctx: &Context,
-    from: &str,
-    to: &str,
-    step: u32,
-    horizons: &[u32],
-    out: Option<&Path>,
-) -> Result<String, Error> {
-    let (from, to) = (date_arg("--from", from)?, date_arg("--to", to)?);
+/// What `vigil backtest` was asked.
+#[derive(Debug, Clone, Copy)]
+pub struct BacktestRequest<'a> {
+    /// First origin, YYYY-MM-DD.
+    pub from: &'a str,
+    /// Last origin, YYYY-MM-DD.
+    pub to: &'a str,
+    /// Days between origins.
+    pub step: u32,
+    /// Horizons, days.
+    pub horizons: &'a [u32],
+    /// Last day of the tuning window, YYYY-MM-DD.
+    pub tune_until: Option<&'a str>,
+    /// Folder for results.json, results.md and the figures.
+    pub out: Option<&'a Path>,
+}
+
+/// `vigil backtest --from D1 --to D2 [--step N] --horizon H… [--tune-until D] [--out DIR]`:
+/// writes `results.json`, `results.md` and the SVG figures into DIR (when given) and
+/// returns the Markdown report.
+pub fn backtest(ctx: &Context, req: &BacktestRequest<'_>) -> Result<String, Error> {
+    let (from, to) = (date_arg("--from", req.from)?, date_arg("--to", req.to)?);
+    let tune_until = req
+        .tune_until
+        .map(|t| date_arg("--tune-until", t))
+        .transpose()?;
     let (config, store) = ctx.load()?;
     let opts = crate::backtest::BacktestOptions {
         from,
         to,
-        step,
-        horizons: horizons.to_vec(),
+        step: req.step,
+        horizons: req.horizons.to_vec(),
+        tune_until,
     };
     let result = crate::backtest::run(&store, &config, &opts, true)?;
-    let rows = &result.metrics;
-    let lead = &result.lead;
-    let table = format!(
-        "{}\nlead time: {} of {} civilian-harm events had their cell flagged high or critical within {} days before; median lead {} days\n",
-        crate::backtest::markdown(rows),
-        lead.flagged,
-        lead.events,
-        lead.window_days,
-        lead.median_days.map_or_else(|| "–".to_owned(), |m| format!("{m:.0}"))
-    );
-    if let Some(dir) = out {
+    let report = backtest_report(&result);
+    if let Some(dir) = req.out {
         let io = |source| {
             Error::Store(StoreError::Io {
                 path: dir.to_path_buf(),
@@ -527,20 +534,103 @@ pub fn backtest(
             })
         };
         std::fs::create_dir_all(dir).map_err(io)?;
+        let plots = result.plots();
         let json = serde_json::json!({
             "from": crate::util::format_date(from),
             "to": crate::util::format_date(to),
-            "step_days": step,
-            "horizons_days": horizons,
+            "step_days": req.step,
+            "horizons_days": req.horizons,
+            "tune_until": tune_until.map(crate::util::format_date),
             "models": crate::backtest::MODELS,
             "top_shares": crate::backtest::TOP,
-            "results": rows,
-            "lead_time": lead,
+            "results": result.metrics,
+            "calibrations": result.calibrations,
+            "lead_time": result.lead,
+            "figures": plots.iter().map(|(name, _)| name).collect::<Vec<_>>(),
+            "attribution": store.attributions(),
         });
         std::fs::write(dir.join("results.json"), format!("{json:#}\n")).map_err(io)?;
-        std::fs::write(dir.join("results.md"), &table).map_err(io)?;
+        std::fs::write(dir.join("results.md"), &report).map_err(io)?;
+        for (name, svg) in &plots {
+            std::fs::write(dir.join(name), svg).map_err(io)?;
+        }
     }
-    Ok(table)
+    Ok(report)
+}
+
+/// The Markdown report of a backtest: the metrics table, the calibrations and lead times.
+fn backtest_report(result: &crate::backtest::Backtest) -> String {
+    let mut s = crate::backtest::markdown(&result.metrics);
+    for c in &result.calibrations {
+        s.push('\n');
+        match &c.calibration {
+            Some(cal) => s.push_str(&format!(
+                "calibration, {} days ({}): {}\n",
+                c.horizon,
+                c.source,
+                calibration_summary(cal)
+            )),
+            None => s.push_str(&format!("calibration, {} days: none\n", c.horizon)),
+        }
+        if let Some(note) = &c.note {
+            s.push_str(&format!("  note: {note}\n"));
+        }
+    }
+    for lead in &result.lead {
+        s.push_str(&format!(
+            "lead time ({} window): {} of {} civilian-harm events had their cell flagged high or critical within {} days before; median lead {} days\n",
+            lead.window,
+            lead.flagged,
+            lead.events,
+            lead.window_days,
+            lead.median_days.map_or_else(|| "–".to_owned(), |m| format!("{m:.0}"))
+        ));
+    }
+    s
+}
+
+/// A calibration, one line.
+pub fn calibration_summary(c: &crate::score::Calibration) -> String {
+    let terms: Vec<String> = c
+        .features
+        .iter()
+        .zip(&c.coefficients)
+        .map(|(f, b)| format!("{f} {b:.3}"))
+        .collect();
+    format!(
+        "{}, horizon {} days, seen events up to {}; intercept {:.3}, {}; {} rows ({} followed by civilian harm), base rate {:.5}",
+        c.basis,
+        c.horizon_days,
+        c.fitted_until,
+        c.intercept,
+        terms.join(", "),
+        c.rows,
+        c.positives,
+        c.base_rate
+    )
+}
+
+/// `vigil calibrate --from D1 --to D2 [--step N] [--horizon H]` (or `--reset`): fits the
+/// logistic calibration on the origins of the tuning window whose horizon ends by D2, and
+/// stores it for later snapshots.
+pub fn calibrate(
+    ctx: &Context,
+    range: Option<(&str, &str)>,
+    step: u32,
+    horizon: u32,
+) -> Result<String, Error> {
+    let (config, mut store) = ctx.load()?;
+    let Some((from, to)) = range else {
+        store.set_calibration(None)?;
+        return Ok("calibration removed: later snapshots carry no probability\n".into());
+    };
+    let (from, to) = (date_arg("--from", from)?, date_arg("--to", to)?);
+    let cal = crate::backtest::calibrate(&store, &config, from, to, step, horizon, true)?;
+    let line = calibration_summary(&cal);
+    store.set_calibration(Some(cal))?;
+    Ok(format!(
+        "calibration stored: {line}\nsnapshots scored from now on carry the probability; re-run `vigil score` for earlier dates\n"
+    ))
 }
 
 /// `vigil sample --bench-store --cells N --events M`: a large synthetic store (in the

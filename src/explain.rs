@@ -79,6 +79,8 @@ pub struct Explanation {
     pub normalisation: Normalisation,
     /// Every contributing event, largest first.
     pub contributions: Vec<Contribution>,
+    /// The calibration behind the cell's probability, if the snapshot had one.
+    pub calibration: Option<crate::score::Calibration>,
 }
 
 /// Explains `cell` in the snapshot of `date` (default: the latest).
@@ -214,6 +216,7 @@ pub fn explain(
         amounts,
         normalisation: norm,
         contributions,
+        calibration: snapshot.info.calibration,
     })
 }
 
@@ -243,6 +246,15 @@ impl Explanation {
                 _ => String::new(),
             }
         );
+        if let (Some(p), Some(c)) = (r.probability, &self.calibration) {
+            s.push_str(&format!(
+                "  probability of at least one civilian-harm event here within {} days: {:.1} % (calibrated on {}; base rate {:.2} %)\n",
+                c.horizon_days,
+                100.0 * p,
+                c.basis,
+                100.0 * c.base_rate
+            ));
+        }
         s.push_str(&format!(
             "  hazard {:.3}; share of the threat load: civilian harm {:.0} %, armed conflict {:.0} %, spread {:.0} %, neighbourhood baseline {:.0} %, escalation {:.0} %, climate stress {:.0} %\n",
             r.hazard,

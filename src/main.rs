@@ -218,8 +218,10 @@ enum Command {
         format: ReportFormat,
     },
     /// Backtest the index: at rolling origins, score as of the origin and compare with the
-    /// civilian-harm events of the next horizon, beside persistence, 12-month history and a
-    /// random ranking (ROC-AUC, average precision, recall of the top 1/5/10 % of cells).
+    /// civilian-harm events of the next horizon, beside the calibrated probability,
+    /// persistence, 12-month history and a random ranking (ROC-AUC, average precision,
+    /// recall of the top 1/5/10 % of cells, Brier score and reliability, lead time).
+    /// Nothing in the store changes.
     Backtest {
         /// First origin, YYYY-MM-DD.
         #[arg(long)]
@@ -227,15 +229,43 @@ enum Command {
         /// Last origin, YYYY-MM-DD.
         #[arg(long)]
         to: String,
-        /// Days between origins.
-        #[arg(long, default_value_t = 7)]
+        /// Days between origins (`7` or `7d`; `1w` = 7).
+        #[arg(long, default_value = "7", value_parser = vigil::util::parse_days)]
         step: u32,
-        /// Horizon in days (repeat for several).
-        #[arg(long = "horizon", default_values_t = [30])]
+        /// Horizon in days (`30` or `30d`; repeat for several).
+        #[arg(long = "horizon", default_values = ["30"], value_parser = vigil::util::parse_days)]
         horizons: Vec<u32>,
-        /// Folder for results.json and results.md.
+        /// Last day of the tuning window, YYYY-MM-DD: the calibration of each horizon is
+        /// fitted on the origins whose horizon ends by it and evaluated on the later
+        /// origins (reported as the `evaluation` window). Without it: one window, and the
+        /// calibration stored by `vigil calibrate`, if any.
+        #[arg(long, value_name = "DATE")]
+        tune_until: Option<String>,
+        /// Folder for results.json, results.md and the SVG figures (precision–recall
+        /// curves, reliability diagram, skill by year).
         #[arg(long)]
         out: Option<PathBuf>,
+    },
+    /// Fit the calibration (a logistic model on the index components giving the probability
+    /// of civilian harm in a cell within the horizon) on the weekly origins of a tuning
+    /// window, and store it: snapshots scored afterwards carry a `probability` column.
+    Calibrate {
+        /// First origin of the tuning window, YYYY-MM-DD.
+        #[arg(long, requires = "to", required_unless_present = "reset")]
+        from: Option<String>,
+        /// Last day of the tuning window, YYYY-MM-DD: only origins whose horizon ends by
+        /// it are used, so no later event is seen.
+        #[arg(long, requires = "from")]
+        to: Option<String>,
+        /// Days between origins (`7` or `7d`).
+        #[arg(long, default_value = "7", value_parser = vigil::util::parse_days)]
+        step: u32,
+        /// The horizon the probability refers to (`30` or `30d`).
+        #[arg(long, default_value = "30", value_parser = vigil::util::parse_days)]
+        horizon: u32,
+        /// Remove the stored calibration: later snapshots carry no probability.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        reset: bool,
     },
     /// Generate the deterministic synthetic sample.
     Sample {
@@ -373,9 +403,30 @@ fn main() -> ExitCode {
             to,
             step,
             horizons,
+            tune_until,
             out,
-        } => commands::backtest(&ctx, &from, &to, step, &horizons, out.as_deref())
-            .map(|s| print!("{s}")),
+        } => commands::backtest(
+            &ctx,
+            &commands::BacktestRequest {
+                from: &from,
+                to: &to,
+                step,
+                horizons: &horizons,
+                tune_until: tune_until.as_deref(),
+                out: out.as_deref(),
+            },
+        )
+        .map(|s| print!("{s}")),
+        Command::Calibrate {
+            from,
+            to,
+            step,
+            horizon,
+            reset: _,
+        } => {
+            let range = from.as_deref().zip(to.as_deref());
+            commands::calibrate(&ctx, range, step, horizon).map(|s| print!("{s}"))
+        }
         Command::Demo { bind, sample } => commands::demo(&ctx, &sample, &bind),
         Command::Coverage {
             date,

@@ -96,6 +96,9 @@ pub struct CellRecord {
     pub risk: f64,
     /// Tier of the risk.
     pub tier: Tier,
+    /// Calibrated probability of civilian harm in the cell within the calibration's horizon
+    /// (`None` when no calibration is stored).
+    pub probability: Option<f64>,
     /// Share of the threat load due to civilian harm.
     pub harm_share: f64,
     /// Share due to armed conflict.
@@ -164,6 +167,7 @@ impl CellRecord {
             exposure: 1.0,
             risk: 0.0,
             tier: Tier::Low,
+            probability: None,
             harm_share: 0.0,
             conflict_share: 0.0,
             spread_share: 0.0,
@@ -213,6 +217,7 @@ impl Table for CellRecord {
             Box::new(|| column("exposure", rows, |r| r.exposure)),
             Box::new(|| column("risk", rows, |r| r.risk)),
             Box::new(|| column("tier", rows, |r| r.tier.as_str())),
+            Box::new(|| column("probability", rows, |r| r.probability)),
             Box::new(|| column("harm_share", rows, |r| r.harm_share)),
             Box::new(|| column("conflict_share", rows, |r| r.conflict_share)),
             Box::new(|| column("spread_share", rows, |r| r.spread_share)),
@@ -313,6 +318,12 @@ fn records(df: &DataFrame, strict: bool) -> PolarsResult<Vec<CellRecord>> {
         num("spread_share")?,
     );
     let delta = num("delta_risk")?;
+    // Snapshots scored before calibration existed lack the column.
+    let probability = if df.get_column_index("probability").is_some() {
+        f64s(df, "probability")?
+    } else {
+        vec![None; h]
+    };
     let prev = text("prev_tier")?;
     let events = int("events")?;
     let precise = num("precise_share")?;
@@ -346,6 +357,7 @@ fn records(df: &DataFrame, strict: bool) -> PolarsResult<Vec<CellRecord>> {
                 exposure: z(exposure[i]),
                 risk: z(risk[i]),
                 tier: Tier::parse(&tier[i]).ok_or_else(|| missing("tier"))?,
+                probability: probability[i],
                 harm_share: z(hs[i]),
                 conflict_share: z(cs[i]),
                 spread_share: z(ss[i]),
@@ -447,14 +459,7 @@ impl Snapshot {
             source,
         })?;
         let index = cells.iter().enumerate().map(|(i, c)| (c.cell, i)).collect();
-        let mut attribution: Vec<String> = store
-            .manifest()
-            .ingests
-            .iter()
-            .map(|r| r.attribution.clone())
-            .collect();
-        attribution.sort();
-        attribution.dedup();
+        let attribution = store.attributions();
         Ok(Snapshot {
             date,
             info,

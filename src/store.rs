@@ -136,6 +136,9 @@ pub struct SnapshotInfo {
     /// Bases whose reach was reduced for the rainy season on the date (`location (mission)`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reduced_bases: Vec<String>,
+    /// The calibration behind the snapshot's `probability` column, if one was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<crate::score::Calibration>,
 }
 
 /// `manifest.json`.
@@ -155,6 +158,9 @@ pub struct Manifest {
     /// Reference levels fixed by `vigil normalise`; absent: the configuration's defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub normalisation: Option<crate::score::Normalisation>,
+    /// Calibration fixed by `vigil calibrate`; absent: snapshots carry no probability.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibration: Option<crate::score::Calibration>,
 }
 
 /// A store folder.
@@ -186,6 +192,7 @@ impl Store {
                 ingests: Vec::new(),
                 snapshots: BTreeMap::new(),
                 normalisation: None,
+                calibration: None,
             },
             Err(source) => return Err(StoreError::Io { path, source }),
         };
@@ -210,6 +217,20 @@ impl Store {
     /// The current manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// The attributions of the sources ingested, sorted, once each (for every output that
+    /// carries their data).
+    pub fn attributions(&self) -> Vec<String> {
+        let mut a: Vec<String> = self
+            .manifest
+            .ingests
+            .iter()
+            .map(|r| r.attribution.clone())
+            .collect();
+        a.sort();
+        a.dedup();
+        a
     }
 
     /// Path of a published table, when it exists.
@@ -365,6 +386,13 @@ impl Store {
     pub fn set_normalisation(&mut self, norm: Option<crate::score::Normalisation>) -> Result<()> {
         let mut next = self.manifest.clone();
         next.normalisation = norm;
+        self.commit(next)
+    }
+
+    /// Records the calibration later snapshots apply (`None`: no probability).
+    pub fn set_calibration(&mut self, cal: Option<crate::score::Calibration>) -> Result<()> {
+        let mut next = self.manifest.clone();
+        next.calibration = cal;
         self.commit(next)
     }
 

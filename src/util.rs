@@ -148,6 +148,23 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
+/// A number of days as given on the command line: `30`, `30d` or `4w` (weeks).
+pub fn parse_days(s: &str) -> Result<u32, String> {
+    let t = s.trim();
+    let (digits, factor) = match t.strip_suffix(['d', 'D']) {
+        Some(n) => (n, 1),
+        None => match t.strip_suffix(['w', 'W']) {
+            Some(n) => (n, 7),
+            None => (t, 1),
+        },
+    };
+    digits
+        .parse::<u32>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+        .ok_or_else(|| format!("expected a number of days such as 7, 7d or 1w, got {s:?}"))
+}
+
 /// SplitMix64: a tiny, fast, fully specified PRNG. The sample generator depends on its exact
 /// output sequence (byte-identical samples for a seed), so it is implemented here rather than
 /// taken from a crate whose algorithm may change between versions.
@@ -244,6 +261,14 @@ mod tests {
         // Pinned: the committed sample depends on this exact sequence.
         let mut r = SplitMix64::new(1);
         assert_eq!(r.next_u64(), 0x910A_2DEC_8902_5CC1);
+    }
+
+    #[test]
+    fn days_on_the_command_line() {
+        assert_eq!(parse_days("30"), Ok(30));
+        assert_eq!(parse_days("30d"), Ok(30));
+        assert_eq!(parse_days("2w"), Ok(14));
+        assert!(parse_days("d").is_err() && parse_days("-3").is_err() && parse_days("3m").is_err());
     }
 
     proptest! {

@@ -1,15 +1,22 @@
-//! Issue 7 (first part): the backtest runner on a hand-made store. Village A is hit every
-//! week, village B never: every forecast that looks at the past ranks A first, so
-//! persistence and the index have average precision 1 and find every later event in their
-//! top 1 %; the random ranking is the control.
+//! Issue 7: the backtest runner and the calibration on a hand-made store. Village A is hit
+//! every week, village B never: every forecast that looks at the past ranks A first, so
+//! persistence, the index and the calibrated probability have average precision 1 and find
+//! every later event in their top 1 %; the random ranking is the control. The calibration
+//! fitted on the tuning window gives A a high probability and B a low one, is stored by
+//! `vigil calibrate`, carried by the next snapshot and served by the API.
 
 mod common;
 
+use axum::http::Method;
+use vigil::commands::{BacktestRequest, Context};
+use vigil::score::Calibration;
 use vigil::store::Store;
 use vigil::tables::{Category, Event, PopulationCell, Table};
 use vigil::util::days_from_ymd;
 
 const LAT: f64 = 6.5;
+const A: f64 = 21.0;
+const B: f64 = 21.5;
 
 fn cell(lon: f64) -> u64 {
     vigil::grid::cell_of(LAT, lon, h3o::Resolution::Seven)
@@ -17,20 +24,19 @@ fn cell(lon: f64) -> u64 {
         .unwrap_or_else(|e| panic!("{e}"))
 }
 
-#[test]
-fn persistent_violence_is_found_by_the_index_and_persistence() {
+/// A store whose village A is hit every week of 2023 and 2024 and village B never.
+fn weekly_violence() -> (tempfile::TempDir, Context) {
     let (dir, ctx) = common::fresh_store();
     let start = days_from_ymd(2023, 1, 1).unwrap_or_default();
     let mut store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
-    let (a, b) = (21.0, 21.5);
     let events: Vec<Event> = (0..104)
         .map(|w| {
             let mut e = Event::at(
                 "acled",
                 &format!("A{w}"),
                 start + 7 * w,
-                (LAT, a),
-                Some(cell(a)),
+                (LAT, A),
+                Some(cell(A)),
                 Category::CivilianHarm,
                 1,
             );
@@ -40,11 +46,11 @@ fn persistent_violence_is_found_by_the_index_and_persistence() {
         .collect();
     let population = vec![
         PopulationCell {
-            cell: cell(a),
+            cell: cell(A),
             population: 500.0,
         },
         PopulationCell {
-            cell: cell(b),
+            cell: cell(B),
             population: 500.0,
         },
     ];
@@ -60,38 +66,72 @@ fn persistent_violence_is_found_by_the_index_and_persistence() {
             None,
         )
         .unwrap_or_else(|e| panic!("{e}"));
+    (dir, ctx)
+}
+
+fn request<'a>(horizons: &'a [u32], out: Option<&'a std::path::Path>) -> BacktestRequest<'a> {
+    BacktestRequest {
+        from: "2023-06-01",
+        to: "2024-06-01",
+        step: 28,
+        horizons,
+        tune_until: None,
+        out,
+    }
+}
+
+fn read_json(path: &std::path::Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{e}")))
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The whole-window row of a model.
+fn row(json: &serde_json::Value, h: u64, window: &str, model: &str) -> serde_json::Value {
+    json["results"]
+        .as_array()
+        .and_then(|rows| {
+            rows.iter().find(|r| {
+                r["horizon"] == h
+                    && r["window"] == window
+                    && r["year"].is_null()
+                    && r["model"] == model
+            })
+        })
+        .cloned()
+        .unwrap_or_else(|| panic!("{h} {window} {model}"))
+}
+
+#[test]
+fn persistent_violence_is_found_by_the_index_and_persistence() {
+    let (dir, ctx) = weekly_violence();
     let out = dir.path().join("bt");
-    let table =
-        vigil::commands::backtest(&ctx, "2023-06-01", "2024-06-01", 28, &[30, 60], Some(&out))
-            .unwrap_or_else(|e| panic!("{e}"));
-    assert!(table.contains("| 30 d | all | index |"), "{table}");
-    let json: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("results.json")).unwrap_or_else(|e| panic!("{e}")),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let table = vigil::commands::backtest(&ctx, &request(&[30, 60], Some(&out)))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(table.contains("| 30 d | all | all | index |"), "{table}");
+    // No calibration is stored: the report says how to get one.
+    assert!(table.contains("vigil calibrate"), "{table}");
+    let json = read_json(&out.join("results.json"));
     assert!(out.join("results.md").exists());
-    let rows = json["results"].as_array().cloned().unwrap_or_default();
-    let row = |h: u64, model: &str| {
-        rows.iter()
-            .find(|r| r["horizon"] == h && r["year"].is_null() && r["model"] == model)
-            .cloned()
-            .unwrap_or_else(|| panic!("{h} {model}"))
-    };
     for h in [30, 60] {
         for model in ["index", "persistence", "history"] {
-            let r = row(h, model);
+            let r = row(&json, h, "all", model);
             assert_eq!(r["average_precision"], 1.0, "{h} {model}: {r}");
             assert_eq!(r["roc_auc"], 1.0, "{h} {model}: {r}");
             assert_eq!(r["recall_events"][0], 1.0, "{h} {model}: {r}");
+            assert!(r["brier"].is_null(), "scores, not probabilities: {r}");
         }
-        let r = row(h, "random");
+        let r = row(&json, h, "all", "random");
         let origins = r["origins"].as_u64().unwrap_or(0);
         assert_eq!(origins, 14, "2023-06-01 .. 2024-06-01 every 28 days");
         // Every origin is followed by A's weekly events: h/7 events or so each.
         assert!(r["events"].as_f64().unwrap_or(0.0) >= (origins * (h / 7 - 1)) as f64);
+        // The precision–recall curve at rank cut-offs ends at recall 1.
+        let curve = r["pr_curve"].as_array().cloned().unwrap_or_default();
+        assert_eq!(curve.last().map(|p| p["recall"].clone()), Some(1.0.into()));
     }
     // Lead time: A is flagged from the first origin on; its events follow within days.
-    let lead = &json["lead_time"];
+    let lead = &json["lead_time"][0];
+    assert_eq!(lead["window"], "all");
     assert_eq!(lead["events"], lead["flagged"], "{lead}");
     assert!(
         lead["median_days"]
@@ -100,10 +140,165 @@ fn persistent_violence_is_found_by_the_index_and_persistence() {
         "{lead}"
     );
     // Population-weighted recall: A holds half the residents; the top 5 % of them is A.
-    assert_eq!(row(30, "index")["recall_events_population"][1], 1.0);
-    let err = vigil::commands::backtest(&ctx, "2023-06-01", "2024-06-01", 28, &[0], None)
+    assert_eq!(
+        row(&json, 30, "all", "index")["recall_events_population"][1],
+        1.0
+    );
+    let err = vigil::commands::backtest(&ctx, &request(&[0], None))
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("--horizon"), "{err}");
+}
+
+#[test]
+fn the_calibration_is_fitted_on_the_tuning_window_and_judged_after_it() {
+    let (dir, ctx) = weekly_violence();
+    let out = dir.path().join("tuned");
+    let req = BacktestRequest {
+        tune_until: Some("2023-12-31"),
+        ..request(&[30], Some(&out))
+    };
+    let table = vigil::commands::backtest(&ctx, &req).unwrap_or_else(|e| panic!("{e}"));
+    let json = read_json(&out.join("results.json"));
+    assert_eq!(json["tune_until"], "2023-12-31");
+    // Origins every 28 days from 2023-06-01: 8 up to 2023-12-31, 6 after.
+    assert_eq!(row(&json, 30, "tuning", "index")["origins"], 8);
+    assert_eq!(row(&json, 30, "evaluation", "index")["origins"], 6);
+    // The calibrated model exists only out of sample.
+    assert!(json["results"].as_array().is_some_and(|r| !r
+        .iter()
+        .any(|m| m["model"] == "calibrated" && m["window"] == "tuning")));
+    let c = &json["calibrations"][0];
+    assert_eq!(c["horizon"], 30);
+    let cal = &c["calibration"];
+    // Fitted on origins whose 30 days end by 2023-12-31: the last is 2023-11-16.
+    assert_eq!(cal["basis"], "origins 2023-06-01..2023-11-16 every 28 days");
+    assert_eq!(cal["fitted_until"], "2023-12-16");
+    let coefficients: Vec<f64> = cal["coefficients"]
+        .as_array()
+        .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
+        .unwrap_or_default();
+    assert_eq!(coefficients.len(), 7);
+    assert!(coefficients.iter().all(|b| *b >= 0.0), "{cal}");
+    assert!(coefficients.iter().any(|b| *b > 0.0), "{cal}");
+    let r = row(&json, 30, "evaluation", "calibrated");
+    assert_eq!(r["average_precision"], 1.0, "{r}");
+    assert_eq!(r["recall_events"][0], 1.0, "{r}");
+    // Better than climatology, and the reliability bins hold every cell-origin.
+    let (brier, reference) = (
+        r["brier"].as_f64().unwrap_or(1.0),
+        r["brier_reference"].as_f64().unwrap_or(0.0),
+    );
+    assert!(brier < reference, "{r}");
+    assert!(r["brier_skill"].as_f64().is_some_and(|s| s > 0.0), "{r}");
+    let bins = r["reliability"].as_array().cloned().unwrap_or_default();
+    assert!(!bins.is_empty());
+    assert!(
+        table.contains("| 30 d | evaluation | all | calibrated |"),
+        "{table}"
+    );
+    // Figures: one curve per model; the reliability diagram; skill by year.
+    let names: Vec<String> = json["figures"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(
+        names,
+        [
+            "pr_curve_30d.svg",
+            "reliability_30d.svg",
+            "skill_by_year_30d.svg"
+        ]
+    );
+    let pr = std::fs::read_to_string(out.join("pr_curve_30d.svg")).unwrap_or_default();
+    assert_eq!(pr.matches("<polyline").count(), 5, "{pr}");
+    for model in vigil::backtest::MODELS {
+        assert!(pr.contains(&format!("data-name=\"{model}\"")), "{model}");
+    }
+    assert!(out.join("reliability_30d.svg").exists());
+    // A window without origins on one side is refused, naming the parameter.
+    let bad = BacktestRequest {
+        tune_until: Some("2025-01-01"),
+        ..request(&[30], None)
+    };
+    let err = vigil::commands::backtest(&ctx, &bad)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("--tune-until"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_calibration_gives_every_later_snapshot_a_probability_served_by_the_api() {
+    let (_dir, ctx) = weekly_violence();
+    let msg = vigil::commands::calibrate(&ctx, Some(("2023-03-01", "2023-12-31")), 7, 30)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(msg.contains("calibration stored"), "{msg}");
+    let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
+    let cal = store
+        .manifest()
+        .calibration
+        .clone()
+        .unwrap_or_else(|| panic!("no calibration in the manifest"));
+    assert_eq!(cal.horizon_days, 30);
+    assert_eq!(cal.fitted_until, "2023-12-29");
+    vigil::commands::score(&ctx, Some("2024-03-01")).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
+    let snap = vigil::snapshot::Snapshot::load(&store, Some("2024-03-01"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(snap.info.calibration.as_ref(), Some(&cal));
+    let prob = |lon: f64| {
+        let r = &snap.cells[snap.index[&cell(lon)]];
+        let p = r.probability.unwrap_or_else(|| panic!("no probability"));
+        // The stored column is the stored model applied to the stored components.
+        assert!((p - cal.probability(&Calibration::inputs(r))).abs() < 1e-12);
+        p
+    };
+    let (pa, pb) = (prob(A), prob(B));
+    assert!(pa > 0.5 && pb < 0.1 && pa > pb, "A {pa}, B {pb}");
+    // Every cell has one.
+    assert!(snap.cells.iter().all(|r| r.probability.is_some()));
+    // The API serves it with the cell and describes the model in the collection.
+    let state = vigil::api::load_state(&ctx.store, vigil::config::Config::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let h3 = h3o::CellIndex::try_from(cell(A))
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    let item = common::call(
+        &state,
+        Method::GET,
+        &format!("/collections/risk/items/{h3}"),
+        &[],
+        None,
+    )
+    .await
+    .json();
+    let served = item["properties"]["probability"].as_f64().unwrap_or(-1.0);
+    assert!((served - pa).abs() < 1e-6, "{item}");
+    let collection = common::call(&state, Method::GET, "/collections/risk", &[], None)
+        .await
+        .json();
+    assert_eq!(
+        collection["calibration"]["horizon_days"], 30,
+        "{collection}"
+    );
+    // Without --reset nothing else changes it; with it, later snapshots carry none.
+    vigil::commands::calibrate(&ctx, None, 7, 30).unwrap_or_else(|e| panic!("{e}"));
+    vigil::commands::score(&ctx, Some("2024-03-08")).unwrap_or_else(|e| panic!("{e}"));
+    let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
+    let snap = vigil::snapshot::Snapshot::load(&store, Some("2024-03-08"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(snap.info.calibration.is_none());
+    assert!(snap.cells.iter().all(|r| r.probability.is_none()));
+    // A tuning window shorter than the horizon is refused, naming the parameter.
+    let err = vigil::commands::calibrate(&ctx, Some(("2023-12-20", "2023-12-31")), 7, 30)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("--to"), "{err}");
 }

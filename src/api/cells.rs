@@ -91,6 +91,7 @@ pub async fn explain(
             "climate": round6(explanation.amounts.climate),
         },
         "normalisation": explanation.normalisation,
+        "calibration": explanation.calibration,
         "contributing_events": explanation.contributions.len(),
         "events": events,
         "attribution": cur.snapshot.attribution,

@@ -56,7 +56,7 @@ pub const COLLECTIONS: [CollectionDef; 5] = [
     CollectionDef {
         id: "risk",
         title: "Civilian-risk grid",
-        description: "Every H3 cell of the mission area with its civilian-risk index, tier and decomposition (and its coverage with deployments:read)",
+        description: "Every H3 cell of the mission area with its civilian-risk index, tier, calibrated probability of civilian harm within the calibration's horizon, and decomposition (and its coverage with deployments:read)",
         kind: Kind::Risk,
         filters: &["tier", "gap", "area"],
     },
@@ -172,6 +172,8 @@ fn describe(c: &CollectionDef, cur: &Loaded, base: &str) -> Value {
         "extent": extent(s),
         "queryables": c.filters,
         "snapshot": {"date": s.date, "version": s.info.sha256, "exposure_neutral": s.info.exposure_neutral},
+        // The model behind the cells' `probability` (null: none stored when scored).
+        "calibration": matches!(c.kind, Kind::Risk | Kind::Gaps).then_some(&s.info.calibration),
         "attribution": s.attribution,
         "links": [
             {"href": format!("{base}/collections/{}", c.id), "rel": "self", "type": "application/json"},
@@ -988,6 +990,7 @@ mod tests {
                 normalisation: None,
                 climate: None,
                 reduced_bases: Vec::new(),
+                calibration: None,
             },
             index: cells.iter().enumerate().map(|(i, c)| (c.cell, i)).collect(),
             cells,

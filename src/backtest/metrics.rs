@@ -153,15 +153,11 @@ pub fn median(values: &[f64]) -> Option<f64> {
 
 /// Brier score of probabilities against outcomes. `None` when empty.
 pub fn brier(prob: &[f64], positive: &[bool]) -> Option<f64> {
-    let n = prob.len().min(positive.len());
-    (n > 0).then(|| {
-        prob[..n]
-            .iter()
-            .zip(positive)
-            .map(|(p, y)| (p - f64::from(u8::from(*y))).powi(2))
-            .sum::<f64>()
-            / n as f64
-    })
+    let mut r = Reliability::new(&[]);
+    for (p, y) in prob.iter().zip(positive) {
+        r.add(*p, *y);
+    }
+    r.brier()
 }
 
 /// One bin of a reliability diagram.
@@ -179,25 +175,155 @@ pub struct ReliabilityBin {
     pub observed: f64,
 }
 
+/// Log-spaced bin edges for forecasts of rare events (a cell-month of civilian harm has a
+/// base rate of 10⁻⁵–10⁻³ at H3 resolution 7, where equal-width bins would put nearly
+/// everything in the first bin).
+pub const RARE_EDGES: [f64; 14] = [
+    0.0, 1e-6, 3e-6, 1e-5, 3e-5, 1e-4, 3e-4, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0,
+];
+
+/// Accumulates the Brier score and the reliability of probability forecasts, one forecast
+/// at a time (a backtest has millions).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reliability {
+    edges: Vec<f64>,
+    count: Vec<usize>,
+    sum: Vec<f64>,
+    hits: Vec<usize>,
+    n: usize,
+    squared: f64,
+}
+
+impl Reliability {
+    /// Bins between consecutive `edges` (ascending, from 0 to 1); with fewer than two
+    /// edges only the Brier score is kept.
+    pub fn new(edges: &[f64]) -> Self {
+        let bins = edges.len().saturating_sub(1);
+        Reliability {
+            edges: edges.to_vec(),
+            count: vec![0; bins],
+            sum: vec![0.0; bins],
+            hits: vec![0; bins],
+            n: 0,
+            squared: 0.0,
+        }
+    }
+
+    /// Adds a forecast `p` and its outcome.
+    pub fn add(&mut self, p: f64, happened: bool) {
+        let y = f64::from(u8::from(happened));
+        self.n += 1;
+        self.squared += (p - y).powi(2);
+        let bins = self.count.len();
+        if bins == 0 {
+            return;
+        }
+        // The bin whose upper edge is the first above p (the last bin includes 1).
+        let b = self.edges[1..]
+            .iter()
+            .position(|e| p < *e)
+            .unwrap_or(bins - 1);
+        self.count[b] += 1;
+        self.sum[b] += p;
+        self.hits[b] += usize::from(happened);
+    }
+
+    /// Adds another accumulator with the same edges.
+    pub fn merge(&mut self, other: &Reliability) {
+        self.n += other.n;
+        self.squared += other.squared;
+        for b in 0..self.count.len().min(other.count.len()) {
+            self.count[b] += other.count[b];
+            self.sum[b] += other.sum[b];
+            self.hits[b] += other.hits[b];
+        }
+    }
+
+    /// Mean squared difference between forecast and outcome; `None` when empty.
+    pub fn brier(&self) -> Option<f64> {
+        (self.n > 0).then(|| self.squared / self.n as f64)
+    }
+
+    /// Mean forecast probability; `None` when empty (or without bins).
+    pub fn mean_predicted(&self) -> Option<f64> {
+        let n: usize = self.count.iter().sum();
+        (n > 0).then(|| self.sum.iter().sum::<f64>() / n as f64)
+    }
+
+    /// Share of forecasts whose event happened; `None` when empty (or without bins).
+    pub fn observed(&self) -> Option<f64> {
+        let n: usize = self.count.iter().sum();
+        (n > 0).then(|| self.hits.iter().sum::<usize>() as f64 / n as f64)
+    }
+
+    /// Forecasts added.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    /// True when nothing was added.
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    /// The non-empty bins.
+    pub fn bins(&self) -> Vec<ReliabilityBin> {
+        (0..self.count.len())
+            .filter(|b| self.count[*b] > 0)
+            .map(|b| ReliabilityBin {
+                from: self.edges[b],
+                to: self.edges[b + 1],
+                count: self.count[b],
+                mean_predicted: self.sum[b] / self.count[b] as f64,
+                observed: self.hits[b] as f64 / self.count[b] as f64,
+            })
+            .collect()
+    }
+}
+
 /// Reliability in `bins` equal-width bins of [0, 1] (empty bins left out).
 pub fn reliability(prob: &[f64], positive: &[bool], bins: usize) -> Vec<ReliabilityBin> {
     let bins = bins.max(1);
-    let mut acc = vec![(0usize, 0.0f64, 0usize); bins];
+    let edges: Vec<f64> = (0..=bins).map(|b| b as f64 / bins as f64).collect();
+    let mut r = Reliability::new(&edges);
     for (p, y) in prob.iter().zip(positive) {
-        let b = ((p.clamp(0.0, 1.0) * bins as f64) as usize).min(bins - 1);
-        acc[b].0 += 1;
-        acc[b].1 += p;
-        acc[b].2 += usize::from(*y);
+        r.add(p.clamp(0.0, 1.0), *y);
     }
-    acc.into_iter()
-        .enumerate()
-        .filter(|(_, a)| a.0 > 0)
-        .map(|(b, (count, sum, hits))| ReliabilityBin {
-            from: b as f64 / bins as f64,
-            to: (b + 1) as f64 / bins as f64,
-            count,
-            mean_predicted: sum / count as f64,
-            observed: hits as f64 / count as f64,
+    r.bins()
+}
+
+/// One point of a precision–recall curve read at a rank cut-off.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PrPoint {
+    /// Share of cells taken from the top.
+    pub share: f64,
+    /// Share of them followed by civilian harm.
+    pub precision: f64,
+    /// Share of the cells followed by civilian harm that they hold.
+    pub recall: f64,
+}
+
+/// Shares of cells at which the precision–recall curve is read (log-spaced, 0.01 % to
+/// 100 %): the curve at fixed rank cut-offs can be pooled over origins, unlike one at
+/// score thresholds.
+pub fn pr_cuts() -> Vec<f64> {
+    (0..=32)
+        .map(|i| 10f64.powf(-4.0 + f64::from(i) / 8.0))
+        .collect()
+}
+
+/// Positives in the top ⌈share × n⌉ cells along `order`, for each share of `cuts`.
+pub fn hits_at_ranked(order: &[usize], positive: &[bool], cuts: &[f64]) -> Vec<(f64, f64)> {
+    let n = order.len();
+    let mut prefix = Vec::with_capacity(n + 1);
+    prefix.push(0usize);
+    for i in order {
+        prefix.push(prefix[prefix.len() - 1] + usize::from(positive[*i]));
+    }
+    cuts.iter()
+        .map(|c| {
+            let k = ((c * n as f64).ceil() as usize).min(n);
+            (k as f64, prefix[k] as f64)
         })
         .collect()
 }
@@ -303,5 +429,43 @@ mod tests {
         assert_eq!((r[1].count, r[1].observed), (2, 0.5));
         assert!((r[1].mean_predicted - 0.135).abs() < 1e-12);
         assert_eq!(r[2].from, 0.9);
+        // 1.0 falls in the last bin; the log-spaced bins of rare events.
+        let mut acc = Reliability::new(&RARE_EDGES);
+        for (p, y) in [(0.0005, false), (0.002, true), (0.002, false), (1.0, true)] {
+            acc.add(p, y);
+        }
+        let bins = acc.bins();
+        assert_eq!(bins.len(), 3);
+        assert_eq!((bins[0].from, bins[0].to), (3e-4, 0.001));
+        assert_eq!(
+            (bins[1].from, bins[1].to, bins[1].observed),
+            (0.001, 0.003, 0.5)
+        );
+        assert_eq!((bins[2].to, bins[2].count), (1.0, 1));
+        let expected = (0.0005f64.powi(2) + 0.998f64.powi(2) + 0.002f64.powi(2)) / 4.0;
+        assert!(close(acc.brier(), expected));
+        let mut merged = Reliability::new(&RARE_EDGES);
+        merged.merge(&acc);
+        merged.merge(&acc);
+        assert_eq!(merged.len(), 8);
+        assert!(close(merged.brier(), expected));
+        assert_eq!(merged.bins()[1].count, 4);
+        assert!(close(merged.observed(), 0.5));
+        assert!(close(merged.mean_predicted(), (0.0005 + 0.004 + 1.0) / 4.0));
+    }
+
+    #[test]
+    fn hits_at_rank_cut_offs() {
+        let scores = [0.9, 0.1, 0.8, 0.2];
+        let positive = [true, false, false, true];
+        let order = order_desc(&scores);
+        // Top 25 % = 1 cell (1 hit), top 50 % = 2 (1), top 100 % = 4 (2); 1 % rounds up.
+        assert_eq!(
+            hits_at_ranked(&order, &positive, &[0.01, 0.25, 0.5, 1.0]),
+            vec![(1.0, 1.0), (1.0, 1.0), (2.0, 1.0), (4.0, 2.0)]
+        );
+        let cuts = pr_cuts();
+        assert_eq!(cuts.len(), 33);
+        assert!((cuts[0] - 1e-4).abs() < 1e-15 && (cuts[32] - 1.0).abs() < 1e-12);
     }
 }

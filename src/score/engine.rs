@@ -5,6 +5,7 @@
 //! is a range of one, so `score --date D` and `score --from … --to …` give identical
 //! snapshots.
 
+use super::calibration::{inputs, Calibration};
 use super::climate::ClimateModel;
 use super::events::{precision_factor, EventSet, Kind};
 use super::index::{escalation, index, Amounts, Normalisation};
@@ -157,6 +158,7 @@ pub struct Engine {
     config: Config,
     res: Resolution,
     norm: Normalisation,
+    calibration: Option<Calibration>,
     events: EventSet,
     place: Vec<Place>,
     own: Vec<u32>,
@@ -417,6 +419,7 @@ impl Engine {
             config: config.clone(),
             res,
             norm,
+            calibration: store.manifest().calibration.clone(),
             events,
             place,
             own,
@@ -447,6 +450,11 @@ impl Engine {
     /// Replaces the normalisation (default: the store's, else the configuration's).
     pub fn set_normalisation(&mut self, norm: Normalisation) {
         self.norm = norm;
+    }
+
+    /// Replaces the calibration (default: the store's).
+    pub fn set_calibration(&mut self, cal: Option<Calibration>) {
+        self.calibration = cal;
     }
 
     /// The normalisation in use.
@@ -721,6 +729,7 @@ impl Engine {
             "day stages (cumulative)"
         );
         let norm = self.norm.clone();
+        let calibration = self.calibration.as_ref();
         let exposure_neutral = self.population.is_none();
         let cells: Vec<usize> = (0..self.pos.len()).filter(|i| in_grid[*i]).collect();
         let this = &*self;
@@ -768,6 +777,8 @@ impl Engine {
                     exposure: ix.exposure,
                     risk: ix.risk,
                     tier,
+                    probability: calibration
+                        .map(|c| c.probability(&inputs(&ix.components, ix.exposure))),
                     harm_share: ix.shares[0],
                     conflict_share: ix.shares[1],
                     spread_share: ix.shares[2],
@@ -824,6 +835,7 @@ impl Engine {
             normalisation: Some(norm),
             climate: climate_basis,
             reduced_bases: self.reduced.clone(),
+            calibration: self.calibration.clone(),
         };
         Ok(Scored { date, rows, info })
     }

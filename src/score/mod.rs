@@ -7,11 +7,13 @@
 //! decomposition, in deterministic order, so that scoring twice gives byte-identical
 //! snapshots.
 
+pub mod calibration;
 pub mod climate;
 pub mod engine;
 pub mod events;
 pub mod index;
 
+pub use calibration::Calibration;
 pub use engine::{decay, kernel, placement, within, Engine, Placed, Prior, Scored};
 pub use events::{last_event_date, EventSet, Kind};
 pub use index::{escalation, index, saturate, Amounts, Index, Normalisation};
