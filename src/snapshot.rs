@@ -147,6 +147,18 @@ pub struct CellRecord {
 }
 
 impl CellRecord {
+    /// The six index components, in [`crate::score::index::COMPONENTS`] order.
+    pub fn components(&self) -> [f64; 6] {
+        [
+            self.harm,
+            self.conflict,
+            self.spread,
+            self.baseline,
+            self.escalation,
+            self.climate,
+        ]
+    }
+
     /// A cell at `centre` with nothing in it: no events, no residents data, low, not
     /// covered, no base (fixtures and scenarios start from it).
     pub fn quiet(cell: u64, centre: (f64, f64)) -> CellRecord {

@@ -179,7 +179,10 @@ fn the_calibration_is_fitted_on_the_tuning_window_and_judged_after_it() {
         .as_array()
         .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
         .unwrap_or_default();
-    assert_eq!(coefficients.len(), 7);
+    assert_eq!(
+        coefficients.len(),
+        vigil::score::calibration::FEATURES.len()
+    );
     assert!(coefficients.iter().all(|b| *b >= 0.0), "{cal}");
     assert!(coefficients.iter().any(|b| *b > 0.0), "{cal}");
     let r = row(&json, 30, "evaluation", "calibrated");

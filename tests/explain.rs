@@ -29,14 +29,7 @@ fn contributions_rebuild_the_snapshot_components() {
             .unwrap_or_else(|e| panic!("{e}"));
         let rebuilt = e.rebuilt(&config);
         let r = &e.record;
-        let want = [
-            r.harm,
-            r.conflict,
-            r.spread,
-            r.baseline,
-            r.escalation,
-            r.climate,
-        ];
+        let want = r.components();
         for (got, want) in rebuilt.components.iter().zip(want) {
             assert!(
                 (got - want).abs() < 1e-9,

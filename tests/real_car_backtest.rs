@@ -5,32 +5,13 @@
 //! the top 5 % of cells. Prints the results table (`--nocapture`); `docs/evaluation.md`
 //! records it. Skips, saying so, when `../shared/data/real` is absent.
 
-use vigil::ingest::Kind;
-
-use common::real;
-
 mod common;
 
 #[test]
 fn car_out_of_sample_2019_2022_index_beats_persistence() {
-    let (Some(ged), Some(adm3), Some(pko), Some(spei)) = (
-        real("ucdp_ged/GEDEvent_v23_1_CAF_reconstructed.csv"),
-        real("geoboundaries/geoBoundaries-CAF-ADM3_simplified.geojson"),
-        real("geopko/geopko_v2x_location_map_MINUSCA_UNMISS_MONUSCO_MINUSMA.csv"),
-        real("spei/spei_-0.25_5.25.csv.gz"),
-    ) else {
+    let Some((dir, ctx)) = common::car_store() else {
         return;
     };
-    let (dir, ctx) = common::fresh_store();
-    common::ingest(
-        &ctx,
-        &[
-            (Kind::Areas, &adm3),
-            (Kind::Geopko, &pko),
-            (Kind::Climate, &spei),
-            (Kind::Ucdp, &ged),
-        ],
-    );
     let out = dir.path().join("backtest");
     let report = vigil::commands::backtest(
         &ctx,

@@ -7,35 +7,17 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use vigil::config::Config;
 use vigil::coverage::report::{render, ReportFormat};
 use vigil::coverage::responsiveness::{self, Observation, Tracker};
-use vigil::ingest::Kind;
 use vigil::score::Engine;
 use vigil::store::Store;
 use vigil::util::{format_date, parse_iso_date};
-
-use common::real;
 
 mod common;
 
 #[test]
 fn car_weekly_2014_2020_completes_and_reports_high_cells_per_year() {
-    let (Some(ged), Some(adm3), Some(pko), Some(spei)) = (
-        real("ucdp_ged/GEDEvent_v23_1_CAF_reconstructed.csv"),
-        real("geoboundaries/geoBoundaries-CAF-ADM3_simplified.geojson"),
-        real("geopko/geopko_v2x_location_map_MINUSCA_UNMISS_MONUSCO_MINUSMA.csv"),
-        real("spei/spei_-0.25_5.25.csv.gz"),
-    ) else {
+    let Some((_dir, ctx)) = common::car_store() else {
         return;
     };
-    let (_dir, ctx) = common::fresh_store();
-    common::ingest(
-        &ctx,
-        &[
-            (Kind::Areas, &adm3),
-            (Kind::Geopko, &pko),
-            (Kind::Climate, &spei),
-            (Kind::Ucdp, &ged),
-        ],
-    );
     let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
     let config = Config::default();
     let from = parse_iso_date("2014-01-01").unwrap_or_default();

@@ -32,9 +32,13 @@ pub const MODELS: [&str; 5] = ["index", "calibrated", "persistence", "history", 
 const CALIBRATED: usize = 1;
 /// Top shares of cells for the recall metrics.
 pub const TOP: [f64; 3] = [0.01, 0.05, 0.10];
-/// Training rows a calibration keeps at most (cells without a following event are sampled
-/// down to this, and weighted back up; every cell with an event is kept).
-pub const TRAINING_ROWS: usize = 1_000_000;
+/// Training rows a calibration keeps at most over all origins, per stratum: cells with some
+/// threat (any of the five threat components above 0) and quiet cells. Cells without a
+/// following event are sampled down to this within their stratum and origin and weighted
+/// back up; every cell with an event is kept. (One rate for all cells kept a handful of the
+/// few hundred hottest cell-origins that were not hit, each weighing 25, and the fit
+/// over-predicted exactly where the probability matters.)
+pub const TRAINING_ROWS: [usize; 2] = [2_000_000, 500_000];
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -326,22 +330,26 @@ impl Observer {
 }
 
 /// Adds the cells of an origin to a calibration's training rows: every cell followed by an
-/// event, and the others with probability `rate` (weighted 1 / `rate`).
-fn add_training(set: &mut TrainingSet, obs: &Observation, k: usize, d: i32, rate: f64) {
-    for (i, r) in obs.rows.iter().enumerate() {
-        let y = obs.future[k].0[i] > 0.0;
-        if y {
-            set.push(Calibration::inputs(r), true, 1.0);
-        } else if random_score(r.cell, d, 0x5EED) < rate {
-            set.push(Calibration::inputs(r), false, 1.0 / rate);
+/// event, and the others sampled per stratum (some threat / quiet) so that each origin
+/// adds at most its share of [`TRAINING_ROWS`] (`origins` origins in all), weighted by the
+/// inverse of the rate.
+fn add_training(set: &mut TrainingSet, obs: &Observation, k: usize, d: i32, origins: usize) {
+    let inputs: Vec<[f64; calibration::P]> = obs.rows.iter().map(Calibration::inputs).collect();
+    let active = |x: &[f64; calibration::P]| x[..5].iter().any(|c| *c > 0.0);
+    let n_active = inputs.iter().filter(|x| active(x)).count();
+    let counts = [n_active, inputs.len() - n_active];
+    let rates = [0, 1]
+        .map(|s| (TRAINING_ROWS[s] as f64 / (counts[s].max(1) * origins.max(1)) as f64).min(1.0));
+    for ((r, x), events) in obs.rows.iter().zip(inputs).zip(&obs.future[k].0) {
+        if *events > 0.0 {
+            set.push(x, true, 1.0);
+            continue;
+        }
+        let rate = rates[usize::from(!active(&x))];
+        if random_score(r.cell, d, 0x5EED) < rate {
+            set.push(x, false, 1.0 / rate);
         }
     }
-}
-
-/// The sampling rate that keeps about [`TRAINING_ROWS`] rows over `origins` origins of
-/// `cells` cells.
-fn sampling_rate(cells: usize, origins: usize) -> f64 {
-    (TRAINING_ROWS as f64 / (cells.max(1) * origins.max(1)) as f64).min(1.0)
 }
 
 /// Fits and labels a calibration.
@@ -405,11 +413,9 @@ pub fn calibrate(
     let mut obs = Observer::new(store, config, from, last, &[horizon])?;
     let bar = progress.then(|| score::progress_bar(origins.len() as u64, "calibrate"));
     let mut set = TrainingSet::default();
-    let mut rate = None;
     for &d in &origins {
         let o = obs.at(d)?;
-        let r = *rate.get_or_insert_with(|| sampling_rate(o.rows.len(), origins.len()));
-        add_training(&mut set, &o, 0, d, r);
+        add_training(&mut set, &o, 0, d, origins.len());
         if let Some(b) = &bar {
             b.set_message(format_date(d));
             b.inc(1);
@@ -472,9 +478,10 @@ fn accumulate(
         // The calibrated probability of this horizon, outside the tuning window.
         let cal = cals[k].as_ref().filter(|_| window != "tuning");
         let probability: Option<Vec<f64>> = cal.map(|c| {
+            let w = c.weights();
             o.rows
                 .iter()
-                .map(|r| c.probability(&Calibration::inputs(r)))
+                .map(|r| c.probability_with(&w, &Calibration::inputs(r)))
                 .collect()
         });
         let calibrated_order = probability.as_ref().map(|p| metrics::order_desc(p));
@@ -613,8 +620,7 @@ pub fn run(
         let o = obs.at(d)?;
         for (k, days) in training_origins.iter().enumerate() {
             if days.contains(&d) {
-                let rate = sampling_rate(o.rows.len(), days.len());
-                add_training(&mut training[k], &o, k, d, rate);
+                add_training(&mut training[k], &o, k, d, days.len());
             }
         }
         accumulate(&mut acc, opts, d, &o, &cals);

@@ -11,18 +11,31 @@
 use crate::snapshot::CellRecord;
 use serde::{Deserialize, Serialize};
 
-/// The model's inputs, in coefficient order: the five threat components as log-loads
-/// (ln(1 + load), the load being −ln(1 − component)), climate stress (0–1) and exposure
-/// (0–1).
-pub const FEATURES: [&str; 7] = [
+/// The model's inputs, in coefficient order: the five threat components (0–1), the same
+/// as log-loads (ln(1 + load / [`LOAD_FLOOR`]), the load being −ln(1 − component)),
+/// climate stress (0–1) and exposure (0–1). Most civilian harm falls where the threat is
+/// nil or a trace, and a trace already multiplies the odds: the log-load tells a trace
+/// from nothing across orders of magnitude, the saturating component lets the fit flatten
+/// at the top.
+pub const FEATURES: [&str; 12] = [
     "harm",
     "conflict",
     "spread",
     "baseline",
     "escalation",
+    "harm_log_load",
+    "conflict_log_load",
+    "spread_log_load",
+    "baseline_log_load",
+    "escalation_log_load",
     "climate",
     "exposure",
 ];
+
+/// The load below which a log-load input hardly moves: ln(1 + load / floor) rises by about
+/// one per factor e of the load from the floor up, so that a trace of activity nearby and
+/// none are told apart.
+pub const LOAD_FLOOR: f64 = 1e-3;
 
 /// Number of inputs.
 pub const P: usize = FEATURES.len();
@@ -54,46 +67,47 @@ pub struct Calibration {
 impl Calibration {
     /// The inputs of a snapshot cell.
     pub fn inputs(r: &CellRecord) -> [f64; P] {
-        inputs(
-            &[
-                r.harm,
-                r.conflict,
-                r.spread,
-                r.baseline,
-                r.escalation,
-                r.climate,
-            ],
-            r.exposure,
-        )
+        inputs(&r.components(), r.exposure)
     }
 
-    /// The probability of civilian harm within the horizon for these inputs. A stored
-    /// calibration with fewer coefficients than inputs uses the ones it has.
+    /// The stored coefficients in [`FEATURES`] order, matched by name: an input the stored
+    /// model lacks counts 0, a name this version does not know is left out.
+    pub fn weights(&self) -> [f64; P] {
+        let mut w = [0.0; P];
+        for (name, b) in self.features.iter().zip(&self.coefficients) {
+            if let Some(j) = FEATURES.iter().position(|f| f == name) {
+                w[j] = *b;
+            }
+        }
+        w
+    }
+
+    /// The probability of civilian harm within the horizon for these inputs.
     pub fn probability(&self, x: &[f64; P]) -> f64 {
-        let eta = self.intercept
-            + self
-                .coefficients
-                .iter()
-                .zip(x)
-                .map(|(b, v)| b * v)
-                .sum::<f64>();
+        self.probability_with(&self.weights(), x)
+    }
+
+    /// [`Self::probability`] with the weights of [`Self::weights`] (computed once for a
+    /// grid).
+    pub fn probability_with(&self, weights: &[f64; P], x: &[f64; P]) -> f64 {
+        let eta = self.intercept + weights.iter().zip(x).map(|(b, v)| b * v).sum::<f64>();
         sigmoid(eta)
     }
 }
 
 /// The inputs from the index components (in [`crate::score::index::COMPONENTS`] order) and
-/// the exposure. Each threat component c = 1 − e^(−load) saturates at 1, where a cell hit
-/// again and again looks like one hit twice; its load −ln(1 − c) does not, and
-/// ln(1 + load) lets the odds grow as a power of the load. Components of exactly 1 (a load
-/// beyond f64's resolution) count as a load of 36.
+/// the exposure ([`FEATURES`]). Each threat component c = 1 − e^(−load) saturates at 1,
+/// where a cell hit again and again looks like one hit twice; its load −ln(1 − c) does not.
+/// Components of exactly 1 (a load beyond f64's resolution) count as a load of 36.
 pub fn inputs(components: &[f64; 6], exposure: f64) -> [f64; P] {
     let mut x = [0.0; P];
-    for (xi, c) in x.iter_mut().zip(&components[..5]) {
-        let load = -(1.0 - c.clamp(0.0, 1.0)).max(1e-16).ln();
-        *xi = load.ln_1p();
+    for (k, c) in components[..5].iter().enumerate() {
+        let c = c.clamp(0.0, 1.0);
+        x[k] = c;
+        x[5 + k] = (-(1.0 - c).max(1e-16).ln() / LOAD_FLOOR).ln_1p();
     }
-    x[5] = components[5].clamp(0.0, 1.0);
-    x[6] = exposure;
+    x[10] = components[5].clamp(0.0, 1.0);
+    x[11] = exposure;
     x
 }
 
@@ -382,7 +396,7 @@ mod tests {
             let mut x = [0.0; P];
             x[0] = r.next_f64();
             x[1] = r.next_f64();
-            x[6] = 1.0;
+            x[11] = 1.0;
             let p = sigmoid(intercept + b[0] * x[0] + b[1] * x[1]);
             t.push(x, r.next_f64() < p, 1.0);
         }
@@ -394,11 +408,11 @@ mod tests {
         let t = simulated(-3.0, [2.0, 1.0], 200_000, 11);
         let f = fit(&t).unwrap_or_else(|e| panic!("{e}"));
         // Exposure is constant (1): it and the intercept share −3.
-        let intercept = f.intercept + f.coefficients[6];
+        let intercept = f.intercept + f.coefficients[11];
         assert!((intercept + 3.0).abs() < 0.1, "{f:?}");
         assert!((f.coefficients[0] - 2.0).abs() < 0.1, "{f:?}");
         assert!((f.coefficients[1] - 1.0).abs() < 0.1, "{f:?}");
-        for j in 2..6 {
+        for j in 2..11 {
             assert_eq!(f.coefficients[j], 0.0, "input {j} never varies: {f:?}");
         }
     }
@@ -482,22 +496,46 @@ mod tests {
         // A component of 1 − e^(−2) is a load of 2: ln 3.
         let c = 1.0 - (-2.0f64).exp();
         let x = inputs(&[c, 0.0, 0.0, 0.0, 0.0, 0.4], 0.7);
-        assert!((x[0] - 3f64.ln()).abs() < 1e-12, "{x:?}");
-        assert_eq!((x[1], x[5], x[6]), (0.0, 0.4, 0.7));
+        assert_eq!(x[0], c);
+        assert!((x[5] - (1.0 + 2.0 / LOAD_FLOOR).ln()).abs() < 1e-9, "{x:?}");
+        assert_eq!((x[1], x[6], x[10], x[11]), (0.0, 0.0, 0.4, 0.7));
         // Saturated components stay finite and ordered.
         let (near, full) = (
             inputs(&[1.0 - 1e-12, 0.0, 0.0, 0.0, 0.0, 0.0], 1.0),
             inputs(&[1.0, 0.0, 0.0, 0.0, 0.0, 0.0], 1.0),
         );
-        assert!(near[0].is_finite() && full[0].is_finite() && full[0] >= near[0]);
+        assert!(near[5].is_finite() && full[5].is_finite() && full[5] >= near[5]);
         for i in 0..5 {
             let mut lo = [0.3; 6];
             let mut hi = lo;
             hi[i] = 0.6;
             lo[5] = 0.0;
             hi[5] = 0.0;
-            assert!(inputs(&hi, 1.0)[i] > inputs(&lo, 1.0)[i]);
+            let (a, b) = (inputs(&lo, 1.0), inputs(&hi, 1.0));
+            assert!(b[i] > a[i] && b[5 + i] > a[5 + i]);
         }
+    }
+
+    #[test]
+    fn stored_coefficients_are_matched_by_name() {
+        let cal = Calibration {
+            basis: String::new(),
+            horizon_days: 30,
+            fitted_until: String::new(),
+            features: vec!["exposure".into(), "unknown".into(), "harm".into()],
+            intercept: -1.0,
+            coefficients: vec![0.5, 9.0, 2.0],
+            rows: 0,
+            positives: 0,
+            base_rate: 0.0,
+        };
+        let w = cal.weights();
+        assert_eq!((w[0], w[11]), (2.0, 0.5));
+        assert_eq!(w.iter().sum::<f64>(), 2.5, "the unknown name is left out");
+        let mut x = [0.0; P];
+        x[0] = 1.0;
+        x[11] = 1.0;
+        assert!((cal.probability(&x) - sigmoid(1.5)).abs() < 1e-15);
     }
 
     #[test]

@@ -729,7 +729,8 @@ impl Engine {
             "day stages (cumulative)"
         );
         let norm = self.norm.clone();
-        let calibration = self.calibration.as_ref();
+        let calibration = self.calibration.as_ref().map(|c| (c, c.weights()));
+        let calibration = calibration.as_ref().map(|(c, w)| (*c, w));
         let exposure_neutral = self.population.is_none();
         let cells: Vec<usize> = (0..self.pos.len()).filter(|i| in_grid[*i]).collect();
         let this = &*self;
@@ -778,7 +779,7 @@ impl Engine {
                     risk: ix.risk,
                     tier,
                     probability: calibration
-                        .map(|c| c.probability(&inputs(&ix.components, ix.exposure))),
+                        .map(|(c, w)| c.probability_with(w, &inputs(&ix.components, ix.exposure))),
                     harm_share: ix.shares[0],
                     conflict_share: ix.shares[1],
                     spread_share: ix.shares[2],

@@ -50,6 +50,32 @@ pub fn ingest(ctx: &Context, files: &[(vigil::ingest::Kind, &Path)]) {
     }
 }
 
+/// A fresh store with the CAR extracts ingested — ADM3 boundaries, Geo-PKO v2 bases, SPEI,
+/// UCDP GED events, in that order — or `None`, saying that the test skips, when they are
+/// absent.
+pub fn car_store() -> Option<(tempfile::TempDir, Context)> {
+    use vigil::ingest::Kind;
+    let files = [
+        (
+            Kind::Areas,
+            real("geoboundaries/geoBoundaries-CAF-ADM3_simplified.geojson")?,
+        ),
+        (
+            Kind::Geopko,
+            real("geopko/geopko_v2x_location_map_MINUSCA_UNMISS_MONUSCO_MINUSMA.csv")?,
+        ),
+        (Kind::Climate, real("spei/spei_-0.25_5.25.csv.gz")?),
+        (
+            Kind::Ucdp,
+            real("ucdp_ged/GEDEvent_v23_1_CAF_reconstructed.csv")?,
+        ),
+    ];
+    let (dir, ctx) = fresh_store();
+    let refs: Vec<(Kind, &Path)> = files.iter().map(|(k, p)| (*k, p.as_path())).collect();
+    ingest(&ctx, &refs);
+    Some((dir, ctx))
+}
+
 /// A store with the sample ingested and its last day scored.
 pub fn scored_store() -> (tempfile::TempDir, Context, String) {
     let (dir, ctx) = fresh_store();
