@@ -576,7 +576,7 @@ fn backtest_report(result: &crate::backtest::Backtest) -> String {
             s.push_str(&format!("  note: {note}\n"));
         }
     }
-    for lead in &result.lead {
+    for lead in result.lead.iter().filter(|l| l.year.is_none()) {
         s.push_str(&format!(
             "lead time ({} window): {} of {} civilian-harm events had their cell flagged high or critical within {} days before; median lead {} days\n",
             lead.window,
@@ -585,6 +585,22 @@ fn backtest_report(result: &crate::backtest::Backtest) -> String {
             lead.window_days,
             lead.median_days.map_or_else(|| "–".to_owned(), |m| format!("{m:.0}"))
         ));
+        let years: Vec<String> = result
+            .lead
+            .iter()
+            .filter(|l| l.window == lead.window)
+            .filter_map(|l| {
+                Some(format!(
+                    "{} {}/{}{}",
+                    l.year?,
+                    l.flagged,
+                    l.events,
+                    l.median_days
+                        .map_or_else(String::new, |m| format!(" ({m:.0} d)"))
+                ))
+            })
+            .collect();
+        s.push_str(&format!("  by year of the event: {}\n", years.join(", ")));
     }
     s
 }

@@ -139,6 +139,21 @@ fn persistent_violence_is_found_by_the_index_and_persistence() {
             .is_some_and(|m| m > 0.0 && m <= 90.0),
         "{lead}"
     );
+    // Per year of the event, the counts add up to the window's.
+    let leads = json["lead_time"].as_array().cloned().unwrap_or_default();
+    let by_year: Vec<&serde_json::Value> = leads.iter().filter(|l| l["year"].is_number()).collect();
+    assert_eq!(
+        by_year
+            .iter()
+            .filter_map(|l| l["year"].as_i64())
+            .collect::<Vec<_>>(),
+        [2023, 2024]
+    );
+    let sum = |key: &str| by_year.iter().filter_map(|l| l[key].as_u64()).sum::<u64>();
+    assert_eq!(
+        (Some(sum("events")), Some(sum("flagged"))),
+        (lead["events"].as_u64(), lead["flagged"].as_u64())
+    );
     // Population-weighted recall: A holds half the residents; the top 5 % of them is A.
     assert_eq!(
         row(&json, 30, "all", "index")["recall_events_population"][1],
@@ -224,6 +239,17 @@ fn the_calibration_is_fitted_on_the_tuning_window_and_judged_after_it() {
         assert!(pr.contains(&format!("data-name=\"{model}\"")), "{model}");
     }
     assert!(out.join("reliability_30d.svg").exists());
+    // A tuning window that takes every origin leaves nothing to judge, and says so.
+    let late = BacktestRequest {
+        tune_until: Some("2024-05-31"),
+        ..request(&[30], None)
+    };
+    let report = vigil::commands::backtest(&ctx, &late).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        report.contains("no origin falls after --tune-until"),
+        "{report}"
+    );
+    assert!(!report.contains("| evaluation |"), "{report}");
     // A window without origins on one side is refused, naming the parameter.
     let bad = BacktestRequest {
         tune_until: Some("2025-01-01"),

@@ -645,21 +645,35 @@ pub fn run(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
+    if opts.tune_until.is_some() && !fitted {
+        for u in &mut used {
+            u.note = Some(
+                "no origin falls after --tune-until: nothing to evaluate the calibration on".into(),
+            );
+        }
+    }
     let windows: Vec<&'static str> = match opts.tune_until {
         None => vec!["all"],
         Some(_) => vec!["tuning", "evaluation"],
     };
-    let lead = windows
-        .iter()
-        .filter_map(|w| {
-            let f: Vec<(i32, HashSet<u64>)> = flags
-                .iter()
-                .filter(|(d, _)| opts.window(*d) == *w)
-                .cloned()
-                .collect();
-            (!f.is_empty()).then(|| lead_times(&obs.ev, &f, &grid, w, LEAD_WINDOW_DAYS))
-        })
-        .collect();
+    let mut lead = Vec::new();
+    for w in windows {
+        let f: Vec<(i32, HashSet<u64>)> = flags
+            .iter()
+            .filter(|(d, _)| opts.window(*d) == w)
+            .cloned()
+            .collect();
+        let (Some(first), Some(last)) = (f.first(), f.last()) else {
+            continue;
+        };
+        let (y0, y1) = (
+            ymd_from_days(first.0 + 1).0,
+            ymd_from_days(last.0 + LEAD_WINDOW_DAYS).0,
+        );
+        for year in std::iter::once(None).chain((y0..=y1).map(Some)) {
+            lead.push(lead_times(&obs.ev, &f, &grid, (w, year), LEAD_WINDOW_DAYS));
+        }
+    }
     Ok(Backtest {
         metrics: acc
             .iter()
@@ -739,8 +753,10 @@ pub const LEAD_WINDOW_DAYS: i32 = 90;
 pub struct LeadTimes {
     /// `all`, `tuning` or `evaluation`: the origins whose flags count.
     pub window: String,
+    /// Calendar year of the events, or `None` for all of the window's.
+    pub year: Option<i32>,
     /// Civilian-harm events in the grid dated after the window's first origin and by its
-    /// last origin + the look-back (one per cell and day).
+    /// last origin + the look-back (one per cell and day), within `year` if given.
     pub events: usize,
     /// Of which preceded by a high or critical flag of their cell at some origin within
     /// the look-back before them.
@@ -751,21 +767,26 @@ pub struct LeadTimes {
     pub window_days: i32,
 }
 
-/// For each civilian-harm event after the first origin of `flags`: the earliest origin
-/// within `lookback` days before it at which its cell was high or critical.
+/// For each civilian-harm event after the first origin of `flags` (and in `year`, if
+/// given): the earliest origin within `lookback` days before it at which its cell was high
+/// or critical.
 fn lead_times(
     ev: &EventSet,
     flags: &[(i32, HashSet<u64>)],
     grid: &HashSet<u64>,
-    window: &str,
+    (window, year): (&str, Option<i32>),
     lookback: i32,
 ) -> LeadTimes {
     let mut seen = HashSet::new();
     let mut leads = Vec::new();
     let mut events = 0;
-    let first = flags.first().map_or(0, |f| f.0);
-    let last = flags.last().map_or(0, |f| f.0);
-    for i in ev.dated(first + 1, last + lookback) {
+    let mut first = flags.first().map_or(0, |f| f.0) + 1;
+    let mut last = flags.last().map_or(0, |f| f.0) + lookback;
+    if let Some(y) = year {
+        first = first.max(crate::util::days_from_ymd(y, 1, 1).unwrap_or(first));
+        last = last.min(crate::util::days_from_ymd(y, 12, 31).unwrap_or(last));
+    }
+    for i in ev.dated(first, last) {
         if ev.kind[i] != Kind::Harm || ev.counted_until[i] != i32::MAX {
             continue;
         }
@@ -786,6 +807,7 @@ fn lead_times(
     }
     LeadTimes {
         window: window.to_owned(),
+        year,
         events,
         flagged: leads.len(),
         median_days: metrics::median(&leads),
