@@ -588,7 +588,7 @@ fn backtest_report(result: &crate::backtest::Backtest) -> String {
         let years: Vec<String> = result
             .lead
             .iter()
-            .filter(|l| l.window == lead.window)
+            .filter(|l| l.window == lead.window && l.events > 0)
             .filter_map(|l| {
                 Some(format!(
                     "{} {}/{}{}",
