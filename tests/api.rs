@@ -578,16 +578,10 @@ async fn analysis_endpoints() {
     let series = get(&s, "/summaries?from=2024-11-01&to=2024-12-31")
         .await
         .json();
-    let dates: Vec<&str> = series["summaries"]
-        .as_array()
-        .map(|r| {
-            r.iter()
-                .filter(|x| x["unit"] == "all")
-                .filter_map(|x| x["date"].as_str())
-                .collect()
-        })
-        .unwrap_or_default();
-    assert_eq!(dates, ["2024-12-01", "2024-12-31"]);
+    assert_eq!(
+        common::series_dates(&series["summaries"]),
+        ["2024-12-01", "2024-12-31"]
+    );
     let plan = call(&s, Method::POST, "/plan", &[], Some("{\"k\": 3}".into()))
         .await
         .json();

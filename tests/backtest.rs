@@ -54,18 +54,13 @@ fn weekly_violence() -> (tempfile::TempDir, Context) {
             population: 500.0,
         },
     ];
-    let frame = |r: polars::prelude::PolarsResult<polars::prelude::DataFrame>| {
-        r.unwrap_or_else(|e| panic!("{e}"))
-    };
-    store
-        .publish(
-            vec![
-                ("events", frame(Event::to_frame(&events))),
-                ("population", frame(PopulationCell::to_frame(&population))),
-            ],
-            None,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+    common::publish(
+        &mut store,
+        vec![
+            ("events", Event::to_frame(&events)),
+            ("population", PopulationCell::to_frame(&population)),
+        ],
+    );
     (dir, ctx)
 }
 

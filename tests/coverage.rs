@@ -68,19 +68,14 @@ fn fixture(ctx: &Context) {
             events.push(e);
         }
     }
-    let frame = |r: polars::prelude::PolarsResult<polars::prelude::DataFrame>| {
-        r.unwrap_or_else(|e| panic!("{e}"))
-    };
-    store
-        .publish(
-            vec![
-                ("events", frame(Event::to_frame(&events))),
-                ("bases", frame(Base::to_frame(&bases))),
-                ("population", frame(PopulationCell::to_frame(&population))),
-            ],
-            None,
-        )
-        .unwrap_or_else(|e| panic!("{e}"));
+    common::publish(
+        &mut store,
+        vec![
+            ("events", Event::to_frame(&events)),
+            ("bases", Base::to_frame(&bases)),
+            ("population", PopulationCell::to_frame(&population)),
+        ],
+    );
 }
 
 fn scored(days: &[i32]) -> (tempfile::TempDir, Context) {
@@ -352,16 +347,10 @@ fn radii_sensitivity_and_time_series() {
         )
         .unwrap_or_else(|e| panic!("{e}")),
     );
-    let dates: Vec<&str> = series
-        .as_array()
-        .map(|r| {
-            r.iter()
-                .filter(|x| x["unit"] == "all")
-                .filter_map(|x| x["date"].as_str())
-                .collect()
-        })
-        .unwrap_or_default();
-    assert_eq!(dates, [format_date(d - 7), format_date(d)]);
+    assert_eq!(
+        common::series_dates(&series),
+        [format_date(d - 7), format_date(d)]
+    );
     let err = commands::coverage(
         &ctx,
         &CoverageRequest {

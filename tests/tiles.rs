@@ -4,14 +4,11 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::sync::{Arc, OnceLock};
-use tower::ServiceExt;
 use vigil::api::{self, AppState};
 
 fn state() -> Arc<AppState> {
@@ -28,23 +25,8 @@ async fn get(
     uri: &str,
     headers: &[(&str, &str)],
 ) -> (StatusCode, HeaderMap, Vec<u8>) {
-    let mut b = Request::builder().uri(uri).header("host", "vigil.test");
-    for (k, v) in headers {
-        b = b.header(*k, *v);
-    }
-    let resp = api::router(s.clone())
-        .oneshot(b.body(Body::empty()).unwrap_or_else(|e| panic!("{e}")))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let (status, headers) = (resp.status(), resp.headers().clone());
-    let body = resp
-        .into_body()
-        .collect()
-        .await
-        .unwrap_or_else(|e| panic!("{e}"))
-        .to_bytes()
-        .to_vec();
-    (status, headers, body)
+    let a = common::call(s, axum::http::Method::GET, uri, headers, None).await;
+    (a.status, a.headers, a.body)
 }
 
 // --- a minimal MVT reader -------------------------------------------------------------

@@ -76,6 +76,35 @@ pub fn car_store() -> Option<(tempfile::TempDir, Context)> {
     Some((dir, ctx))
 }
 
+/// Publishes tables made by `Table::to_frame` into `store` in one manifest update.
+pub fn publish(
+    store: &mut vigil::store::Store,
+    tables: Vec<(
+        &'static str,
+        polars::prelude::PolarsResult<polars::prelude::DataFrame>,
+    )>,
+) {
+    let frames = tables
+        .into_iter()
+        .map(|(name, df)| (name, df.unwrap_or_else(|e| panic!("{name}: {e}"))))
+        .collect();
+    store
+        .publish(frames, None)
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// The dates of the `all` rows of a summary time series (JSON rows with `unit` and `date`).
+pub fn series_dates(rows: &serde_json::Value) -> Vec<String> {
+    rows.as_array()
+        .map(|r| {
+            r.iter()
+                .filter(|x| x["unit"] == "all")
+                .filter_map(|x| x["date"].as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// A store with the sample ingested and its last day scored.
 pub fn scored_store() -> (tempfile::TempDir, Context, String) {
     let (dir, ctx) = fresh_store();
