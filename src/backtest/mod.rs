@@ -658,20 +658,22 @@ pub fn run(
     };
     let mut lead = Vec::new();
     for w in windows {
-        let f: Vec<(i32, HashSet<u64>)> = flags
-            .iter()
-            .filter(|(d, _)| opts.window(*d) == w)
-            .cloned()
-            .collect();
-        let (Some(first), Some(last)) = (f.first(), f.last()) else {
+        // Origins are in date order, so each window's flags are one run of them.
+        let in_window = |(d, _): &(i32, HashSet<u64>)| opts.window(*d) == w;
+        let (Some(a), Some(b)) = (
+            flags.iter().position(in_window),
+            flags.iter().rposition(in_window),
+        ) else {
             continue;
         };
+        let f = &flags[a..=b];
+        let (first, last) = (&f[0], &f[f.len() - 1]);
         let (y0, y1) = (
             ymd_from_days(first.0 + 1).0,
             ymd_from_days(last.0 + LEAD_WINDOW_DAYS).0,
         );
         for year in std::iter::once(None).chain((y0..=y1).map(Some)) {
-            lead.push(lead_times(&obs.ev, &f, &grid, (w, year), LEAD_WINDOW_DAYS));
+            lead.push(lead_times(&obs.ev, f, &grid, (w, year), LEAD_WINDOW_DAYS));
         }
     }
     Ok(Backtest {

@@ -729,8 +729,8 @@ impl Engine {
             "day stages (cumulative)"
         );
         let norm = self.norm.clone();
-        let calibration = self.calibration.as_ref().map(|c| (c, c.weights()));
-        let calibration = calibration.as_ref().map(|(c, w)| (*c, w));
+        let weights = self.calibration.as_ref().map(Calibration::weights);
+        let calibration = self.calibration.as_ref().zip(weights.as_ref());
         let exposure_neutral = self.population.is_none();
         let cells: Vec<usize> = (0..self.pos.len()).filter(|i| in_grid[*i]).collect();
         let this = &*self;
