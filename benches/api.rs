@@ -33,10 +33,7 @@ fn tiles() -> Vec<String> {
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let ctx = vigil::commands::Context {
-        store: dir.path().join("store"),
-        config: None,
-    };
+    let ctx = vigil::commands::Context::new(dir.path().join("store"), None);
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
     vigil::commands::load_sample(&ctx, &sample).unwrap_or_else(|e| panic!("{e}"));
     let state = vigil::api::load_state(&ctx.store, vigil::config::Config::default())

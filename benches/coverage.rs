@@ -21,10 +21,10 @@ fn bench(c: &mut Criterion) {
     let cells = env("VIGIL_BENCH_RANGE_CELLS", scale(150_000));
     let events = env("VIGIL_BENCH_EVENTS", scale(1_000_000));
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let summary = vigil::synthetic::bench_store(dir.path(), cells, events, 7)
+    let summary = vigil::synthetic::bench_store(dir.path(), cells, events, 7, &Default::default())
         .unwrap_or_else(|e| panic!("{e}"));
     let config = Config::default();
-    let mut store = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));
+    let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
     let (date, info) = vigil::score::score_day(&mut store, &config, Some(summary.days.1))
         .unwrap_or_else(|e| panic!("{e}"));
     eprintln!(

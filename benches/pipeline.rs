@@ -16,10 +16,7 @@ fn sample() -> std::path::PathBuf {
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let ctx = Context {
-        store: dir.path().join("store"),
-        config: None,
-    };
+    let ctx = Context::new(dir.path().join("store"), None);
     let (date, _) = commands::load_sample(&ctx, &sample()).unwrap_or_else(|e| panic!("{e}"));
     let config = Config::default();
     let acled = std::fs::read(sample().join("acled.csv")).unwrap_or_else(|e| panic!("{e}"));
@@ -32,7 +29,7 @@ fn bench(c: &mut Criterion) {
         b.iter_with_setup(
             || tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")),
             |d| {
-                let mut store = Store::open(d.path(), 7).unwrap_or_else(|e| panic!("{e}"));
+                let mut store = Store::open_writer(d.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
                 ingest::ingest_file(
                     &mut store,
                     &config,
@@ -45,7 +42,7 @@ fn bench(c: &mut Criterion) {
     });
 
     c.bench_function("score_one_day_sample", |b| {
-        let mut store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(&ctx.store, 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
         let day = vigil::util::parse_iso_date(&date);
         b.iter(|| vigil::score::score_day(&mut store, &config, day))
     });

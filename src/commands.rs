@@ -12,7 +12,8 @@ use crate::ingest::{self, IngestError, IngestOptions, Kind};
 use crate::sample::{self, SampleError};
 use crate::score::{self, ScoreError};
 use crate::snapshot::Snapshot;
-use crate::store::{IngestRecord, SnapshotInfo, Store, StoreError};
+use crate::lock::LockOptions;
+use crate::store::{GcReport, IngestRecord, SnapshotInfo, Store, StoreError};
 use crate::util::parse_iso_date;
 use std::path::{Path, PathBuf};
 
@@ -59,26 +60,89 @@ pub enum Error {
         /// Why it is refused.
         reason: &'static str,
     },
+    /// The server's health check failed.
+    #[error("unhealthy: {0}")]
+    Unhealthy(String),
     /// The async runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
 }
 
-/// Where the store and configuration are.
+/// Where the store and configuration are, and how a writer waits for the store's lock.
 #[derive(Debug, Clone)]
 pub struct Context {
     /// Store folder.
     pub store: PathBuf,
     /// Configuration file, if any.
     pub config: Option<PathBuf>,
+    /// How a writing command waits for another writer (`--lock-timeout`, `--no-wait`).
+    pub lock: LockOptions,
 }
 
 impl Context {
+    /// A context with the default lock behaviour (wait up to 10 minutes).
+    pub fn new(store: impl Into<PathBuf>, config: Option<PathBuf>) -> Self {
+        Self {
+            store: store.into(),
+            config,
+            lock: LockOptions::default(),
+        }
+    }
+
+    /// The configuration and the store opened for reading (no lock).
     fn load(&self) -> Result<(Config, Store), Error> {
         let config = Config::load(self.config.as_deref())?;
         let store = Store::open(&self.store, config.grid.resolution)?;
         Ok((config, store))
     }
+
+    /// Runs a writing command: takes the store's writer lock, reads the manifest under it,
+    /// runs `f`, then collects what no reader needs any more (the lock is released when
+    /// the store is dropped).
+    fn write<T>(&self, f: impl FnOnce(&Config, &mut Store) -> Result<T, Error>) -> Result<T, Error> {
+        let config = Config::load(self.config.as_deref())?;
+        let mut store = Store::open_writer(&self.store, config.grid.resolution, &self.lock)?;
+        let out = f(&config, &mut store)?;
+        collect_garbage(&mut store, &config);
+        Ok(out)
+    }
+}
+
+/// The garbage collection at the end of every writer: failures are logged, never fatal
+/// (the data are committed).
+fn collect_garbage(store: &mut Store, config: &Config) {
+    let grace = std::time::Duration::from_secs(config.store.gc_grace_secs);
+    match store.gc(grace, false) {
+        Ok(r) if !r.removed.is_empty() => {
+            tracing::info!(removed = r.removed.len(), kept = r.kept.len(), "garbage collected");
+        }
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "garbage collection failed; `vigil gc` retries"),
+    }
+}
+
+/// `vigil gc [--dry-run] [--grace SECS]`: removes leftover temporary files, data files no
+/// manifest named and retired files older than the grace period.
+pub fn gc(ctx: &Context, grace: Option<u64>, dry_run: bool) -> Result<GcReport, Error> {
+    let config = Config::load(ctx.config.as_deref())?;
+    let mut store = Store::open_writer(&ctx.store, config.grid.resolution, &ctx.lock)?;
+    let grace = std::time::Duration::from_secs(grace.unwrap_or(config.store.gc_grace_secs));
+    Ok(store.gc(grace, dry_run)?)
+}
+
+/// The report of `vigil gc`.
+pub fn gc_report(r: &GcReport, dry_run: bool) -> String {
+    let verb = if dry_run { "would remove" } else { "removed" };
+    let bytes: u64 = r.removed.iter().map(|(_, _, n)| n).sum();
+    let mut s = format!(
+        "{verb} {} files ({bytes} bytes); {} retired files kept for their grace period\n",
+        r.removed.len(),
+        r.kept.len()
+    );
+    for (file, kind, n) in &r.removed {
+        s.push_str(&format!("  {verb} {file} ({}, {n} bytes)\n", kind.as_str()));
+    }
+    s
 }
 
 fn date_arg(parameter: &'static str, value: &str) -> Result<i32, Error> {
@@ -95,6 +159,15 @@ pub fn report(r: &IngestRecord) -> String {
         "{}: {} rows read, {} accepted, {} rejected, {} already stored",
         r.file, r.rows_read, r.accepted, r.rejected, r.duplicates
     );
+    if r.duplicates_in_file > 0 {
+        s.push_str(&format!(
+            "\n  {} rows repeat the id of an earlier row of the same file (the later one is kept)",
+            r.duplicates_in_file
+        ));
+    }
+    for w in &r.warnings {
+        s.push_str(&format!("\n  warning: {w}"));
+    }
     for (reason, n) in &r.rejects_by_reason {
         s.push_str(&format!("\n  rejected ({reason}): {n}"));
     }
@@ -138,15 +211,13 @@ pub fn ingest(
     path: &Path,
     opts: &IngestOptions,
 ) -> Result<IngestRecord, Error> {
-    let (config, mut store) = ctx.load()?;
-    Ok(ingest::ingest_file(&mut store, &config, kind, path, opts)?)
+    ctx.write(|config, store| Ok(ingest::ingest_file(store, config, kind, path, opts)?))
 }
 
 /// `vigil score [--date D]`
 pub fn score(ctx: &Context, date: Option<&str>) -> Result<(String, SnapshotInfo), Error> {
-    let (config, mut store) = ctx.load()?;
     let date = date.map(|d| date_arg("--date", d)).transpose()?;
-    Ok(score::score_day(&mut store, &config, date)?)
+    ctx.write(|config, store| Ok(score::score_day(store, config, date)?))
 }
 
 /// `vigil score --from D1 --to D2 [--every N]`: one snapshot per day of the range, with a
@@ -159,22 +230,24 @@ pub fn score_range(
 ) -> Result<Vec<(String, SnapshotInfo)>, Error> {
     let (from, to) = (date_arg("--from", from)?, date_arg("--to", to)?);
     let days = score::days(from, to, every)?;
-    let (config, mut store) = ctx.load()?;
-    Ok(score::score_range(&mut store, &config, &days, true)?)
+    ctx.write(|config, store| Ok(score::score_range(store, config, &days, true)?))
 }
 
 /// `vigil normalise --from D1 --to D2 [--every N]` (or `--reset`): fixes the reference levels
 /// later snapshots are scored with.
 pub fn normalise(ctx: &Context, range: Option<(&str, &str)>, every: u32) -> Result<String, Error> {
-    let (config, mut store) = ctx.load()?;
-    let Some((from, to)) = range else {
-        store.set_normalisation(None)?;
-        let n = score::Normalisation::defaults(&config.score);
-        return Ok(normalisation_summary(&n));
-    };
-    let (from, to) = (date_arg("--from", from)?, date_arg("--to", to)?);
-    let n = score::normalise(&mut store, &config, from, to, every)?;
-    Ok(normalisation_summary(&n))
+    let range = range
+        .map(|(from, to)| Ok::<_, Error>((date_arg("--from", from)?, date_arg("--to", to)?)))
+        .transpose()?;
+    ctx.write(|config, store| {
+        let Some((from, to)) = range else {
+            store.set_normalisation(None)?;
+            let n = score::Normalisation::defaults(&config.score);
+            return Ok(normalisation_summary(&n));
+        };
+        let n = score::normalise(store, config, from, to, every)?;
+        Ok(normalisation_summary(&n))
+    })
 }
 
 /// The reference levels, one line.
@@ -635,15 +708,16 @@ pub fn calibrate(
     step: u32,
     horizon: u32,
 ) -> Result<String, Error> {
-    let (config, mut store) = ctx.load()?;
     let Some((from, to)) = range else {
-        store.set_calibration(None)?;
+        ctx.write(|_, store| Ok(store.set_calibration(None)?))?;
         return Ok("calibration removed: later snapshots carry no probability\n".into());
     };
     let (from, to) = (date_arg("--from", from)?, date_arg("--to", to)?);
+    // The fit reads the store as any reader does; only storing its result takes the lock.
+    let (config, store) = ctx.load()?;
     let cal = crate::backtest::calibrate(&store, &config, from, to, step, horizon, true)?;
     let line = calibration_summary(&cal);
-    store.set_calibration(Some(cal))?;
+    ctx.write(|_, store| Ok(store.set_calibration(Some(cal))?))?;
     Ok(format!(
         "calibration stored: {line}\nsnapshots scored from now on carry the probability; re-run `vigil score` for earlier dates\n"
     ))
@@ -652,7 +726,7 @@ pub fn calibrate(
 /// `vigil sample --bench-store --cells N --events M`: a large synthetic store (in the
 /// `--store` folder) for the scoring benchmarks.
 pub fn bench_store(ctx: &Context, cells: usize, events: usize, seed: u64) -> Result<String, Error> {
-    let s = crate::synthetic::bench_store(&ctx.store, cells, events, seed)?;
+    let s = crate::synthetic::bench_store(&ctx.store, cells, events, seed, &ctx.lock)?;
     Ok(format!(
         "synthetic store {}: {} cells, {} events {}..{}, {} bases, {} climate values",
         ctx.store.display(),
@@ -692,6 +766,50 @@ pub fn serve(ctx: &Context, bind: &str, allow_anonymous: bool) -> Result<(), Err
     let state = api::load_state(&ctx.store, config)?;
     runtime()?.block_on(api::serve(state, bind, allow_anonymous, print_urls))?;
     Ok(())
+}
+
+/// `vigil healthcheck --url U`: a plain HTTP GET; Ok when the answer is 200.
+pub fn healthcheck(url: &str) -> Result<(), Error> {
+    use std::io::{Read, Write};
+    let bad = |reason: &'static str| Error::Argument {
+        parameter: "--url",
+        value: url.to_owned(),
+        reason,
+    };
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| bad("expected http://HOST:PORT/PATH"))?;
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let addr = if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:80")
+    };
+    let timeout = std::time::Duration::from_secs(5);
+    let unhealthy = |e: std::io::Error| Error::Unhealthy(format!("{url}: {e}"));
+    let addrs: Vec<std::net::SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(&addr)
+        .map_err(unhealthy)?
+        .collect();
+    let first = addrs.first().ok_or_else(|| bad("the host has no address"))?;
+    let mut conn = std::net::TcpStream::connect_timeout(first, timeout).map_err(unhealthy)?;
+    conn.set_read_timeout(Some(timeout)).map_err(unhealthy)?;
+    write!(
+        conn,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .map_err(unhealthy)?;
+    let mut head = [0u8; 64];
+    let n = conn.read(&mut head).map_err(unhealthy)?;
+    let line = String::from_utf8_lossy(&head[..n]);
+    if line.starts_with("HTTP/1.1 200") || line.starts_with("HTTP/1.0 200") {
+        Ok(())
+    } else {
+        Err(Error::Unhealthy(format!(
+            "{url} answered `{}`",
+            line.lines().next().unwrap_or("")
+        )))
+    }
 }
 
 /// `vigil token --name N --scopes S,…`: a new random bearer token and the configuration
@@ -739,23 +857,29 @@ pub fn sample(out: &Path, seed: u64, acled_rows: Option<usize>) -> Result<Vec<St
 
 /// Ingests every file of a sample folder and scores its last day.
 pub fn load_sample(ctx: &Context, sample_dir: &Path) -> Result<(String, SnapshotInfo), Error> {
-    let (config, mut store) = ctx.load()?;
-    for (kind, file) in sample::FILES {
-        let kind: Kind = kind.parse()?;
-        let record = ingest::ingest_file(
-            &mut store,
-            &config,
-            kind,
-            &sample_dir.join(file),
-            &IngestOptions::default(),
-        )?;
-        eprintln!("{}", report(&record));
-    }
-    Ok(score::score_day(&mut store, &config, None)?)
+    ctx.write(|config, store| {
+        for (kind, file) in sample::FILES {
+            let kind: Kind = kind.parse()?;
+            let record = ingest::ingest_file(
+                store,
+                config,
+                kind,
+                &sample_dir.join(file),
+                &IngestOptions::default(),
+            )?;
+            eprintln!("{}", report(&record));
+        }
+        Ok(score::score_day(store, config, None)?)
+    })
 }
 
 /// `vigil demo [--bind ADDR] [--sample DIR]`: ingest the bundled sample, score, serve.
-pub fn demo(ctx: &Context, sample_dir: &Path, bind: &str) -> Result<(), Error> {
+pub fn demo(
+    ctx: &Context,
+    sample_dir: &Path,
+    bind: &str,
+    allow_anonymous: bool,
+) -> Result<(), Error> {
     let dir = if sample_dir.join(sample::FILES[0].1).exists() {
         sample_dir.to_path_buf()
     } else {
@@ -771,5 +895,5 @@ pub fn demo(ctx: &Context, sample_dir: &Path, bind: &str) -> Result<(), Error> {
     };
     let (date, info) = load_sample(ctx, &dir)?;
     eprintln!("{}", snapshot_summary(&date, &info));
-    serve(ctx, bind, false)
+    serve(ctx, bind, allow_anonymous)
 }

@@ -47,6 +47,24 @@ pub struct Config {
     pub coverage: CoverageConfig,
     /// HTTP server settings.
     pub server: ServerConfig,
+    /// Store maintenance settings.
+    pub store: StoreConfig,
+}
+
+/// `[store]`
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StoreConfig {
+    /// Files a newer manifest no longer names are kept this long, seconds, for readers (a
+    /// server) that still hold the older manifest; then the garbage collector (`vigil gc`,
+    /// and every writer when it ends) removes them. Default 600.
+    pub gc_grace_secs: u64,
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self { gc_grace_secs: 600 }
+    }
 }
 
 /// `[grid]`
@@ -55,11 +73,18 @@ pub struct Config {
 pub struct GridConfig {
     /// Base H3 resolution of every table and snapshot (5–9). Default 7 (≈5.2 km² cells).
     pub resolution: u8,
+    /// Most cells one input may produce: an areas file whose polygons would fill more, or
+    /// a population file whose coarse cells would spread over more, is refused with the
+    /// count before anything is allocated. Default 20000000.
+    pub max_cells: u64,
 }
 
 impl Default for GridConfig {
     fn default() -> Self {
-        Self { resolution: 7 }
+        Self {
+            resolution: 7,
+            max_cells: 20_000_000,
+        }
     }
 }
 
@@ -75,6 +100,18 @@ pub struct IngestConfig {
     pub duplicate_window_days: u32,
     /// … and at most this far apart, km. Default 5.
     pub duplicate_km: f64,
+    /// A raster whose decoded pixels (width × height × 8 bytes: Vigil holds each pixel as a
+    /// 64-bit float) would exceed this many bytes is refused before decoding. Default
+    /// 4000000000.
+    pub max_raster_bytes: u64,
+    /// A CSV field or GeoJSON property longer than this many bytes rejects its row or
+    /// feature. Default 65536.
+    pub max_field_bytes: usize,
+    /// Events dated more than this many days after today are rejected (as are events
+    /// before 1946). Default 1.
+    pub future_days: u32,
+    /// Fatalities of one event must be a whole number from 0 to this. Default 100000.
+    pub max_fatalities: i64,
     /// Column names of IDP site lists (IOM DTM exports vary by country and round).
     pub idp: IdpColumns,
     /// Column names and category values of a mission's own incident log.
@@ -152,6 +189,10 @@ impl Default for IngestConfig {
             base_max_validity_days: 365,
             duplicate_window_days: 1,
             duplicate_km: 5.0,
+            max_raster_bytes: 4_000_000_000,
+            max_field_bytes: 65_536,
+            future_days: 1,
+            max_fatalities: 100_000,
             idp: IdpColumns::default(),
             incidents: IncidentColumns::default(),
         }
@@ -289,6 +330,14 @@ pub struct ServerConfig {
     /// How often the server looks for a newly published snapshot and swaps to it, seconds
     /// (0: never). Default 10.
     pub reload_secs: u64,
+    /// A connection that has not sent a request's headers within this many seconds is
+    /// closed (slow-header clients cannot hold connections). Default 10.
+    pub header_timeout_secs: u64,
+    /// Connections served at once; further ones wait to be accepted. Default 512.
+    pub max_connections: usize,
+    /// Heavy answers (item pages over 1,000 features, grids) rendered and sent at once;
+    /// others wait their turn, so memory stays bounded under many clients. Default 4.
+    pub max_heavy_requests: usize,
     /// Bearer tokens, stored as the SHA-256 of the token. Default none: the server then
     /// binds loopback only unless started with `--allow-anonymous`.
     pub tokens: Vec<TokenConfig>,
@@ -302,6 +351,9 @@ impl Default for ServerConfig {
             body_limit_bytes: 1 << 20,
             request_timeout_secs: 30,
             reload_secs: 10,
+            header_timeout_secs: 10,
+            max_connections: 512,
+            max_heavy_requests: 4,
             tokens: Vec::new(),
         }
     }
@@ -369,6 +421,23 @@ impl Config {
                 reason: format!("must be 5 to 9, got {}", self.grid.resolution),
             });
         }
+        let positive_int = |key: &'static str, v: u64| {
+            if v == 0 {
+                Err(ConfigError::Invalid {
+                    key,
+                    reason: "must be at least 1".into(),
+                })
+            } else {
+                Ok(())
+            }
+        };
+        positive_int("grid.max_cells", self.grid.max_cells)?;
+        positive_int("ingest.max_raster_bytes", self.ingest.max_raster_bytes)?;
+        positive_int("ingest.max_field_bytes", self.ingest.max_field_bytes as u64)?;
+        positive_int("ingest.max_fatalities", self.ingest.max_fatalities.max(0) as u64)?;
+        positive_int("server.header_timeout_secs", self.server.header_timeout_secs)?;
+        positive_int("server.max_connections", self.server.max_connections as u64)?;
+        positive_int("server.max_heavy_requests", self.server.max_heavy_requests as u64)?;
         let share = self.ingest.max_reject_share;
         if !(0.0..=1.0).contains(&share) {
             return Err(ConfigError::Invalid {

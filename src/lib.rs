@@ -12,6 +12,7 @@ pub mod explain;
 pub mod export;
 pub mod grid;
 pub mod ingest;
+pub mod lock;
 pub mod mvt;
 pub mod render;
 pub mod rollup;

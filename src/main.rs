@@ -21,6 +21,14 @@ struct Cli {
     /// Log filter, e.g. `info`, `debug`, `vigil=trace` (also RUST_LOG).
     #[arg(long, global = true, default_value = "info")]
     log: String,
+    /// Commands that write the store (ingest, score, normalise, calibrate, gc, demo, sample
+    /// --bench-store) take its writer lock; while another writer holds it, wait this long
+    /// (`600`, `90s`, `10m`, `1h`) before failing. Readers never wait.
+    #[arg(long, global = true, default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
+    lock_timeout: std::time::Duration,
+    /// Writers: fail at once, naming the holder, when another writer holds the store's lock.
+    #[arg(long, global = true)]
+    no_wait: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -290,15 +298,57 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000, requires = "bench_store")]
         events: usize,
     },
+    /// Remove what no reader needs any more: temporary files of writers that died, data
+    /// files no manifest named, and files retired longer ago than the grace period
+    /// (`store.gc_grace_secs`, default 600). Every writer also does this when it ends.
+    Gc {
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        /// Grace period for retired files, seconds (default: store.gc_grace_secs). A server
+        /// that read a manifest less than this long ago may still read its files.
+        #[arg(long, value_name = "SECS")]
+        grace: Option<u64>,
+    },
+    /// Check a running server: GET its /healthz and exit 0 when it answers 200 (for a
+    /// container HEALTHCHECK; no curl needed).
+    Healthcheck {
+        /// The health URL (plain http).
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+    },
     /// Ingest the bundled sample, score its last day and serve it.
     Demo {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: String,
+        /// Serve a non-loopback address with no tokens configured (as `serve
+        /// --allow-anonymous`): anyone who can reach it sees where the bases are.
+        #[arg(long)]
+        allow_anonymous: bool,
         /// Sample folder (generated into the store when absent).
         #[arg(long, default_value = "data/sample")]
         sample: PathBuf,
     },
+}
+
+/// A duration: whole seconds, or a number with `s`, `m` or `h`.
+fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let s = s.trim();
+    let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
+        Some((i, _)) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{s}` is not a duration such as 600, 90s, 10m or 1h"))?;
+    let secs = match unit {
+        "s" => n,
+        "m" => n.saturating_mul(60),
+        "h" => n.saturating_mul(3600),
+        _ => return Err(format!("`{s}` is not a duration such as 600, 90s, 10m or 1h")),
+    };
+    Ok(std::time::Duration::from_secs(secs))
 }
 
 fn main() -> ExitCode {
@@ -313,6 +363,10 @@ fn main() -> ExitCode {
     let ctx = Context {
         store: cli.store,
         config: cli.config,
+        lock: vigil::lock::LockOptions {
+            timeout: cli.lock_timeout,
+            no_wait: cli.no_wait,
+        },
     };
     let result = match cli.command {
         Command::Ingest {
@@ -427,7 +481,15 @@ fn main() -> ExitCode {
             let range = from.as_deref().zip(to.as_deref());
             commands::calibrate(&ctx, range, step, horizon).map(|s| print!("{s}"))
         }
-        Command::Demo { bind, sample } => commands::demo(&ctx, &sample, &bind),
+        Command::Demo {
+            bind,
+            sample,
+            allow_anonymous,
+        } => commands::demo(&ctx, &sample, &bind, allow_anonymous),
+        Command::Gc { dry_run, grace } => {
+            commands::gc(&ctx, grace, dry_run).map(|r| print!("{}", commands::gc_report(&r, dry_run)))
+        }
+        Command::Healthcheck { url } => commands::healthcheck(&url),
         Command::Coverage {
             date,
             from,

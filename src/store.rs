@@ -50,6 +50,22 @@ pub enum StoreError {
         /// Resolution of the configuration.
         config: u8,
     },
+    /// Another writer holds the store's lock.
+    #[error("store {path} is locked by {holder}{waited}; try again later, or pass --lock-timeout to wait longer")]
+    Locked {
+        /// The store folder.
+        path: PathBuf,
+        /// Who holds the lock (pid, command, since when), as it recorded itself.
+        holder: String,
+        /// How long this writer waited (empty with --no-wait).
+        waited: String,
+    },
+    /// A write was attempted through a store opened for reading.
+    #[error("store {path} was opened for reading; writes need Store::open_writer (the writer lock)")]
+    ReadOnly {
+        /// The store folder.
+        path: PathBuf,
+    },
     /// No snapshot for the requested date, or none at all.
     #[error("no snapshot {what} in store {path}; run `vigil score` first")]
     NoSnapshot {
@@ -110,6 +126,18 @@ pub struct IngestRecord {
     pub attribution: String,
     /// Where the rejected rows were written, relative to the store.
     pub rejects_file: Option<String>,
+    /// Rows of the file whose key an earlier row of the same file already had (the later
+    /// row wins); `rows_read = accepted + rejected + duplicates_in_file`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub duplicates_in_file: usize,
+    /// Things accepted but worth a look (an invalid polygon, an area with no cell), each
+    /// naming the feature or row.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// One published snapshot.
@@ -161,13 +189,32 @@ pub struct Manifest {
     /// Calibration fixed by `vigil calibrate`; absent: snapshots carry no probability.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibration: Option<crate::score::Calibration>,
+    /// Files an earlier manifest named and this one does not, with the time (Unix seconds)
+    /// they left: a reader that read the earlier manifest may still be reading them, so
+    /// they are deleted only by the garbage collector, after the grace period.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub retired: BTreeMap<String, u64>,
 }
 
-/// A store folder.
+impl Manifest {
+    /// Every file this manifest names (tables, snapshots, rejects), relative to the store.
+    pub fn live_files(&self) -> std::collections::HashSet<&str> {
+        self.tables
+            .values()
+            .map(|t| t.file.as_str())
+            .chain(self.snapshots.values().map(|s| s.file.as_str()))
+            .chain(self.ingests.iter().filter_map(|r| r.rejects_file.as_deref()))
+            .collect()
+    }
+}
+
+/// A store folder: read by anyone at any time; written only through [`Store::open_writer`],
+/// which holds the store's writer lock.
 #[derive(Debug, Clone)]
 pub struct Store {
     root: PathBuf,
     manifest: Manifest,
+    lock: Option<std::sync::Arc<crate::lock::WriterLock>>,
 }
 
 const MANIFEST: &str = "manifest.json";
@@ -193,6 +240,7 @@ impl Store {
                 snapshots: BTreeMap::new(),
                 normalisation: None,
                 calibration: None,
+                retired: BTreeMap::new(),
             },
             Err(source) => return Err(StoreError::Io { path, source }),
         };
@@ -206,7 +254,41 @@ impl Store {
         Ok(Self {
             root: root.to_path_buf(),
             manifest,
+            lock: None,
         })
+    }
+
+    /// Opens the store for writing: takes the writer lock first (waiting as `opts` says),
+    /// then reads the manifest under it, so that every change is merged into the latest
+    /// committed state and no other writer commits until this store is dropped.
+    pub fn open_writer(
+        root: &Path,
+        resolution: u8,
+        opts: &crate::lock::LockOptions,
+    ) -> Result<Self> {
+        std::fs::create_dir_all(root).map_err(|source| StoreError::Io {
+            path: root.to_path_buf(),
+            source,
+        })?;
+        let lock = crate::lock::WriterLock::acquire(root, opts)?;
+        let mut store = Self::open(root, resolution)?;
+        store.lock = Some(std::sync::Arc::new(lock));
+        Ok(store)
+    }
+
+    /// Whether this store holds the writer lock.
+    pub fn is_writer(&self) -> bool {
+        self.lock.is_some()
+    }
+
+    fn require_writer(&self) -> Result<()> {
+        if self.lock.is_some() {
+            Ok(())
+        } else {
+            Err(StoreError::ReadOnly {
+                path: self.root.clone(),
+            })
+        }
     }
 
     /// The store folder.
@@ -287,6 +369,7 @@ impl Store {
         tables: Vec<(&'static str, DataFrame)>,
         record: Option<IngestRecord>,
     ) -> Result<()> {
+        self.require_writer()?;
         let mut next = self.manifest.clone();
         for (name, mut df) in tables {
             let bytes = encode_parquet(&mut df, &self.root.join(name))?;
@@ -336,6 +419,7 @@ impl Store {
         mut df: DataFrame,
         mut info: SnapshotInfo,
     ) -> Result<SnapshotInfo> {
+        self.require_writer()?;
         let dir = self.root.join("snapshots");
         std::fs::create_dir_all(&dir).map_err(|source| StoreError::Io {
             path: dir.clone(),
@@ -384,6 +468,7 @@ impl Store {
 
     /// Records the normalisation later snapshots use (`None`: back to the defaults).
     pub fn set_normalisation(&mut self, norm: Option<crate::score::Normalisation>) -> Result<()> {
+        self.require_writer()?;
         let mut next = self.manifest.clone();
         next.normalisation = norm;
         self.commit(next)
@@ -396,38 +481,176 @@ impl Store {
         self.commit(next)
     }
 
-    /// Writes the manifest atomically, then removes files no manifest refers to any more.
-    fn commit(&mut self, next: Manifest) -> Result<()> {
+    /// Writes the manifest atomically. Files the new manifest no longer names are not
+    /// deleted (a reader may hold the previous manifest): they are recorded as retired, and
+    /// [`Store::gc`] removes them after the grace period.
+    fn commit(&mut self, mut next: Manifest) -> Result<()> {
+        self.require_writer()?;
         let path = self.root.join(MANIFEST);
+        let now = unix_now();
+        {
+            let live = next.live_files();
+            let gone: Vec<String> = self
+                .manifest
+                .live_files()
+                .into_iter()
+                .filter(|f| !live.contains(f))
+                .map(str::to_owned)
+                .collect();
+            let revived: Vec<String> = next
+                .retired
+                .keys()
+                .filter(|f| live.contains(f.as_str()))
+                .cloned()
+                .collect();
+            for f in revived {
+                next.retired.remove(&f);
+            }
+            for f in gone {
+                next.retired.entry(f).or_insert(now);
+            }
+        }
         let mut text = serde_json::to_vec_pretty(&next).map_err(|e| StoreError::Manifest {
             path: path.clone(),
             message: e.to_string(),
         })?;
         text.push(b'\n');
         write_atomic(&path, &text)?;
-        let live: std::collections::HashSet<&str> = next
-            .tables
-            .values()
-            .map(|t| t.file.as_str())
-            .chain(next.snapshots.values().map(|s| s.file.as_str()))
-            .collect();
-        let stale: Vec<String> = self
-            .manifest
-            .tables
-            .values()
-            .map(|t| t.file.clone())
-            .chain(self.manifest.snapshots.values().map(|s| s.file.clone()))
-            .filter(|f| !live.contains(f.as_str()))
-            .collect();
-        for f in stale {
-            // Best effort: a leftover file is harmless, the manifest no longer names it.
-            if let Err(e) = std::fs::remove_file(self.root.join(&f)) {
-                tracing::warn!(file = %f, error = %e, "could not remove superseded file");
-            }
-        }
         self.manifest = next;
         Ok(())
     }
+
+    /// Removes what no reader can need any more: temporary files of writers that died
+    /// (this writer holds the lock, so no other writer is running), data files that no
+    /// manifest ever named (a writer killed before its commit), and retired files whose
+    /// grace period has passed. With `dry_run`, only reports.
+    pub fn gc(&mut self, grace: std::time::Duration, dry_run: bool) -> Result<GcReport> {
+        self.require_writer()?;
+        let now = unix_now();
+        let mut report = GcReport::default();
+        let live: std::collections::HashSet<String> = self
+            .manifest
+            .live_files()
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        let mut expired = Vec::new();
+        for dir in ["", "snapshots", "rejects"] {
+            let folder = self.root.join(dir);
+            let Ok(entries) = std::fs::read_dir(&folder) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let rel = if dir.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{dir}/{name}")
+                };
+                if !entry.file_type().is_ok_and(|t| t.is_file()) {
+                    continue;
+                }
+                let temporary = name.starts_with('.') && name.ends_with(".tmp");
+                let data = name.ends_with(".parquet") || (dir == "rejects" && name.ends_with(".csv"));
+                if !(temporary || data) || live.contains(&rel) {
+                    continue;
+                }
+                let meta = entry.metadata().ok();
+                let len = meta.as_ref().map_or(0, |m| m.len());
+                let kind = if temporary {
+                    GcKind::Temporary
+                } else {
+                    match self.manifest.retired.get(&rel) {
+                        Some(since) if now < since.saturating_add(grace.as_secs()) => {
+                            report.kept.push(rel);
+                            continue;
+                        }
+                        Some(_) => GcKind::Retired,
+                        // A refused file's rejects are its report: kept for the grace period.
+                        None if dir == "rejects" && age(meta.as_ref(), now) < grace.as_secs() => {
+                            report.kept.push(rel);
+                            continue;
+                        }
+                        None => GcKind::Orphan,
+                    }
+                };
+                report.removed.push((rel.clone(), kind, len));
+                if kind == GcKind::Retired {
+                    expired.push(rel.clone());
+                }
+                if !dry_run {
+                    if let Err(source) = std::fs::remove_file(entry.path()) {
+                        if source.kind() != std::io::ErrorKind::NotFound {
+                            return Err(StoreError::Io {
+                                path: entry.path(),
+                                source,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        // Retired entries whose file is gone (or was just removed) leave the manifest.
+        let stale: Vec<String> = self
+            .manifest
+            .retired
+            .keys()
+            .filter(|f| expired.contains(f) || !self.root.join(f.as_str()).exists())
+            .cloned()
+            .collect();
+        if !dry_run && !stale.is_empty() {
+            let mut next = self.manifest.clone();
+            for f in &stale {
+                next.retired.remove(f);
+            }
+            self.commit(next)?;
+        }
+        Ok(report)
+    }
+}
+
+/// What a garbage collection removed (or, dry, would remove).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct GcReport {
+    /// Removed files, relative to the store, with why and their size in bytes.
+    pub removed: Vec<(String, GcKind, u64)>,
+    /// Retired files kept because their grace period has not passed.
+    pub kept: Vec<String>,
+}
+
+/// Why the garbage collector removes a file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GcKind {
+    /// A temporary file of a writer that died before renaming it.
+    Temporary,
+    /// A data file no manifest ever named (its writer died before committing).
+    Orphan,
+    /// A file an earlier manifest named, retired longer ago than the grace period.
+    Retired,
+}
+
+impl GcKind {
+    /// A word for reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GcKind::Temporary => "temporary",
+            GcKind::Orphan => "orphan",
+            GcKind::Retired => "retired",
+        }
+    }
+}
+
+/// Seconds since a file was last modified (0 when unknown).
+fn age(meta: Option<&std::fs::Metadata>, now: u64) -> u64 {
+    meta.and_then(|m| m.modified().ok())
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |t| now.saturating_sub(t.as_secs()))
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 /// Encodes a DataFrame as Parquet bytes (Snappy: fast to write, read by every Parquet tool;
@@ -511,7 +734,7 @@ mod tests {
     #[test]
     fn publish_replaces_files_and_keeps_manifest_consistent() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut store = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
         for pop in [10.0, 20.0] {
             let rows = vec![PopulationCell {
                 cell: 0x872a1072bffffff,
@@ -530,13 +753,81 @@ mod tests {
             .filter_map(|e| e.ok())
             .filter(|e| e.file_name().to_string_lossy().ends_with(".parquet"))
             .count();
-        assert_eq!(parquet_files, 1, "the superseded version is removed");
+        assert_eq!(parquet_files, 2, "the superseded version is kept for readers");
+        assert_eq!(reopened.manifest().retired.len(), 1, "and recorded as retired");
+        let kept = store
+            .gc(std::time::Duration::from_secs(600), false)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(kept.removed.is_empty() && kept.kept.len() == 1, "{kept:?}");
+        let gone = store
+            .gc(std::time::Duration::ZERO, false)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(gone.removed.len(), 1, "{gone:?}");
+        let parquet_files = std::fs::read_dir(dir.path())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".parquet"))
+            .count();
+        assert_eq!(parquet_files, 1, "the retired version is collected after its grace");
+        assert!(store.manifest().retired.is_empty());
+    }
+
+    #[test]
+    fn gc_removes_leftovers_of_a_dead_writer_but_nothing_live() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let rows = vec![PopulationCell {
+            cell: 0x872a1072bffffff,
+            population: 10.0,
+        }];
+        let df = PopulationCell::to_frame(&rows).unwrap_or_else(|e| panic!("{e}"));
+        store
+            .publish(vec![("population", df)], None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        std::fs::create_dir_all(dir.path().join("snapshots")).unwrap_or_else(|e| panic!("{e}"));
+        for f in [
+            ".manifest.json.4242.tmp",
+            "events-00000000deadbeef.parquet",
+            "snapshots/.2024-01-01-x.parquet.4242.tmp",
+            "snapshots/2024-01-01-00000000deadbeef.parquet",
+        ] {
+            std::fs::write(dir.path().join(f), b"partial").unwrap_or_else(|e| panic!("{e}"));
+        }
+        let dry = store
+            .gc(std::time::Duration::from_secs(600), true)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(dry.removed.len(), 4, "{dry:?}");
+        assert!(dir.path().join("events-00000000deadbeef.parquet").exists());
+        store
+            .gc(std::time::Duration::from_secs(600), false)
+            .unwrap_or_else(|e| panic!("{e}"));
+        for f in [
+            ".manifest.json.4242.tmp",
+            "events-00000000deadbeef.parquet",
+            "snapshots/.2024-01-01-x.parquet.4242.tmp",
+            "snapshots/2024-01-01-00000000deadbeef.parquet",
+        ] {
+            assert!(!dir.path().join(f).exists(), "{f} left");
+        }
+        let rows: Vec<PopulationCell> = store.read().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(rows.len(), 1, "the live table stays");
+    }
+
+    #[test]
+    fn a_store_opened_for_reading_cannot_commit() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));
+        assert!(matches!(
+            store.publish(vec![], None),
+            Err(StoreError::ReadOnly { .. })
+        ));
     }
 
     #[test]
     fn an_interrupted_publish_leaves_the_previous_state() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut store = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
         let rows = vec![PopulationCell {
             cell: 0x872a1072bffffff,
             population: 10.0,
@@ -570,7 +861,7 @@ mod tests {
     #[test]
     fn resolution_mismatch_is_an_error() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut store = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
         store
             .publish(vec![], None)
             .unwrap_or_else(|e| panic!("{e}"));

@@ -121,6 +121,14 @@ pub fn parse_flexible_date(raw: &str) -> Option<i32> {
     days_from_ymd(year, month, day)
 }
 
+/// Today (UTC) as a day number (days since 1970-01-01).
+pub fn today() -> i32 {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    i32::try_from(secs / 86_400).unwrap_or(i32::MAX)
+}
+
 /// The current time as RFC 3339 UTC, to the second.
 pub fn rfc3339_now() -> String {
     let secs = std::time::SystemTime::now()

@@ -160,10 +160,7 @@ fn the_cli_reports_file_and_line_and_exits_non_zero() {
 fn an_unknown_config_key_is_refused() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let cfg = write(dir.path(), "vigil.toml", "[score]\nhalf_life = 30\n");
-    let ctx = commands::Context {
-        store: dir.path().join("store"),
-        config: Some(cfg),
-    };
+    let ctx = commands::Context::new(dir.path().join("store"), Some(cfg));
     let err = commands::score(&ctx, None)
         .err()
         .map(|e| e.to_string())

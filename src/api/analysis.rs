@@ -55,7 +55,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))?
+        .map_err(|e| ApiError::internal(&e))?
 }
 
 /// Tier and gap flag of each cell of an earlier snapshot.
@@ -85,19 +85,19 @@ pub async fn alerts(
     let st = state.clone();
     // The earlier snapshot's tiers and gaps are all the comparison needs.
     let then: Option<(String, Earlier)> = blocking(move || {
-        let store = st.store().map_err(|e| ApiError::Internal(e.to_string()))?;
-        let date = store
-            .manifest()
-            .snapshots
-            .range(..=format_date(since))
-            .next_back()
-            .map(|(d, _)| d.clone());
-        date.map(|d| {
-            let cells = load_columns(&store, &d, &["cell", "tier", "gap"])?;
-            Ok((d, cells.iter().map(|r| (r.cell, (r.tier, r.gap))).collect()))
+        st.read_store(|store| {
+            let date = store
+                .manifest()
+                .snapshots
+                .range(..=format_date(since))
+                .next_back()
+                .map(|(d, _)| d.clone());
+            date.map(|d| {
+                let cells = load_columns(store, &d, &["cell", "tier", "gap"])?;
+                Ok((d, cells.iter().map(|r| (r.cell, (r.tier, r.gap))).collect()))
+            })
+            .transpose()
         })
-        .transpose()
-        .map_err(|e: crate::store::StoreError| ApiError::Internal(e.to_string()))
     })
     .await?;
     let deployments = sees_deployments(&access);
@@ -209,10 +209,13 @@ pub async fn summaries(
             let st = state.clone();
             let (areas, area_cells) = (cur.areas.clone(), cur.area_cells.clone());
             blocking(move || {
-                let store = st.store().map_err(|e| ApiError::Internal(e.to_string()))?;
-                summary::series(&store, &from, &to, &by, &areas, &area_cells).map_err(|e| match e {
-                    CoverageError::NoSnapshots { .. } => ApiError::NotFound(e.to_string()),
-                    other => ApiError::Internal(other.to_string()),
+                st.read_store(|store| {
+                    summary::series(store, &from, &to, &by, &areas, &area_cells).map_err(|e| {
+                        match e {
+                            CoverageError::NoSnapshots { .. } => ApiError::NotFound(e.to_string()),
+                            other => ApiError::internal(&other),
+                        }
+                    })
                 })
             })
             .await?
@@ -246,7 +249,7 @@ fn body<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
 
 fn grid_of<'a>(state: &AppState, loaded: &'a Loaded) -> Result<SnapshotGrid<'a>, ApiError> {
     let res = crate::grid::resolution(state.config.grid.resolution)
-        .map_err(|e| ApiError::Internal(e.to_string()))?;
+        .map_err(|e| ApiError::internal(&e))?;
     Ok(SnapshotGrid::new(
         &loaded.snapshot.cells,
         res,
@@ -276,7 +279,7 @@ pub async fn scenarios(
             CoverageError::Change { .. } | CoverageError::UnknownBase { .. } => {
                 ApiError::Unprocessable(e.to_string())
             }
-            other => ApiError::Internal(other.to_string()),
+            other => ApiError::internal(&other),
         })
     })
     .await?;

@@ -46,13 +46,13 @@ pub async fn explain(
     let date = cur.snapshot.date.clone();
     let st = state.clone();
     let explanation = tokio::task::spawn_blocking(move || {
-        let store = st.store().map_err(|e| e.to_string())?;
-        crate::explain::explain(&store, &st.config, u64::from(cell), Some(&date))
-            .map_err(|e| e.to_string())
+        st.read_store(|store| {
+            crate::explain::explain(store, &st.config, u64::from(cell), Some(&date))
+                .map_err(|e| ApiError::internal(&e))
+        })
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
-    .map_err(ApiError::Internal)?;
+    .map_err(|e| ApiError::internal(&e))??;
     let events: Vec<serde_json::Value> = explanation
         .contributions
         .iter()

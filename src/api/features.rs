@@ -427,23 +427,22 @@ async fn snapshot_for(
     }
     let st = state.clone();
     tokio::task::spawn_blocking(move || {
-        let store = st.store().map_err(|e| ApiError::Internal(e.to_string()))?;
-        let date = store
-            .manifest()
-            .snapshots
-            .range(lo..=hi)
-            .next_back()
-            .map(|(d, _)| d.clone());
-        match date {
-            None => Ok(None),
-            Some(d) if d == cur.snapshot.date => Ok(Some(cur)),
-            Some(d) => Loaded::from_store(&store, Some(&d))
-                .map(|l| Some(Arc::new(l)))
-                .map_err(|e| ApiError::Internal(e.to_string())),
-        }
+        st.read_store(|store| {
+            let date = store
+                .manifest()
+                .snapshots
+                .range(lo.clone()..=hi.clone())
+                .next_back()
+                .map(|(d, _)| d.clone());
+            match date {
+                None => Ok(None),
+                Some(d) if d == cur.snapshot.date => Ok(Some(cur.clone())),
+                Some(d) => Ok(Some(Arc::new(Loaded::from_store(store, Some(&d))?))),
+            }
+        })
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))?
+    .map_err(|e| ApiError::internal(&e))?
 }
 
 /// One feature ready to be written: id, geometry (GeoJSON text) and properties.
@@ -537,12 +536,10 @@ async fn window_events(state: &Arc<AppState>, loaded: &Loaded) -> Result<Vec<Eve
     let from = d - state.config.score.window_days as i32 + 1;
     let st = state.clone();
     let mut events = tokio::task::spawn_blocking(move || {
-        st.store()
-            .and_then(|s| s.events_between(from, d))
-            .map_err(|e| ApiError::Internal(e.to_string()))
+        st.read_store(|s| Ok(s.events_between(from, d)?))
     })
     .await
-    .map_err(|e| ApiError::Internal(e.to_string()))??;
+    .map_err(|e| ApiError::internal(&e))??;
     let end_of_day = (i64::from(d) + 1) * 86_400;
     events.retain(|e| e.published_at.is_none_or(|p| p < end_of_day));
     Ok(events)
@@ -734,6 +731,12 @@ pub async fn items(
         .iter()
         .find(|(k, _)| k == "datetime")
         .map(|(_, v)| v.as_str());
+    // A large page is rendered and sent a few at a time (server.max_heavy_requests).
+    let permit = if q.limit > HEAVY_PAGE {
+        Some(state.heavy_permit().await?)
+    } else {
+        None
+    };
     let loaded = snapshot_for(&state, q.datetime).await?;
     let matched = match &loaded {
         Some(l) => features_of(&state, c, l, &q, &access).await?,
@@ -791,8 +794,11 @@ pub async fn items(
     })
     .to_string();
     out.push_str(&tail[1..]);
-    Ok(geojson_response(out))
+    Ok(super::hold(geojson_response(out), permit))
 }
+
+/// Pages with more features than this take a heavy-answer permit.
+const HEAVY_PAGE: usize = 1_000;
 
 fn geojson_response(body: String) -> Response {
     let mut r = body.into_response();

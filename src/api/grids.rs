@@ -36,6 +36,8 @@ pub async fn grid(
             "no grid `{file}`; use latest.csv, latest.parquet, latest.geojson or YYYY-MM-DD.csv…"
         ))
     })?;
+    // A whole grid is rendered and sent a few at a time (server.max_heavy_requests).
+    let permit = state.heavy_permit().await?;
     let served = state.current();
     let cur = if stem == "latest" || stem == served.snapshot.date {
         served
@@ -49,24 +51,23 @@ pub async fn grid(
         let st = state.clone();
         let date = stem.to_owned();
         tokio::task::spawn_blocking(move || {
-            let store = st.store().map_err(|e| ApiError::Internal(e.to_string()))?;
-            if !store.manifest().snapshots.contains_key(&date) {
-                return Err(ApiError::NotFound(format!(
-                    "no snapshot is stored for {date}"
-                )));
-            }
-            Loaded::from_store(&store, Some(&date))
-                .map(Arc::new)
-                .map_err(|e| ApiError::Internal(e.to_string()))
+            st.read_store(|store| {
+                if !store.manifest().snapshots.contains_key(&date) {
+                    return Err(ApiError::NotFound(format!(
+                        "no snapshot is stored for {date}"
+                    )));
+                }
+                Ok(Arc::new(Loaded::from_store(store, Some(&date))?))
+            })
         })
         .await
-        .map_err(|e| ApiError::Internal(e.to_string()))??
+        .map_err(|e| ApiError::internal(&e))??
     };
     let snap = &cur.snapshot;
     let bytes = if format == Format::Csv {
         cur.csv(deployments).map_err(ApiError::Internal)?
     } else {
-        grid_bytes(snap, format, deployments).map_err(|e| ApiError::Internal(e.to_string()))?
+        grid_bytes(snap, format, deployments).map_err(|e| ApiError::internal(&e))?
     };
     let disposition = format!(
         "attachment; filename=\"vigil-grid-{}.{}\"",
@@ -83,5 +84,5 @@ pub async fn grid(
     if let Ok(v) = HeaderValue::from_str(&disposition) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(r)
+    Ok(super::hold(r, Some(permit)))
 }

@@ -114,6 +114,9 @@ impl Loaded {
 #[derive(Debug)]
 pub struct AppState {
     current: RwLock<Arc<Loaded>>,
+    /// Permits for heavy answers (large item pages, grids): rendered and sent a few at a
+    /// time, so that memory stays bounded however many clients ask at once.
+    heavy: Arc<tokio::sync::Semaphore>,
     /// Configuration.
     pub config: Config,
     /// The store the snapshot comes from (explanations, other dates, reloads).
@@ -127,6 +130,9 @@ impl AppState {
     pub fn new(loaded: Loaded, config: Config, store_dir: &Path) -> Self {
         Self {
             current: RwLock::new(Arc::new(loaded)),
+            heavy: Arc::new(tokio::sync::Semaphore::new(
+                config.server.max_heavy_requests.max(1),
+            )),
             config,
             store_dir: store_dir.to_path_buf(),
             metrics: metrics::Metrics::default(),
@@ -141,9 +147,39 @@ impl AppState {
         }
     }
 
+    /// Waits for a heavy-answer permit; hand it to [`hold`] with the response so that it is
+    /// released only once the body has been handed out whole.
+    pub async fn heavy_permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ApiError> {
+        self.heavy
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ApiError::internal(&e))
+    }
+
     /// Opens the store read by this server.
     pub fn store(&self) -> Result<Store, StoreError> {
         Store::open(&self.store_dir, self.config.grid.resolution)
+    }
+
+    /// Runs `f` on the store's current manifest. When a file that manifest named has gone
+    /// (a writer retired it and the garbage collector removed it), reloads the served
+    /// snapshot and runs `f` once more on the newer manifest; a second miss is a 503, never
+    /// a 500.
+    pub fn read_store<T>(
+        &self,
+        f: impl Fn(&Store) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
+        match self.store().map_err(ApiError::from).and_then(|s| f(&s)) {
+            Err(ApiError::MissingFile(what)) => {
+                tracing::info!(%what, "a stored file was retired under a request; retrying on the new manifest");
+                if let Err(e) = self.reload() {
+                    tracing::warn!(error = %e, "reload after a missing file failed");
+                }
+                self.store().map_err(ApiError::from).and_then(|s| f(&s))
+            }
+            other => other,
+        }
     }
 
     /// Swaps to the store's latest snapshot when it is another one than the one served;
@@ -313,10 +349,132 @@ pub async fn serve(
             }
         });
     }
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(ServeError::Server)
+    accept_loop(listener, state).await;
+    Ok(())
+}
+
+/// Serves connections until Ctrl-C or SIGTERM: HTTP/1.1 with a header-read timeout (a
+/// client that trickles its headers is cut off) and at most `server.max_connections` at
+/// once (further ones wait in the kernel's backlog); on shutdown, requests in flight finish
+/// (for up to `server.request_timeout_secs`).
+async fn accept_loop(listener: tokio::net::TcpListener, state: Arc<AppState>) {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    let server = &state.config.server;
+    let header_timeout = std::time::Duration::from_secs(server.header_timeout_secs);
+    let drain = std::time::Duration::from_secs(server.request_timeout_secs);
+    let slots = Arc::new(tokio::sync::Semaphore::new(server.max_connections.max(1)));
+    let service = hyper_util::service::TowerToHyperService::new(router(state.clone()));
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let shutdown = shutdown_signal();
+    tokio::pin!(shutdown);
+    loop {
+        let slot = tokio::select! {
+            slot = slots.clone().acquire_owned() => match slot {
+                Ok(s) => s,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, do not spin.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(header_timeout);
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service.clone()));
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(slot);
+        });
+    }
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(drain) => {
+            tracing::warn!("requests still running at shutdown were cut off");
+        }
+    }
+}
+
+/// A response body that keeps a heavy-answer permit until the inner body has ended (or the
+/// client went away and the body is dropped), handing its data out in 64 kB frames so that
+/// the connection takes them as it sends them.
+struct HeldBody {
+    inner: axum::body::Body,
+    pending: bytes::Bytes,
+    permit: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+const FRAME: usize = 64 * 1024;
+
+impl http_body::Body for HeldBody {
+    type Data = bytes::Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        use std::task::Poll;
+        loop {
+            if !self.pending.is_empty() {
+                let n = self.pending.len().min(FRAME);
+                let chunk = self.pending.split_to(n);
+                return Poll::Ready(Some(Ok(http_body::Frame::data(chunk))));
+            }
+            match std::pin::Pin::new(&mut self.inner).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) => self.pending = data,
+                    Err(other) => return Poll::Ready(Some(Ok(other))),
+                },
+                Poll::Ready(None) => {
+                    self.permit = None;
+                    return Poll::Ready(None);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.pending.is_empty() && self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        let mut hint = self.inner.size_hint();
+        let pending = self.pending.len() as u64;
+        hint.set_lower(hint.lower() + pending);
+        if let Some(upper) = hint.upper() {
+            hint.set_upper(upper + pending);
+        }
+        hint
+    }
+}
+
+/// Attaches a heavy-answer permit to a response: a large body is cut into 64 kB frames and
+/// the permit is released after the last one was taken by the connection.
+pub fn hold(res: Response, permit: Option<tokio::sync::OwnedSemaphorePermit>) -> Response {
+    let Some(permit) = permit else {
+        return res;
+    };
+    res.map(|inner| {
+        axum::body::Body::new(HeldBody {
+            inner,
+            pending: bytes::Bytes::new(),
+            permit: Some(permit),
+        })
+    })
 }
 
 /// Resolves on Ctrl-C or, on Unix, SIGTERM (as sent by `docker stop`).

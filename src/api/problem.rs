@@ -39,12 +39,55 @@ pub enum ApiError {
         /// Why.
         detail: String,
     },
-    /// Something failed on the server side.
+    /// Something failed on the server side. The message is logged, never sent: it may
+    /// name files of the server.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A stored file that the manifest named is missing (a publish retired it while the
+    /// request read the previous manifest). [`crate::api::AppState::read_store`] retries
+    /// once on the new manifest; a second miss is answered 503.
+    #[error("a stored file is missing: {0}")]
+    MissingFile(String),
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::internal(&e)
+    }
+}
+
+/// Whether an error (or any error behind it) is a stored file that does not exist.
+pub fn is_missing_file(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::NotFound {
+                return true;
+            }
+        }
+        if let Some(crate::store::StoreError::Parquet { path, .. }) =
+            err.downcast_ref::<crate::store::StoreError>()
+        {
+            if !path.exists() {
+                return true;
+            }
+        }
+        cur = err.source();
+    }
+    false
 }
 
 impl ApiError {
+    /// A server-side failure: a missing stored file (retried by the caller) or an internal
+    /// error whose message goes to the log only.
+    pub fn internal(e: &(dyn std::error::Error + 'static)) -> Self {
+        if is_missing_file(e) {
+            Self::MissingFile(e.to_string())
+        } else {
+            Self::Internal(e.to_string())
+        }
+    }
+
     /// A bad-parameter error.
     pub fn bad(parameter: &str, detail: impl Into<String>) -> Self {
         Self::BadParameter {
@@ -63,6 +106,7 @@ impl ApiError {
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::Rejected { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::MissingFile(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -70,14 +114,23 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-        }
+        // Server-side messages name files and folders of the server: logged, not sent.
+        let detail = match &self {
+            Self::Internal(_) => {
+                tracing::error!(error = %self, "request failed");
+                "the server could not complete the request; its log has the details".to_owned()
+            }
+            Self::MissingFile(_) => {
+                tracing::warn!(error = %self, "a stored file vanished twice under a request");
+                "the store is being updated; try again in a moment".to_owned()
+            }
+            other => other.to_string(),
+        };
         let mut body = json!({
             "type": "about:blank",
             "title": status.canonical_reason().unwrap_or("Error"),
             "status": status.as_u16(),
-            "detail": self.to_string(),
+            "detail": detail,
         });
         if let Self::BadParameter { parameter, .. } = &self {
             body["parameter"] = json!(parameter);
@@ -88,6 +141,10 @@ impl IntoResponse for ApiError {
             body.to_string(),
         )
             .into_response();
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

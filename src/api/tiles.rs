@@ -113,9 +113,9 @@ pub fn units(loaded: &Loaded, res: u8, base: u8) -> Result<&[TileUnit], ApiError
             })
             .collect()
     } else {
-        let h3res = crate::grid::resolution(res).map_err(|e| ApiError::Internal(e.to_string()))?;
+        let h3res = crate::grid::resolution(res).map_err(|e| ApiError::internal(&e))?;
         by_resolution(cells, h3res)
-            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::internal(&e))?
             .into_iter()
             .filter_map(|u| {
                 let cell = u.cell?;
@@ -285,7 +285,7 @@ pub async fn tile(
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         enc.write_all(&bytes)
             .and_then(|_| enc.finish())
-            .map_err(|e| ApiError::Internal(e.to_string()))?
+            .map_err(|e| ApiError::internal(&e))?
     } else {
         bytes
     };

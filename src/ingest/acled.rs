@@ -88,12 +88,10 @@ fn event(row: &Row<'_>, c: &Cols<'_>, res: Resolution) -> Result<Event, Reject> 
     let raw_date = row.req(c.date)?;
     let date = parse_flexible_date(raw_date)
         .ok_or_else(|| row.reject("event_date", "unreadable date", raw_date.to_owned()))?;
+    let date = row.plausible_day("event_date", date)?;
     let event_type = row.req(c.event_type)?;
     let (lat, lon) = check_coordinates(row, c.lat, c.lon)?;
-    let fatalities = row.opt_i64(c.fatalities)?.unwrap_or(0);
-    if fatalities < 0 {
-        return Err(row.reject("fatalities", "negative fatalities", fatalities.to_string()));
-    }
+    let fatalities = row.opt_deaths(c.fatalities)?.unwrap_or(0);
     let targeting = !row.get(c.targeting).is_empty();
     let category = categorise(event_type, targeting);
     let published_at = match row.opt_i64(c.timestamp)? {

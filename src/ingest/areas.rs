@@ -12,14 +12,34 @@ use h3o::Resolution;
 pub const NAME_PROPERTIES: [&str; 6] = ["shapeName", "name", "NAME", "Name", "ADM1_EN", "ADM2_EN"];
 
 /// How to read an areas file.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AreaOptions {
     /// Level of every area in the file (`mission`, `sector`, `ADM2`…); default: each
     /// feature's `shapeType` or `level` property, else `area`.
     pub level: Option<String>,
     /// Property holding the name; default: the first of [`NAME_PROPERTIES`].
     pub name_field: Option<String>,
+    /// The file is refused when its areas would fill more cells (`grid.max_cells`).
+    pub max_cells: u64,
+    /// A feature with a longer property is rejected (`ingest.max_field_bytes`).
+    pub max_field_bytes: usize,
 }
+
+impl Default for AreaOptions {
+    fn default() -> Self {
+        let config = crate::config::Config::default();
+        Self {
+            level: None,
+            name_field: None,
+            max_cells: config.grid.max_cells,
+            max_field_bytes: config.ingest.max_field_bytes,
+        }
+    }
+}
+
+/// Polygons with more vertices than this are not checked for self-intersection (the check
+/// grows faster than linearly); they are filled all the same.
+const VALIDATION_VERTICES: usize = 20_000;
 
 /// What the areas reader produced.
 #[derive(Debug, Default)]
@@ -32,6 +52,17 @@ pub struct ParsedAreas {
     pub rejects: Vec<Reject>,
     /// Features read.
     pub features: usize,
+    /// Features kept but worth a look (invalid polygons, areas with no cell), each naming
+    /// the feature.
+    pub warnings: Vec<String>,
+}
+
+/// A feature read and checked, not yet filled.
+struct Outline {
+    area: Area,
+    shape: geo::MultiPolygon<f64>,
+    /// Cells the fill is expected to give (area ÷ the resolution's mean cell area).
+    estimate: f64,
 }
 
 fn text(f: &Feature, key: &str) -> Option<String> {
@@ -42,12 +73,30 @@ fn text(f: &Feature, key: &str) -> Option<String> {
     }
 }
 
-fn area(
+fn outline(
     f: &Feature,
     n: u64,
     res: Resolution,
     opts: &AreaOptions,
-) -> Result<(Area, Vec<AreaCell>), Reject> {
+    warnings: &mut Vec<String>,
+) -> Result<Outline, Reject> {
+    if let Some((key, len)) = f
+        .properties
+        .iter()
+        .flatten()
+        .map(|(k, v)| (k, v.as_str().map_or(0, str::len)))
+        .find(|(_, len)| *len > opts.max_field_bytes)
+    {
+        return Err(Reject::feature(
+            n,
+            key,
+            "property too long",
+            format!(
+                "{len} bytes, at most {} (ingest.max_field_bytes)",
+                opts.max_field_bytes
+            ),
+        ));
+    }
     let name = match &opts.name_field {
         Some(field) => text(f, field),
         None => NAME_PROPERTIES.iter().find_map(|k| text(f, k)),
@@ -91,28 +140,54 @@ fn area(
             ))
         }
     };
-    let cells = polyfill(multi, res)
-        .map_err(|e| Reject::feature(n, "geometry", "geometry cannot be filled", e.to_string()))?;
+    use geo::{ChamberlainDuquetteArea, CoordsIter, Validation};
+    if let Some(c) = multi
+        .coords_iter()
+        .find(|c| !(-180.0..=180.0).contains(&c.x) || !(-90.0..=90.0).contains(&c.y))
+    {
+        return Err(Reject::feature(
+            n,
+            "geometry",
+            "coordinates outside longitude −180…180 / latitude −90…90",
+            format!("{}, {}", c.x, c.y),
+        ));
+    }
+    let vertices = multi.coords_count();
+    if vertices <= VALIDATION_VERTICES {
+        if let Err(why) = multi.check_validation() {
+            warnings.push(format!(
+                "feature {n} ({name}): invalid polygon, filled as given: {why}"
+            ));
+        }
+    }
     let geometry_text = serde_json::to_string(geometry)
         .map_err(|e| Reject::feature(n, "geometry", "geometry cannot be stored", e.to_string()))?;
-    let cells = cells
-        .into_iter()
-        .map(|c| AreaCell {
-            area_id: area_id.clone(),
-            level: level.clone(),
-            cell: u64::from(c),
-        })
-        .collect();
-    Ok((
-        Area {
+    let estimate = multi.chamberlain_duquette_unsigned_area() / res.area_m2();
+    Ok(Outline {
+        area: Area {
             area_id,
             name,
             level,
             parent: text(f, "parent"),
             geometry: geometry_text,
         },
-        cells,
-    ))
+        shape: multi,
+        estimate,
+    })
+}
+
+fn fill(o: Outline, n: u64, res: Resolution) -> Result<(Area, Vec<AreaCell>), Reject> {
+    let cells = polyfill(o.shape, res)
+        .map_err(|e| Reject::feature(n, "geometry", "geometry cannot be filled", e.to_string()))?;
+    let cells = cells
+        .into_iter()
+        .map(|c| AreaCell {
+            area_id: o.area.area_id.clone(),
+            level: o.area.level.clone(),
+            cell: u64::from(c),
+        })
+        .collect();
+    Ok((o.area, cells))
 }
 
 /// Reads a GeoJSON FeatureCollection of areas.
@@ -147,9 +222,36 @@ pub fn read(
         features: features.len(),
         ..ParsedAreas::default()
     };
+    // Every feature is checked, and the cells of the whole file estimated, before any is
+    // filled: a file that would fill more than grid.max_cells is refused at once.
+    let mut outlines = Vec::with_capacity(features.len());
     for (i, f) in features.iter().enumerate() {
-        match area(f, i as u64 + 1, res, opts) {
+        match outline(f, i as u64 + 1, res, opts, &mut out.warnings) {
+            Ok(o) => outlines.push((i as u64 + 1, o)),
+            Err(r) => out.rejects.push(r),
+        }
+    }
+    let estimate: f64 = outlines.iter().map(|(_, o)| o.estimate).sum();
+    if estimate > opts.max_cells as f64 {
+        return Err(IngestError::TooLarge {
+            file: file.to_owned(),
+            what: format!(
+                "its areas would fill about {estimate:.0} cells at resolution {}, more than grid.max_cells = {}",
+                u8::from(res),
+                opts.max_cells
+            ),
+        });
+    }
+    for (n, o) in outlines {
+        let name = o.area.name.clone();
+        match fill(o, n, res) {
             Ok((a, cells)) => {
+                if cells.is_empty() {
+                    out.warnings.push(format!(
+                        "feature {n} ({name}): no cell centre at resolution {} falls inside it; it has no cells",
+                        u8::from(res)
+                    ));
+                }
                 out.areas.push(a);
                 out.cells.extend(cells);
             }
@@ -208,6 +310,7 @@ mod tests {
         let opts = AreaOptions {
             level: Some("sector".into()),
             name_field: Some("SECTOR".into()),
+            ..AreaOptions::default()
         };
         let p = read("s.geojson", gj.as_bytes(), Resolution::Seven, &opts)
             .unwrap_or_else(|e| panic!("{e}"));

@@ -14,6 +14,7 @@ fn incident(row: &Row<'_>, cols: &IncidentColumns, res: Resolution) -> Result<Ev
     let raw = row.req(&cols.date)?;
     let date = parse_flexible_date(raw)
         .ok_or_else(|| row.reject(&cols.date, "unreadable date", raw.to_owned()))?;
+    let date = row.plausible_day(&cols.date, date)?;
     let (lat, lon) = check_coordinates(row, &cols.lat, &cols.lon)?;
     let value = row.req(&cols.category)?;
     let category = cols
@@ -32,15 +33,8 @@ fn incident(row: &Row<'_>, cols: &IncidentColumns, res: Resolution) -> Result<Ev
     let fatalities = if cols.fatalities.is_empty() {
         0
     } else {
-        row.opt_i64(&cols.fatalities)?.unwrap_or(0)
+        row.opt_deaths(&cols.fatalities)?.unwrap_or(0)
     };
-    if fatalities < 0 {
-        return Err(row.reject(
-            &cols.fatalities,
-            "negative fatalities",
-            fatalities.to_string(),
-        ));
-    }
     let cell = cell_of(lat, lon, res)
         .map_err(|e| row.reject(&cols.lat, "invalid coordinates", e.to_string()))?;
     let civilian = category == Category::CivilianHarm;

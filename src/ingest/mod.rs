@@ -139,6 +139,22 @@ pub enum IngestError {
         /// The file.
         file: String,
     },
+    /// The header names a column twice (which one is meant would be a guess).
+    #[error("{file}:1: the header names column `{column}` twice")]
+    DuplicateColumn {
+        /// The file.
+        file: String,
+        /// The column.
+        column: String,
+    },
+    /// An input would produce more cells (or pixels) than the configured bound.
+    #[error("{file}: refused, {what}; nothing was stored")]
+    TooLarge {
+        /// The file.
+        file: String,
+        /// What and how much, with the bound and the key that sets it.
+        what: String,
+    },
     /// A required column is absent from the header.
     #[error("{file}:1: missing required column `{column}`")]
     MissingColumn {
@@ -225,6 +241,9 @@ pub struct Reject {
     pub reason: &'static str,
     /// The offending value or detail.
     pub detail: String,
+    /// Rows this reject stands for: 1, or the lines a record swallowed when a quote was
+    /// left open (each counts as a rejected row).
+    pub lines: u64,
 }
 
 impl Reject {
@@ -236,6 +255,7 @@ impl Reject {
             column: column.to_owned(),
             reason,
             detail,
+            lines: 1,
         }
     }
 }
@@ -290,6 +310,32 @@ impl<T> Parsed<T> {
             Ok(r) => self.rows.push(r),
             Err(e) => self.rejects.push(e),
         }
+    }
+
+    /// A rejected record that covers `lines` physical lines: when it covers more than one,
+    /// every line counts as a rejected row (a quote left open swallows the lines after it,
+    /// and those rows must not vanish from the counts).
+    pub(crate) fn push_spanning(&mut self, mut reject: Reject, lines: u64) {
+        if lines > 1 {
+            let last = reject.line + lines - 1;
+            if reject.reason == "wrong number of fields" {
+                reject.reason = "unterminated quote";
+                reject.detail = format!(
+                    "a quoted field opened on line {} runs to line {last}, swallowing {} lines; {}",
+                    reject.line,
+                    lines - 1,
+                    reject.detail
+                );
+            } else {
+                reject.detail = format!(
+                    "{} (the record runs over {lines} lines, to line {last})",
+                    reject.detail
+                );
+            }
+            reject.lines = lines;
+        }
+        self.rows_read += usize::try_from(lines).unwrap_or(usize::MAX);
+        self.rejects.push(reject);
     }
 }
 
@@ -409,9 +455,10 @@ pub fn ingest_file(
         ..IngestRecord::default()
     };
     // The file's hash (for the manifest) is computed on another core while it is parsed.
+    let limits = csvsource::Limits::of(config);
     let (sha, parsed) = std::thread::scope(|scope| {
         let hashing = scope.spawn(|| sha256_hex(bytes));
-        let parsed = (|| -> Result<Tables, IngestError> {
+        let parsed = csvsource::with_limits(limits, || -> Result<Tables, IngestError> {
             Ok(match kind {
                 Kind::Acled => {
                     let parsed = acled::read(&file, bytes, res)?;
@@ -449,12 +496,14 @@ pub fn ingest_file(
                     let area_opts = areas::AreaOptions {
                         level: opts.level.clone(),
                         name_field: opts.name_field.clone(),
+                        max_cells: config.grid.max_cells,
+                        max_field_bytes: config.ingest.max_field_bytes,
                     };
                     let parsed = areas::read(&file, bytes, res, &area_opts)?;
                     areas_tables(store, parsed, &mut record)?
                 }
             })
-        })();
+        });
         (hashing.join().unwrap_or_else(|_| sha256_hex(bytes)), parsed)
     });
     let (tables, rejects) = parsed?;
@@ -463,12 +512,12 @@ pub fn ingest_file(
         "parsed, merged and framed"
     );
     record.sha256 = sha.clone();
-    record.rejected = rejects.len();
+    record.rejected = rejects.iter().map(|r| r.lines as usize).sum();
     for r in &rejects {
         *record
             .rejects_by_reason
             .entry(r.reason.to_owned())
-            .or_default() += 1;
+            .or_default() += r.lines as usize;
     }
     if !rejects.is_empty() {
         let rel = format!("rejects/{}-{}.csv", kind.as_str(), &sha[..16]);
@@ -548,8 +597,11 @@ fn events_tables(
     extent(record, parsed.rows.iter().map(|e| (e.lat, e.lon)));
     date_range(record, parsed.rows.iter().map(|e| e.date_start));
     let t = std::time::Instant::now();
-    let (merged, duplicates) = merge_events(store.read::<Event>()?, parsed.rows);
-    record.duplicates = duplicates;
+    let merged = merge_events(store.read::<Event>()?, parsed.rows);
+    record.duplicates = merged.already_stored;
+    record.duplicates_in_file = merged.in_file;
+    record.accepted -= merged.in_file;
+    let merged = merged.rows;
     let mut rows = merged;
     record.superseded = supersede_candidates(&mut rows);
     record.linked = link_cross_source(&mut rows, &config.ingest);
@@ -560,13 +612,30 @@ fn events_tables(
     Ok((vec![table], parsed.rejects))
 }
 
+/// What [`merge_events`] made.
+#[derive(Debug)]
+pub struct Merged {
+    /// The stored rows with the new ones merged in.
+    pub rows: Vec<Event>,
+    /// New rows whose key was stored before (replaced, or kept when older).
+    pub already_stored: usize,
+    /// New rows whose key an earlier row of the same file had.
+    pub in_file: usize,
+}
+
 /// Merges newly read events into the stored ones by (`source`, `source_id`): an update of
-/// an event replaces it (in place) unless its publication time is older. Returns the rows
-/// and how many new rows had a key already seen.
-pub fn merge_events(existing: Vec<Event>, new: Vec<Event>) -> (Vec<Event>, usize) {
+/// an event replaces it (in place) unless its publication time is older. Counts new rows
+/// whose key was stored and those whose key an earlier new row had.
+pub fn merge_events(existing: Vec<Event>, new: Vec<Event>) -> Merged {
     if existing.is_empty() && all_keys_unique(&new) {
-        return (new, 0);
+        return Merged {
+            rows: new,
+            already_stored: 0,
+            in_file: 0,
+        };
     }
+    let stored = existing.len();
+    let mut in_file = 0;
     let mut slots: Vec<Option<Event>> = existing.into_iter().chain(new).map(Some).collect();
     // Per key: where it first appears (its place in the table) and which row wins.
     let mut places: Vec<(usize, usize)> = Vec::with_capacity(slots.len());
@@ -582,8 +651,12 @@ pub fn merge_events(existing: Vec<Event>, new: Vec<Event>) -> (Vec<Event>, usize
                     places.push((i, i));
                 }
                 std::collections::hash_map::Entry::Occupied(o) => {
-                    duplicates += 1;
                     let place = &mut places[*o.get()];
+                    if place.0 >= stored || place.1 >= stored {
+                        in_file += 1;
+                    } else {
+                        duplicates += 1;
+                    }
                     let best = slots[place.1].as_ref().and_then(|x| x.published_at);
                     if best.unwrap_or(i64::MIN) <= e.published_at.unwrap_or(i64::MIN) {
                         place.1 = i;
@@ -598,7 +671,11 @@ pub fn merge_events(existing: Vec<Event>, new: Vec<Event>) -> (Vec<Event>, usize
         .into_iter()
         .filter_map(|(_, best)| slots[best].take())
         .collect();
-    (rows, duplicates)
+    Merged {
+        rows,
+        already_stored: duplicates,
+        in_file,
+    }
 }
 
 fn all_keys_unique(rows: &[Event]) -> bool {
@@ -831,6 +908,10 @@ fn areas_tables(
 ) -> Result<Tables, IngestError> {
     record.rows_read = parsed.features;
     record.accepted = parsed.areas.len();
+    for w in &parsed.warnings {
+        tracing::warn!("{w}");
+    }
+    record.warnings.extend(parsed.warnings.iter().cloned());
     let replaced: std::collections::HashSet<String> =
         parsed.areas.iter().map(|a| a.area_id.clone()).collect();
     let mut areas: Vec<Area> = store
@@ -948,7 +1029,8 @@ mod tests {
                 text.push('\n');
             }
             if let Ok(p) = acled::read("f", text.as_bytes(), RES) {
-                prop_assert_eq!(p.rows.len() + p.rejects.len(), p.rows_read);
+                let rejected: u64 = p.rejects.iter().map(|r| r.lines).sum();
+                prop_assert_eq!(p.rows.len() + rejected as usize, p.rows_read);
                 for e in &p.rows {
                     prop_assert!((-90.0..=90.0).contains(&e.lat) && (-180.0..=180.0).contains(&e.lon));
                 }
@@ -975,7 +1057,7 @@ mod tests {
     #[test]
     fn a_newer_version_of_an_event_replaces_the_older_one() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut store = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
         let publish = |store: &mut Store, rows: Vec<Event>| {
             let parsed = Parsed {
                 rows_read: rows.len(),
@@ -1068,6 +1150,7 @@ mod tests {
             ],
             rejects: vec![],
             features: 3,
+            warnings: Vec::new(),
         };
         let mut record = IngestRecord::default();
         let (tables, _) =

@@ -9,7 +9,10 @@ use crate::grid::parse_cell;
 use crate::tables::PopulationCell;
 use h3o::Resolution;
 
-fn cells(row: &Row<'_>, res: Resolution) -> Result<Vec<PopulationCell>, Reject> {
+/// One row: a cell at its own resolution (finer ones already moved to their base-resolution
+/// parent) and its people; coarser cells are spread over their children after the whole
+/// file was read and the total checked against `grid.max_cells`.
+fn cell(row: &Row<'_>, res: Resolution) -> Result<(h3o::CellIndex, f64), Reject> {
     let raw = row.req("h3")?;
     let cell = parse_cell(raw).map_err(|e| row.reject("h3", "invalid H3 cell", e.to_string()))?;
     let pop = row
@@ -22,27 +25,9 @@ fn cells(row: &Row<'_>, res: Resolution) -> Result<Vec<PopulationCell>, Reject> 
         let parent = cell
             .parent(res)
             .ok_or_else(|| row.reject("h3", "no parent at base resolution", raw.to_owned()))?;
-        return Ok(vec![PopulationCell {
-            cell: u64::from(parent),
-            population: pop,
-        }]);
+        return Ok((parent, pop));
     }
-    let n = cell.children_count(res);
-    if n > 1_000_000 {
-        return Err(row.reject(
-            "h3",
-            "cell far too coarse for the base resolution",
-            raw.to_owned(),
-        ));
-    }
-    let share = pop / n as f64;
-    Ok(cell
-        .children(res)
-        .map(|c| PopulationCell {
-            cell: u64::from(c),
-            population: share,
-        })
-        .collect())
+    Ok((cell, pop))
 }
 
 /// Reads a population raster: people per pixel summed per cell.
@@ -104,8 +89,31 @@ pub fn read(
     }
     let mut src = CsvSource::new(file, bytes, "h3", None)?;
     src.require(&["h3", "population"])?;
-    let nested = src.read_all("population", bytes.len(), |row| cells(row, res));
-    Ok(nested.flatten())
+    let read = src.read_all("population", bytes.len(), |row| cell(row, res));
+    let total: u64 = read.rows.iter().map(|(c, _)| c.children_count(res)).sum();
+    let max = super::csvsource::current_limits().max_cells;
+    if total > max {
+        return Err(IngestError::TooLarge {
+            file: file.to_owned(),
+            what: format!(
+                "its cells spread over {total} cells at resolution {}, more than grid.max_cells = {max}",
+                u8::from(res)
+            ),
+        });
+    }
+    let mut rows = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    for (c, pop) in &read.rows {
+        let share = pop / c.children_count(res) as f64;
+        rows.extend(c.children(res).map(|child| PopulationCell {
+            cell: u64::from(child),
+            population: share,
+        }));
+    }
+    Ok(Parsed {
+        rows,
+        rejects: read.rejects,
+        rows_read: read.rows_read,
+    })
 }
 
 #[cfg(test)]

@@ -69,6 +69,14 @@ pub fn read_geotiff(file: &str, bytes: &[u8]) -> Result<Raster, IngestError> {
         .map_err(|e| err(format!("not a readable TIFF: {e}")))?
         .with_limits(Limits::unlimited());
     let (w, h) = dec.dimensions().map_err(|e| err(e.to_string()))?;
+    // Before anything is decoded: the pixels are held as 64-bit floats.
+    let decoded = u64::from(w) * u64::from(h) * 8;
+    let max = super::csvsource::current_limits().max_raster_bytes;
+    if decoded > max {
+        return Err(err(format!(
+            "refused: {w} × {h} pixels would take {decoded} bytes decoded, more than ingest.max_raster_bytes = {max}"
+        )));
+    }
     let scale = dec
         .get_tag_f64_vec(Tag::ModelPixelScaleTag)
         .map_err(|_| err("no ModelPixelScale tag: not a GeoTIFF".into()))?;

@@ -87,9 +87,11 @@ pub fn precision(where_prec: i64) -> Option<Precision> {
 
 fn date(row: &Row<'_>, column: &str) -> Result<i32, Reject> {
     let raw = row.req(column)?;
-    raw.get(0..10)
+    let day = raw
+        .get(0..10)
         .and_then(parse_iso_date)
-        .ok_or_else(|| row.reject(column, "unreadable date", raw.to_owned()))
+        .ok_or_else(|| row.reject(column, "unreadable date", raw.to_owned()))?;
+    row.plausible_day(column, day)
 }
 
 fn event(row: &Row<'_>, res: Resolution, source: &str) -> Result<Event, Reject> {
@@ -114,10 +116,7 @@ fn event(row: &Row<'_>, res: Resolution, source: &str) -> Result<Event, Reject> 
             row.get("date_end").into(),
         ));
     }
-    let best = row.opt_i64("best")?.unwrap_or(0);
-    if best < 0 {
-        return Err(row.reject("best", "negative deaths", best.to_string()));
-    }
+    let best = row.opt_deaths("best")?.unwrap_or(0);
     let cell = if precision == Precision::Country {
         None
     } else {
@@ -138,7 +137,7 @@ fn event(row: &Row<'_>, res: Resolution, source: &str) -> Result<Event, Reject> 
         category,
         civilian_targeted: category == Category::CivilianHarm,
         fatalities: best,
-        civilian_fatalities: row.opt_i64("deaths_civilians")?,
+        civilian_fatalities: row.opt_deaths("deaths_civilians")?,
         actor1: row.get("side_a").to_owned(),
         actor2: row.get("side_b").to_owned(),
         admin1: row.get("adm_1").to_owned(),

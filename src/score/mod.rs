@@ -221,7 +221,10 @@ pub fn score_day(
 ) -> Result<(String, SnapshotInfo), ScoreError> {
     let date = match date {
         Some(d) => d,
-        None => last_event_date(&store.table_path("events").ok_or(ScoreError::NoEvents)?)?,
+        // The last event day, but never after today: an implausible future date that
+        // reached the store must not become the "latest" snapshot.
+        None => last_event_date(&store.table_path("events").ok_or(ScoreError::NoEvents)?)?
+            .min(crate::util::today()),
     };
     let mut out = score_range(store, config, &[date], false)?;
     out.pop().ok_or(ScoreError::NoEvents)
@@ -422,7 +425,7 @@ mod tests {
             )
         };
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut store = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
         let df = Event::to_frame(&[event("1", Precision::Admin1), event("2", Precision::Exact)])
             .unwrap_or_else(|e| panic!("{e}"));
         store

@@ -35,10 +35,7 @@ pub fn real_bytes(rel: &str) -> Option<(PathBuf, Vec<u8>)> {
 /// A context over a fresh temporary store (kept alive by the returned guard).
 pub fn fresh_store() -> (tempfile::TempDir, Context) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"));
-    let ctx = Context {
-        store: dir.path().join("store"),
-        config: None,
-    };
+    let ctx = Context::new(dir.path().join("store"), None);
     (dir, ctx)
 }
 
@@ -122,6 +119,9 @@ pub fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
         };
         for e in entries.flatten() {
             let p = e.path();
+            if p.file_name().is_some_and(|n| n == ".lock") {
+                continue;
+            }
             if p.is_dir() {
                 stack.push(p);
             } else {
