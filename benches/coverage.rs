@@ -24,7 +24,8 @@ fn bench(c: &mut Criterion) {
     let summary = vigil::synthetic::bench_store(dir.path(), cells, events, 7, &Default::default())
         .unwrap_or_else(|e| panic!("{e}"));
     let config = Config::default();
-    let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut store =
+        Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
     let (date, info) = vigil::score::score_day(&mut store, &config, Some(summary.days.1))
         .unwrap_or_else(|e| panic!("{e}"));
     eprintln!(

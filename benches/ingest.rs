@@ -33,7 +33,8 @@ fn bench(c: &mut Criterion) {
         b.iter_with_setup(
             || tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")),
             |store_dir| {
-                let mut store = Store::open_writer(store_dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+                let mut store = Store::open_writer(store_dir.path(), 7, &Default::default())
+                    .unwrap_or_else(|e| panic!("{e}"));
                 let record = ingest::ingest_file(
                     &mut store,
                     &config,

@@ -29,7 +29,8 @@ fn bench(c: &mut Criterion) {
         b.iter_with_setup(
             || tempfile::tempdir().unwrap_or_else(|e| panic!("{e}")),
             |d| {
-                let mut store = Store::open_writer(d.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+                let mut store = Store::open_writer(d.path(), 7, &Default::default())
+                    .unwrap_or_else(|e| panic!("{e}"));
                 ingest::ingest_file(
                     &mut store,
                     &config,
@@ -42,7 +43,8 @@ fn bench(c: &mut Criterion) {
     });
 
     c.bench_function("score_one_day_sample", |b| {
-        let mut store = Store::open_writer(&ctx.store, 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(&ctx.store, 7, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         let day = vigil::util::parse_iso_date(&date);
         b.iter(|| vigil::score::score_day(&mut store, &config, day))
     });

@@ -27,7 +27,8 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     group.measurement_time(Duration::from_secs(40));
     group.bench_function("one_day_1m_events_1m_cells", |b| {
-        let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         // The day before is in the store, as in daily operation: its risks are read for
         // the deltas.
         vigil::score::score_day(&mut store, &config, Some(last - 1))
@@ -42,8 +43,14 @@ fn bench(c: &mut Criterion) {
     let range_events = env("VIGIL_BENCH_RANGE_EVENTS", scale(1_000_000));
     let range_days = if full { 365 } else { 5 };
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let summary = vigil::synthetic::bench_store(dir.path(), range_cells, range_events, 7, &Default::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let summary = vigil::synthetic::bench_store(
+        dir.path(),
+        range_cells,
+        range_events,
+        7,
+        &Default::default(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
     eprintln!("range store: {summary:?}");
     let days: Vec<i32> = ((summary.days.1 - range_days + 1)..=summary.days.1).collect();
     let mut group = c.benchmark_group("score_range");
@@ -52,7 +59,8 @@ fn bench(c: &mut Criterion) {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {
-                let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+                let mut store = Store::open_writer(dir.path(), 7, &Default::default())
+                    .unwrap_or_else(|e| panic!("{e}"));
                 let t = Instant::now();
                 let out = vigil::score::score_range(&mut store, &config, &days, false)
                     .unwrap_or_else(|e| panic!("{e}"));

@@ -9,10 +9,10 @@ use crate::coverage::summary::{self, GroupBy};
 use crate::coverage::CoverageError;
 use crate::export::{self, ExportError, Format, What};
 use crate::ingest::{self, IngestError, IngestOptions, Kind};
+use crate::lock::LockOptions;
 use crate::sample::{self, SampleError};
 use crate::score::{self, ScoreError};
 use crate::snapshot::Snapshot;
-use crate::lock::LockOptions;
 use crate::store::{GcReport, IngestRecord, SnapshotInfo, Store, StoreError};
 use crate::util::parse_iso_date;
 use std::path::{Path, PathBuf};
@@ -99,7 +99,10 @@ impl Context {
     /// Runs a writing command: takes the store's writer lock, reads the manifest under it,
     /// runs `f`, then collects what no reader needs any more (the lock is released when
     /// the store is dropped).
-    fn write<T>(&self, f: impl FnOnce(&Config, &mut Store) -> Result<T, Error>) -> Result<T, Error> {
+    fn write<T>(
+        &self,
+        f: impl FnOnce(&Config, &mut Store) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let config = Config::load(self.config.as_deref())?;
         let mut store = Store::open_writer(&self.store, config.grid.resolution, &self.lock)?;
         let out = f(&config, &mut store)?;
@@ -114,7 +117,11 @@ fn collect_garbage(store: &mut Store, config: &Config) {
     let grace = std::time::Duration::from_secs(config.store.gc_grace_secs);
     match store.gc(grace, false) {
         Ok(r) if !r.removed.is_empty() => {
-            tracing::info!(removed = r.removed.len(), kept = r.kept.len(), "garbage collected");
+            tracing::info!(
+                removed = r.removed.len(),
+                kept = r.kept.len(),
+                "garbage collected"
+            );
         }
         Ok(_) => {}
         Err(e) => tracing::warn!(error = %e, "garbage collection failed; `vigil gc` retries"),
@@ -791,7 +798,9 @@ pub fn healthcheck(url: &str) -> Result<(), Error> {
     let addrs: Vec<std::net::SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(&addr)
         .map_err(unhealthy)?
         .collect();
-    let first = addrs.first().ok_or_else(|| bad("the host has no address"))?;
+    let first = addrs
+        .first()
+        .ok_or_else(|| bad("the host has no address"))?;
     let mut conn = std::net::TcpStream::connect_timeout(first, timeout).map_err(unhealthy)?;
     conn.set_read_timeout(Some(timeout)).map_err(unhealthy)?;
     write!(

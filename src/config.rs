@@ -434,10 +434,19 @@ impl Config {
         positive_int("grid.max_cells", self.grid.max_cells)?;
         positive_int("ingest.max_raster_bytes", self.ingest.max_raster_bytes)?;
         positive_int("ingest.max_field_bytes", self.ingest.max_field_bytes as u64)?;
-        positive_int("ingest.max_fatalities", self.ingest.max_fatalities.max(0) as u64)?;
-        positive_int("server.header_timeout_secs", self.server.header_timeout_secs)?;
+        positive_int(
+            "ingest.max_fatalities",
+            self.ingest.max_fatalities.max(0) as u64,
+        )?;
+        positive_int(
+            "server.header_timeout_secs",
+            self.server.header_timeout_secs,
+        )?;
         positive_int("server.max_connections", self.server.max_connections as u64)?;
-        positive_int("server.max_heavy_requests", self.server.max_heavy_requests as u64)?;
+        positive_int(
+            "server.max_heavy_requests",
+            self.server.max_heavy_requests as u64,
+        )?;
         let share = self.ingest.max_reject_share;
         if !(0.0..=1.0).contains(&share) {
             return Err(ConfigError::Invalid {

@@ -346,7 +346,11 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
         "s" => n,
         "m" => n.saturating_mul(60),
         "h" => n.saturating_mul(3600),
-        _ => return Err(format!("`{s}` is not a duration such as 600, 90s, 10m or 1h")),
+        _ => {
+            return Err(format!(
+                "`{s}` is not a duration such as 600, 90s, 10m or 1h"
+            ))
+        }
     };
     Ok(std::time::Duration::from_secs(secs))
 }
@@ -486,9 +490,8 @@ fn main() -> ExitCode {
             sample,
             allow_anonymous,
         } => commands::demo(&ctx, &sample, &bind, allow_anonymous),
-        Command::Gc { dry_run, grace } => {
-            commands::gc(&ctx, grace, dry_run).map(|r| print!("{}", commands::gc_report(&r, dry_run)))
-        }
+        Command::Gc { dry_run, grace } => commands::gc(&ctx, grace, dry_run)
+            .map(|r| print!("{}", commands::gc_report(&r, dry_run))),
         Command::Healthcheck { url } => commands::healthcheck(&url),
         Command::Coverage {
             date,

@@ -61,7 +61,9 @@ pub enum StoreError {
         waited: String,
     },
     /// A write was attempted through a store opened for reading.
-    #[error("store {path} was opened for reading; writes need Store::open_writer (the writer lock)")]
+    #[error(
+        "store {path} was opened for reading; writes need Store::open_writer (the writer lock)"
+    )]
     ReadOnly {
         /// The store folder.
         path: PathBuf,
@@ -203,7 +205,11 @@ impl Manifest {
             .values()
             .map(|t| t.file.as_str())
             .chain(self.snapshots.values().map(|s| s.file.as_str()))
-            .chain(self.ingests.iter().filter_map(|r| r.rejects_file.as_deref()))
+            .chain(
+                self.ingests
+                    .iter()
+                    .filter_map(|r| r.rejects_file.as_deref()),
+            )
             .collect()
     }
 }
@@ -551,7 +557,8 @@ impl Store {
                     continue;
                 }
                 let temporary = name.starts_with('.') && name.ends_with(".tmp");
-                let data = name.ends_with(".parquet") || (dir == "rejects" && name.ends_with(".csv"));
+                let data =
+                    name.ends_with(".parquet") || (dir == "rejects" && name.ends_with(".csv"));
                 if !(temporary || data) || live.contains(&rel) {
                     continue;
                 }
@@ -734,7 +741,8 @@ mod tests {
     #[test]
     fn publish_replaces_files_and_keeps_manifest_consistent() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         for pop in [10.0, 20.0] {
             let rows = vec![PopulationCell {
                 cell: 0x872a1072bffffff,
@@ -753,8 +761,15 @@ mod tests {
             .filter_map(|e| e.ok())
             .filter(|e| e.file_name().to_string_lossy().ends_with(".parquet"))
             .count();
-        assert_eq!(parquet_files, 2, "the superseded version is kept for readers");
-        assert_eq!(reopened.manifest().retired.len(), 1, "and recorded as retired");
+        assert_eq!(
+            parquet_files, 2,
+            "the superseded version is kept for readers"
+        );
+        assert_eq!(
+            reopened.manifest().retired.len(),
+            1,
+            "and recorded as retired"
+        );
         let kept = store
             .gc(std::time::Duration::from_secs(600), false)
             .unwrap_or_else(|e| panic!("{e}"));
@@ -768,7 +783,10 @@ mod tests {
             .filter_map(|e| e.ok())
             .filter(|e| e.file_name().to_string_lossy().ends_with(".parquet"))
             .count();
-        assert_eq!(parquet_files, 1, "the retired version is collected after its grace");
+        assert_eq!(
+            parquet_files, 1,
+            "the retired version is collected after its grace"
+        );
         assert!(store.manifest().retired.is_empty());
     }
 
@@ -827,7 +845,8 @@ mod tests {
     #[test]
     fn an_interrupted_publish_leaves_the_previous_state() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         let rows = vec![PopulationCell {
             cell: 0x872a1072bffffff,
             population: 10.0,
@@ -861,7 +880,8 @@ mod tests {
     #[test]
     fn resolution_mismatch_is_an_error() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         store
             .publish(vec![], None)
             .unwrap_or_else(|e| panic!("{e}"));

@@ -234,10 +234,12 @@ mod tests {
     #[test]
     fn a_small_bench_store_scores() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let s = bench_store(dir.path(), 5_000, 2_000, 1, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+        let s = bench_store(dir.path(), 5_000, 2_000, 1, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!(s.cells >= 5_000 && s.cells < 5_000 + 2_401 * 7);
         assert_eq!(s.events, 2_000);
-        let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         let config = crate::config::Config::default();
         let (_, info) = crate::score::score_day(&mut store, &config, Some(s.days.1))
             .unwrap_or_else(|e| panic!("{e}"));

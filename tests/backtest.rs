@@ -28,7 +28,8 @@ fn cell(lon: f64) -> u64 {
 fn weekly_violence() -> (tempfile::TempDir, Context) {
     let (dir, ctx) = common::fresh_store();
     let start = days_from_ymd(2023, 1, 1).unwrap_or_default();
-    let mut store = Store::open_writer(&ctx.store, 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut store =
+        Store::open_writer(&ctx.store, 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
     let events: Vec<Event> = (0..104)
         .map(|w| {
             let mut e = Event::at(

@@ -38,7 +38,8 @@ fn cell(lon: f64) -> u64 {
 
 fn fixture(ctx: &Context) {
     let d = d0();
-    let mut store = Store::open_writer(&ctx.store, 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut store =
+        Store::open_writer(&ctx.store, 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
     let base = |name: &str, lon: f64, valid: (i32, i32), troops: i64| {
         Base::at("M", name, (LAT, lon), cell(lon), valid, Some(troops))
     };

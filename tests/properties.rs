@@ -96,7 +96,8 @@ fn population(events: &[Event]) -> Vec<PopulationCell> {
 /// Scores day `d` of a fresh store holding `events` and `population`.
 fn score(events: &[Event], population: &[PopulationCell], d: i32) -> HashMap<u64, CellRecord> {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut store =
+        Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
     store
         .publish(
             vec![

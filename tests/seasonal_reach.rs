@@ -16,7 +16,8 @@ fn day(y: i32, m: u32, d: u32) -> i32 {
 fn a_rainy_month_halves_a_base_reach() {
     let res = h3o::Resolution::Seven;
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut store =
+        Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
     let cell = |lat: f64, lon: f64| {
         cell_of(lat, lon, res)
             .map(u64::from)

@@ -22,7 +22,8 @@ fn event(id: &str, day: i32, fatalities: i64, cell: u64) -> Event {
 #[test]
 fn the_worked_example_by_hand_is_what_the_engine_scores() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut store =
+        Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
     let cell = vigil::grid::cell_of(6.5, 21.0, h3o::Resolution::Seven)
         .map(u64::from)
         .unwrap_or_else(|e| panic!("{e}"));

@@ -210,12 +210,12 @@ pub async fn summaries(
             let (areas, area_cells) = (cur.areas.clone(), cur.area_cells.clone());
             blocking(move || {
                 st.read_store(|store| {
-                    summary::series(store, &from, &to, &by, &areas, &area_cells).map_err(|e| {
-                        match e {
+                    summary::series(store, &from, &to, &by, &areas, &area_cells).map_err(
+                        |e| match e {
                             CoverageError::NoSnapshots { .. } => ApiError::NotFound(e.to_string()),
                             other => ApiError::internal(&other),
-                        }
-                    })
+                        },
+                    )
                 })
             })
             .await?

@@ -535,11 +535,10 @@ async fn window_events(state: &Arc<AppState>, loaded: &Loaded) -> Result<Vec<Eve
     let d = parse_iso_date(&loaded.snapshot.date).unwrap_or(0);
     let from = d - state.config.score.window_days as i32 + 1;
     let st = state.clone();
-    let mut events = tokio::task::spawn_blocking(move || {
-        st.read_store(|s| Ok(s.events_between(from, d)?))
-    })
-    .await
-    .map_err(|e| ApiError::internal(&e))??;
+    let mut events =
+        tokio::task::spawn_blocking(move || st.read_store(|s| Ok(s.events_between(from, d)?)))
+            .await
+            .map_err(|e| ApiError::internal(&e))??;
     let end_of_day = (i64::from(d) + 1) * 86_400;
     events.retain(|e| e.published_at.is_none_or(|p| p < end_of_day));
     Ok(events)

@@ -166,10 +166,7 @@ impl AppState {
     /// (a writer retired it and the garbage collector removed it), reloads the served
     /// snapshot and runs `f` once more on the newer manifest; a second miss is a 503, never
     /// a 500.
-    pub fn read_store<T>(
-        &self,
-        f: impl Fn(&Store) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
+    pub fn read_store<T>(&self, f: impl Fn(&Store) -> Result<T, ApiError>) -> Result<T, ApiError> {
         match self.store().map_err(ApiError::from).and_then(|s| f(&s)) {
             Err(ApiError::MissingFile(what)) => {
                 tracing::info!(%what, "a stored file was retired under a request; retrying on the new manifest");

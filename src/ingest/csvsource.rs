@@ -255,7 +255,10 @@ impl<'a> CsvSource<'a> {
         let mut out = Parsed::new();
         if let Some(rec) = self.pending.take() {
             let n = rec.as_byte_record().as_slice().len();
-            out.push(self.check(&rec, 1, n).and_then(|()| parse(&self.row(&rec, 1))));
+            out.push(
+                self.check(&rec, 1, n)
+                    .and_then(|()| parse(&self.row(&rec, 1))),
+            );
         }
         if start >= self.data.len() {
             return out;
@@ -612,11 +615,7 @@ impl Row<'_> {
     pub fn plausible_day(&self, column: &str, day: i32) -> Result<i32, Reject> {
         let limits = &self.src.limits;
         if day < limits.first_day {
-            return Err(self.reject(
-                column,
-                "date before 1946",
-                crate::util::format_date(day),
-            ));
+            return Err(self.reject(column, "date before 1946", crate::util::format_date(day)));
         }
         if day > limits.last_day {
             return Err(self.reject(
@@ -689,10 +688,12 @@ mod tests {
             let n = row.req("n")?;
             n.parse::<i64>()
                 .map_err(|_| row.reject("n", "not a number", n.to_owned()))?;
-            Ok((row.line(), format!("{}|{}|{}", row.get("id"), row.get("note"), n)))
+            Ok((
+                row.line(),
+                format!("{}|{}|{}", row.get("id"), row.get("note"), n),
+            ))
         };
-        let mut src =
-            CsvSource::new("t.csv", bytes, "id", None).unwrap_or_else(|e| panic!("{e}"));
+        let mut src = CsvSource::new("t.csv", bytes, "id", None).unwrap_or_else(|e| panic!("{e}"));
         let p = src.read_all_with("", 0, &parse, 0, threads);
         (p.rows, p.rejects, p.rows_read)
     }

@@ -318,7 +318,7 @@ impl<T> Parsed<T> {
     pub(crate) fn push_spanning(&mut self, mut reject: Reject, lines: u64) {
         if lines > 1 {
             let last = reject.line + lines - 1;
-            if reject.reason == "wrong number of fields" {
+            if reject.reason == "wrong number of fields" || reject.reason == "field too long" {
                 reject.reason = "unterminated quote";
                 reject.detail = format!(
                     "a quoted field opened on line {} runs to line {last}, swallowing {} lines; {}",
@@ -1057,7 +1057,8 @@ mod tests {
     #[test]
     fn a_newer_version_of_an_event_replaces_the_older_one() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         let publish = |store: &mut Store, rows: Vec<Event>| {
             let parsed = Parsed {
                 rows_read: rows.len(),

@@ -425,7 +425,8 @@ mod tests {
             )
         };
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut store = Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         let df = Event::to_frame(&[event("1", Precision::Admin1), event("2", Precision::Exact)])
             .unwrap_or_else(|e| panic!("{e}"));
         store
