@@ -744,20 +744,16 @@ pub async fn items(
     let number_matched = matched.len();
     let returned = number_matched.saturating_sub(q.offset).min(q.limit);
     let date = loaded.as_ref().map_or("", |l| l.snapshot.date.as_str());
-    let page: Vec<Feature> = matched
-        .into_iter()
-        .skip(q.offset)
-        .take(q.limit)
-        .map(|m| m.render(date, &access))
-        .collect();
     let base = base_url(&headers);
     let mut out = String::with_capacity(returned * 900 + 512);
     out.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
-    for (i, (fid, geometry, props)) in page.iter().enumerate() {
+    // Each feature is rendered and written at once: only its text stays in memory.
+    for (i, m) in matched.into_iter().skip(q.offset).take(q.limit).enumerate() {
         if i > 0 {
             out.push(',');
         }
-        push_feature(&mut out, Some(fid), geometry, props);
+        let (fid, geometry, props): Feature = m.render(date, &access);
+        push_feature(&mut out, Some(&fid), &geometry, &props);
     }
     out.push_str("],");
     let href = |offset: usize| {
