@@ -119,7 +119,9 @@ fn car_weekly_2014_2020_completes_and_reports_high_cells_per_year() {
         count("2016")
     );
     // A snapshot published through the store equals the engine's rows for that day.
-    let mut store = store;
+    drop(engine);
+    let mut store =
+        Store::open_writer(&ctx.store, 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
     let last = days.last().copied().unwrap_or(to);
     let (_, info) =
         vigil::score::score_day(&mut store, &config, Some(last)).unwrap_or_else(|e| panic!("{e}"));

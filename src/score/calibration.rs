@@ -238,6 +238,9 @@ pub fn fit(data: &TrainingSet) -> Result<Fit, CalibrationError> {
 
 /// Newton's method on the penalised log-likelihood over the free inputs; returns the
 /// parameters (intercept first) and the iterations used.
+///
+/// Sums run over fixed chunks of rows added in order, so the fit is the same to the last
+/// bit on one core or many (a rayon `sum` adds in whatever order the threads finish).
 fn newton(
     data: &TrainingSet,
     free: &[bool; P],
@@ -258,30 +261,38 @@ fn newton(
         z
     };
     let objective = |beta: &[f64; Q]| -> f64 {
-        let ll: f64 = (0..data.len())
+        // Fixed chunks summed in order: the same bits on any number of threads.
+        let ll: f64 = chunks(data.len())
             .into_par_iter()
-            .map(|i| {
-                let z = row(i);
-                let eta: f64 = (0..Q).map(|j| beta[j] * z[j]).sum();
-                // log σ(η) = −ln(1 + e^{−η}); log(1 − σ(η)) = −ln(1 + e^{η}).
-                let l = if data.y[i] {
-                    -softplus(-eta)
-                } else {
-                    -softplus(eta)
-                };
-                data.w[i] * l
+            .map(|range| {
+                range
+                    .map(|i| {
+                        let z = row(i);
+                        let eta: f64 = (0..Q).map(|j| beta[j] * z[j]).sum();
+                        // log σ(η) = −ln(1 + e^{−η}); log(1 − σ(η)) = −ln(1 + e^{η}).
+                        let l = if data.y[i] {
+                            -softplus(-eta)
+                        } else {
+                            -softplus(eta)
+                        };
+                        data.w[i] * l
+                    })
+                    .sum::<f64>()
             })
+            .collect::<Vec<f64>>()
+            .into_iter()
             .sum();
         ll - 0.5 * ridge * beta[1..].iter().map(|b| b * b).sum::<f64>()
     };
     let mut current = objective(&beta);
     for it in 1..=MAX_ITER {
         // Gradient and Hessian over the active parameters.
-        let (grad, hess) = (0..data.len())
+        // Per fixed chunk, then added in chunk order: deterministic whatever the threads.
+        let (grad, hess) = chunks(data.len())
             .into_par_iter()
-            .fold(
-                || (vec![0.0; k], vec![0.0; k * k]),
-                |(mut g, mut h), i| {
+            .map(|range| {
+                let (mut g, mut h) = (vec![0.0; k], vec![0.0; k * k]);
+                for i in range {
                     let z = row(i);
                     let eta: f64 = (0..Q).map(|j| beta[j] * z[j]).sum();
                     let p = sigmoid(eta);
@@ -293,11 +304,13 @@ fn newton(
                             h[a * k + b] += curv * z[ja] * z[jb];
                         }
                     }
-                    (g, h)
-                },
-            )
-            .reduce(
-                || (vec![0.0; k], vec![0.0; k * k]),
+                }
+                (g, h)
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .fold(
+                (vec![0.0; k], vec![0.0; k * k]),
                 |(mut g1, mut h1), (g2, h2)| {
                     g1.iter_mut().zip(&g2).for_each(|(a, b)| *a += b);
                     h1.iter_mut().zip(&h2).for_each(|(a, b)| *a += b);
@@ -383,6 +396,14 @@ fn solve(mut a: Vec<f64>, mut b: Vec<f64>, n: usize) -> Option<Vec<f64>> {
     Some(x)
 }
 
+/// `0..n` cut into consecutive ranges of a fixed size (the last shorter).
+fn chunks(n: usize) -> Vec<std::ops::Range<usize>> {
+    const CHUNK: usize = 16_384;
+    (0..n.div_ceil(CHUNK))
+        .map(|c| c * CHUNK..((c + 1) * CHUNK).min(n))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -401,6 +422,23 @@ mod tests {
             t.push(x, r.next_f64() < p, 1.0);
         }
         t
+    }
+
+    #[test]
+    fn the_fit_is_the_same_bits_on_one_thread_or_several() {
+        let t = simulated(-3.0, [2.0, 1.0], 100_000, 5);
+        let on = |threads: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap_or_else(|e| panic!("{e}"))
+                .install(|| fit(&t).unwrap_or_else(|e| panic!("{e}")))
+        };
+        let (one, four) = (on(1), on(4));
+        assert_eq!(one.intercept.to_bits(), four.intercept.to_bits());
+        for (a, b) in one.coefficients.iter().zip(&four.coefficients) {
+            assert_eq!(a.to_bits(), b.to_bits(), "{one:?} vs {four:?}");
+        }
     }
 
     #[test]
