@@ -5,7 +5,7 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::time::{Duration, Instant};
-use vigil::mvt::TileId;
+use vigil::output::mvt::TileId;
 
 mod common;
 use common::fetch;
@@ -33,10 +33,10 @@ fn tiles() -> Vec<String> {
 
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let ctx = vigil::commands::Context::new(dir.path().join("store"), None);
+    let ctx = vigil::app::Context::new(dir.path().join("store"), None);
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
-    vigil::commands::load_sample(&ctx, &sample).unwrap_or_else(|e| panic!("{e}"));
-    let state = vigil::api::load_state(&ctx.store, vigil::config::Config::default())
+    vigil::app::load_sample(&ctx, &sample).unwrap_or_else(|e| panic!("{e}"));
+    let state = vigil::server::load_state(&ctx.store, vigil::config::Config::default())
         .unwrap_or_else(|e| panic!("{e}"));
     let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
 

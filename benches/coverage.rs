@@ -6,13 +6,13 @@
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::time::Duration;
+use vigil::analysis::plan::{plan, PlanOptions};
+use vigil::analysis::recompute::SnapshotGrid;
+use vigil::analysis::scenario::{evaluate, NewBase, Scenario};
 use vigil::config::Config;
-use vigil::coverage::plan::{plan, PlanOptions};
-use vigil::coverage::recompute::SnapshotGrid;
-use vigil::coverage::scenario::{evaluate, NewBase, Scenario};
-use vigil::snapshot::Snapshot;
+use vigil::model::rows::Base;
+use vigil::store::snapshot::Snapshot;
 use vigil::store::Store;
-use vigil::tables::Base;
 
 mod common;
 use common::{env, scale};
@@ -26,7 +26,7 @@ fn bench(c: &mut Criterion) {
     let config = Config::default();
     let mut store =
         Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
-    let (date, info) = vigil::score::score_day(&mut store, &config, Some(summary.days.1))
+    let (date, info) = vigil::risk::score_day(&mut store, &config, Some(summary.days.1))
         .unwrap_or_else(|e| panic!("{e}"));
     eprintln!(
         "store: {summary:?}; snapshot {date}: {} cells, tiers {:?}, {} gap cells",
@@ -38,7 +38,8 @@ fn bench(c: &mut Criterion) {
     let min_tp = config.coverage.min_troops_per_1000;
     // Two temporary operating bases at the two riskiest gap cells, and the first active
     // base closed.
-    let mut gaps: Vec<&vigil::snapshot::CellRecord> = snap.cells.iter().filter(|r| r.gap).collect();
+    let mut gaps: Vec<&vigil::model::cell::CellRecord> =
+        snap.cells.iter().filter(|r| r.gap).collect();
     gaps.sort_by(|a, b| b.risk.total_cmp(&a.risk));
     let scenario = Scenario {
         add: gaps

@@ -37,9 +37,9 @@ fn main() {
     let bench = std::env::args().any(|a| a == "--bench");
     let (clients, seconds) = if bench { (64, 20) } else { (8, 2) };
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let ctx = vigil::commands::Context::new(dir.path().join("store"), None);
+    let ctx = vigil::app::Context::new(dir.path().join("store"), None);
     let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
-    vigil::commands::load_sample(&ctx, &sample).unwrap_or_else(|e| panic!("{e}"));
+    vigil::app::load_sample(&ctx, &sample).unwrap_or_else(|e| panic!("{e}"));
     let mut server = Command::new(env!("CARGO_BIN_EXE_vigil"))
         .arg("--store")
         .arg(&ctx.store)

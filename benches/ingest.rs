@@ -24,7 +24,8 @@ fn bench(c: &mut Criterion) {
     let n = rows();
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let path = dir.path().join(format!("acled_{n}.csv"));
-    std::fs::write(&path, vigil::sample::scaled_acled(n, 42)).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&path, vigil::synthetic::sample::scaled_acled(n, 42))
+        .unwrap_or_else(|e| panic!("{e}"));
     let config = Config::default();
     let mut group = c.benchmark_group("ingest");
     group.sample_size(10);

@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use std::path::Path;
 mod common;
-use vigil::commands::{self, Context};
+use vigil::app::{self, Context};
 use vigil::config::Config;
 use vigil::ingest::{self, Kind};
 use vigil::store::Store;
@@ -17,7 +17,7 @@ fn sample() -> std::path::PathBuf {
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let ctx = Context::new(dir.path().join("store"), None);
-    let (date, _) = commands::load_sample(&ctx, &sample()).unwrap_or_else(|e| panic!("{e}"));
+    let (date, _) = app::load_sample(&ctx, &sample()).unwrap_or_else(|e| panic!("{e}"));
     let config = Config::default();
     let acled = std::fs::read(sample().join("acled.csv")).unwrap_or_else(|e| panic!("{e}"));
 
@@ -45,12 +45,12 @@ fn bench(c: &mut Criterion) {
     c.bench_function("score_one_day_sample", |b| {
         let mut store = Store::open_writer(&ctx.store, 7, &Default::default())
             .unwrap_or_else(|e| panic!("{e}"));
-        let day = vigil::util::parse_iso_date(&date);
-        b.iter(|| vigil::score::score_day(&mut store, &config, day))
+        let day = vigil::model::day::parse_iso_date(&date);
+        b.iter(|| vigil::risk::score_day(&mut store, &config, day))
     });
 
     let state =
-        vigil::api::load_state(&ctx.store, config.clone()).unwrap_or_else(|e| panic!("{e}"));
+        vigil::server::load_state(&ctx.store, config.clone()).unwrap_or_else(|e| panic!("{e}"));
     let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
     c.bench_function("items_page_1000_features", |b| {
         b.iter(|| {

@@ -31,9 +31,9 @@ fn bench(c: &mut Criterion) {
             .unwrap_or_else(|e| panic!("{e}"));
         // The day before is in the store, as in daily operation: its risks are read for
         // the deltas.
-        vigil::score::score_day(&mut store, &config, Some(last - 1))
+        vigil::risk::score_day(&mut store, &config, Some(last - 1))
             .unwrap_or_else(|e| panic!("{e}"));
-        b.iter(|| vigil::score::score_day(&mut store, &config, Some(last)))
+        b.iter(|| vigil::risk::score_day(&mut store, &config, Some(last)))
     });
     group.finish();
 
@@ -62,7 +62,7 @@ fn bench(c: &mut Criterion) {
                 let mut store = Store::open_writer(dir.path(), 7, &Default::default())
                     .unwrap_or_else(|e| panic!("{e}"));
                 let t = Instant::now();
-                let out = vigil::score::score_range(&mut store, &config, &days, false)
+                let out = vigil::risk::score_range(&mut store, &config, &days, false)
                     .unwrap_or_else(|e| panic!("{e}"));
                 total += t.elapsed();
                 assert_eq!(out.len(), days.len());

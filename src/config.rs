@@ -500,7 +500,7 @@ impl Config {
             });
         }
         for (from, to) in &self.ingest.incidents.categories {
-            if crate::tables::Category::parse(to).is_none() {
+            if crate::model::rows::Category::parse(to).is_none() {
                 return Err(ConfigError::Invalid {
                     key: "ingest.incidents.categories",
                     reason: format!(
@@ -559,6 +559,19 @@ impl Config {
             });
         }
         Ok(())
+    }
+}
+
+impl crate::model::params::Normalisation {
+    /// The configuration's default reference levels.
+    pub fn defaults(cfg: &ScoreConfig) -> Self {
+        crate::model::params::Normalisation {
+            basis: "defaults".into(),
+            harm: cfg.harm_scale,
+            conflict: cfg.conflict_scale,
+            spread: cfg.spread_scale,
+            trend: cfg.trend_scale,
+        }
     }
 }
 

@@ -1,25 +1,20 @@
 //! Vigil: a spatial early-warning and coverage-gap service for UN peace operations.
 //!
-//! Data flows one way: [`ingest`] → [`store`] → [`score`] (with [`coverage`]) →
-//! [`snapshot`] → [`api`] and [`export`]. See `docs/architecture.md`.
+//! Layers, from the bottom up (a module uses only those below it; `tests/it/layers.rs`
+//! checks it): [`model`] and [`grid`] → [`config`] → [`store`] → [`ingest`], [`coverage`]
+//! → [`risk`], [`analysis`] → [`output`] → [`evaluation`], [`server`] → [`synthetic`] →
+//! [`app`]. The binary (`main.rs`, `cli/`) sits on top. See `docs/architecture.md`.
 
-pub mod api;
-pub mod backtest;
-pub mod commands;
+pub mod analysis;
+pub mod app;
 pub mod config;
 pub mod coverage;
-pub mod explain;
-pub mod export;
+pub mod evaluation;
 pub mod grid;
 pub mod ingest;
-pub mod lock;
-pub mod mvt;
-pub mod render;
-pub mod rollup;
-pub mod sample;
-pub mod score;
-pub mod snapshot;
+pub mod model;
+pub mod output;
+pub mod risk;
+pub mod server;
 pub mod store;
 pub mod synthetic;
-pub mod tables;
-pub mod util;

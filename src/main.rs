@@ -3,10 +3,10 @@
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use vigil::commands::{self, Context};
-use vigil::coverage::report::ReportFormat;
-use vigil::export::{Format, What};
+use vigil::analysis::report::ReportFormat;
+use vigil::app::{self, Context};
 use vigil::ingest::{IngestOptions, Kind};
+use vigil::output::export::{Format, What};
 
 /// Vigil: civilian-risk early warning and peacekeeping coverage gaps on an H3 grid.
 #[derive(Parser, Debug)]
@@ -238,10 +238,10 @@ enum Command {
         #[arg(long)]
         to: String,
         /// Days between origins (`7` or `7d`; `1w` = 7).
-        #[arg(long, default_value = "7", value_parser = vigil::util::parse_days)]
+        #[arg(long, default_value = "7", value_parser = vigil::model::day::parse_days)]
         step: u32,
         /// Horizon in days (`30` or `30d`; repeat for several).
-        #[arg(long = "horizon", default_values = ["30"], value_parser = vigil::util::parse_days)]
+        #[arg(long = "horizon", default_values = ["30"], value_parser = vigil::model::day::parse_days)]
         horizons: Vec<u32>,
         /// Last day of the tuning window, YYYY-MM-DD: the calibration of each horizon is
         /// fitted on the origins whose horizon ends by it and evaluated on the later
@@ -266,10 +266,10 @@ enum Command {
         #[arg(long, requires = "from")]
         to: Option<String>,
         /// Days between origins (`7` or `7d`).
-        #[arg(long, default_value = "7", value_parser = vigil::util::parse_days)]
+        #[arg(long, default_value = "7", value_parser = vigil::model::day::parse_days)]
         step: u32,
         /// The horizon the probability refers to (`30` or `30d`).
-        #[arg(long, default_value = "30", value_parser = vigil::util::parse_days)]
+        #[arg(long, default_value = "30", value_parser = vigil::model::day::parse_days)]
         horizon: u32,
         /// Remove the stored calibration: later snapshots carry no probability.
         #[arg(long, conflicts_with_all = ["from", "to"])]
@@ -281,7 +281,7 @@ enum Command {
         #[arg(long, default_value = "data/sample")]
         out: PathBuf,
         /// Random seed (the committed sample uses 7).
-        #[arg(long, default_value_t = vigil::sample::DEFAULT_SEED)]
+        #[arg(long, default_value_t = vigil::synthetic::sample::DEFAULT_SEED)]
         seed: u64,
         /// Instead of the sample, write N synthetic ACLED-layout rows to OUT/acled_N.csv
         /// (benchmark input).
@@ -367,7 +367,7 @@ fn main() -> ExitCode {
     let ctx = Context {
         store: cli.store,
         config: cli.config,
-        lock: vigil::lock::LockOptions {
+        lock: vigil::store::lock::LockOptions {
             timeout: cli.lock_timeout,
             no_wait: cli.no_wait,
         },
@@ -387,7 +387,7 @@ fn main() -> ExitCode {
                 period,
                 variable,
             };
-            commands::ingest(&ctx, kind, &path, &opts).map(|r| println!("{}", commands::report(&r)))
+            app::ingest(&ctx, kind, &path, &opts).map(|r| println!("{}", app::report(&r)))
         }
         Command::Score {
             date,
@@ -395,13 +395,13 @@ fn main() -> ExitCode {
             to,
             every,
         } => match (from, to) {
-            (Some(from), Some(to)) => commands::score_range(&ctx, &from, &to, every).map(|days| {
+            (Some(from), Some(to)) => app::score_range(&ctx, &from, &to, every).map(|days| {
                 for (d, info) in days {
-                    println!("{}", commands::snapshot_summary(&d, &info));
+                    println!("{}", app::snapshot_summary(&d, &info));
                 }
             }),
-            _ => commands::score(&ctx, date.as_deref())
-                .map(|(d, info)| println!("{}", commands::snapshot_summary(&d, &info))),
+            _ => app::score(&ctx, date.as_deref())
+                .map(|(d, info)| println!("{}", app::snapshot_summary(&d, &info))),
         },
         Command::Normalise {
             from,
@@ -410,23 +410,23 @@ fn main() -> ExitCode {
             reset: _,
         } => {
             let range = from.as_deref().zip(to.as_deref());
-            commands::normalise(&ctx, range, every).map(|s| println!("{s}"))
+            app::normalise(&ctx, range, every).map(|s| println!("{s}"))
         }
         Command::Explain { h3, date, top } => {
-            commands::explain(&ctx, &h3, date.as_deref(), top).map(|r| print!("{r}"))
+            app::explain(&ctx, &h3, date.as_deref(), top).map(|r| print!("{r}"))
         }
         Command::Serve {
             bind,
             allow_anonymous,
-        } => commands::serve(&ctx, &bind, allow_anonymous),
-        Command::Token { name, scopes } => commands::token(&name, &scopes).map(|s| print!("{s}")),
+        } => app::serve(&ctx, &bind, allow_anonymous),
+        Command::Token { name, scopes } => app::token(&name, &scopes).map(|s| print!("{s}")),
         Command::Export {
             what,
             date,
             level,
             format,
             out,
-        } => commands::export(
+        } => app::export(
             &ctx,
             what,
             date.as_deref(),
@@ -445,13 +445,13 @@ fn main() -> ExitCode {
             cells,
             events,
             ..
-        } => commands::bench_store(&ctx, cells, events, seed).map(|s| println!("{s}")),
+        } => app::bench_store(&ctx, cells, events, seed).map(|s| println!("{s}")),
         Command::Sample {
             out,
             seed,
             acled_rows,
             ..
-        } => commands::sample(&out, seed, acled_rows).map(|files| {
+        } => app::sample(&out, seed, acled_rows).map(|files| {
             for f in files {
                 println!("{f}");
             }
@@ -463,9 +463,9 @@ fn main() -> ExitCode {
             horizons,
             tune_until,
             out,
-        } => commands::backtest(
+        } => app::backtest(
             &ctx,
-            &commands::BacktestRequest {
+            &app::BacktestRequest {
                 from: &from,
                 to: &to,
                 step,
@@ -483,16 +483,17 @@ fn main() -> ExitCode {
             reset: _,
         } => {
             let range = from.as_deref().zip(to.as_deref());
-            commands::calibrate(&ctx, range, step, horizon).map(|s| print!("{s}"))
+            app::calibrate(&ctx, range, step, horizon).map(|s| print!("{s}"))
         }
         Command::Demo {
             bind,
             sample,
             allow_anonymous,
-        } => commands::demo(&ctx, &sample, &bind, allow_anonymous),
-        Command::Gc { dry_run, grace } => commands::gc(&ctx, grace, dry_run)
-            .map(|r| print!("{}", commands::gc_report(&r, dry_run))),
-        Command::Healthcheck { url } => commands::healthcheck(&url),
+        } => app::demo(&ctx, &sample, &bind, allow_anonymous),
+        Command::Gc { dry_run, grace } => {
+            app::gc(&ctx, grace, dry_run).map(|r| print!("{}", app::gc_report(&r, dry_run)))
+        }
+        Command::Healthcheck { url } => app::healthcheck(&url),
         Command::Coverage {
             date,
             from,
@@ -501,19 +502,19 @@ fn main() -> ExitCode {
             radii,
             format,
         } => {
-            let req = commands::CoverageRequest {
+            let req = app::CoverageRequest {
                 date: date.as_deref(),
                 range: from.as_deref().zip(to.as_deref()),
                 by: by.as_deref(),
                 radii,
             };
-            commands::coverage(&ctx, &req, format).map(|s| print!("{s}"))
+            app::coverage(&ctx, &req, format).map(|s| print!("{s}"))
         }
         Command::Responsiveness { from, to, format } => {
-            commands::responsiveness(&ctx, &from, &to, format).map(|s| print!("{s}"))
+            app::responsiveness(&ctx, &from, &to, format).map(|s| print!("{s}"))
         }
         Command::Scenario { file, date, format } => {
-            commands::scenario(&ctx, &file, date.as_deref(), format).map(|s| print!("{s}"))
+            app::scenario(&ctx, &file, date.as_deref(), format).map(|s| print!("{s}"))
         }
         Command::Plan {
             k,
@@ -522,21 +523,22 @@ fn main() -> ExitCode {
             troops,
             format,
         } => {
-            let req = commands::PlanRequest {
+            let req = app::PlanRequest {
                 date: date.as_deref(),
                 k,
                 radius_km,
                 troops,
             };
-            commands::plan(&ctx, &req, format).map(|s| print!("{s}"))
+            app::plan(&ctx, &req, format).map(|s| print!("{s}"))
         }
         Command::OutsideReach {
             from,
             to,
             mission,
             format,
-        } => commands::outside_reach(&ctx, &from, &to, mission.as_deref(), format)
-            .map(|s| print!("{s}")),
+        } => {
+            app::outside_reach(&ctx, &from, &to, mission.as_deref(), format).map(|s| print!("{s}"))
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

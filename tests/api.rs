@@ -6,8 +6,8 @@ mod common;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use std::sync::{Arc, OnceLock};
-use vigil::api::{self, AppState};
 use vigil::config::{Config, TokenConfig};
+use vigil::server::{self, AppState};
 
 use common::{call, Answer};
 
@@ -16,19 +16,19 @@ async fn get(state: &Arc<AppState>, uri: &str) -> Answer {
 }
 
 /// The sample scored on 2024-12-01 and 2024-12-31 (served), shared by the tests.
-fn store() -> &'static (tempfile::TempDir, vigil::commands::Context) {
-    static STORE: OnceLock<(tempfile::TempDir, vigil::commands::Context)> = OnceLock::new();
+fn store() -> &'static (tempfile::TempDir, vigil::app::Context) {
+    static STORE: OnceLock<(tempfile::TempDir, vigil::app::Context)> = OnceLock::new();
     STORE.get_or_init(|| {
         let (dir, ctx) = common::fresh_store();
-        vigil::commands::load_sample(&ctx, &common::sample_dir()).unwrap_or_else(|e| panic!("{e}"));
-        vigil::commands::score(&ctx, Some("2024-12-01")).unwrap_or_else(|e| panic!("{e}"));
+        vigil::app::load_sample(&ctx, &common::sample_dir()).unwrap_or_else(|e| panic!("{e}"));
+        vigil::app::score(&ctx, Some("2024-12-01")).unwrap_or_else(|e| panic!("{e}"));
         (dir, ctx)
     })
 }
 
 fn state_with(config: Config) -> Arc<AppState> {
     let (_, ctx) = store();
-    let state = api::load_state(&ctx.store, config).unwrap_or_else(|e| panic!("{e}"));
+    let state = server::load_state(&ctx.store, config).unwrap_or_else(|e| panic!("{e}"));
     // load_sample scored the last day after 2024-12-01: serve 2024-12-31.
     assert_eq!(state.current().snapshot.date, "2024-12-31");
     state
@@ -42,7 +42,7 @@ fn with_tokens() -> Arc<AppState> {
     let mut config = Config::default();
     let token = |name: &str, scopes: &[&str]| TokenConfig {
         name: name.into(),
-        sha256: vigil::api::auth::token_hash(&format!("{name}-secret")),
+        sha256: vigil::server::auth::token_hash(&format!("{name}-secret")),
         scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
     };
     config.server.tokens = vec![
@@ -498,7 +498,7 @@ async fn the_access_matrix() {
     .await
     .json();
     for f in page["features"].as_array().cloned().unwrap_or_default() {
-        for field in vigil::render::DEPLOYMENT_FIELDS {
+        for field in vigil::output::render::DEPLOYMENT_FIELDS {
             assert!(f["properties"].get(field).is_none(), "{field}");
         }
         assert!(f["properties"].get("risk").is_some());
@@ -614,8 +614,8 @@ async fn analysis_endpoints() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_newly_published_snapshot_is_swapped_in() {
     let (dir, ctx) = common::fresh_store();
-    vigil::commands::load_sample(&ctx, &common::sample_dir()).unwrap_or_else(|e| panic!("{e}"));
-    let s = api::load_state(&ctx.store, Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    vigil::app::load_sample(&ctx, &common::sample_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let s = server::load_state(&ctx.store, Config::default()).unwrap_or_else(|e| panic!("{e}"));
     let old = s.current();
     assert_eq!(
         s.reload().unwrap_or_else(|e| panic!("{e}")),
@@ -623,7 +623,7 @@ async fn a_newly_published_snapshot_is_swapped_in() {
         "nothing new"
     );
     // A later day is published while the server holds the old one.
-    vigil::commands::score(&ctx, Some("2025-01-15")).unwrap_or_else(|e| panic!("{e}"));
+    vigil::app::score(&ctx, Some("2025-01-15")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(
         s.reload().unwrap_or_else(|e| panic!("{e}")).as_deref(),
         Some("2025-01-15")
@@ -640,7 +640,7 @@ async fn a_newly_published_snapshot_is_swapped_in() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_tokens_only_loopback_is_served() {
     let s = open();
-    let err = api::serve(s.clone(), "0.0.0.0:0", false, |_| {})
+    let err = server::serve(s.clone(), "0.0.0.0:0", false, |_| {})
         .await
         .err()
         .map(|e| e.to_string())
@@ -675,7 +675,7 @@ async fn a_request_that_takes_too_long_is_cut_off() {
         .header("content-type", "application/json")
         .body(axum::body::Body::new(Stalled))
         .unwrap_or_else(|e| panic!("{e}"));
-    let resp = api::router(s)
+    let resp = server::router(s)
         .oneshot(req)
         .await
         .unwrap_or_else(|e| panic!("{e}"));

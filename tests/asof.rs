@@ -4,9 +4,9 @@
 mod common;
 
 use std::collections::HashMap;
-use vigil::commands;
+use vigil::app;
 use vigil::ingest::Kind;
-use vigil::snapshot::Snapshot;
+use vigil::store::snapshot::Snapshot;
 use vigil::store::Store;
 
 const HEADER: &str = "event_id_cnty,event_date,year,time_precision,disorder_type,event_type,sub_event_type,actor1,assoc_actor_1,inter1,actor2,assoc_actor_2,inter2,interaction,civilian_targeting,iso,region,country,admin1,admin2,admin3,location,latitude,longitude,geo_precision,source,source_scale,notes,fatalities,tags,timestamp";
@@ -15,7 +15,7 @@ fn row(id: &str, date: &str, lat: f64, lon: f64, published: i64) -> String {
     format!("{id},{date},2024,1,Political violence,Violence against civilians,Attack,Armed group,,Rebel group,Civilians (Kandara),,Civilians,Rebel group-Civilians,Civilian targeting,999,Middle Africa,Kandara (synthetic),P,D,,T,{lat},{lon},1,Test,Local,\"added, for the test\",4,,{published}")
 }
 
-fn snapshot_risks(ctx: &commands::Context, date: &str) -> (String, HashMap<u64, f64>) {
+fn snapshot_risks(ctx: &app::Context, date: &str) -> (String, HashMap<u64, f64>) {
     let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
     let snap = Snapshot::load(&store, Some(date)).unwrap_or_else(|e| panic!("{e}"));
     let risks = snap.cells.iter().map(|c| (c.cell, c.risk)).collect();
@@ -26,7 +26,7 @@ fn snapshot_risks(ctx: &commands::Context, date: &str) -> (String, HashMap<u64, 
 fn data_known_only_after_d_never_changes_snapshot_d() {
     let (dir, ctx, _) = common::scored_store();
     let d = "2024-06-30";
-    commands::score(&ctx, Some(d)).unwrap_or_else(|e| panic!("{e}"));
+    app::score(&ctx, Some(d)).unwrap_or_else(|e| panic!("{e}"));
     let (before, _) = snapshot_risks(&ctx, d);
     // 2024-07-20 12:00 UTC; an event dated before D but published after D is not known at D.
     let late = 1_721_476_800;
@@ -38,9 +38,8 @@ fn data_known_only_after_d_never_changes_snapshot_d() {
     );
     let file = dir.path().join("later.csv");
     std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
-    commands::ingest(&ctx, Kind::Acled, &file, &Default::default())
-        .unwrap_or_else(|e| panic!("{e}"));
-    commands::score(&ctx, Some(d)).unwrap_or_else(|e| panic!("{e}"));
+    app::ingest(&ctx, Kind::Acled, &file, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    app::score(&ctx, Some(d)).unwrap_or_else(|e| panic!("{e}"));
     let (after, _) = snapshot_risks(&ctx, d);
     assert_eq!(
         before, after,
@@ -52,7 +51,7 @@ fn data_known_only_after_d_never_changes_snapshot_d() {
 fn an_added_civilian_harm_event_never_lowers_any_cell() {
     let (dir, ctx, _) = common::scored_store();
     let d = "2024-06-30";
-    commands::score(&ctx, Some(d)).unwrap_or_else(|e| panic!("{e}"));
+    app::score(&ctx, Some(d)).unwrap_or_else(|e| panic!("{e}"));
     let (_, before) = snapshot_risks(&ctx, d);
     let text = format!(
         "{HEADER}\n{}\n",
@@ -60,9 +59,8 @@ fn an_added_civilian_harm_event_never_lowers_any_cell() {
     );
     let file = dir.path().join("more.csv");
     std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
-    commands::ingest(&ctx, Kind::Acled, &file, &Default::default())
-        .unwrap_or_else(|e| panic!("{e}"));
-    commands::score(&ctx, Some(d)).unwrap_or_else(|e| panic!("{e}"));
+    app::ingest(&ctx, Kind::Acled, &file, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    app::score(&ctx, Some(d)).unwrap_or_else(|e| panic!("{e}"));
     let (_, after) = snapshot_risks(&ctx, d);
     let mut raised = 0;
     for (cell, risk) in &before {

@@ -8,11 +8,11 @@
 mod common;
 
 use axum::http::Method;
-use vigil::commands::{BacktestRequest, Context};
-use vigil::score::Calibration;
+use vigil::app::{BacktestRequest, Context};
+use vigil::model::day::days_from_ymd;
+use vigil::model::params::Calibration;
+use vigil::model::rows::{Category, Event, PopulationCell, Table};
 use vigil::store::Store;
-use vigil::tables::{Category, Event, PopulationCell, Table};
-use vigil::util::days_from_ymd;
 
 const LAT: f64 = 6.5;
 const A: f64 = 21.0;
@@ -101,7 +101,7 @@ fn row(json: &serde_json::Value, h: u64, window: &str, model: &str) -> serde_jso
 fn persistent_violence_is_found_by_the_index_and_persistence() {
     let (dir, ctx) = weekly_violence();
     let out = dir.path().join("bt");
-    let table = vigil::commands::backtest(&ctx, &request(&[30, 60], Some(&out)))
+    let table = vigil::app::backtest(&ctx, &request(&[30, 60], Some(&out)))
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(table.contains("| 30 d | all | all | index |"), "{table}");
     // No calibration is stored: the report says how to get one.
@@ -155,7 +155,7 @@ fn persistent_violence_is_found_by_the_index_and_persistence() {
         row(&json, 30, "all", "index")["recall_events_population"][1],
         1.0
     );
-    let err = vigil::commands::backtest(&ctx, &request(&[0], None))
+    let err = vigil::app::backtest(&ctx, &request(&[0], None))
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -170,7 +170,7 @@ fn the_calibration_is_fitted_on_the_tuning_window_and_judged_after_it() {
         tune_until: Some("2023-12-31"),
         ..request(&[30], Some(&out))
     };
-    let table = vigil::commands::backtest(&ctx, &req).unwrap_or_else(|e| panic!("{e}"));
+    let table = vigil::app::backtest(&ctx, &req).unwrap_or_else(|e| panic!("{e}"));
     let json = read_json(&out.join("results.json"));
     assert_eq!(json["tune_until"], "2023-12-31");
     // Origins every 28 days from 2023-06-01: 8 up to 2023-12-31, 6 after.
@@ -190,10 +190,7 @@ fn the_calibration_is_fitted_on_the_tuning_window_and_judged_after_it() {
         .as_array()
         .map(|a| a.iter().filter_map(serde_json::Value::as_f64).collect())
         .unwrap_or_default();
-    assert_eq!(
-        coefficients.len(),
-        vigil::score::calibration::FEATURES.len()
-    );
+    assert_eq!(coefficients.len(), vigil::model::params::FEATURES.len());
     assert!(coefficients.iter().all(|b| *b >= 0.0), "{cal}");
     assert!(coefficients.iter().any(|b| *b > 0.0), "{cal}");
     let r = row(&json, 30, "evaluation", "calibrated");
@@ -231,7 +228,7 @@ fn the_calibration_is_fitted_on_the_tuning_window_and_judged_after_it() {
     );
     let pr = std::fs::read_to_string(out.join("pr_curve_30d.svg")).unwrap_or_default();
     assert_eq!(pr.matches("<polyline").count(), 5, "{pr}");
-    for model in vigil::backtest::MODELS {
+    for model in vigil::evaluation::MODELS {
         assert!(pr.contains(&format!("data-name=\"{model}\"")), "{model}");
     }
     assert!(out.join("reliability_30d.svg").exists());
@@ -240,7 +237,7 @@ fn the_calibration_is_fitted_on_the_tuning_window_and_judged_after_it() {
         tune_until: Some("2024-05-31"),
         ..request(&[30], None)
     };
-    let report = vigil::commands::backtest(&ctx, &late).unwrap_or_else(|e| panic!("{e}"));
+    let report = vigil::app::backtest(&ctx, &late).unwrap_or_else(|e| panic!("{e}"));
     assert!(
         report.contains("no origin falls after --tune-until"),
         "{report}"
@@ -251,7 +248,7 @@ fn the_calibration_is_fitted_on_the_tuning_window_and_judged_after_it() {
         tune_until: Some("2025-01-01"),
         ..request(&[30], None)
     };
-    let err = vigil::commands::backtest(&ctx, &bad)
+    let err = vigil::app::backtest(&ctx, &bad)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -261,7 +258,7 @@ fn the_calibration_is_fitted_on_the_tuning_window_and_judged_after_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stored_calibration_gives_every_later_snapshot_a_probability_served_by_the_api() {
     let (_dir, ctx) = weekly_violence();
-    let msg = vigil::commands::calibrate(&ctx, Some(("2023-03-01", "2023-12-31")), 7, 30)
+    let msg = vigil::app::calibrate(&ctx, Some(("2023-03-01", "2023-12-31")), 7, 30)
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(msg.contains("calibration stored"), "{msg}");
     let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
@@ -272,9 +269,9 @@ async fn a_stored_calibration_gives_every_later_snapshot_a_probability_served_by
         .unwrap_or_else(|| panic!("no calibration in the manifest"));
     assert_eq!(cal.horizon_days, 30);
     assert_eq!(cal.fitted_until, "2023-12-29");
-    vigil::commands::score(&ctx, Some("2024-03-01")).unwrap_or_else(|e| panic!("{e}"));
+    vigil::app::score(&ctx, Some("2024-03-01")).unwrap_or_else(|e| panic!("{e}"));
     let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
-    let snap = vigil::snapshot::Snapshot::load(&store, Some("2024-03-01"))
+    let snap = vigil::store::snapshot::Snapshot::load(&store, Some("2024-03-01"))
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(snap.info.calibration.as_ref(), Some(&cal));
     let prob = |lon: f64| {
@@ -289,7 +286,7 @@ async fn a_stored_calibration_gives_every_later_snapshot_a_probability_served_by
     // Every cell has one.
     assert!(snap.cells.iter().all(|r| r.probability.is_some()));
     // The API serves it with the cell and describes the model in the collection.
-    let state = vigil::api::load_state(&ctx.store, vigil::config::Config::default())
+    let state = vigil::server::load_state(&ctx.store, vigil::config::Config::default())
         .unwrap_or_else(|e| panic!("{e}"));
     let h3 = h3o::CellIndex::try_from(cell(A))
         .map(|c| c.to_string())
@@ -313,15 +310,15 @@ async fn a_stored_calibration_gives_every_later_snapshot_a_probability_served_by
         "{collection}"
     );
     // Without --reset nothing else changes it; with it, later snapshots carry none.
-    vigil::commands::calibrate(&ctx, None, 7, 30).unwrap_or_else(|e| panic!("{e}"));
-    vigil::commands::score(&ctx, Some("2024-03-08")).unwrap_or_else(|e| panic!("{e}"));
+    vigil::app::calibrate(&ctx, None, 7, 30).unwrap_or_else(|e| panic!("{e}"));
+    vigil::app::score(&ctx, Some("2024-03-08")).unwrap_or_else(|e| panic!("{e}"));
     let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
-    let snap = vigil::snapshot::Snapshot::load(&store, Some("2024-03-08"))
+    let snap = vigil::store::snapshot::Snapshot::load(&store, Some("2024-03-08"))
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(snap.info.calibration.is_none());
     assert!(snap.cells.iter().all(|r| r.probability.is_none()));
     // A tuning window shorter than the horizon is refused, naming the parameter.
-    let err = vigil::commands::calibrate(&ctx, Some(("2023-12-20", "2023-12-31")), 7, 30)
+    let err = vigil::app::calibrate(&ctx, Some(("2023-12-20", "2023-12-31")), 7, 30)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();

@@ -3,7 +3,7 @@
 mod common;
 
 use std::process::Command;
-use vigil::commands;
+use vigil::app;
 use vigil::ingest::Kind;
 
 const ACLED_HEADER: &str = "event_id_cnty,event_date,year,time_precision,disorder_type,event_type,sub_event_type,actor1,assoc_actor_1,inter1,actor2,assoc_actor_2,inter2,interaction,civilian_targeting,iso,region,country,admin1,admin2,admin3,location,latitude,longitude,geo_precision,source,source_scale,notes,fatalities,tags,timestamp";
@@ -28,7 +28,7 @@ fn a_malformed_row_is_named_and_the_file_refused_when_too_many_fail() {
         acled_row("N2", "2024-12-02", "north")
     );
     let file = write(dir.path(), "broken.csv", &text);
-    let err = commands::ingest(&ctx, Kind::Acled, &file, &Default::default())
+    let err = app::ingest(&ctx, Kind::Acled, &file, &Default::default())
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -58,7 +58,7 @@ fn a_few_bad_rows_are_rejected_with_file_line_and_reason() {
     text.push_str(&acled_row("BAD", "31/02/2024", "6.5"));
     text.push('\n');
     let file = write(dir.path(), "mostly_fine.csv", &text);
-    let record = commands::ingest(&ctx, Kind::Acled, &file, &Default::default())
+    let record = app::ingest(&ctx, Kind::Acled, &file, &Default::default())
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!((record.accepted, record.rejected), (40, 1));
     assert_eq!(record.rejects_by_reason.get("unreadable date"), Some(&1));
@@ -79,7 +79,7 @@ fn a_missing_column_is_named_and_nothing_is_stored() {
         "nolat.csv",
         "event_id_cnty,event_date,event_type,longitude,fatalities\nA,2024-01-01,Battles,21.0,0\n",
     );
-    let err = commands::ingest(&ctx, Kind::Acled, &file, &Default::default())
+    let err = app::ingest(&ctx, Kind::Acled, &file, &Default::default())
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -94,14 +94,14 @@ fn a_missing_column_is_named_and_nothing_is_stored() {
 fn an_empty_or_binary_file_is_an_error_not_a_crash() {
     let (dir, ctx) = common::fresh_store();
     let empty = write(dir.path(), "empty.csv", "");
-    let err = commands::ingest(&ctx, Kind::Ucdp, &empty, &Default::default())
+    let err = app::ingest(&ctx, Kind::Ucdp, &empty, &Default::default())
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("empty.csv") && err.contains("empty"), "{err}");
     let junk = dir.path().join("junk.geojson");
     std::fs::write(&junk, [0xff, 0xfe, 0x00, 0x01]).unwrap_or_else(|e| panic!("{e}"));
-    let err = commands::ingest(&ctx, Kind::Areas, &junk, &Default::default())
+    let err = app::ingest(&ctx, Kind::Areas, &junk, &Default::default())
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -160,8 +160,8 @@ fn the_cli_reports_file_and_line_and_exits_non_zero() {
 fn an_unknown_config_key_is_refused() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let cfg = write(dir.path(), "vigil.toml", "[score]\nhalf_life = 30\n");
-    let ctx = commands::Context::new(dir.path().join("store"), Some(cfg));
-    let err = commands::score(&ctx, None)
+    let ctx = app::Context::new(dir.path().join("store"), Some(cfg));
+    let err = app::score(&ctx, None)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();

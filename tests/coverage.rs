@@ -11,13 +11,13 @@
 
 use serde_json::Value;
 use std::path::Path;
-use vigil::commands::{self, Context, CoverageRequest, PlanRequest};
-use vigil::coverage::report::ReportFormat;
+use vigil::analysis::report::ReportFormat;
+use vigil::app::{self, Context, CoverageRequest, PlanRequest};
 use vigil::grid::{cell_from_u64, cell_of, distance_km};
-use vigil::snapshot::Snapshot;
+use vigil::model::day::{days_from_ymd, format_date};
+use vigil::model::rows::{Base, Category, Event, PopulationCell, Table};
+use vigil::store::snapshot::Snapshot;
 use vigil::store::Store;
-use vigil::tables::{Base, Category, Event, PopulationCell, Table};
-use vigil::util::{days_from_ymd, format_date};
 
 mod common;
 
@@ -83,7 +83,7 @@ fn scored(days: &[i32]) -> (tempfile::TempDir, Context) {
     let (dir, ctx) = common::fresh_store();
     fixture(&ctx);
     for d in days {
-        commands::score(&ctx, Some(&format_date(*d))).unwrap_or_else(|e| panic!("{e}"));
+        app::score(&ctx, Some(&format_date(*d))).unwrap_or_else(|e| panic!("{e}"));
     }
     (dir, ctx)
 }
@@ -92,7 +92,7 @@ fn json(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
 }
 
-fn record(ctx: &Context, date: i32, lon: f64) -> vigil::snapshot::CellRecord {
+fn record(ctx: &Context, date: i32, lon: f64) -> vigil::model::cell::CellRecord {
     let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
     let snap = Snapshot::load(&store, Some(&format_date(date))).unwrap_or_else(|e| panic!("{e}"));
     let i = snap.index.get(&cell(lon)).copied();
@@ -116,7 +116,7 @@ fn gaps_summary_and_hit_rate_by_hand() {
     assert!(before.covered && before.nearest_base.as_deref() == Some("Hilltop (M)"));
     assert!(!c.covered && c.nearest_base.as_deref() == Some("Riverside (M)"));
     let rows = json(
-        &commands::coverage(
+        &app::coverage(
             &ctx,
             &CoverageRequest {
                 date: Some(&format_date(d)),
@@ -158,7 +158,7 @@ fn a_base_exactly_at_reach_distance_covers_the_cell() {
             config: Some(path),
             ..ctx
         };
-        commands::score(&ctx, Some(&format_date(d))).unwrap_or_else(|e| panic!("{e}"));
+        app::score(&ctx, Some(&format_date(d))).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(record(&ctx, d, A).covered, covered, "reach {reach} km");
     }
 }
@@ -181,7 +181,7 @@ fn scenarios_cover_a_known_gap_and_closing_a_base_opens_one() {
         &format!("[[add]]\nname = \"TOB B\"\nlat = {LAT}\nlon = {B}\ntroops = 100\n"),
     );
     let out = json(
-        &commands::scenario(&ctx, &open, Some(&date), ReportFormat::Json)
+        &app::scenario(&ctx, &open, Some(&date), ReportFormat::Json)
             .unwrap_or_else(|e| panic!("{e}")),
     );
     let all = &out["delta"][0];
@@ -204,14 +204,14 @@ fn scenarios_cover_a_known_gap_and_closing_a_base_opens_one() {
     // Closing Riverside opens a gap at A.
     let close = write(dir.path(), "close.json", r#"{"close": ["Riverside"]}"#);
     let out = json(
-        &commands::scenario(&ctx, &close, Some(&date), ReportFormat::Json)
+        &app::scenario(&ctx, &close, Some(&date), ReportFormat::Json)
             .unwrap_or_else(|e| panic!("{e}")),
     );
     assert_eq!(out["delta"][0]["gap_cells"], 1);
     assert_eq!(out["after"][0]["gap_cells"], 3);
     // An unknown base is refused, naming it and the active ones.
     let bad = write(dir.path(), "bad.json", r#"{"close": ["Atlantis"]}"#);
-    let err = commands::scenario(&ctx, &bad, Some(&date), ReportFormat::Json)
+    let err = app::scenario(&ctx, &bad, Some(&date), ReportFormat::Json)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -225,13 +225,13 @@ fn scenarios_cover_a_known_gap_and_closing_a_base_opens_one() {
         "bad2.json",
         r#"{"add": [{"name": "X", "lat": 95, "lon": 21, "troops": 10}]}"#,
     );
-    let err = commands::scenario(&ctx, &bad, Some(&date), ReportFormat::Json)
+    let err = app::scenario(&ctx, &bad, Some(&date), ReportFormat::Json)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("add[0] (X)") && err.contains("lat"), "{err}");
     let unknown = write(dir.path(), "bad3.json", r#"{"open": []}"#);
-    let err = commands::scenario(&ctx, &unknown, Some(&date), ReportFormat::Json)
+    let err = app::scenario(&ctx, &unknown, Some(&date), ReportFormat::Json)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -248,8 +248,7 @@ fn plan_finds_the_site_that_covers_both_gaps() {
         radius_km: None,
         troops: 100,
     };
-    let out =
-        json(&commands::plan(&ctx, &req, ReportFormat::Json).unwrap_or_else(|e| panic!("{e}")));
+    let out = json(&app::plan(&ctx, &req, ReportFormat::Json).unwrap_or_else(|e| panic!("{e}")));
     // B and C are 11 km apart: one 10 km site between them covers both (the optimum for
     // k = 1, 2000 people); no second site adds anything.
     assert_eq!(out["demand"], 2000.0);
@@ -272,7 +271,7 @@ fn plan_finds_the_site_that_covers_both_gaps() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let file = write(dir.path(), "plan.json", &out["scenario"].to_string());
     let applied = json(
-        &commands::scenario(&ctx, &file, Some(&format_date(d)), ReportFormat::Json)
+        &app::scenario(&ctx, &file, Some(&format_date(d)), ReportFormat::Json)
             .unwrap_or_else(|e| panic!("{e}")),
     );
     assert_eq!(applied["delta"][0]["population_in_gaps"], -2000.0);
@@ -287,7 +286,7 @@ fn responsiveness_counts_days_from_entry_to_coverage() {
     let days: Vec<i32> = (-2..=3).map(|w| d + 7 * w).collect();
     let (_dir, ctx) = scored(&days);
     let out = json(
-        &commands::responsiveness(
+        &app::responsiveness(
             &ctx,
             &format_date(d - 14),
             &format_date(d + 21),
@@ -313,7 +312,7 @@ fn radii_sensitivity_and_time_series() {
     let d = d0();
     let (_dir, ctx) = scored(&[d - 7, d]);
     let rows = json(
-        &commands::coverage(
+        &app::coverage(
             &ctx,
             &CoverageRequest {
                 date: Some(&format_date(d)),
@@ -338,7 +337,7 @@ fn radii_sensitivity_and_time_series() {
     assert_eq!(gaps(serde_json::json!(5.0)), 3);
     assert_eq!(gaps(serde_json::json!(45.0)), 1);
     let series = json(
-        &commands::coverage(
+        &app::coverage(
             &ctx,
             &CoverageRequest {
                 range: Some((&format_date(d - 7), &format_date(d))),
@@ -352,7 +351,7 @@ fn radii_sensitivity_and_time_series() {
         common::series_dates(&series),
         [format_date(d - 7), format_date(d)]
     );
-    let err = commands::coverage(
+    let err = app::coverage(
         &ctx,
         &CoverageRequest {
             by: Some("district"),
@@ -373,12 +372,12 @@ fn recomputing_the_sample_with_its_own_bases_reproduces_every_stored_cell() {
     let snap = Snapshot::load(&store, Some(&date)).unwrap_or_else(|e| panic!("{e}"));
     let bases: Vec<Base> = store.read().unwrap_or_else(|e| panic!("{e}"));
     let cfg = vigil::config::CoverageConfig::default();
-    let grid = vigil::coverage::recompute::SnapshotGrid::new(
+    let grid = vigil::analysis::recompute::SnapshotGrid::new(
         &snap.cells,
         h3o::Resolution::Seven,
         cfg.min_troops_per_1000,
     );
-    let active = vigil::coverage::recompute::snapshot_bases(&bases, &snap, &cfg);
+    let active = vigil::analysis::recompute::snapshot_bases(&bases, &snap, &cfg);
     let again = grid.recompute(&active);
     assert_eq!(again.len(), snap.cells.len());
     for (a, b) in again.iter().zip(&snap.cells) {

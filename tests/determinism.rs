@@ -2,10 +2,10 @@
 
 mod common;
 
-use vigil::commands;
-use vigil::export::{Format, What};
-use vigil::sample;
+use vigil::app;
+use vigil::output::export::{Format, What};
 use vigil::store::Store;
+use vigil::synthetic::sample;
 
 #[test]
 fn regenerating_the_sample_with_its_seed_is_byte_identical() {
@@ -39,7 +39,7 @@ fn the_sample_stays_small() {
 #[test]
 fn scoring_twice_gives_byte_identical_grids() {
     let (_dir, ctx, date) = common::scored_store();
-    let snapshot_bytes = |ctx: &commands::Context| {
+    let snapshot_bytes = |ctx: &app::Context| {
         let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
         let info = store
             .manifest()
@@ -49,14 +49,14 @@ fn scoring_twice_gives_byte_identical_grids() {
             .unwrap_or_else(|| panic!("no snapshot"));
         std::fs::read(ctx.store.join(&info.file)).unwrap_or_else(|e| panic!("{e}"))
     };
-    let export = |ctx: &commands::Context| {
+    let export = |ctx: &app::Context| {
         let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
-        vigil::export::export_bytes(&store, What::Grid, Some(&date), Format::Csv)
+        vigil::output::export::export_bytes(&store, What::Grid, Some(&date), Format::Csv)
             .unwrap_or_else(|e| panic!("{e}"))
     };
     let first = snapshot_bytes(&ctx);
     let first_csv = export(&ctx);
-    commands::score(&ctx, Some(&date)).unwrap_or_else(|e| panic!("{e}"));
+    app::score(&ctx, Some(&date)).unwrap_or_else(|e| panic!("{e}"));
     assert!(first == snapshot_bytes(&ctx), "snapshot Parquet differs");
     assert!(first_csv == export(&ctx), "grid CSV differs");
 
@@ -70,7 +70,7 @@ fn scoring_twice_gives_byte_identical_grids() {
 fn reingesting_the_same_file_changes_nothing() {
     let (_dir, ctx, _) = common::scored_store();
     let before = common::tree(&ctx.store);
-    let record = commands::ingest(
+    let record = app::ingest(
         &ctx,
         vigil::ingest::Kind::Acled,
         &common::sample_dir().join("acled.csv"),
@@ -89,7 +89,7 @@ fn reingesting_the_same_file_changes_nothing() {
         .find(|r| r.kind == "acled")
         .cloned()
         .unwrap_or_default();
-    assert_eq!(entry.sha256, vigil::util::sha256_hex(&bytes));
+    assert_eq!(entry.sha256, vigil::store::sha256_hex(&bytes));
     assert!(entry.attribution.contains("ACLED"));
     assert_eq!(entry.rows_read, entry.accepted);
     assert!(entry.date_range.is_some() && entry.bbox.is_some());
@@ -103,10 +103,9 @@ fn a_range_gives_the_snapshots_that_single_days_give() {
     let (_b, ctx_b, _) = common::scored_store();
     let days = ["2024-06-28", "2024-06-29", "2024-06-30"];
     for d in days {
-        commands::score(&ctx_a, Some(d)).unwrap_or_else(|e| panic!("{e}"));
+        app::score(&ctx_a, Some(d)).unwrap_or_else(|e| panic!("{e}"));
     }
-    let ranged =
-        commands::score_range(&ctx_b, days[0], days[2], 1).unwrap_or_else(|e| panic!("{e}"));
+    let ranged = app::score_range(&ctx_b, days[0], days[2], 1).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ranged.len(), 3);
     let store_a = vigil::store::Store::open(&ctx_a.store, 7).unwrap_or_else(|e| panic!("{e}"));
     let store_b = vigil::store::Store::open(&ctx_b.store, 7).unwrap_or_else(|e| panic!("{e}"));
@@ -118,7 +117,7 @@ fn a_range_gives_the_snapshots_that_single_days_give() {
             "{d}: the range and the single day differ"
         );
     }
-    let err = commands::score_range(&ctx_b, days[2], days[0], 1)
+    let err = app::score_range(&ctx_b, days[2], days[0], 1)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();

@@ -3,7 +3,7 @@
 mod common;
 
 use vigil::config::Config;
-use vigil::snapshot::Snapshot;
+use vigil::store::snapshot::Snapshot;
 use vigil::store::Store;
 
 #[test]
@@ -13,7 +13,7 @@ fn contributions_rebuild_the_snapshot_components() {
     let config = Config::default();
     let snapshot = Snapshot::load(&store, None).unwrap_or_else(|e| panic!("{e}"));
     // The riskiest cells, a gap among them, and a quiet one.
-    let mut cells: Vec<&vigil::snapshot::CellRecord> = snapshot.cells.iter().collect();
+    let mut cells: Vec<&vigil::model::cell::CellRecord> = snapshot.cells.iter().collect();
     cells.sort_by(|a, b| b.risk.total_cmp(&a.risk));
     let mut chosen: Vec<u64> = cells.iter().take(5).map(|c| c.cell).collect();
     chosen.extend(snapshot.cells.iter().find(|c| c.gap).map(|c| c.cell));
@@ -25,7 +25,7 @@ fn contributions_rebuild_the_snapshot_components() {
             .map(|c| c.cell),
     );
     for cell in chosen {
-        let e = vigil::explain::explain(&store, &config, cell, Some(&date))
+        let e = vigil::risk::explain::explain(&store, &config, cell, Some(&date))
             .unwrap_or_else(|e| panic!("{e}"));
         let rebuilt = e.rebuilt(&config);
         let r = &e.record;
@@ -55,13 +55,13 @@ fn contributions_rebuild_the_snapshot_components() {
 #[test]
 fn explain_names_bad_cells_and_cells_outside_the_grid() {
     let (_dir, ctx, _) = common::scored_store();
-    let err = vigil::commands::explain(&ctx, "not-a-cell", None, 5)
+    let err = vigil::app::explain(&ctx, "not-a-cell", None, 5)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("not-a-cell") && err.contains("H3"), "{err}");
     // A valid cell far from the mission area.
-    let err = vigil::commands::explain(&ctx, "871fb4662ffffff", None, 5)
+    let err = vigil::app::explain(&ctx, "871fb4662ffffff", None, 5)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();

@@ -22,7 +22,7 @@ fn ogrinfo_available() -> bool {
 /// Serves the scored sample on a loopback port in a background runtime.
 fn serve() -> (tempfile::TempDir, String, usize) {
     let (dir, ctx, _) = common::scored_store();
-    let state = vigil::api::load_state(&ctx.store, vigil::config::Config::default())
+    let state = vigil::server::load_state(&ctx.store, vigil::config::Config::default())
         .unwrap_or_else(|e| panic!("{e}"));
     let gaps = state
         .current()
@@ -39,7 +39,7 @@ fn serve() -> (tempfile::TempDir, String, usize) {
             .build()
             .unwrap_or_else(|e| panic!("{e}"));
         rt.block_on(async move {
-            let _ = vigil::api::serve(state, "127.0.0.1:0", false, move |addr| {
+            let _ = vigil::server::serve(state, "127.0.0.1:0", false, move |addr| {
                 let _ = tx.send(addr);
             })
             .await;

@@ -230,7 +230,7 @@ fn implausible_events_are_rejects_and_duplicates_in_a_file_are_named() {
     let s = vigil::store::Store::open(&store, 7).unwrap_or_else(|e| panic!("{e}"));
     let latest = s.latest_snapshot().unwrap_or_default().to_owned();
     assert!(
-        latest <= vigil::util::format_date(vigil::util::today()),
+        latest <= vigil::model::day::format_date(vigil::model::day::today()),
         "{latest}"
     );
 }

@@ -100,7 +100,7 @@ fn check_consistent(store: &Path) -> vigil::store::Manifest {
 }
 
 fn ingested(m: &vigil::store::Manifest, file: &Path) -> bool {
-    let sha = vigil::util::sha256_hex(&std::fs::read(file).unwrap_or_default());
+    let sha = vigil::store::sha256_hex(&std::fs::read(file).unwrap_or_default());
     m.ingests.iter().any(|r| r.sha256 == sha)
 }
 
@@ -159,7 +159,7 @@ fn two_writers_at_once_lose_nothing_and_leave_no_missing_file() {
         if trial % 3 == 2 {
             // Both files' events are in the events table.
             let s = Store::open(&store, 7).unwrap_or_else(|e| panic!("{e}"));
-            let events: Vec<vigil::tables::Event> = s.read().unwrap_or_else(|e| panic!("{e}"));
+            let events: Vec<vigil::model::rows::Event> = s.read().unwrap_or_else(|e| panic!("{e}"));
             for tag in [format!("a{trial}-"), format!("b{trial}-")] {
                 let n = events
                     .iter()
@@ -178,7 +178,7 @@ fn a_second_writer_waits_for_the_first_and_no_wait_fails_at_once() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let store = trial_store(dir.path(), "wait");
     let file = extra_acled(dir.path(), "w", 10);
-    let held = vigil::lock::WriterLock::acquire(&store, &Default::default())
+    let held = vigil::store::lock::WriterLock::acquire(&store, &Default::default())
         .unwrap_or_else(|e| panic!("{e}"));
 
     let t = Instant::now();
@@ -208,7 +208,7 @@ fn a_second_writer_waits_for_the_first_and_no_wait_fails_at_once() {
     assert!(ingested(&check_consistent(&store), &file));
 
     // A short --lock-timeout gives up with the holder's name.
-    let _held = vigil::lock::WriterLock::acquire(&store, &Default::default())
+    let _held = vigil::store::lock::WriterLock::acquire(&store, &Default::default())
         .unwrap_or_else(|e| panic!("{e}"));
     let out = run(
         &store,
@@ -325,8 +325,8 @@ fn a_server_reading_while_a_date_is_rescored_200_times_never_answers_5xx() {
             })
         })
         .collect();
-    let ctx_a = vigil::commands::Context::new(&store, Some(a.clone()));
-    let ctx_b = vigil::commands::Context::new(&store, Some(b.clone()));
+    let ctx_a = vigil::app::Context::new(&store, Some(a.clone()));
+    let ctx_b = vigil::app::Context::new(&store, Some(b.clone()));
     for i in 0..200 {
         let ctx = if i % 2 == 0 { &ctx_b } else { &ctx_a };
         let date = if i % 4 < 2 {
@@ -334,7 +334,7 @@ fn a_server_reading_while_a_date_is_rescored_200_times_never_answers_5xx() {
         } else {
             "2024-12-31"
         };
-        vigil::commands::score(ctx, Some(date)).unwrap_or_else(|e| panic!("{e}"));
+        vigil::app::score(ctx, Some(date)).unwrap_or_else(|e| panic!("{e}"));
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let (mut requests, mut failures) = (0, Vec::new());
@@ -357,7 +357,7 @@ fn a_server_reading_while_a_date_is_rescored_200_times_never_answers_5xx() {
 fn kill_9_at_random_moments_leaves_a_valid_store_and_gc_leaves_nothing_stray() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let big = extra_acled(dir.path(), "k", 20_000);
-    let mut rng = vigil::util::SplitMix64::new(12);
+    let mut rng = vigil::model::rand::SplitMix64::new(12);
     let mut valid = 0;
     for trial in 0..20 {
         let store = trial_store(dir.path(), &format!("k{trial}"));

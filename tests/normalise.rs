@@ -3,7 +3,7 @@
 
 mod common;
 
-use vigil::commands;
+use vigil::app;
 use vigil::store::Store;
 
 #[test]
@@ -17,7 +17,7 @@ fn reference_levels_are_fixed_recorded_and_recomputed_only_when_asked() {
         Some("defaults")
     );
 
-    let summary = commands::normalise(&ctx, Some(("2022-01-01", "2023-12-31")), 7)
+    let summary = app::normalise(&ctx, Some(("2022-01-01", "2023-12-31")), 7)
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
         summary.contains("reference 2022-01-01..2023-12-31"),
@@ -34,20 +34,19 @@ fn reference_levels_are_fixed_recorded_and_recomputed_only_when_asked() {
 
     // Scoring uses the stored levels and records them with the snapshot, day after day.
     for d in ["2024-03-31", "2024-06-30"] {
-        let (_, info) = commands::score(&ctx, Some(d)).unwrap_or_else(|e| panic!("{e}"));
+        let (_, info) = app::score(&ctx, Some(d)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(info.normalisation.as_ref(), Some(&fixed), "{d}");
     }
     // Re-running normalise on the same period gives the same levels (deterministic).
-    commands::normalise(&ctx, Some(("2022-01-01", "2023-12-31")), 7)
-        .unwrap_or_else(|e| panic!("{e}"));
+    app::normalise(&ctx, Some(("2022-01-01", "2023-12-31")), 7).unwrap_or_else(|e| panic!("{e}"));
     let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(store.manifest().normalisation.as_ref(), Some(&fixed));
     // Back to the defaults.
-    commands::normalise(&ctx, None, 7).unwrap_or_else(|e| panic!("{e}"));
-    let (_, info) = commands::score(&ctx, Some("2024-06-30")).unwrap_or_else(|e| panic!("{e}"));
+    app::normalise(&ctx, None, 7).unwrap_or_else(|e| panic!("{e}"));
+    let (_, info) = app::score(&ctx, Some("2024-06-30")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(info.normalisation, defaults);
     // A period without any event is refused, naming it.
-    let err = commands::normalise(&ctx, Some(("1990-01-01", "1990-12-31")), 7)
+    let err = app::normalise(&ctx, Some(("1990-01-01", "1990-12-31")), 7)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();

@@ -5,8 +5,8 @@ mod common;
 use axum::http::StatusCode;
 use serde_json::Value;
 use std::sync::Arc;
-use vigil::api::{self, AppState};
 use vigil::config::Config;
+use vigil::server::{self, AppState};
 
 async fn get(state: &Arc<AppState>, uri: &str) -> (StatusCode, String, Vec<u8>) {
     let a = common::call(state, axum::http::Method::GET, uri, &[], None).await;
@@ -78,7 +78,7 @@ fn check_cells(fc: &Value) -> Vec<Value> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sample_pipeline_serves_a_coverage_gap_layer() {
     let (_dir, ctx, date) = common::scored_store();
-    let state = api::load_state(&ctx.store, Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    let state = server::load_state(&ctx.store, Config::default()).unwrap_or_else(|e| panic!("{e}"));
 
     let (status, _, body) = get(&state, "/healthz").await;
     assert_eq!(status, StatusCode::OK);
@@ -117,7 +117,7 @@ async fn sample_pipeline_serves_a_coverage_gap_layer() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bbox_selects_intersecting_cells_only() {
     let (_dir, ctx, _) = common::scored_store();
-    let state = api::load_state(&ctx.store, Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    let state = server::load_state(&ctx.store, Config::default()).unwrap_or_else(|e| panic!("{e}"));
     let bbox = [21.0, 6.4, 21.1, 6.5];
     let uri = format!(
         "/collections/risk/items?limit=10000&bbox={},{},{},{}",
@@ -143,7 +143,7 @@ async fn bbox_selects_intersecting_cells_only() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn latest_grid_csv_has_every_cell_with_h3() {
     let (_dir, ctx, date) = common::scored_store();
-    let state = api::load_state(&ctx.store, Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    let state = server::load_state(&ctx.store, Config::default()).unwrap_or_else(|e| panic!("{e}"));
     let (status, ctype, body) = get(&state, "/grids/latest.csv").await;
     assert_eq!(status, StatusCode::OK);
     assert!(ctype.starts_with("text/csv"));
@@ -162,11 +162,11 @@ async fn latest_grid_csv_has_every_cell_with_h3() {
 fn a_real_socket_serves_healthz() {
     use std::io::{Read, Write};
     let (_dir, ctx, _) = common::scored_store();
-    let state = api::load_state(&ctx.store, Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    let state = server::load_state(&ctx.store, Config::default()).unwrap_or_else(|e| panic!("{e}"));
     let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
     let (tx, rx) = std::sync::mpsc::channel();
     rt.spawn(async move {
-        let _ = api::serve(state, "127.0.0.1:0", false, move |addr| {
+        let _ = server::serve(state, "127.0.0.1:0", false, move |addr| {
             let _ = tx.send(addr);
         })
         .await;
@@ -190,20 +190,21 @@ fn a_real_socket_serves_healthz() {
 #[test]
 fn without_areas_or_population_the_grid_surrounds_events_and_exposure_is_neutral() {
     let (_dir, ctx) = common::fresh_store();
-    vigil::commands::ingest(
+    vigil::app::ingest(
         &ctx,
         vigil::ingest::Kind::Acled,
         &common::sample_dir().join("acled.csv"),
         &Default::default(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    let (date, info) = vigil::commands::score(&ctx, None).unwrap_or_else(|e| panic!("{e}"));
+    let (date, info) = vigil::app::score(&ctx, None).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(date, "2024-12-31", "defaults to the last event date");
     assert!(info.exposure_neutral);
     assert!(info.cells > 1000);
-    assert!(vigil::commands::snapshot_summary(&date, &info).contains("exposure neutral"));
+    assert!(vigil::app::snapshot_summary(&date, &info).contains("exposure neutral"));
     let store = vigil::store::Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
-    let snap = vigil::snapshot::Snapshot::load(&store, None).unwrap_or_else(|e| panic!("{e}"));
+    let snap =
+        vigil::store::snapshot::Snapshot::load(&store, None).unwrap_or_else(|e| panic!("{e}"));
     assert!(snap
         .cells
         .iter()
@@ -218,7 +219,7 @@ fn without_areas_or_population_the_grid_surrounds_events_and_exposure_is_neutral
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cell_explains_itself_over_http() {
     let (_dir, ctx, date) = common::scored_store();
-    let state = api::load_state(&ctx.store, Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    let state = server::load_state(&ctx.store, Config::default()).unwrap_or_else(|e| panic!("{e}"));
     let gap = state
         .current()
         .snapshot

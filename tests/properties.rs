@@ -5,10 +5,10 @@
 use proptest::prelude::*;
 use std::collections::HashMap;
 use vigil::config::Config;
-use vigil::score::Engine;
-use vigil::snapshot::CellRecord;
+use vigil::model::cell::CellRecord;
+use vigil::model::rows::{Category, Event, PopulationCell, Precision, Table};
+use vigil::risk::Engine;
 use vigil::store::Store;
-use vigil::tables::{Category, Event, PopulationCell, Precision, Table};
 
 const D: i32 = 19_900; // 2024-06-26
 
@@ -116,7 +116,7 @@ fn score(events: &[Event], population: &[PopulationCell], d: i32) -> HashMap<u64
     let config = Config::default();
     let mut engine = Engine::new(&store, &config, d, d).unwrap_or_else(|e| panic!("{e}"));
     let scored = engine
-        .score(&vigil::score::Prior::of(&store), d)
+        .score(&vigil::risk::Prior::of(&store), d)
         .unwrap_or_else(|e| panic!("{e}"));
     scored.rows.into_iter().map(|r| (r.cell, r)).collect()
 }

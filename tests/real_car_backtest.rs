@@ -13,9 +13,9 @@ fn car_out_of_sample_2019_2022_index_beats_persistence() {
         return;
     };
     let out = dir.path().join("backtest");
-    let report = vigil::commands::backtest(
+    let report = vigil::app::backtest(
         &ctx,
-        &vigil::commands::BacktestRequest {
+        &vigil::app::BacktestRequest {
             from: "2015-01-01",
             to: "2022-12-31",
             step: 7,

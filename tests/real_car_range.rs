@@ -4,12 +4,12 @@
 //! Skips, saying so, when `../shared/data/real` is absent.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
+use vigil::analysis::report::{render, ReportFormat};
+use vigil::analysis::responsiveness::{self, Observation, Tracker};
 use vigil::config::Config;
-use vigil::coverage::report::{render, ReportFormat};
-use vigil::coverage::responsiveness::{self, Observation, Tracker};
-use vigil::score::Engine;
+use vigil::model::day::{format_date, parse_iso_date};
+use vigil::risk::Engine;
 use vigil::store::Store;
-use vigil::util::{format_date, parse_iso_date};
 
 mod common;
 
@@ -22,7 +22,7 @@ fn car_weekly_2014_2020_completes_and_reports_high_cells_per_year() {
     let config = Config::default();
     let from = parse_iso_date("2014-01-01").unwrap_or_default();
     let to = parse_iso_date("2020-12-31").unwrap_or_default();
-    let days = vigil::score::days(from, to, 7).unwrap_or_else(|e| panic!("{e}"));
+    let days = vigil::risk::days(from, to, 7).unwrap_or_else(|e| panic!("{e}"));
     let mut engine = Engine::new(&store, &config, from, to).unwrap_or_else(|e| panic!("{e}"));
     // year → (distinct high-or-critical cells, distinct critical cells, most in one week)
     let mut per_year: BTreeMap<String, (BTreeSet<u64>, BTreeSet<u64>, usize)> = BTreeMap::new();
@@ -34,7 +34,7 @@ fn car_weekly_2014_2020_completes_and_reports_high_cells_per_year() {
     let mut last_high: Option<HashSet<u64>> = None;
     for d in &days {
         let scored = engine
-            .score(&vigil::score::Prior::of(&store), *d)
+            .score(&vigil::risk::Prior::of(&store), *d)
             .unwrap_or_else(|e| panic!("{e}"));
         grid = scored.rows.len();
         if *d >= start {
@@ -65,7 +65,7 @@ fn car_weekly_2014_2020_completes_and_reports_high_cells_per_year() {
                 entry.0.insert(r.cell);
                 week += 1;
             }
-            if r.tier == vigil::snapshot::Tier::Critical {
+            if r.tier == vigil::model::cell::Tier::Critical {
                 entry.1.insert(r.cell);
             }
             assert!((0.0..=1.0).contains(&r.risk));
@@ -124,6 +124,6 @@ fn car_weekly_2014_2020_completes_and_reports_high_cells_per_year() {
         Store::open_writer(&ctx.store, 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
     let last = days.last().copied().unwrap_or(to);
     let (_, info) =
-        vigil::score::score_day(&mut store, &config, Some(last)).unwrap_or_else(|e| panic!("{e}"));
+        vigil::risk::score_day(&mut store, &config, Some(last)).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(info.cells, grid);
 }

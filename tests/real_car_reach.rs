@@ -3,8 +3,8 @@
 //! deaths that fell outside every MINUSCA base's reach on the day. Skips, saying so, when
 //! `../shared/data/real` is absent.
 
-use vigil::commands;
-use vigil::coverage::report::ReportFormat;
+use vigil::analysis::report::ReportFormat;
+use vigil::app;
 use vigil::ingest::Kind;
 
 use common::real;
@@ -22,7 +22,7 @@ fn minusca_one_sided_violence_deaths_outside_reach_per_year() {
     let (_dir, ctx) = common::fresh_store();
     common::ingest(&ctx, &[(Kind::Geopko, &pko), (Kind::Ucdp, &ged)]);
     let run = |format| {
-        commands::outside_reach(&ctx, "2015-01-01", "2020-12-31", Some("MINUSCA"), format)
+        app::outside_reach(&ctx, "2015-01-01", "2020-12-31", Some("MINUSCA"), format)
             .unwrap_or_else(|e| panic!("{e}"))
     };
     eprintln!("{}", run(ReportFormat::Table));
@@ -46,7 +46,7 @@ fn minusca_one_sided_violence_deaths_outside_reach_per_year() {
         );
     }
     // Other missions' bases are not MINUSCA's: asking for an absent mission is refused.
-    let err = commands::outside_reach(
+    let err = app::outside_reach(
         &ctx,
         "2015-01-01",
         "2020-12-31",

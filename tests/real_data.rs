@@ -31,7 +31,7 @@ fn ucdp_ged_car_extract_loads_every_event() {
     let one_sided = p
         .rows
         .iter()
-        .filter(|e| e.category == vigil::tables::Category::CivilianHarm)
+        .filter(|e| e.category == vigil::model::rows::Category::CivilianHarm)
         .count();
     assert!(one_sided > 500, "{one_sided}");
 }
@@ -71,7 +71,7 @@ fn ucdp_ged_csv_and_geojson_give_identical_canonical_rows() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(from_gj.rows_read, 1848);
     assert_eq!(from_gj.rejects, vec![]);
-    let key = |e: &vigil::tables::Event| e.source_id.parse::<u64>().unwrap_or(0);
+    let key = |e: &vigil::model::rows::Event| e.source_id.parse::<u64>().unwrap_or(0);
     let mut a = from_csv.rows.clone();
     let mut b = from_gj.rows.clone();
     a.sort_by_key(key);
@@ -128,7 +128,7 @@ fn geopko_v1_and_frontmap_extracts_load_with_their_quirks() {
         let jan1 = p
             .rows
             .iter()
-            .all(|b| vigil::util::ymd_from_days(b.base.valid_from).1 == 1);
+            .all(|b| vigil::model::day::ymd_from_days(b.base.valid_from).1 == 1);
         assert!(jan1, "FrontMap years start on 1 January");
     }
 }
@@ -182,6 +182,6 @@ fn speibase_series_loads() {
         .iter()
         .map(|r| r.period)
         .max()
-        .map(vigil::util::format_date);
+        .map(vigil::model::day::format_date);
     assert_eq!(last.as_deref(), Some("2015-12-01"));
 }

@@ -3,10 +3,10 @@
 
 use vigil::config::Config;
 use vigil::grid::{cell_of, center};
-use vigil::snapshot::Snapshot;
+use vigil::model::day::days_from_ymd;
+use vigil::model::rows::{Base, Category, ClimateValue, Event, Table};
+use vigil::store::snapshot::Snapshot;
 use vigil::store::Store;
-use vigil::tables::{Base, Category, ClimateValue, Event, Table};
-use vigil::util::days_from_ymd;
 
 fn day(y: i32, m: u32, d: u32) -> i32 {
     days_from_ymd(y, m, d).unwrap_or_default()
@@ -85,7 +85,7 @@ fn a_rainy_month_halves_a_base_reach() {
     let config = Config::default();
     let covered = |store: &mut Store, d: i32| {
         let (date, info) =
-            vigil::score::score_day(store, &config, Some(d)).unwrap_or_else(|e| panic!("{e}"));
+            vigil::risk::score_day(store, &config, Some(d)).unwrap_or_else(|e| panic!("{e}"));
         let snap = Snapshot::load(store, Some(&date)).unwrap_or_else(|e| panic!("{e}"));
         let r = snap
             .index
@@ -104,7 +104,7 @@ fn a_rainy_month_halves_a_base_reach() {
     // A wetter threshold than the Julys: no reduction.
     let mut wet = Config::default();
     wet.coverage.rainy_month_mm = 300.0;
-    let (date, info) = vigil::score::score_day(&mut store, &wet, Some(day(2024, 7, 16)))
+    let (date, info) = vigil::risk::score_day(&mut store, &wet, Some(day(2024, 7, 16)))
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(info.reduced_bases.is_empty(), "{date}");
 }

@@ -94,7 +94,7 @@ fn token_prints_a_token_and_its_hash() {
         .unwrap_or_default()
         .to_owned();
     assert_eq!(token.len(), 64);
-    let hash = vigil::api::auth::token_hash(&token);
+    let hash = vigil::server::auth::token_hash(&token);
     assert!(text.contains(&format!("sha256 = \"{hash}\"")), "{text}");
     assert!(text.contains("scopes = [\"risk:read\", \"deployments:read\"]"));
     // The printed entry is a valid configuration.

@@ -9,15 +9,16 @@ use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 use std::sync::{Arc, OnceLock};
-use vigil::api::{self, AppState};
+use vigil::server::{self, AppState};
 
 fn state() -> Arc<AppState> {
-    static STORE: OnceLock<(tempfile::TempDir, vigil::commands::Context)> = OnceLock::new();
+    static STORE: OnceLock<(tempfile::TempDir, vigil::app::Context)> = OnceLock::new();
     let (_, ctx) = STORE.get_or_init(|| {
         let (dir, ctx, _) = common::scored_store();
         (dir, ctx)
     });
-    api::load_state(&ctx.store, vigil::config::Config::default()).unwrap_or_else(|e| panic!("{e}"))
+    server::load_state(&ctx.store, vigil::config::Config::default())
+        .unwrap_or_else(|e| panic!("{e}"))
 }
 
 async fn get(

@@ -2,10 +2,11 @@
 //! scored by the engine, give the hand-computed numbers.
 
 use vigil::config::Config;
-use vigil::snapshot::{Snapshot, Tier};
+use vigil::model::cell::Tier;
+use vigil::model::day::days_from_ymd;
+use vigil::model::rows::{Category, Event, PopulationCell, Table};
+use vigil::store::snapshot::Snapshot;
 use vigil::store::Store;
-use vigil::tables::{Category, Event, PopulationCell, Table};
-use vigil::util::days_from_ymd;
 
 fn event(id: &str, day: i32, fatalities: i64, cell: u64) -> Event {
     Event::at(
@@ -49,7 +50,7 @@ fn the_worked_example_by_hand_is_what_the_engine_scores() {
         )
         .unwrap_or_else(|e| panic!("{e}"));
     let config = Config::default();
-    vigil::score::score_day(&mut store, &config, Some(d)).unwrap_or_else(|e| panic!("{e}"));
+    vigil::risk::score_day(&mut store, &config, Some(d)).unwrap_or_else(|e| panic!("{e}"));
     let snap = Snapshot::load(&store, None).unwrap_or_else(|e| panic!("{e}"));
     let r = snap
         .index

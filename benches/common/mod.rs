@@ -25,13 +25,13 @@ pub fn full() -> bool {
 }
 
 /// Sends one GET through the router of `state`: (status, body length).
-pub async fn fetch(state: std::sync::Arc<vigil::api::AppState>, uri: String) -> (u16, usize) {
+pub async fn fetch(state: std::sync::Arc<vigil::server::AppState>, uri: String) -> (u16, usize) {
     use tower::ServiceExt;
     let req = axum::http::Request::builder()
         .uri(uri)
         .body(axum::body::Body::empty())
         .unwrap_or_else(|e| panic!("{e}"));
-    let resp = vigil::api::router(state)
+    let resp = vigil::server::router(state)
         .oneshot(req)
         .await
         .unwrap_or_else(|e| panic!("{e}"));

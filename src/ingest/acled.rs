@@ -4,8 +4,8 @@
 use super::csvsource::{Col, CsvSource, Row};
 use super::{check_coordinates, IngestError, Parsed, Reject};
 use crate::grid::cell_of;
-use crate::tables::{Category, Event, Precision};
-use crate::util::parse_flexible_date;
+use crate::model::day::parse_flexible_date;
+use crate::model::rows::{Category, Event, Precision};
 use h3o::Resolution;
 
 const REQUIRED: [&str; 6] = [
@@ -156,7 +156,7 @@ mod tests {
         assert_eq!(e.category, Category::CivilianHarm);
         assert_eq!(e.civilian_fatalities, Some(3));
         assert_eq!(e.published_at, Some(1_747_400_000));
-        assert_eq!(crate::util::format_date(e.date_start), "2025-05-16");
+        assert_eq!(crate::model::day::format_date(e.date_start), "2025-05-16");
     }
 
     #[test]
@@ -208,8 +208,14 @@ mod tests {
             read("old.csv", csv.as_bytes(), Resolution::Seven).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.rejects, vec![]);
         assert_eq!(p.rows[0].category, Category::CivilianHarm);
-        assert_eq!(crate::util::format_date(p.rows[0].date_start), "2019-02-16");
+        assert_eq!(
+            crate::model::day::format_date(p.rows[0].date_start),
+            "2019-02-16"
+        );
         assert_eq!(p.rows[1].category, Category::Unrest);
-        assert_eq!(crate::util::format_date(p.rows[1].date_start), "2018-09-29");
+        assert_eq!(
+            crate::model::day::format_date(p.rows[1].date_start),
+            "2018-09-29"
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use super::{IngestError, Reject};
 use crate::grid::polyfill;
-use crate::tables::{Area, AreaCell};
+use crate::model::rows::{Area, AreaCell};
 use geojson::{feature::Id, Feature, GeoJson};
 use h3o::Resolution;
 

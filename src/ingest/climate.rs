@@ -15,8 +15,8 @@
 use super::csvsource::{CsvSource, Row};
 use super::{check_coordinates, IngestError, IngestOptions, Parsed, Reject};
 use crate::grid::{cell_of, parse_cell};
-use crate::tables::ClimateValue;
-use crate::util::{days_from_ymd, parse_flexible_date, ymd_from_days};
+use crate::model::day::{days_from_ymd, parse_flexible_date, ymd_from_days};
+use crate::model::rows::ClimateValue;
 use h3o::Resolution;
 use std::io::Read as _;
 
@@ -255,7 +255,10 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(a.rows, b.rows);
-        assert_eq!(crate::util::format_date(a.rows[0].period), "2023-07-01");
+        assert_eq!(
+            crate::model::day::format_date(a.rows[0].period),
+            "2023-07-01"
+        );
     }
 
     #[test]
@@ -275,9 +278,11 @@ mod tests {
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(p.rows.len(), 3, "nodata is skipped");
-        assert!(p.rows.iter().all(
-            |r| crate::util::format_date(r.period) == "2023-07-01" && r.variable == "precip_mm"
-        ));
+        assert!(p
+            .rows
+            .iter()
+            .all(|r| crate::model::day::format_date(r.period) == "2023-07-01"
+                && r.variable == "precip_mm"));
         let err = read(
             "rain.tif",
             &bytes,
@@ -331,13 +336,13 @@ mod tests {
         let jan = plain
             .rows
             .iter()
-            .filter(|r| crate::util::format_date(r.period) == "1901-01-01")
+            .filter(|r| crate::model::day::format_date(r.period) == "1901-01-01")
             .count();
         assert_eq!(jan, 1, "only SPEI01 exists in the first month");
         let last = plain
             .rows
             .iter()
-            .filter(|r| crate::util::format_date(r.period) == "1902-02-01")
+            .filter(|r| crate::model::day::format_date(r.period) == "1902-02-01")
             .count();
         assert_eq!(last, 4, "scales 1, 3, 6 and 12 by the fourteenth month");
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

@@ -40,13 +40,13 @@ pub struct Limits {
 impl Limits {
     /// The bounds of a configuration, with "today" from the system clock.
     pub fn of(config: &crate::config::Config) -> Self {
-        let today = crate::util::today();
+        let today = crate::model::day::today();
         let cfg = &config.ingest;
         Self {
             max_cells: config.grid.max_cells,
             max_raster_bytes: cfg.max_raster_bytes,
             max_field_bytes: cfg.max_field_bytes,
-            first_day: crate::util::days_from_ymd(1946, 1, 1).unwrap_or(-8766),
+            first_day: crate::model::day::days_from_ymd(1946, 1, 1).unwrap_or(-8766),
             last_day: today.saturating_add(i32::try_from(cfg.future_days).unwrap_or(i32::MAX / 4)),
             max_fatalities: cfg.max_fatalities,
         }
@@ -615,7 +615,11 @@ impl Row<'_> {
     pub fn plausible_day(&self, column: &str, day: i32) -> Result<i32, Reject> {
         let limits = &self.src.limits;
         if day < limits.first_day {
-            return Err(self.reject(column, "date before 1946", crate::util::format_date(day)));
+            return Err(self.reject(
+                column,
+                "date before 1946",
+                crate::model::day::format_date(day),
+            ));
         }
         if day > limits.last_day {
             return Err(self.reject(
@@ -623,8 +627,8 @@ impl Row<'_> {
                 "date in the future",
                 format!(
                     "{} is after {} (today + ingest.future_days)",
-                    crate::util::format_date(day),
-                    crate::util::format_date(limits.last_day)
+                    crate::model::day::format_date(day),
+                    crate::model::day::format_date(limits.last_day)
                 ),
             ));
         }

@@ -13,8 +13,8 @@
 use super::csvsource::{fix_double_utf8, CsvSource, Row};
 use super::{check_coordinates, IngestError, Parsed, Reject};
 use crate::grid::cell_of;
-use crate::tables::Base;
-use crate::util::{days_from_ymd, parse_flexible_date};
+use crate::model::day::{days_from_ymd, parse_flexible_date};
+use crate::model::rows::Base;
 use h3o::Resolution;
 use std::collections::{BTreeMap, BTreeSet};
 

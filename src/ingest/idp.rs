@@ -5,8 +5,8 @@ use super::csvsource::{CsvSource, Row};
 use super::{check_coordinates, IngestError, Parsed, Reject};
 use crate::config::IdpColumns;
 use crate::grid::cell_of;
-use crate::tables::IdpSite;
-use crate::util::parse_flexible_date;
+use crate::model::day::parse_flexible_date;
+use crate::model::rows::IdpSite;
 use h3o::Resolution;
 
 fn site(row: &Row<'_>, cols: &IdpColumns, res: Resolution) -> Result<IdpSite, Reject> {

@@ -5,8 +5,8 @@ use super::csvsource::{CsvSource, Row};
 use super::{check_coordinates, IngestError, Parsed, Reject};
 use crate::config::IncidentColumns;
 use crate::grid::cell_of;
-use crate::tables::{Category, Event, Precision};
-use crate::util::parse_flexible_date;
+use crate::model::day::parse_flexible_date;
+use crate::model::rows::{Category, Event, Precision};
 use h3o::Resolution;
 
 fn incident(row: &Row<'_>, cols: &IncidentColumns, res: Resolution) -> Result<Event, Reject> {

@@ -14,11 +14,12 @@ pub mod raster;
 pub mod ucdp;
 
 use crate::config::Config;
-use crate::store::{IngestRecord, Store, StoreError};
-use crate::tables::{
+use crate::model::day::format_date;
+use crate::model::rows::{
     Area, AreaCell, Base, Category, ClimateValue, Event, IdpSite, PopulationCell, Table,
 };
-use crate::util::{format_date, sha256_hex};
+use crate::store::sha256_hex;
+use crate::store::{IngestRecord, Store, StoreError};
 use polars::prelude::{DataFrame, PolarsError};
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -1048,7 +1049,7 @@ mod tests {
                 day,
                 (6.5, 21.0),
                 Some(0x872a1072bffffff),
-                crate::tables::Category::CivilianHarm,
+                crate::model::rows::Category::CivilianHarm,
                 fatalities,
             )
         }

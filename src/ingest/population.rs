@@ -6,7 +6,7 @@
 use super::csvsource::{CsvSource, Row};
 use super::{IngestError, Parsed, Reject};
 use crate::grid::parse_cell;
-use crate::tables::PopulationCell;
+use crate::model::rows::PopulationCell;
 use h3o::Resolution;
 
 /// One row: a cell at its own resolution (finer ones already moved to their base-resolution

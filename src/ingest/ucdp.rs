@@ -4,8 +4,8 @@
 use super::csvsource::{CsvSource, Row};
 use super::{check_coordinates, IngestError, Parsed, Reject};
 use crate::grid::cell_of;
-use crate::tables::{Category, Event, Precision};
-use crate::util::parse_iso_date;
+use crate::model::day::parse_iso_date;
+use crate::model::rows::{Category, Event, Precision};
 use h3o::Resolution;
 
 /// The GED column list, in file order (used when a file has no header row).

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use vigil::commands::{self, Context};
+use vigil::app::{self, Context};
 
 /// The committed sample.
 pub fn sample_dir() -> PathBuf {
@@ -42,7 +42,7 @@ pub fn fresh_store() -> (tempfile::TempDir, Context) {
 /// Ingests `files` in order into the context's store.
 pub fn ingest(ctx: &Context, files: &[(vigil::ingest::Kind, &Path)]) {
     for (kind, path) in files {
-        commands::ingest(ctx, *kind, path, &Default::default())
+        app::ingest(ctx, *kind, path, &Default::default())
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     }
 }
@@ -105,7 +105,7 @@ pub fn series_dates(rows: &serde_json::Value) -> Vec<String> {
 /// A store with the sample ingested and its last day scored.
 pub fn scored_store() -> (tempfile::TempDir, Context, String) {
     let (dir, ctx) = fresh_store();
-    let (date, _) = commands::load_sample(&ctx, &sample_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let (date, _) = app::load_sample(&ctx, &sample_dir()).unwrap_or_else(|e| panic!("{e}"));
     (dir, ctx, date)
 }
 
@@ -165,7 +165,7 @@ impl Answer {
 
 /// Sends one request through the router of `state` (Host: vigil.test).
 pub async fn call(
-    state: &std::sync::Arc<vigil::api::AppState>,
+    state: &std::sync::Arc<vigil::server::AppState>,
     method: axum::http::Method,
     uri: &str,
     headers: &[(&str, &str)],
@@ -186,7 +186,7 @@ pub async fn call(
     let req = b
         .body(body.map_or_else(axum::body::Body::empty, axum::body::Body::from))
         .unwrap_or_else(|e| panic!("{e}"));
-    let resp = vigil::api::router(state.clone())
+    let resp = vigil::server::router(state.clone())
         .oneshot(req)
         .await
         .unwrap_or_else(|e| panic!("{e}"));

@@ -1,0 +1,159 @@
+//! Coverage recomputed on a stored snapshot for another set of bases, in memory: the
+//! engine's risks and tiers stay as scored, only the coverage columns and the gap flags
+//! change. Scenarios, sensitivity runs and placement are built on it.
+
+use crate::config::CoverageConfig;
+use crate::coverage::{active_bases, assess, label, ActiveBase, CellCoverage, Flags};
+use crate::grid::CellPositions;
+use crate::model::cell::CellRecord;
+use crate::model::rows::Base;
+use crate::store::snapshot::Snapshot;
+use h3o::Resolution;
+use rayon::prelude::*;
+use std::collections::HashSet;
+
+/// A snapshot's cells prepared for recomputing their coverage.
+#[derive(Debug)]
+pub struct SnapshotGrid<'s> {
+    /// The snapshot's rows, sorted by cell.
+    pub cells: &'s [CellRecord],
+    /// Their centres.
+    pub centres: Vec<(f64, f64)>,
+    /// Their positions.
+    pub pos: CellPositions,
+    /// Residents per position (`None` without population data).
+    pub population: Option<Vec<f64>>,
+    /// The grid's resolution.
+    pub res: Resolution,
+    /// Troops per 1,000 residents at which coverage counts as full.
+    pub min_troops_per_1000: f64,
+}
+
+impl<'s> SnapshotGrid<'s> {
+    /// Prepares `cells` (sorted by cell, as in a [`Snapshot`]).
+    pub fn new(cells: &'s [CellRecord], res: Resolution, min_troops_per_1000: f64) -> Self {
+        let pos = CellPositions::new(cells.iter().map(|r| r.cell).collect(), res);
+        let centres = cells.iter().map(|r| (r.lat, r.lon)).collect();
+        let population = cells
+            .first()
+            .and_then(|r| r.population)
+            .map(|_| cells.iter().map(|r| r.population.unwrap_or(0.0)).collect());
+        SnapshotGrid {
+            cells,
+            centres,
+            pos,
+            population,
+            res,
+            min_troops_per_1000,
+        }
+    }
+
+    /// The coverage of every cell for `bases`.
+    pub fn coverage(&self, bases: &[ActiveBase<'_>]) -> Vec<CellCoverage> {
+        assess(
+            &self.centres,
+            &self.pos,
+            bases,
+            self.population.as_deref(),
+            self.res,
+        )
+    }
+
+    /// The cells with the coverage and gap flags of `bases`.
+    pub fn recompute(&self, bases: &[ActiveBase<'_>]) -> Vec<CellRecord> {
+        let cov = self.coverage(bases);
+        self.cells
+            .par_iter()
+            .zip(cov)
+            .map(|(r, c)| with_coverage(r, c, self.min_troops_per_1000))
+            .collect()
+    }
+}
+
+/// `r` with coverage `c` and the gap flags that follow from it.
+pub fn with_coverage(r: &CellRecord, c: CellCoverage, min_troops_per_1000: f64) -> CellRecord {
+    let f = Flags::of(r.tier, r.risk, r.exposure, &c, min_troops_per_1000);
+    CellRecord {
+        covered: c.covered,
+        presence: c.presence,
+        nearest_base: c.nearest_base,
+        nearest_base_km: c.nearest_base_km,
+        mission: c.mission,
+        troops_in_reach: c.troops_in_reach,
+        troops_per_1000: c.troops_per_1000,
+        gap: f.gap,
+        under_covered: f.under_covered,
+        gap_severity: f.gap_severity,
+        ..r.clone()
+    }
+}
+
+/// The bases active on the snapshot's date, with the rainy-season reductions the snapshot
+/// recorded.
+pub fn snapshot_bases<'a>(
+    bases: &'a [Base],
+    snap: &Snapshot,
+    cfg: &CoverageConfig,
+) -> Vec<ActiveBase<'a>> {
+    let date = crate::model::day::parse_iso_date(&snap.date).unwrap_or(i32::MIN);
+    let reduced: HashSet<&str> = snap.info.reduced_bases.iter().map(String::as_str).collect();
+    active_bases(bases, date, cfg, |_, b| reduced.contains(label(b).as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::{cell_of, center};
+    use crate::model::cell::Tier;
+    use h3o::CellIndex;
+
+    #[test]
+    fn recomputing_with_the_same_bases_changes_nothing_and_without_them_opens_gaps() {
+        let res = Resolution::Seven;
+        let origin = cell_of(6.5, 21.0, res).unwrap_or_else(|e| panic!("{e}"));
+        let mut cells: Vec<u64> = origin
+            .grid_disk::<Vec<CellIndex>>(10)
+            .into_iter()
+            .map(u64::from)
+            .collect();
+        cells.sort_unstable();
+        let base = Base::at(
+            "M",
+            "Here",
+            (6.5, 21.0),
+            u64::from(origin),
+            (0, 10),
+            Some(200),
+        );
+        let bases = vec![base];
+        let cfg = CoverageConfig::default();
+        let active = active_bases(&bases, 5, &cfg, |_, _| false);
+        let rows: Vec<CellRecord> = cells
+            .iter()
+            .map(|c| {
+                let centre = cell_from(*c);
+                CellRecord {
+                    tier: Tier::High,
+                    risk: 0.6,
+                    population: Some(50.0),
+                    ..CellRecord::quiet(*c, centre)
+                }
+            })
+            .collect();
+        let grid = SnapshotGrid::new(&rows, res, cfg.min_troops_per_1000);
+        let scored = grid.recompute(&active);
+        assert!(scored.iter().any(|r| r.covered) && scored.iter().any(|r| r.gap));
+        let again = SnapshotGrid::new(&scored, res, cfg.min_troops_per_1000).recompute(&active);
+        assert_eq!(again, scored);
+        let none = grid.recompute(&[]);
+        assert!(none
+            .iter()
+            .all(|r| r.gap && !r.covered && r.mission.is_none()));
+    }
+
+    fn cell_from(c: u64) -> (f64, f64) {
+        crate::grid::cell_from_u64(c)
+            .map(center)
+            .unwrap_or_default()
+    }
+}

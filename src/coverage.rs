@@ -1,0 +1,347 @@
+//! Presence and reach of peacekeeping bases, the per-cell coverage and gap flags
+//! (DESIGN §4), and what is built on them: summaries and the gap hit rate
+//! ([`summary`]), responsiveness ([`responsiveness`]), what-if scenarios ([`scenario`]),
+//! placement of new bases ([`plan`]) and events outside every base's reach ([`reach`]).
+
+use crate::config::CoverageConfig;
+use crate::grid::{cell_from_u64, center, distance_km, rings_for_km, unit};
+use crate::model::rows::Base;
+use h3o::{CellIndex, Resolution};
+use rayon::prelude::*;
+
+/// Errors of the coverage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum CoverageError {
+    /// The store could not be read.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A scenario file is not a valid scenario.
+    #[error("{path} is not a valid scenario: {reason}")]
+    ScenarioFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+    /// A change of a scenario is invalid.
+    #[error("scenario change {change}: invalid {field} `{value}`: {reason}")]
+    Change {
+        /// Which change.
+        change: String,
+        /// Which field.
+        field: &'static str,
+        /// What was given.
+        value: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// A base to close is not active on the date.
+    #[error("no base `{name}` is active on {date}; active bases: {known}")]
+    UnknownBase {
+        /// What was asked.
+        name: String,
+        /// Snapshot date.
+        date: String,
+        /// The active bases.
+        known: String,
+    },
+    /// No snapshot is stored in a range.
+    #[error("no snapshot is stored between {from} and {to}: run `vigil score --from {from} --to {to}` first")]
+    NoSnapshots {
+        /// First day.
+        from: String,
+        /// Last day.
+        to: String,
+    },
+    /// A grouping is neither `mission` nor a loaded area level.
+    #[error("unknown grouping `{by}`: use `mission` or a loaded area level ({levels})")]
+    UnknownGrouping {
+        /// What was asked.
+        by: String,
+        /// The loaded levels.
+        levels: String,
+    },
+    /// The store's grid resolution is invalid.
+    #[error(transparent)]
+    Grid(#[from] crate::grid::GridError),
+    /// A report could not be written.
+    #[error("cannot write the report: {0}")]
+    Render(String),
+}
+
+/// A base active on the snapshot date, with its reach.
+#[derive(Debug, Clone)]
+pub struct ActiveBase<'a> {
+    /// The stored row.
+    pub base: &'a Base,
+    /// Its position in the list the active bases were chosen from.
+    pub index: usize,
+    /// Reach reduced for the rainy season.
+    pub reduced: bool,
+    /// Reach radius, km.
+    pub radius_km: f64,
+    /// Whether it gives protection capacity (troops or formed police), not only presence.
+    pub protects: bool,
+}
+
+/// How a base is named in outputs: `location (mission)`.
+pub fn label(b: &Base) -> String {
+    format!("{} ({})", b.location, b.mission)
+}
+
+/// Reach radius and protection capacity of a base by size and type.
+pub fn reach(base: &Base, cfg: &CoverageConfig) -> (f64, bool) {
+    let troops = base.troops.unwrap_or(0).max(0) as u64;
+    let police_only = troops == 0 && (base.fpu || base.unpol);
+    if troops >= u64::from(cfg.battalion_troops) {
+        (cfg.battalion_radius_km, true)
+    } else if troops >= u64::from(cfg.company_troops) {
+        (cfg.company_radius_km, true)
+    } else if police_only {
+        (cfg.police_radius_km, base.fpu)
+    } else if troops > 0 || base.infantry {
+        (cfg.post_radius_km, true)
+    } else {
+        // Observers, liaison offices, HQ without troops: presence, not protection.
+        (cfg.post_radius_km, false)
+    }
+}
+
+/// Whether a base is valid on `date`.
+pub fn is_active(b: &Base, date: i32) -> bool {
+    b.valid_from <= date && date <= b.valid_to
+}
+
+/// Bases valid on `date`, with their reach; `rainy(index, base)` says whether a base is in
+/// its rainy season, which multiplies its reach by `rainy_reach_factor`.
+pub fn active_bases<'a>(
+    bases: &'a [Base],
+    date: i32,
+    cfg: &CoverageConfig,
+    rainy: impl Fn(usize, &Base) -> bool,
+) -> Vec<ActiveBase<'a>> {
+    bases
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| is_active(b, date))
+        .map(|(index, base)| {
+            let (radius_km, protects) = reach(base, cfg);
+            let reduced = rainy(index, base);
+            ActiveBase {
+                base,
+                index,
+                radius_km: if reduced {
+                    radius_km * cfg.rainy_reach_factor
+                } else {
+                    radius_km
+                },
+                protects,
+                reduced,
+            }
+        })
+        .collect()
+}
+
+/// Coverage of one cell.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CellCoverage {
+    /// Reached by a protecting base.
+    pub covered: bool,
+    /// Reached by any base.
+    pub presence: bool,
+    /// Nearest active base, `location (mission)`.
+    pub nearest_base: Option<String>,
+    /// Its distance, km.
+    pub nearest_base_km: Option<f64>,
+    /// Its mission.
+    pub mission: Option<String>,
+    /// Troops of the protecting bases that reach the cell.
+    pub troops_in_reach: i64,
+    /// Σ over reaching bases of troops × 1000 / residents within that base's reach.
+    pub troops_per_1000: Option<f64>,
+}
+
+/// Computes the coverage of every grid cell (`pos` the sorted cells, `centres` their
+/// centres), in the order of the cells. `population` gives the residents of each
+/// position (none: no population data); residents within a base's reach are those of the
+/// grid cells it reaches.
+pub fn assess(
+    centres: &[(f64, f64)],
+    pos: &crate::grid::CellPositions,
+    bases: &[ActiveBase<'_>],
+    population: Option<&[f64]>,
+    res: Resolution,
+) -> Vec<CellCoverage> {
+    let labels: Vec<String> = bases.iter().map(|b| label(b.base)).collect();
+    let units: Vec<[f64; 3]> = bases
+        .iter()
+        .map(|b| unit((b.base.lat, b.base.lon)))
+        .collect();
+    let mut out: Vec<CellCoverage> = centres
+        .par_iter()
+        .map(|c| {
+            let u = unit(*c);
+            // The nearest base has the largest dot product of unit vectors.
+            let mut best: Option<(usize, f64)> = None;
+            for (j, v) in units.iter().enumerate() {
+                let dot = u[0] * v[0] + u[1] * v[1] + u[2] * v[2];
+                if best.is_none_or(|(_, d)| dot > d) {
+                    best = Some((j, dot));
+                }
+            }
+            let mut cov = CellCoverage::default();
+            if let Some((j, _)) = best {
+                let b = bases[j].base;
+                cov.nearest_base_km = Some(distance_km(*c, (b.lat, b.lon)));
+                cov.nearest_base = Some(labels[j].clone());
+                cov.mission = Some(b.mission.clone());
+            }
+            cov
+        })
+        .collect();
+    debug_assert_eq!(out.len(), pos.len());
+    for b in bases {
+        let reached: Vec<usize> = reached_cells(b, res)
+            .into_iter()
+            .filter_map(|c| pos.get(c).map(|i| i as usize))
+            .collect();
+        let residents: f64 = population.map_or(0.0, |p| reached.iter().map(|i| p[*i]).sum());
+        let troops = b.base.troops.unwrap_or(0).max(0);
+        for i in reached {
+            let cov = &mut out[i];
+            cov.presence = true;
+            if b.protects {
+                cov.covered = true;
+                cov.troops_in_reach += troops;
+                if residents > 0.0 {
+                    *cov.troops_per_1000.get_or_insert(0.0) += troops as f64 * 1000.0 / residents;
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The gap flags of a cell (methodology §7).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Flags {
+    /// High or critical and not covered.
+    pub gap: bool,
+    /// High or critical, covered, troops per 1,000 below the threshold.
+    pub under_covered: bool,
+    /// risk × exposure × (1 − coverage strength).
+    pub gap_severity: f64,
+}
+
+impl Flags {
+    /// The flags of a cell of `tier`, `risk` and `exposure` with coverage `cov`;
+    /// `min_troops_per_1000` is the strength at which coverage counts as full.
+    pub fn of(
+        tier: crate::model::cell::Tier,
+        risk: f64,
+        exposure: f64,
+        cov: &CellCoverage,
+        min_troops_per_1000: f64,
+    ) -> Flags {
+        let strength = if cov.covered {
+            cov.troops_per_1000
+                .map_or(1.0, |t| (t / min_troops_per_1000).min(1.0))
+        } else {
+            0.0
+        };
+        Flags {
+            gap: tier.is_high() && !cov.covered,
+            under_covered: tier.is_high()
+                && cov.covered
+                && cov.troops_per_1000.is_some_and(|t| t < min_troops_per_1000),
+            gap_severity: risk * exposure * (1.0 - strength),
+        }
+    }
+}
+
+/// Cells whose centre lies within a base's reach.
+pub fn reached_cells(b: &ActiveBase<'_>, res: Resolution) -> Vec<u64> {
+    let Ok(origin) = cell_from_u64(b.base.cell) else {
+        return Vec::new();
+    };
+    let here = (b.base.lat, b.base.lon);
+    origin
+        .grid_disk::<Vec<CellIndex>>(rings_for_km(b.radius_km, res))
+        .into_iter()
+        .filter(|c| distance_km(here, center(*c)) <= b.radius_km)
+        .map(u64::from)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grid::cell_of;
+
+    fn base(troops: Option<i64>, lat: f64, lon: f64) -> Base {
+        let cell = cell_of(lat, lon, Resolution::Seven)
+            .map(u64::from)
+            .unwrap_or(0);
+        Base::at("M", "Here", (lat, lon), cell, (0, 100), troops)
+    }
+
+    #[test]
+    fn radius_by_size() {
+        let cfg = CoverageConfig::default();
+        assert_eq!(reach(&base(Some(800), 6.5, 21.0), &cfg), (25.0, true));
+        assert_eq!(reach(&base(Some(200), 6.5, 21.0), &cfg), (15.0, true));
+        assert_eq!(reach(&base(Some(40), 6.5, 21.0), &cfg), (10.0, true));
+        let mut police = base(None, 6.5, 21.0);
+        police.fpu = true;
+        assert_eq!(reach(&police, &cfg), (5.0, true));
+        let mut obs = base(None, 6.5, 21.0);
+        obs.observers = true;
+        assert!(
+            !reach(&obs, &cfg).1,
+            "observers are presence, not protection"
+        );
+    }
+
+    #[test]
+    fn cells_within_radius_are_covered_and_beyond_are_not() {
+        let res = Resolution::Seven;
+        let cfg = CoverageConfig::default();
+        let bases = vec![base(Some(200), 6.5, 21.0)];
+        let active = active_bases(&bases, 50, &cfg, |_, _| false);
+        let near = cell_of(6.5, 21.1, res).map(u64::from).unwrap_or(0); // ≈11 km east
+        let far = cell_of(6.5, 21.2, res).map(u64::from).unwrap_or(0); // ≈22 km east
+        let mut sorted = vec![near, far];
+        sorted.sort_unstable();
+        let pos = crate::grid::CellPositions::new(sorted.clone(), res);
+        let centres: Vec<(f64, f64)> = sorted
+            .iter()
+            .map(|c| cell_from_u64(*c).map(center).unwrap_or_default())
+            .collect();
+        let pop: Vec<f64> = sorted
+            .iter()
+            .map(|c| if *c == near { 1000.0 } else { 0.0 })
+            .collect();
+        let cov = assess(&centres, &pos, &active, Some(&pop), res);
+        let (near_i, far_i) = (
+            pos.get(near).unwrap_or(0) as usize,
+            pos.get(far).unwrap_or(0) as usize,
+        );
+        assert!(cov[near_i].covered);
+        assert_eq!(cov[near_i].troops_in_reach, 200);
+        assert!(!cov[far_i].covered);
+        let d = cov[far_i].nearest_base_km.unwrap_or_default();
+        assert!((d - 22.1).abs() < 1.0, "{d}");
+        assert!(
+            active_bases(&bases, 101, &cfg, |_, _| false).is_empty(),
+            "closed after valid_to"
+        );
+    }
+}

@@ -1,0 +1,411 @@
+//! One cell of a snapshot: the risk components, tier, decomposition, delta, coverage and gap
+//! flag of one H3 cell on one as-of day, and its column table (rows ⇄ DataFrames).
+
+use crate::model::rows::{bools, column, f64s, i64s, missing, req_strs, strs, u64s, Table};
+use polars::prelude::*;
+use rayon::prelude::*;
+
+/// Risk tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Tier {
+    /// Below the moderate threshold.
+    Low,
+    /// Moderate.
+    Moderate,
+    /// Elevated.
+    Elevated,
+    /// High.
+    High,
+    /// Critical.
+    Critical,
+}
+
+impl Tier {
+    /// All tiers, low to critical.
+    pub const ALL: [Tier; 5] = [
+        Tier::Low,
+        Tier::Moderate,
+        Tier::Elevated,
+        Tier::High,
+        Tier::Critical,
+    ];
+
+    /// The tier of a risk value given the lower bounds of moderate, elevated, high, critical.
+    pub fn of(risk: f64, thresholds: &[f64; 4]) -> Tier {
+        let above = thresholds.iter().filter(|t| risk >= **t).count();
+        Tier::ALL[above]
+    }
+
+    /// The name used in outputs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Low => "low",
+            Tier::Moderate => "moderate",
+            Tier::Elevated => "elevated",
+            Tier::High => "high",
+            Tier::Critical => "critical",
+        }
+    }
+
+    /// Parses the output name.
+    pub fn parse(s: &str) -> Option<Tier> {
+        Tier::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// High or critical.
+    pub fn is_high(self) -> bool {
+        self >= Tier::High
+    }
+}
+
+/// One cell of a snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CellRecord {
+    /// Base-resolution cell.
+    pub cell: u64,
+    /// Centre latitude.
+    pub lat: f64,
+    /// Centre longitude.
+    pub lon: f64,
+    /// Name of the area containing the cell (first loaded level), if any.
+    pub area: Option<String>,
+    /// Civilian-harm component, 0–1.
+    pub harm: f64,
+    /// Armed-conflict component, 0–1.
+    pub conflict: f64,
+    /// Spread component, 0–1.
+    pub spread: f64,
+    /// Neighbourhood-baseline component, 0–1.
+    pub baseline: f64,
+    /// Escalation component, 0–1.
+    pub escalation: f64,
+    /// Climate stress, 0–1 (0 without climate data).
+    pub climate: f64,
+    /// Hazard, 0–1.
+    pub hazard: f64,
+    /// Residents (`None` when no population data were loaded).
+    pub population: Option<f64>,
+    /// Residents of IDP sites in the cell, as known on the date (added to exposure).
+    pub displaced: f64,
+    /// Exposure component, 0–1 (1 when population data are absent: neutral).
+    pub exposure: f64,
+    /// Civilian-risk index, 0–1.
+    pub risk: f64,
+    /// Tier of the risk.
+    pub tier: Tier,
+    /// Calibrated probability of civilian harm in the cell within the calibration's horizon
+    /// (`None` when no calibration is stored).
+    pub probability: Option<f64>,
+    /// Share of the threat load due to civilian harm.
+    pub harm_share: f64,
+    /// Share due to armed conflict.
+    pub conflict_share: f64,
+    /// Share due to spread from neighbours.
+    pub spread_share: f64,
+    /// Share due to the neighbourhood's baseline.
+    pub baseline_share: f64,
+    /// Share due to escalation.
+    pub escalation_share: f64,
+    /// Share due to climate stress.
+    pub climate_share: f64,
+    /// Risk change since the previous snapshot (`None` when there is none).
+    pub delta_risk: Option<f64>,
+    /// Tier in the previous snapshot.
+    pub prev_tier: Option<Tier>,
+    /// Events in the cell within the scoring window, as of the date.
+    pub events: i64,
+    /// Share of the cell's event weight from exactly or nearly located events (the rest from
+    /// admin-level or regional locations); `None` when the cell has no event weight.
+    pub precise_share: Option<f64>,
+    /// Civilian fatalities in the cell over the last 30 days.
+    pub civilian_fatalities_30d: i64,
+    /// Civilian fatalities in the cell over the last 90 days.
+    pub civilian_fatalities_90d: i64,
+    /// Reached by a base with protection capacity (troops or formed police).
+    pub covered: bool,
+    /// Reached by any presence, observers included.
+    pub presence: bool,
+    /// Nearest active base (`location (mission)`).
+    pub nearest_base: Option<String>,
+    /// Distance to it, km.
+    pub nearest_base_km: Option<f64>,
+    /// Mission of the nearest active base (the mission a cell is summarised under).
+    pub mission: Option<String>,
+    /// Troops of the bases whose reach includes the cell.
+    pub troops_in_reach: i64,
+    /// Troops per 1,000 residents of the reaching bases' areas.
+    pub troops_per_1000: Option<f64>,
+    /// High or critical and not covered.
+    pub gap: bool,
+    /// High or critical, covered, but below the troops-per-1,000 threshold.
+    pub under_covered: bool,
+    /// risk × exposure × (1 − coverage strength).
+    pub gap_severity: f64,
+}
+
+impl CellRecord {
+    /// The six index components, in [`crate::risk::index::COMPONENTS`] order.
+    pub fn components(&self) -> [f64; 6] {
+        [
+            self.harm,
+            self.conflict,
+            self.spread,
+            self.baseline,
+            self.escalation,
+            self.climate,
+        ]
+    }
+
+    /// A cell at `centre` with nothing in it: no events, no residents data, low, not
+    /// covered, no base (fixtures and scenarios start from it).
+    pub fn quiet(cell: u64, centre: (f64, f64)) -> CellRecord {
+        CellRecord {
+            cell,
+            lat: centre.0,
+            lon: centre.1,
+            area: None,
+            harm: 0.0,
+            conflict: 0.0,
+            spread: 0.0,
+            baseline: 0.0,
+            escalation: 0.0,
+            climate: 0.0,
+            hazard: 0.0,
+            population: None,
+            displaced: 0.0,
+            exposure: 1.0,
+            risk: 0.0,
+            tier: Tier::Low,
+            probability: None,
+            harm_share: 0.0,
+            conflict_share: 0.0,
+            spread_share: 0.0,
+            baseline_share: 0.0,
+            escalation_share: 0.0,
+            climate_share: 0.0,
+            delta_risk: None,
+            prev_tier: None,
+            events: 0,
+            precise_share: None,
+            civilian_fatalities_30d: 0,
+            civilian_fatalities_90d: 0,
+            covered: false,
+            presence: false,
+            nearest_base: None,
+            nearest_base_km: None,
+            mission: None,
+            troops_in_reach: 0,
+            troops_per_1000: None,
+            gap: false,
+            under_covered: false,
+            gap_severity: 0.0,
+        }
+    }
+}
+
+impl Table for CellRecord {
+    const NAME: &'static str = "snapshot";
+
+    fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
+        // 40-odd columns of up to a million rows: built in parallel.
+        type Build<'a> = Box<dyn Fn() -> Column + Send + Sync + 'a>;
+        let builds: Vec<Build<'_>> = vec![
+            Box::new(|| column("cell", rows, |r| r.cell)),
+            Box::new(|| column("lat", rows, |r| r.lat)),
+            Box::new(|| column("lon", rows, |r| r.lon)),
+            Box::new(|| column("area", rows, |r| r.area.clone())),
+            Box::new(|| column("harm", rows, |r| r.harm)),
+            Box::new(|| column("conflict", rows, |r| r.conflict)),
+            Box::new(|| column("spread", rows, |r| r.spread)),
+            Box::new(|| column("baseline", rows, |r| r.baseline)),
+            Box::new(|| column("escalation", rows, |r| r.escalation)),
+            Box::new(|| column("climate", rows, |r| r.climate)),
+            Box::new(|| column("hazard", rows, |r| r.hazard)),
+            Box::new(|| column("population", rows, |r| r.population)),
+            Box::new(|| column("displaced", rows, |r| r.displaced)),
+            Box::new(|| column("exposure", rows, |r| r.exposure)),
+            Box::new(|| column("risk", rows, |r| r.risk)),
+            Box::new(|| column("tier", rows, |r| r.tier.as_str())),
+            Box::new(|| column("probability", rows, |r| r.probability)),
+            Box::new(|| column("harm_share", rows, |r| r.harm_share)),
+            Box::new(|| column("conflict_share", rows, |r| r.conflict_share)),
+            Box::new(|| column("spread_share", rows, |r| r.spread_share)),
+            Box::new(|| column("baseline_share", rows, |r| r.baseline_share)),
+            Box::new(|| column("escalation_share", rows, |r| r.escalation_share)),
+            Box::new(|| column("climate_share", rows, |r| r.climate_share)),
+            Box::new(|| column("delta_risk", rows, |r| r.delta_risk)),
+            Box::new(|| column("prev_tier", rows, |r| r.prev_tier.map(Tier::as_str))),
+            Box::new(|| column("events", rows, |r| r.events)),
+            Box::new(|| column("precise_share", rows, |r| r.precise_share)),
+            Box::new(|| {
+                column("civilian_fatalities_30d", rows, |r| {
+                    r.civilian_fatalities_30d
+                })
+            }),
+            Box::new(|| {
+                column("civilian_fatalities_90d", rows, |r| {
+                    r.civilian_fatalities_90d
+                })
+            }),
+            Box::new(|| column("covered", rows, |r| r.covered)),
+            Box::new(|| column("presence", rows, |r| r.presence)),
+            Box::new(|| column("nearest_base", rows, |r| r.nearest_base.clone())),
+            Box::new(|| column("nearest_base_km", rows, |r| r.nearest_base_km)),
+            Box::new(|| column("mission", rows, |r| r.mission.clone())),
+            Box::new(|| column("troops_in_reach", rows, |r| r.troops_in_reach)),
+            Box::new(|| column("troops_per_1000", rows, |r| r.troops_per_1000)),
+            Box::new(|| column("gap", rows, |r| r.gap)),
+            Box::new(|| column("under_covered", rows, |r| r.under_covered)),
+            Box::new(|| column("gap_severity", rows, |r| r.gap_severity)),
+        ];
+        DataFrame::new_infer_height(builds.par_iter().map(|f| f()).collect())
+    }
+
+    fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>> {
+        records(df, true)
+    }
+}
+
+/// The rows of a snapshot frame; unless `strict`, columns the frame lacks take the values
+/// of [`CellRecord::quiet`] (for reads of a subset of the columns).
+pub(crate) fn records(df: &DataFrame, strict: bool) -> PolarsResult<Vec<CellRecord>> {
+    let h = df.height();
+    let has = |n: &str| strict || df.get_column_index(n).is_some();
+    let num = |n: &str| {
+        if has(n) {
+            f64s(df, n)
+        } else {
+            Ok(vec![None; h])
+        }
+    };
+    let int = |n: &str| {
+        if has(n) {
+            i64s(df, n)
+        } else {
+            Ok(vec![None; h])
+        }
+    };
+    let text = |n: &str| {
+        if has(n) {
+            strs(df, n)
+        } else {
+            Ok(vec![None; h])
+        }
+    };
+    let flag = |n: &str| {
+        if has(n) {
+            bools(df, n)
+        } else {
+            Ok(vec![false; h])
+        }
+    };
+    let cell = u64s(df, "cell")?;
+    let (lat, lon) = (num("lat")?, num("lon")?);
+    let area = text("area")?;
+    let (harm, conflict, spread, hazard) = (
+        num("harm")?,
+        num("conflict")?,
+        num("spread")?,
+        num("hazard")?,
+    );
+    let (baseline, escalation, climate) = (num("baseline")?, num("escalation")?, num("climate")?);
+    let (population, exposure, risk) = (num("population")?, num("exposure")?, num("risk")?);
+    let displaced = num("displaced")?;
+    let (bs, es, cls) = (
+        num("baseline_share")?,
+        num("escalation_share")?,
+        num("climate_share")?,
+    );
+    let tier = if has("tier") {
+        req_strs(df, "tier")?
+    } else {
+        vec![Tier::Low.as_str().to_owned(); h]
+    };
+    let (hs, cs, ss) = (
+        num("harm_share")?,
+        num("conflict_share")?,
+        num("spread_share")?,
+    );
+    let delta = num("delta_risk")?;
+    // Snapshots scored before calibration existed lack the column.
+    let probability = if df.get_column_index("probability").is_some() {
+        f64s(df, "probability")?
+    } else {
+        vec![None; h]
+    };
+    let prev = text("prev_tier")?;
+    let events = int("events")?;
+    let precise = num("precise_share")?;
+    let civ = int("civilian_fatalities_90d")?;
+    let civ30 = int("civilian_fatalities_30d")?;
+    let mission = text("mission")?;
+    let (covered, presence) = (flag("covered")?, flag("presence")?);
+    let nearest = text("nearest_base")?;
+    let nearest_km = num("nearest_base_km")?;
+    let troops = int("troops_in_reach")?;
+    let tp = num("troops_per_1000")?;
+    let (gap, under) = (flag("gap")?, flag("under_covered")?);
+    let severity = num("gap_severity")?;
+    let z = |v: Option<f64>| v.unwrap_or(0.0);
+    (0..df.height())
+        .map(|i| {
+            Ok(CellRecord {
+                cell: cell[i].ok_or_else(|| missing("snapshot cell"))?,
+                lat: z(lat[i]),
+                lon: z(lon[i]),
+                area: area[i].clone(),
+                harm: z(harm[i]),
+                conflict: z(conflict[i]),
+                spread: z(spread[i]),
+                baseline: z(baseline[i]),
+                escalation: z(escalation[i]),
+                climate: z(climate[i]),
+                hazard: z(hazard[i]),
+                population: population[i],
+                displaced: z(displaced[i]),
+                exposure: z(exposure[i]),
+                risk: z(risk[i]),
+                tier: Tier::parse(&tier[i]).ok_or_else(|| missing("tier"))?,
+                probability: probability[i],
+                harm_share: z(hs[i]),
+                conflict_share: z(cs[i]),
+                spread_share: z(ss[i]),
+                baseline_share: z(bs[i]),
+                escalation_share: z(es[i]),
+                climate_share: z(cls[i]),
+                delta_risk: delta[i],
+                prev_tier: prev[i].as_deref().and_then(Tier::parse),
+                events: events[i].unwrap_or(0),
+                precise_share: precise[i],
+                civilian_fatalities_30d: civ30[i].unwrap_or(0),
+                civilian_fatalities_90d: civ[i].unwrap_or(0),
+                covered: covered[i],
+                presence: presence[i],
+                nearest_base: nearest[i].clone(),
+                nearest_base_km: nearest_km[i],
+                mission: mission[i].clone(),
+                troops_in_reach: troops[i].unwrap_or(0),
+                troops_per_1000: tp[i],
+                gap: gap[i],
+                under_covered: under[i],
+                gap_severity: z(severity[i]),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tiers_follow_thresholds() {
+        let t = [0.15, 0.3, 0.45, 0.6];
+        assert_eq!(Tier::of(0.0, &t), Tier::Low);
+        assert_eq!(Tier::of(0.15, &t), Tier::Moderate);
+        assert_eq!(Tier::of(0.44, &t), Tier::Elevated);
+        assert_eq!(Tier::of(0.45, &t), Tier::High);
+        assert_eq!(Tier::of(0.99, &t), Tier::Critical);
+        assert!(Tier::High.is_high() && !Tier::Elevated.is_high());
+    }
+}

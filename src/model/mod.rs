@@ -1,0 +1,8 @@
+//! Shared data types, without I/O: calendar days, the stored rows, a snapshot cell and the
+//! fitted parameters recorded with every snapshot.
+
+pub mod cell;
+pub mod day;
+pub mod params;
+pub mod rand;
+pub mod rows;

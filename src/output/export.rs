@@ -1,0 +1,293 @@
+//! `vigil export`: tables and daily grids as CSV, Parquet or GeoJSON, with cells as H3
+//! strings in `h3`.
+
+use crate::model::cell::CellRecord;
+use crate::model::rows::Table;
+use crate::output::render::{
+    cell_geometry, cell_properties, frame_csv, json, point_geometry, push_feature, with_h3_column,
+};
+use crate::store::snapshot::Snapshot;
+use crate::store::{encode_parquet, Store, StoreError};
+use polars::prelude::*;
+use serde_json::Map;
+use std::collections::HashMap;
+use std::path::Path;
+
+/// What to export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum What {
+    /// The `events` table (points).
+    Events,
+    /// The `bases` table (points).
+    Bases,
+    /// The `population` table (cells).
+    Population,
+    /// The `areas` table (polygons).
+    Areas,
+    /// A daily grid snapshot (cells).
+    Grid,
+    /// A daily grid rolled up to a coarser resolution or an area level (`--level`).
+    Rollup,
+}
+
+/// Output encoding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Comma-separated values with a header row.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+    /// RFC 7946 GeoJSON FeatureCollection.
+    Geojson,
+}
+
+/// Errors of the export layer.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// The table was never ingested.
+    #[error("the store has no `{0}` table yet; ingest it first")]
+    NoTable(&'static str),
+    /// Reading the store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Encoding failed.
+    #[error("encoding the export: {0}")]
+    Polars(#[from] PolarsError),
+    /// The roll-up level is invalid.
+    #[error(transparent)]
+    Rollup(#[from] crate::analysis::rollup::RollupError),
+    /// A roll-up needs `--level`.
+    #[error("`export rollup` needs --level (res6, res5, … or a loaded area level such as ADM1)")]
+    NoLevel,
+    /// `--level` given for something other than a roll-up.
+    #[error("--level applies to `export rollup` only")]
+    LevelWithoutRollup,
+    /// Writing the output failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The output.
+        path: String,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Encodes the requested table or grid.
+pub fn export_bytes(
+    store: &Store,
+    what: What,
+    date: Option<&str>,
+    format: Format,
+) -> Result<Vec<u8>, ExportError> {
+    if what == What::Grid {
+        let snap = Snapshot::load(store, date)?;
+        return grid_bytes(&snap, format, true);
+    }
+    if what == What::Rollup {
+        return Err(ExportError::NoLevel);
+    }
+    let name = match what {
+        What::Events => "events",
+        What::Bases => "bases",
+        What::Population => "population",
+        What::Areas => "areas",
+        What::Grid | What::Rollup => "snapshot",
+    };
+    let df = store.read_frame(name)?.ok_or(ExportError::NoTable(name))?;
+    let mut df = with_h3_column(df)?;
+    Ok(match format {
+        Format::Csv => frame_csv(&df)?,
+        Format::Parquet => encode_parquet(&mut df, Path::new(name))?,
+        Format::Geojson => frame_geojson(&df, what)?.into_bytes(),
+    })
+}
+
+/// Encodes the roll-up of a snapshot to `level` (`res6`, `ADM1`, …).
+pub fn rollup_bytes(
+    store: &Store,
+    level: &str,
+    date: Option<&str>,
+    format: Format,
+) -> Result<Vec<u8>, ExportError> {
+    use crate::analysis::rollup::{rollup, to_frame, Level};
+    let snap = Snapshot::load(store, date)?;
+    let areas: Vec<crate::model::rows::Area> = store.read()?;
+    let area_cells: Vec<crate::model::rows::AreaCell> = store.read()?;
+    let level = Level::parse(level, store.manifest().resolution, &areas)?;
+    let units = rollup(&snap, &level, &areas, &area_cells)?;
+    let mut df = to_frame(&units, &level, &snap.date)?;
+    Ok(match format {
+        Format::Csv => frame_csv(&df)?,
+        Format::Parquet => encode_parquet(&mut df, Path::new("rollup"))?,
+        Format::Geojson => {
+            let geometry: HashMap<&str, &str> = areas
+                .iter()
+                .map(|a| (a.area_id.as_str(), a.geometry.as_str()))
+                .collect();
+            let names: Vec<String> = df
+                .get_column_names()
+                .iter()
+                .map(|n| n.to_string())
+                .collect();
+            let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+            for (i, u) in units.iter().enumerate() {
+                let mut props = Map::new();
+                for (j, c) in df.columns().iter().enumerate() {
+                    props.insert(names[j].clone(), json(&c.get(i)?));
+                }
+                let (id, geom) = match (&u.cell, &u.area_id) {
+                    (Some(c), _) => {
+                        let cell = crate::grid::cell_from_u64(*c).ok();
+                        (
+                            cell.map(|c| c.to_string()).unwrap_or_default(),
+                            cell.map_or_else(|| "null".into(), cell_geometry),
+                        )
+                    }
+                    (None, Some(a)) => (
+                        a.clone(),
+                        geometry
+                            .get(a.as_str())
+                            .map_or("null".to_owned(), |g| (*g).to_owned()),
+                    ),
+                    _ => (String::new(), "null".into()),
+                };
+                if i > 0 {
+                    out.push_str(",\n");
+                }
+                push_feature(&mut out, Some(&id), &geom, &props);
+            }
+            out.push_str("\n]}\n");
+            out.into_bytes()
+        }
+    })
+}
+
+/// Encodes a snapshot grid; without `deployments` the fields that say where bases are
+/// ([`crate::output::render::DEPLOYMENT_FIELDS`]) are left out.
+pub fn grid_bytes(
+    snap: &Snapshot,
+    format: Format,
+    deployments: bool,
+) -> Result<Vec<u8>, ExportError> {
+    match format {
+        Format::Geojson => {
+            let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+            for (i, r) in snap.cells.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(",\n");
+                }
+                let mut props = cell_properties(r, &snap.date);
+                if !deployments {
+                    crate::output::render::without_deployments(&mut props);
+                }
+                let id = props
+                    .get("h3")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned();
+                let geometry = crate::grid::cell_from_u64(r.cell)
+                    .map(cell_geometry)
+                    .unwrap_or_else(|_| "null".into());
+                push_feature(&mut out, Some(&id), &geometry, &props);
+            }
+            out.push_str("\n]}\n");
+            Ok(out.into_bytes())
+        }
+        Format::Csv | Format::Parquet => {
+            let mut df = with_h3_column(CellRecord::to_frame(&snap.cells)?)?;
+            let date = Column::new("date".into(), vec![snap.date.clone(); df.height()]);
+            df.insert_column(1, date)?;
+            if !deployments {
+                for f in crate::output::render::DEPLOYMENT_FIELDS {
+                    df = df.drop(f)?;
+                }
+            }
+            Ok(match format {
+                Format::Csv => frame_csv(&df)?,
+                _ => encode_parquet(&mut df, Path::new("grid"))?,
+            })
+        }
+    }
+}
+
+fn frame_geojson(df: &DataFrame, what: What) -> PolarsResult<String> {
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let idx = |n: &str| names.iter().position(|c| c == n);
+    let (lat, lon, geom, h3) = (idx("lat"), idx("lon"), idx("geometry"), idx("h3"));
+    let columns = df.columns();
+    let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+    for i in 0..df.height() {
+        let mut props = Map::new();
+        for (j, c) in columns.iter().enumerate() {
+            if Some(j) == geom || Some(j) == lat || Some(j) == lon {
+                continue;
+            }
+            props.insert(names[j].clone(), json(&c.get(i)?));
+        }
+        let geometry = match (what, geom, lat, lon, h3) {
+            (What::Areas, Some(g), ..) => match columns[g].get(i)? {
+                AnyValue::String(s) => s.to_owned(),
+                AnyValue::StringOwned(s) => s.to_string(),
+                _ => "null".to_owned(),
+            },
+            (What::Population, _, _, _, Some(h)) => match columns[h].get(i)? {
+                AnyValue::String(s) => crate::grid::parse_cell(s)
+                    .map(cell_geometry)
+                    .unwrap_or_else(|_| "null".into()),
+                AnyValue::StringOwned(s) => crate::grid::parse_cell(&s)
+                    .map(cell_geometry)
+                    .unwrap_or_else(|_| "null".into()),
+                _ => "null".into(),
+            },
+            (_, _, Some(la), Some(lo), _) => {
+                let y = columns[la].get(i)?.extract::<f64>().unwrap_or(f64::NAN);
+                let x = columns[lo].get(i)?.extract::<f64>().unwrap_or(f64::NAN);
+                if y.is_finite() && x.is_finite() {
+                    point_geometry(y, x)
+                } else {
+                    "null".into()
+                }
+            }
+            _ => "null".into(),
+        };
+        if i > 0 {
+            out.push_str(",\n");
+        }
+        push_feature(&mut out, None, &geometry, &props);
+    }
+    out.push_str("\n]}\n");
+    Ok(out)
+}
+
+/// Writes the export to `out`, or to standard output.
+pub fn export(
+    store: &Store,
+    what: What,
+    date: Option<&str>,
+    level: Option<&str>,
+    format: Format,
+    out: Option<&Path>,
+) -> Result<usize, ExportError> {
+    let bytes = match (what, level) {
+        (What::Rollup, Some(level)) => rollup_bytes(store, level, date, format)?,
+        (_, Some(_)) => return Err(ExportError::LevelWithoutRollup),
+        _ => export_bytes(store, what, date, format)?,
+    };
+    match out {
+        Some(path) => crate::store::write_atomic(path, &bytes)?,
+        None => {
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(&bytes)
+                .map_err(|source| ExportError::Io {
+                    path: "<stdout>".into(),
+                    source,
+                })?;
+        }
+    }
+    Ok(bytes.len())
+}

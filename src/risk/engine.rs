@@ -1,0 +1,932 @@
+//! The scoring engine: loads a date range's inputs once, then computes as-of days one after
+//! another. Per day it only walks the events alive on that day and their cached
+//! neighbourhoods; placements, neighbour lists, coverage (per set of active bases), climate
+//! stress (per month) and the previous day's risks are kept from day to day. A single day
+//! is a range of one, so `score --date D` and `score --from … --to …` give identical
+//! snapshots.
+
+use super::climate::ClimateModel;
+use super::events::{precision_factor, EventSet, Kind};
+use super::index::{escalation, index, Amounts};
+use super::{AreaCells, AreaIndex, ScoreError};
+use crate::config::Config;
+use crate::coverage::{active_bases, assess, is_active, CellCoverage, Flags};
+use crate::grid::{
+    cell_from_u64, center, resolution, rings_for_km, unit, unit_distance_km, CellPositions, Unit,
+};
+use crate::model::cell::{CellRecord, Tier};
+use crate::model::params::Normalisation;
+use crate::model::params::{inputs, Calibration};
+use crate::model::rows::{Area, Base, ClimateValue, IdpSite, PopulationCell, Precision};
+use crate::store::{SnapshotInfo, Store};
+use h3o::{CellIndex, Resolution};
+use rayon::prelude::*;
+use std::collections::{BTreeSet, HashMap};
+
+const NONE: u32 = u32::MAX;
+
+/// What coverage depends on: each active base (its index) and whether its reach is reduced
+/// for the rainy season.
+type CoverageKey = Vec<(usize, bool)>;
+
+/// Risk and tier of each grid position in the previous snapshot (`None`: not in it).
+type PreviousRisks = Vec<Option<(f64, Tier)>>;
+
+/// Decay factor 0.5^(age / half-life).
+pub fn decay(age: i32, half_life_days: f64) -> f64 {
+    0.5f64.powf(f64::from(age) / half_life_days)
+}
+
+/// Spread kernel exp(−d / spread_decay_km).
+pub fn kernel(d_km: f64, spread_decay_km: f64) -> f64 {
+    (-d_km / spread_decay_km).exp()
+}
+
+/// Where an event's weight sits: `(cell, factor)` pairs. An admin1/admin2 event whose
+/// ADM1/ADM2 area is loaded is spread over that area (factor 1/n each); any other event
+/// stays at its cell with its precision factor. `None` for events without weight.
+pub fn placement<'a>(areas: &'a AreaIndex, precision: Precision, cell: u64) -> Placed<'a> {
+    let level = match precision {
+        Precision::Admin1 => Some("ADM1"),
+        Precision::Admin2 => Some("ADM2"),
+        _ => None,
+    };
+    match level.and_then(|l| areas.area_of(l, cell)) {
+        Some(area) if !area.is_empty() => Placed::Area(area),
+        _ => Placed::Point(cell, precision_factor(precision)),
+    }
+}
+
+/// An event's placement.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Placed<'a> {
+    /// Spread evenly over the cells of its admin area.
+    Area(&'a [u64]),
+    /// At its cell, with this precision factor.
+    Point(u64, f64),
+}
+
+/// Placement of an event, by source index.
+#[derive(Debug, Clone, Copy)]
+enum Place {
+    None,
+    Point(u32, f64, bool),
+    Area(u32),
+}
+
+/// Cached neighbourhood of a source cell: grid positions within reach, with the spread
+/// kernel; the first `n_spread` are within `spread_km`, the first `n_esc` within
+/// `escalation_km` (the cell itself among them when in the grid).
+#[derive(Debug, Clone, Default)]
+struct Neighbours {
+    pos: Vec<u32>,
+    kernel: Vec<f64>,
+    n_spread: usize,
+    n_esc: usize,
+}
+
+/// Per-day amounts on the grid positions.
+#[derive(Debug, Clone, Default)]
+struct Day {
+    harm: Vec<f64>,
+    conflict: Vec<f64>,
+    precise: Vec<f64>,
+    spread: Vec<f64>,
+    recent: Vec<f64>,
+    base: Vec<f64>,
+    events: Vec<i64>,
+    civ90: Vec<i64>,
+    /// Civilian fatalities of the last 30 days.
+    civ30: Vec<i64>,
+    in_grid: Vec<bool>,
+}
+
+/// One scored day, before publishing.
+#[derive(Debug, Clone)]
+pub struct Scored {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Rows, sorted by cell.
+    pub rows: Vec<CellRecord>,
+    /// Metadata for the manifest.
+    pub info: SnapshotInfo,
+}
+
+/// The snapshots a run takes its deltas from: those in the store when the run started, and
+/// the days scored so far in the run (which replace stored ones of the same date).
+#[derive(Debug, Clone)]
+pub struct Prior {
+    root: std::path::PathBuf,
+    stored: std::collections::BTreeMap<String, String>,
+    scored: BTreeSet<String>,
+}
+
+impl Prior {
+    /// The store's snapshots now.
+    pub fn of(store: &Store) -> Self {
+        Prior {
+            root: store.root().to_path_buf(),
+            stored: store
+                .manifest()
+                .snapshots
+                .iter()
+                .map(|(d, i)| (d.clone(), i.file.clone()))
+                .collect(),
+            scored: BTreeSet::new(),
+        }
+    }
+
+    /// Notes that `day` was scored in this run.
+    pub fn record(&mut self, day: &str) {
+        self.scored.insert(day.to_owned());
+    }
+
+    /// The latest snapshot date before `day`, with its file when it comes from the store.
+    fn latest_before(&self, day: &str) -> Option<(String, Option<String>)> {
+        let stored = self.stored.range::<String, _>(..day.to_owned()).next_back();
+        let scored = self.scored.range::<String, _>(..day.to_owned()).next_back();
+        match (stored, scored) {
+            (Some((s, f)), Some(r)) if s > r => Some((s.clone(), Some(f.clone()))),
+            (_, Some(r)) => Some((r.clone(), None)),
+            (Some((s, f)), None) => Some((s.clone(), Some(f.clone()))),
+            (None, None) => None,
+        }
+    }
+}
+
+/// The loaded inputs of a range of as-of days.
+pub struct Engine {
+    config: Config,
+    res: Resolution,
+    norm: Normalisation,
+    calibration: Option<Calibration>,
+    events: EventSet,
+    place: Vec<Place>,
+    own: Vec<u32>,
+    area_sources: Vec<Vec<u32>>,
+    neighbours: Vec<Neighbours>,
+    pos: CellPositions,
+    source_pos: Vec<u32>,
+    fixed_grid: bool,
+    centres: Vec<(f64, f64)>,
+    area_name: Vec<u32>,
+    names: Vec<String>,
+    population: Option<Vec<f64>>,
+    idp: Vec<IdpSite>,
+    bases: Vec<Base>,
+    base_disks: Vec<Vec<u32>>,
+    coverage: Option<(CoverageKey, Vec<CellCoverage>)>,
+    climate: Option<ClimateModel>,
+    rainfall: Option<ClimateModel>,
+    base_rain_point: Vec<Option<usize>>,
+    reduced: Vec<String>,
+    climate_cache: Option<(i32, Vec<f64>)>,
+    decay: Vec<f64>,
+    previous: Option<(String, PreviousRisks)>,
+    lookback: i32,
+}
+
+impl Engine {
+    /// Loads what scoring the days `from..=to` needs from the store.
+    pub fn new(store: &Store, config: &Config, from: i32, to: i32) -> Result<Self, ScoreError> {
+        let res = resolution(config.grid.resolution)?;
+        let cfg = &config.score;
+        let t = std::time::Instant::now();
+        let stage = |name: &str| {
+            tracing::debug!(stage = name, ms = t.elapsed().as_millis() as u64, "engine")
+        };
+        let events_path = store.table_path("events").ok_or(ScoreError::NoEvents)?;
+        let lookback = (cfg.window_days.max(cfg.recent_days + cfg.baseline_days)) as i32;
+        // Two extra days so that the twin of an event at the far edge is still seen.
+        let events = EventSet::load(&events_path, from - lookback - 2, to, false)?;
+        let area_cells = AreaCells::load(store)?;
+        let areas: Vec<Area> = store.read()?;
+        let index = AreaIndex::new(&area_cells);
+        stage("events and areas read");
+
+        // Source cells: every cell an event sits in or is spread over.
+        let mut source_of: HashMap<u64, u32> = HashMap::new();
+        let mut sources: Vec<u64> = Vec::new();
+        let mut source = |c: u64, sources: &mut Vec<u64>| -> u32 {
+            *source_of.entry(c).or_insert_with(|| {
+                sources.push(c);
+                (sources.len() - 1) as u32
+            })
+        };
+        let mut area_ids: HashMap<*const u64, u32> = HashMap::new();
+        let mut area_sources: Vec<Vec<u32>> = Vec::new();
+        let mut place = Vec::with_capacity(events.len());
+        let mut own = Vec::with_capacity(events.len());
+        for i in 0..events.len() {
+            let cell = events.cell[i];
+            own.push(source(cell, &mut sources));
+            if events.kind[i] == Kind::Other {
+                place.push(Place::None);
+                continue;
+            }
+            place.push(match placement(&index, events.precision[i], cell) {
+                Placed::Point(c, p) => Place::Point(
+                    source(c, &mut sources),
+                    p,
+                    matches!(events.precision[i], Precision::Exact | Precision::Near),
+                ),
+                Placed::Area(cells) => {
+                    let key = cells.as_ptr();
+                    let id = match area_ids.get(&key) {
+                        Some(id) => *id,
+                        None => {
+                            let ids = cells.iter().map(|c| source(*c, &mut sources)).collect();
+                            area_sources.push(ids);
+                            let id = (area_sources.len() - 1) as u32;
+                            area_ids.insert(key, id);
+                            id
+                        }
+                    };
+                    Place::Area(id)
+                }
+            });
+        }
+        // Sources in cell order: sums over sources then run in an order that does not depend
+        // on which other events are loaded (snapshot D must not change, to the last bit,
+        // when events known only later are added).
+        let mut order: Vec<u32> = (0..sources.len() as u32).collect();
+        order.sort_unstable_by_key(|i| sources[*i as usize]);
+        let mut rank = vec![0u32; sources.len()];
+        for (r, i) in order.iter().enumerate() {
+            rank[*i as usize] = r as u32;
+        }
+        let sources: Vec<u64> = order.iter().map(|i| sources[*i as usize]).collect();
+        for o in &mut own {
+            *o = rank[*o as usize];
+        }
+        for p in &mut place {
+            if let Place::Point(s, ..) = p {
+                *s = rank[*s as usize];
+            }
+        }
+        for a in &mut area_sources {
+            for s in a {
+                *s = rank[*s as usize];
+            }
+        }
+        stage("placements");
+        let population_rows: Vec<PopulationCell> = store.read()?;
+        let bases: Vec<Base> = store.read()?;
+        let reach_km = cfg.spread_km.max(cfg.escalation_km);
+        let k = rings_for_km(reach_km, res);
+
+        // The universe of grid cells: the loaded areas; without areas, every cell within
+        // spread_km of an event, a base, and every populated cell.
+        let fixed_grid = !area_cells.is_empty();
+        let universe: Vec<u64> = if fixed_grid {
+            let mut v: Vec<u64> = area_cells.cell.clone();
+            v.par_sort_unstable();
+            v.dedup();
+            v
+        } else {
+            let kb = rings_for_km(cfg.spread_km, res);
+            let disks: Vec<Vec<(u64, f64)>> = sources
+                .par_iter()
+                .map(|s| within(*s, kb, cfg.spread_km))
+                .collect();
+            let mut set: BTreeSet<u64> = sources.iter().copied().collect();
+            for d in &disks {
+                set.extend(d.iter().map(|(c, _)| *c));
+            }
+            for b in &bases {
+                set.extend(
+                    within(b.cell, kb, cfg.spread_km)
+                        .into_iter()
+                        .map(|(c, _)| c),
+                );
+            }
+            set.extend(
+                population_rows
+                    .iter()
+                    .filter(|p| p.population > 0.0)
+                    .map(|p| p.cell),
+            );
+            set.into_iter().collect()
+        };
+        stage("universe");
+        let pos = CellPositions::new(universe, res);
+        let universe = pos.cells();
+        let centres: Vec<(f64, f64)> = universe
+            .par_iter()
+            .map(|c| {
+                cell_from_u64(*c)
+                    .map(center)
+                    .unwrap_or((f64::NAN, f64::NAN))
+            })
+            .collect();
+        let units: Vec<Unit> = centres.par_iter().map(|c| unit(*c)).collect();
+        stage("positions and centres");
+        // Each source's grid cells within reach, with the spread kernel (in parallel: the
+        // costly part). Cells within the smaller of the two radii come first.
+        let inner_km = cfg.spread_km.min(cfg.escalation_km);
+        let neighbours: Vec<Neighbours> = sources
+            .par_iter()
+            .map(|s| {
+                let mut n = Neighbours::default();
+                let Ok(origin) = cell_from_u64(*s) else {
+                    return n;
+                };
+                let here = unit(center(origin));
+                let mut outer: Vec<(u32, f64)> = Vec::new();
+                for c in origin.grid_disk::<Vec<CellIndex>>(k) {
+                    let Some(p) = pos.get(u64::from(c)) else {
+                        continue;
+                    };
+                    let km = unit_distance_km(&here, &units[p as usize]);
+                    if km > reach_km {
+                        continue;
+                    }
+                    let w = kernel(km, cfg.spread_decay_km);
+                    if km <= inner_km {
+                        n.pos.push(p);
+                        n.kernel.push(w);
+                    } else {
+                        outer.push((p, w));
+                    }
+                }
+                let inner = n.pos.len();
+                for (p, w) in outer {
+                    n.pos.push(p);
+                    n.kernel.push(w);
+                }
+                if cfg.escalation_km <= cfg.spread_km {
+                    (n.n_esc, n.n_spread) = (inner, n.pos.len());
+                } else {
+                    (n.n_spread, n.n_esc) = (inner, n.pos.len());
+                }
+                n
+            })
+            .collect();
+        stage("neighbourhoods");
+        let source_pos: Vec<u32> = sources
+            .iter()
+            .map(|c| pos.get(*c).unwrap_or(NONE))
+            .collect();
+
+        // Area names at the first level.
+        let (names, area_name) = first_level_names(&areas, &area_cells, &pos, universe.len());
+        let population = (!population_rows.is_empty()).then(|| {
+            let mut v = vec![0.0; universe.len()];
+            for p in &population_rows {
+                if let Some(i) = pos.get(p.cell) {
+                    v[i as usize] = p.population;
+                }
+            }
+            v
+        });
+        let kb = rings_for_km(cfg.spread_km, res);
+        let base_disks = bases
+            .iter()
+            .map(|b| {
+                within(b.cell, kb, cfg.spread_km)
+                    .into_iter()
+                    .filter_map(|(c, _)| pos.get(c))
+                    .collect()
+            })
+            .collect();
+        let climate_rows: Vec<ClimateValue> = store.read()?;
+        let climate = ClimateModel::new(&climate_rows, cfg);
+        let rainfall = ClimateModel::rainfall(&climate_rows, cfg.climate_km);
+        let base_rain_point = bases
+            .iter()
+            .map(|b| {
+                rainfall
+                    .as_ref()
+                    .and_then(|r| r.nearest_point((b.lat, b.lon)))
+            })
+            .collect();
+        let idp: Vec<IdpSite> = store.read()?;
+        let decay_table = (0..=lookback)
+            .map(|a| decay(a, cfg.half_life_days))
+            .collect();
+        let norm = store
+            .manifest()
+            .normalisation
+            .clone()
+            .unwrap_or_else(|| Normalisation::defaults(cfg));
+        stage("population, bases, climate, IDP");
+        tracing::info!(
+            events = events.len(),
+            sources = sources.len(),
+            grid = universe.len(),
+            "scoring inputs loaded"
+        );
+        Ok(Engine {
+            config: config.clone(),
+            res,
+            norm,
+            calibration: store.manifest().calibration.clone(),
+            events,
+            place,
+            own,
+            area_sources,
+            neighbours,
+            pos,
+            source_pos,
+            fixed_grid,
+            centres,
+            area_name,
+            names,
+            population,
+            idp,
+            bases,
+            base_disks,
+            coverage: None,
+            climate,
+            rainfall,
+            base_rain_point,
+            reduced: Vec::new(),
+            climate_cache: None,
+            decay: decay_table,
+            previous: None,
+            lookback,
+        })
+    }
+
+    /// Replaces the normalisation (default: the store's, else the configuration's).
+    pub fn set_normalisation(&mut self, norm: Normalisation) {
+        self.norm = norm;
+    }
+
+    /// Replaces the calibration (default: the store's).
+    pub fn set_calibration(&mut self, cal: Option<Calibration>) {
+        self.calibration = cal;
+    }
+
+    /// The normalisation in use.
+    pub fn normalisation(&self) -> &Normalisation {
+        &self.norm
+    }
+
+    /// The raw amounts of every grid position on day `d`.
+    fn amounts(&self, d: i32) -> Day {
+        let cfg = &self.config.score;
+        let n = self.pos.len();
+        let ns = self.neighbours.len();
+        let (mut h, mut c, mut pr, mut r, mut b) = (
+            vec![0.0; ns],
+            vec![0.0; ns],
+            vec![0.0; ns],
+            vec![0.0; ns],
+            vec![0.0; ns],
+        );
+        let mut ev = vec![0i64; ns];
+        let mut civ = vec![0i64; ns];
+        let mut civ30 = vec![0i64; ns];
+        let mut touched = vec![false; ns];
+        let mut seeds = vec![false; ns];
+        let window = cfg.window_days as i32;
+        let recent = cfg.recent_days as i32;
+        let trend_days = (cfg.recent_days + cfg.baseline_days) as i32;
+        let e = &self.events;
+        for i in e.dated(d - self.lookback + 1, d) {
+            if e.known[i] > d || d >= e.counted_until[i] {
+                continue;
+            }
+            let age = d - e.day[i];
+            let o = self.own[i] as usize;
+            if age < window {
+                ev[o] += 1;
+                seeds[o] = true;
+                if age < 90 {
+                    civ[o] += e.civilian_deaths[i];
+                }
+                if age < 30 {
+                    civ30[o] += e.civilian_deaths[i];
+                }
+            }
+            let kind = e.kind[i];
+            let sev = e.severity[i];
+            let dec = self.decay[age as usize];
+            let mut add = |s: usize, f: f64, precise: bool| {
+                touched[s] = true;
+                if age < window {
+                    let w = sev * f * dec;
+                    if kind == Kind::Harm {
+                        h[s] += w;
+                    } else {
+                        c[s] += w;
+                    }
+                    if precise {
+                        pr[s] += w;
+                    }
+                }
+                let sig = kind.signal_factor() * sev * f;
+                if age < recent {
+                    r[s] += sig;
+                } else if age < trend_days {
+                    b[s] += sig;
+                }
+            };
+            match self.place[i] {
+                Place::None => {}
+                Place::Point(s, p, precise) => add(s as usize, p, precise),
+                Place::Area(a) => {
+                    let cells = &self.area_sources[a as usize];
+                    let f = 1.0 / cells.len() as f64;
+                    for s in cells {
+                        add(*s as usize, f, false);
+                    }
+                }
+            }
+        }
+        let mut day = Day {
+            harm: vec![0.0; n],
+            conflict: vec![0.0; n],
+            precise: vec![0.0; n],
+            spread: vec![0.0; n],
+            recent: vec![0.0; n],
+            base: vec![0.0; n],
+            events: vec![0; n],
+            civ90: vec![0; n],
+            civ30: vec![0; n],
+            in_grid: vec![self.fixed_grid; n],
+        };
+        for s in 0..ns {
+            let p = self.source_pos[s];
+            let nb = &self.neighbours[s];
+            if seeds[s] && !self.fixed_grid {
+                for t in &nb.pos[..nb.n_spread] {
+                    day.in_grid[*t as usize] = true;
+                }
+            }
+            if p != NONE {
+                let p = p as usize;
+                day.harm[p] = h[s];
+                day.conflict[p] = c[s];
+                day.precise[p] = pr[s];
+                day.events[p] = ev[s];
+                day.civ90[p] = civ[s];
+                day.civ30[p] = civ30[s];
+            }
+            if !touched[s] {
+                continue;
+            }
+            let signal = h[s] + 0.5 * c[s];
+            if signal > 0.0 {
+                for j in 0..nb.n_spread {
+                    let t = nb.pos[j];
+                    if t != p {
+                        day.spread[t as usize] += signal * nb.kernel[j];
+                    }
+                }
+            }
+            if r[s] > 0.0 || b[s] > 0.0 {
+                for t in &nb.pos[..nb.n_esc] {
+                    day.recent[*t as usize] += r[s];
+                    day.base[*t as usize] += b[s];
+                }
+            }
+        }
+        day
+    }
+
+    /// Recomputes the coverage of every grid position for the bases active on `d` unless
+    /// the cached one is for the same active bases with the same rainy-season reductions.
+    fn refresh_coverage(&mut self, d: i32) {
+        let cov_cfg = &self.config.coverage;
+        let month = crate::model::day::ymd_from_days(d).1;
+        let active = active_bases(&self.bases, d, cov_cfg, |i, _| {
+            // Rainy season: the base's expected rainfall in this calendar month.
+            match (&self.rainfall, self.base_rain_point[i]) {
+                (Some(r), Some(p)) => r
+                    .month_mean(p, month, d)
+                    .is_some_and(|mm| mm > cov_cfg.rainy_month_mm),
+                _ => false,
+            }
+        });
+        self.reduced = active
+            .iter()
+            .filter(|a| a.reduced)
+            .map(|a| crate::coverage::label(a.base))
+            .collect();
+        let key: CoverageKey = active.iter().map(|a| (a.index, a.reduced)).collect();
+        if self.coverage.as_ref().is_none_or(|(k, _)| *k != key) {
+            let cov = assess(
+                &self.centres,
+                &self.pos,
+                &active,
+                self.population.as_deref(),
+                self.res,
+            );
+            self.coverage = Some((key, cov));
+        }
+    }
+
+    /// Recomputes the climate stress per grid position when day `d` falls on another
+    /// climate month than the cached one.
+    fn refresh_climate(&mut self, d: i32) {
+        let Some(model) = self.climate.as_ref() else {
+            return;
+        };
+        let Some(period) = model.period_for(d) else {
+            self.climate_cache = None;
+            return;
+        };
+        if self
+            .climate_cache
+            .as_ref()
+            .is_none_or(|(p, _)| *p != period)
+        {
+            self.climate_cache = Some((period, model.stress(period, &self.centres)));
+        }
+    }
+
+    /// Residents of IDP sites per grid position, as known on `d` (each site's latest
+    /// assessment dated on or before `d`; undated lists always count).
+    fn displaced(&self, d: i32) -> HashMap<u32, f64> {
+        let mut latest: HashMap<(&str, u64), (Option<i32>, f64)> = HashMap::new();
+        for s in &self.idp {
+            if s.date.is_some_and(|x| x > d) {
+                continue;
+            }
+            let e = latest
+                .entry((s.site.as_str(), s.cell))
+                .or_insert((s.date, 0.0));
+            if s.date >= e.0 {
+                *e = (s.date, s.population);
+            }
+        }
+        let mut out: HashMap<u32, f64> = HashMap::new();
+        for ((_, cell), (_, p)) in latest {
+            if let Some(i) = self.pos.get(cell) {
+                *out.entry(i).or_default() += p;
+            }
+        }
+        out
+    }
+
+    /// Risk and tier of the latest snapshot before `day`: kept in memory when it is the
+    /// previous day scored in this run, else read from the store.
+    fn previous_for(
+        &mut self,
+        prior: &Prior,
+        day: &str,
+    ) -> Result<Option<PreviousRisks>, ScoreError> {
+        let Some((latest, file)) = prior.latest_before(day) else {
+            return Ok(None);
+        };
+        if let Some((d, map)) = self.previous.take() {
+            if d == latest {
+                return Ok(Some(map));
+            }
+        }
+        match file {
+            Some(file) => {
+                let mut by_pos = vec![None; self.pos.len()];
+                for (cell, risk, tier) in super::previous_risks(&prior.root.join(file))? {
+                    if let Some(p) = self.pos.get(cell) {
+                        by_pos[p as usize] = Some((risk, tier));
+                    }
+                }
+                Ok(Some(by_pos))
+            }
+            // Scored in this run but not kept: cannot happen when days ascend.
+            None => Ok(None),
+        }
+    }
+
+    /// Scores day `d`; `prior` says which snapshot the deltas are taken from.
+    pub fn score(&mut self, prior: &Prior, d: i32) -> Result<Scored, ScoreError> {
+        let date = crate::model::day::format_date(d);
+        let t = std::time::Instant::now();
+        let previous = self.previous_for(prior, &date)?;
+        let t_prev = t.elapsed().as_millis() as u64;
+        let mut day = self.amounts(d);
+        let t_amounts = t.elapsed().as_millis() as u64;
+        let displaced = self.displaced(d);
+        self.refresh_climate(d);
+        let t_climate = t.elapsed().as_millis() as u64;
+        let cfg = self.config.score.clone();
+        let min_tp = self.config.coverage.min_troops_per_1000;
+        let mut in_grid = std::mem::take(&mut day.in_grid);
+        if !self.fixed_grid {
+            for (b, disk) in self.bases.iter().zip(&self.base_disks) {
+                if is_active(b, d) {
+                    for p in disk {
+                        in_grid[*p as usize] = true;
+                    }
+                }
+            }
+            if let Some(pop) = &self.population {
+                for (i, p) in pop.iter().enumerate() {
+                    if *p > 0.0 {
+                        in_grid[i] = true;
+                    }
+                }
+            }
+        }
+        self.refresh_coverage(d);
+        tracing::debug!(
+            previous_ms = t_prev,
+            amounts_ms = t_amounts,
+            climate_ms = t_climate,
+            coverage_ms = t.elapsed().as_millis() as u64,
+            "day stages (cumulative)"
+        );
+        let norm = self.norm.clone();
+        let weights = self.calibration.as_ref().map(Calibration::weights);
+        let calibration = self.calibration.as_ref().zip(weights.as_ref());
+        let exposure_neutral = self.population.is_none();
+        let cells: Vec<usize> = (0..self.pos.len()).filter(|i| in_grid[*i]).collect();
+        let this = &*self;
+        let climate = this.climate_cache.as_ref();
+        let coverage: &[CellCoverage] = this.coverage.as_ref().map_or(&[], |(_, c)| c);
+        let rows: Vec<CellRecord> = cells
+            .par_iter()
+            .map(|&i| {
+                let cell = &this.pos.cells()[i];
+                let spread = day.spread[i];
+                let (rn, bn) = (day.recent[i], day.base[i]);
+                let baseline = bn * f64::from(cfg.recent_days) / f64::from(cfg.baseline_days);
+                let a = Amounts {
+                    harm: day.harm[i],
+                    conflict: day.conflict[i],
+                    spread,
+                    baseline,
+                    escalation: escalation(rn, baseline, cfg.escalation_smoothing),
+                    climate: climate.map_or(0.0, |(_, s)| s[i]),
+                };
+                let displaced_here = displaced.get(&(i as u32)).copied().unwrap_or(0.0);
+                let residents = this.population.as_ref().map(|p| p[i] + displaced_here);
+                let ix = index(&a, residents, &norm, &cfg);
+                let tier = Tier::of(ix.risk, &cfg.tier_thresholds);
+                let cov = &coverage[i];
+                let flags = Flags::of(tier, ix.risk, ix.exposure, cov, min_tp);
+                let prev = previous.as_ref().and_then(|p| p[i].as_ref());
+                let weight = day.harm[i] + day.conflict[i];
+                let (lat, lon) = this.centres[i];
+                CellRecord {
+                    cell: *cell,
+                    lat,
+                    lon,
+                    area: (this.area_name[i] != NONE)
+                        .then(|| this.names[this.area_name[i] as usize].clone()),
+                    harm: ix.components[0],
+                    conflict: ix.components[1],
+                    spread: ix.components[2],
+                    baseline: ix.components[3],
+                    escalation: ix.components[4],
+                    climate: ix.components[5],
+                    hazard: ix.hazard,
+                    population: this.population.as_ref().map(|p| p[i]),
+                    displaced: displaced_here,
+                    exposure: ix.exposure,
+                    risk: ix.risk,
+                    tier,
+                    probability: calibration
+                        .map(|(c, w)| c.probability_with(w, &inputs(&ix.components, ix.exposure))),
+                    harm_share: ix.shares[0],
+                    conflict_share: ix.shares[1],
+                    spread_share: ix.shares[2],
+                    baseline_share: ix.shares[3],
+                    escalation_share: ix.shares[4],
+                    climate_share: ix.shares[5],
+                    delta_risk: previous
+                        .as_ref()
+                        .map(|_| ix.risk - prev.map_or(0.0, |p| p.0)),
+                    prev_tier: prev.map(|p| p.1),
+                    events: day.events[i],
+                    precise_share: (weight > 0.0).then(|| (day.precise[i] / weight).min(1.0)),
+                    civilian_fatalities_30d: day.civ30[i],
+                    civilian_fatalities_90d: day.civ90[i],
+                    covered: cov.covered,
+                    presence: cov.presence,
+                    nearest_base: cov.nearest_base.clone(),
+                    mission: cov.mission.clone(),
+                    nearest_base_km: cov.nearest_base_km,
+                    troops_in_reach: cov.troops_in_reach,
+                    troops_per_1000: cov.troops_per_1000,
+                    gap: flags.gap,
+                    under_covered: flags.under_covered,
+                    gap_severity: flags.gap_severity,
+                }
+            })
+            .collect();
+        let mut tiers = [0usize; 5];
+        let mut gaps = 0;
+        for r in &rows {
+            tiers[r.tier as usize] += 1;
+            gaps += usize::from(r.gap);
+        }
+        let mut by_pos = vec![None; self.pos.len()];
+        for (i, r) in cells.iter().zip(&rows) {
+            by_pos[*i] = Some((r.risk, r.tier));
+        }
+        self.previous = Some((date.clone(), by_pos));
+        let climate_basis = match (&self.climate, &self.climate_cache) {
+            (Some(m), Some((p, _))) => Some(format!(
+                "{} of {}",
+                m.variable,
+                &crate::model::day::format_date(*p)[..7]
+            )),
+            _ => None,
+        };
+        let info = SnapshotInfo {
+            file: String::new(),
+            sha256: String::new(),
+            cells: rows.len(),
+            tiers,
+            gaps,
+            exposure_neutral,
+            normalisation: Some(norm),
+            climate: climate_basis,
+            reduced_bases: self.reduced.clone(),
+            calibration: self.calibration.clone(),
+        };
+        Ok(Scored { date, rows, info })
+    }
+
+    /// The amounts of every universe cell on day `d` (climate left at 0), with the share of
+    /// precisely located weight and the number of events, in the order of [`Self::universe`].
+    pub fn amounts_on(&self, d: i32) -> Vec<(Amounts, Option<f64>, i64)> {
+        let cfg = &self.config.score;
+        let day = self.amounts(d);
+        (0..self.pos.len())
+            .map(|i| {
+                let baseline =
+                    day.base[i] * f64::from(cfg.recent_days) / f64::from(cfg.baseline_days);
+                let weight = day.harm[i] + day.conflict[i];
+                (
+                    Amounts {
+                        harm: day.harm[i],
+                        conflict: day.conflict[i],
+                        spread: day.spread[i],
+                        baseline,
+                        escalation: escalation(day.recent[i], baseline, cfg.escalation_smoothing),
+                        climate: 0.0,
+                    },
+                    (weight > 0.0).then(|| (day.precise[i] / weight).min(1.0)),
+                    day.events[i],
+                )
+            })
+            .collect()
+    }
+
+    /// The cells of the grid universe, sorted.
+    pub fn universe(&self) -> &[u64] {
+        self.pos.cells()
+    }
+}
+
+/// Cells within `km` of `cell`'s centre (k rings searched), with their distances, sorted
+/// by distance then cell.
+pub fn within(cell: u64, k: u32, km: f64) -> Vec<(u64, f64)> {
+    let Ok(origin) = cell_from_u64(cell) else {
+        return Vec::new();
+    };
+    let here = unit(center(origin));
+    let mut out: Vec<(u64, f64)> = origin
+        .grid_disk::<Vec<CellIndex>>(k)
+        .into_iter()
+        .map(|n| (u64::from(n), unit_distance_km(&here, &unit(center(n)))))
+        .filter(|(_, d)| *d <= km)
+        .collect();
+    out.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    out
+}
+
+/// Name index of each universe position at the first loaded level (alphabetically: ADM1
+/// before ADM2).
+fn first_level_names(
+    areas: &[Area],
+    cells: &AreaCells,
+    pos: &CellPositions,
+    n: usize,
+) -> (Vec<String>, Vec<u32>) {
+    let mut out = vec![NONE; n];
+    let Some(level) = areas.iter().map(|a| a.level.as_str()).min() else {
+        return (Vec::new(), out);
+    };
+    let mut names = Vec::new();
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    for a in areas.iter().filter(|a| a.level == level) {
+        ids.insert(a.area_id.as_str(), names.len() as u32);
+        names.push(a.name.clone());
+    }
+    let name_of: Vec<u32> = cells
+        .areas
+        .iter()
+        .map(|(l, id)| {
+            if l == level {
+                ids.get(id.as_str()).copied().unwrap_or(NONE)
+            } else {
+                NONE
+            }
+        })
+        .collect();
+    for (c, a) in cells.cell.iter().zip(&cells.area) {
+        let i = name_of[*a as usize];
+        if i != NONE {
+            if let Some(p) = pos.get(*c) {
+                out[p as usize] = i;
+            }
+        }
+    }
+    (names, out)
+}

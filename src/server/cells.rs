@@ -1,0 +1,100 @@
+//! `GET /cells/{h3}/explain`: a cell's score, decomposition, coverage and the events behind
+//! it. The explanation is computed by `explain` (it re-reads the events with polars), on a
+//! blocking thread.
+
+use super::problem::ApiError;
+use super::AppState;
+use crate::output::render::{cell_properties, round6};
+use axum::extract::{Extension, Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use std::sync::Arc;
+
+/// Largest `top` accepted.
+const MAX_TOP: usize = 200;
+
+/// `GET /cells/{h3}/explain?top=N`
+pub async fn explain(
+    State(state): State<Arc<AppState>>,
+    Extension(access): Extension<super::auth::Access>,
+    Path(h3): Path<String>,
+    params: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::bad("query", e.body_text()))?;
+    let mut top = 10usize;
+    for (k, v) in &params {
+        match k.as_str() {
+            "top" => {
+                top = v
+                    .parse::<usize>()
+                    .map_err(|_| ApiError::bad("top", format!("`{v}` is not a positive integer")))?
+                    .min(MAX_TOP);
+            }
+            other => return Err(ApiError::bad(other, "unknown parameter; allowed: top")),
+        }
+    }
+    let cell = crate::grid::parse_cell(&h3)
+        .map_err(|_| ApiError::NotFound(format!("`{h3}` is not an H3 cell")))?;
+    let cur = state.current();
+    if !cur.snapshot.index.contains_key(&u64::from(cell)) {
+        return Err(ApiError::NotFound(format!(
+            "cell {h3} is not in the grid of the {} snapshot",
+            cur.snapshot.date
+        )));
+    }
+    let date = cur.snapshot.date.clone();
+    let st = state.clone();
+    let explanation = tokio::task::spawn_blocking(move || {
+        st.read_store(|store| {
+            crate::risk::explain::explain(store, &st.config, u64::from(cell), Some(&date))
+                .map_err(|e| ApiError::internal(&e))
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))??;
+    let events: Vec<serde_json::Value> = explanation
+        .contributions
+        .iter()
+        .take(top)
+        .map(|c| {
+            json!({
+                "event": c.event,
+                "date": c.date,
+                "category": c.category,
+                "fatalities": c.fatalities,
+                "precision": c.precision,
+                "distance_km": round6(c.distance_km),
+                "via": c.via.as_str(),
+                "harm": round6(c.harm),
+                "conflict": round6(c.conflict),
+                "spread": round6(c.spread),
+                "recent": round6(c.recent),
+                "baseline": round6(c.baseline),
+            })
+        })
+        .collect();
+    let mut cell = cell_properties(&explanation.record, &explanation.date);
+    if !access.deployments && !access.admin {
+        crate::output::render::without_deployments(&mut cell);
+    }
+    Ok(Json(json!({
+        "h3": h3,
+        "date": explanation.date,
+        "cell": cell,
+        "amounts": {
+            "harm": round6(explanation.amounts.harm),
+            "conflict": round6(explanation.amounts.conflict),
+            "spread": round6(explanation.amounts.spread),
+            "baseline": round6(explanation.amounts.baseline),
+            "escalation": round6(explanation.amounts.escalation),
+            "climate": round6(explanation.amounts.climate),
+        },
+        "normalisation": explanation.normalisation,
+        "calibration": explanation.calibration,
+        "contributing_events": explanation.contributions.len(),
+        "events": events,
+        "attribution": cur.snapshot.attribution,
+    }))
+    .into_response())
+}

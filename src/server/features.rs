@@ -1,0 +1,1029 @@
+//! OGC API – Features Part 1 collections and items: `risk` and `coverage-gaps` (H3 cells of
+//! a snapshot), `bases` (active on its date), `events` (its scoring window) and `areas`
+//! (with their coverage summaries). `datetime` selects the snapshot.
+
+use super::auth::Access;
+use super::problem::ApiError;
+use super::{AppState, Loaded};
+use crate::analysis::rollup::Totals;
+use crate::grid::{cell_bbox, cell_from_u64, parse_cell};
+use crate::model::cell::{CellRecord, Tier};
+use crate::model::day::{format_date, parse_iso_date, rfc3339_now};
+use crate::model::rows::{Base, Event};
+use crate::output::render::{
+    cell_geometry, cell_properties, num, point_geometry, push_feature, round6, without_deployments,
+};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// What a collection holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Every cell of the snapshot.
+    Risk,
+    /// Gap cells.
+    Gaps,
+    /// Bases active on the snapshot date.
+    Bases,
+    /// Events of the snapshot's scoring window.
+    Events,
+    /// Loaded areas with summaries.
+    Areas,
+}
+
+/// A collection.
+#[derive(Debug)]
+pub struct CollectionDef {
+    /// Identifier in URLs.
+    pub id: &'static str,
+    /// Title.
+    pub title: &'static str,
+    /// Description.
+    pub description: &'static str,
+    /// What it holds.
+    pub kind: Kind,
+    /// Property filters it accepts.
+    pub filters: &'static [&'static str],
+}
+
+/// The collections.
+pub const COLLECTIONS: [CollectionDef; 5] = [
+    CollectionDef {
+        id: "risk",
+        title: "Civilian-risk grid",
+        description: "Every H3 cell of the mission area with its civilian-risk index, tier, calibrated probability of civilian harm within the calibration's horizon, and decomposition (and its coverage with deployments:read)",
+        kind: Kind::Risk,
+        filters: &["tier", "gap", "area"],
+    },
+    CollectionDef {
+        id: "coverage-gaps",
+        title: "Coverage gaps",
+        description: "Cells whose risk tier is high or critical and that no peacekeeping base with protection capacity reaches",
+        kind: Kind::Gaps,
+        filters: &["tier", "area"],
+    },
+    CollectionDef {
+        id: "bases",
+        title: "Peacekeeping bases",
+        description: "Bases active on the snapshot date (Geo-PKO map dates carried forward), with their reach",
+        kind: Kind::Bases,
+        filters: &["mission"],
+    },
+    CollectionDef {
+        id: "events",
+        title: "Recent events",
+        description: "Conflict events of the snapshot's scoring window, known by its date",
+        kind: Kind::Events,
+        filters: &["category"],
+    },
+    CollectionDef {
+        id: "areas",
+        title: "Areas",
+        description: "Loaded areas (admin levels, sectors) with the snapshot's coverage summary",
+        kind: Kind::Areas,
+        filters: &["level"],
+    },
+];
+
+fn find(id: &str, access: &Access) -> Result<&'static CollectionDef, ApiError> {
+    COLLECTIONS
+        .iter()
+        .find(|c| c.id == id)
+        .filter(|c| visible(c, access))
+        .ok_or_else(|| ApiError::NotFound(format!("no collection `{id}`; see /collections")))
+}
+
+fn visible(c: &CollectionDef, access: &Access) -> bool {
+    !matches!(c.kind, Kind::Gaps | Kind::Bases) || access.deployments || access.admin
+}
+
+/// `http://host` of the request (empty when the Host header is absent or odd).
+pub fn base_url(headers: &HeaderMap) -> String {
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .map(|h| format!("http://{h}"))
+        .unwrap_or_default()
+}
+
+/// Refuses requests that accept neither JSON nor GeoJSON (406).
+pub fn negotiate(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let ok = accept.split(',').any(|m| {
+        let m = m.split(';').next().unwrap_or("").trim();
+        matches!(
+            m,
+            "*/*" | "application/*" | "application/json" | "application/geo+json" | ""
+        )
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::NotAcceptable(format!(
+            "`{accept}`: this resource is application/geo+json or application/json"
+        )))
+    }
+}
+
+/// `[west, south, east, north]` of the snapshot's cell centres (the world when empty).
+pub fn snapshot_bbox(s: &crate::store::snapshot::Snapshot) -> [f64; 4] {
+    if s.cells.is_empty() {
+        return [-180.0, -90.0, 180.0, 90.0];
+    }
+    s.cells
+        .iter()
+        .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, c| {
+            [
+                b[0].min(c.lon),
+                b[1].min(c.lat),
+                b[2].max(c.lon),
+                b[3].max(c.lat),
+            ]
+        })
+}
+
+fn extent(s: &crate::store::snapshot::Snapshot) -> Value {
+    let b = snapshot_bbox(s);
+    json!({
+        "spatial": {"bbox": [[round6(b[0]), round6(b[1]), round6(b[2]), round6(b[3])]], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
+        "temporal": {"interval": [[format!("{}T00:00:00Z", s.date), format!("{}T23:59:59Z", s.date)]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+    })
+}
+
+fn describe(c: &CollectionDef, cur: &Loaded, base: &str) -> Value {
+    let s = &cur.snapshot;
+    json!({
+        "id": c.id,
+        "title": c.title,
+        "description": c.description,
+        "itemType": "feature",
+        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "extent": extent(s),
+        "queryables": c.filters,
+        "snapshot": {"date": s.date, "version": s.info.sha256, "exposure_neutral": s.info.exposure_neutral},
+        // The model behind the cells' `probability` (null: none stored when scored).
+        "calibration": matches!(c.kind, Kind::Risk | Kind::Gaps).then_some(&s.info.calibration),
+        "attribution": s.attribution,
+        "links": [
+            {"href": format!("{base}/collections/{}", c.id), "rel": "self", "type": "application/json"},
+            {"href": format!("{base}/collections/{}/items", c.id), "rel": "items", "type": "application/geo+json"}
+        ]
+    })
+}
+
+/// `GET /collections`: the collections the caller may read.
+pub async fn collections(
+    State(state): State<Arc<AppState>>,
+    Extension(access): Extension<Access>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    negotiate(&headers)?;
+    let cur = state.current();
+    let base = base_url(&headers);
+    let list: Vec<Value> = COLLECTIONS
+        .iter()
+        .filter(|c| visible(c, &access))
+        .map(|c| describe(c, &cur, &base))
+        .collect();
+    Ok(Json(json!({
+        "collections": list,
+        "links": [{"href": format!("{base}/collections"), "rel": "self", "type": "application/json"}]
+    }))
+    .into_response())
+}
+
+/// `GET /collections/{id}`
+pub async fn collection(
+    State(state): State<Arc<AppState>>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    negotiate(&headers)?;
+    let c = find(&id, &access)?;
+    Ok(Json(describe(c, &state.current(), &base_url(&headers))).into_response())
+}
+
+/// A `datetime` value: the snapshots dated within `from..=to` (open ends allowed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateRange {
+    /// First day (`None`: open).
+    pub from: Option<i32>,
+    /// Last day (`None`: open).
+    pub to: Option<i32>,
+}
+
+fn parse_instant(s: &str) -> Option<i32> {
+    // 2024-12-31 or 2024-12-31T… (any time of that day; Z or an offset).
+    let day = s.get(..10)?;
+    let rest = &s[10..];
+    if !(rest.is_empty() || rest.starts_with('T') || rest.starts_with('t')) {
+        return None;
+    }
+    parse_iso_date(day)
+}
+
+/// Parses `datetime` (RFC 3339 date or date-time, or an interval `a/b` with `..` or an
+/// empty side for an open end).
+pub fn parse_datetime(v: &str) -> Result<DateRange, ApiError> {
+    let bad = || {
+        ApiError::bad(
+            "datetime",
+            format!("`{v}` is not a date, a date-time or an interval such as 2024-01-01/2024-12-31 or ../2024-12-31"),
+        )
+    };
+    let side = |s: &str| -> Result<Option<i32>, ApiError> {
+        if s.is_empty() || s == ".." {
+            Ok(None)
+        } else {
+            parse_instant(s).map(Some).ok_or_else(bad)
+        }
+    };
+    let r = match v.split_once('/') {
+        None => {
+            let d = parse_instant(v).ok_or_else(bad)?;
+            DateRange {
+                from: Some(d),
+                to: Some(d),
+            }
+        }
+        Some((a, b)) => {
+            let r = DateRange {
+                from: side(a)?,
+                to: side(b)?,
+            };
+            if r.from.is_none() && r.to.is_none() && !(a == ".." || b == "..") {
+                return Err(bad());
+            }
+            r
+        }
+    };
+    if let (Some(a), Some(b)) = (r.from, r.to) {
+        if a > b {
+            return Err(ApiError::bad(
+                "datetime",
+                format!("`{v}` ends before it starts"),
+            ));
+        }
+    }
+    Ok(r)
+}
+
+/// Parsed items query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemsQuery {
+    /// Page size (clamped to the maximum).
+    pub limit: usize,
+    /// Rows to skip.
+    pub offset: usize,
+    /// `[min_lon, min_lat, max_lon, max_lat]`; `min_lon > max_lon` crosses the antimeridian.
+    pub bbox: Option<[f64; 4]>,
+    /// Snapshot selection.
+    pub datetime: Option<DateRange>,
+    /// Property filters (name, value), validated against the collection's.
+    pub filters: Vec<(String, String)>,
+}
+
+/// Parses and validates the items query parameters; `filters` are the property filters
+/// the collection accepts.
+pub fn parse_items_query(
+    params: &[(String, String)],
+    default_limit: usize,
+    max_limit: usize,
+    filters: &[&str],
+) -> Result<ItemsQuery, ApiError> {
+    let mut q = ItemsQuery {
+        limit: default_limit,
+        offset: 0,
+        bbox: None,
+        datetime: None,
+        filters: Vec::new(),
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (k, v) in params {
+        if !seen.insert(k.as_str()) {
+            return Err(ApiError::bad(k, "given more than once"));
+        }
+        match k.as_str() {
+            "limit" => {
+                let n: u64 = v.parse().map_err(|_| {
+                    ApiError::bad("limit", format!("`{v}` is not a positive integer"))
+                })?;
+                if n == 0 {
+                    return Err(ApiError::bad("limit", "must be at least 1"));
+                }
+                q.limit = usize::try_from(n).unwrap_or(usize::MAX).min(max_limit);
+            }
+            "offset" => {
+                q.offset = v.parse().map_err(|_| {
+                    ApiError::bad("offset", format!("`{v}` is not a non-negative integer"))
+                })?;
+            }
+            "bbox" => q.bbox = Some(parse_bbox(v)?),
+            "datetime" => q.datetime = Some(parse_datetime(v)?),
+            "f" => {
+                if v != "json" && v != "geojson" {
+                    return Err(ApiError::bad("f", format!("`{v}`: use json or geojson")));
+                }
+            }
+            other if filters.contains(&other) => {
+                validate_filter(other, v)?;
+                q.filters.push((other.to_owned(), v.clone()));
+            }
+            other => {
+                let mut allowed = vec!["limit", "offset", "bbox", "datetime", "f"];
+                allowed.extend_from_slice(filters);
+                return Err(ApiError::bad(
+                    other,
+                    format!("unknown parameter; allowed: {}", allowed.join(", ")),
+                ));
+            }
+        }
+    }
+    Ok(q)
+}
+
+fn validate_filter(name: &str, v: &str) -> Result<(), ApiError> {
+    let ok = match name {
+        "tier" => Tier::parse(v).is_some(),
+        "gap" => v == "true" || v == "false",
+        "category" => crate::model::rows::Category::parse(v).is_some(),
+        _ => !v.is_empty() && v.len() <= 200,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad(name, format!("`{v}` is not a valid value")))
+    }
+}
+
+fn parse_bbox(v: &str) -> Result<[f64; 4], ApiError> {
+    let parts: Vec<f64> = v
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| ApiError::bad("bbox", format!("`{v}` is not four comma-separated numbers")))?;
+    let [x1, y1, x2, y2] = parts[..] else {
+        return Err(ApiError::bad(
+            "bbox",
+            "expected minLon,minLat,maxLon,maxLat",
+        ));
+    };
+    if !parts.iter().all(|p| p.is_finite())
+        || !(-180.0..=180.0).contains(&x1)
+        || !(-180.0..=180.0).contains(&x2)
+        || !(-90.0..=90.0).contains(&y1)
+        || !(-90.0..=90.0).contains(&y2)
+        || y1 > y2
+    {
+        return Err(ApiError::bad(
+            "bbox",
+            format!("`{v}` is outside WGS84 bounds or inverted"),
+        ));
+    }
+    Ok([x1, y1, x2, y2])
+}
+
+/// Whether a bounding box intersects the query box (which may cross the antimeridian).
+pub fn intersects(cell: [f64; 4], q: [f64; 4]) -> bool {
+    let lat_ok = cell[1] <= q[3] && cell[3] >= q[1];
+    let lon_ok = if q[0] <= q[2] {
+        cell[0] <= q[2] && cell[2] >= q[0]
+    } else {
+        cell[0] <= q[2] || cell[2] >= q[0]
+    };
+    lat_ok && lon_ok
+}
+
+fn point_in(lat: f64, lon: f64, bbox: Option<[f64; 4]>) -> bool {
+    bbox.is_none_or(|b| intersects([lon, lat, lon, lat], b))
+}
+
+/// The snapshot a `datetime` selects: the latest stored one within the range (`Ok(None)`
+/// when none is), the served one without `datetime`.
+async fn snapshot_for(
+    state: &Arc<AppState>,
+    range: Option<DateRange>,
+) -> Result<Option<Arc<Loaded>>, ApiError> {
+    let cur = state.current();
+    let Some(r) = range else {
+        return Ok(Some(cur));
+    };
+    let lo = r.from.map_or_else(|| "0000-00-00".to_owned(), format_date);
+    let hi = r.to.map_or_else(|| "9999-99-99".to_owned(), format_date);
+    if lo <= cur.snapshot.date && cur.snapshot.date <= hi && r.to.is_none() {
+        return Ok(Some(cur));
+    }
+    let st = state.clone();
+    tokio::task::spawn_blocking(move || {
+        st.read_store(|store| {
+            let date = store
+                .manifest()
+                .snapshots
+                .range(lo.clone()..=hi.clone())
+                .next_back()
+                .map(|(d, _)| d.clone());
+            match date {
+                None => Ok(None),
+                Some(d) if d == cur.snapshot.date => Ok(Some(cur.clone())),
+                Some(d) => Ok(Some(Arc::new(Loaded::from_store(store, Some(&d))?))),
+            }
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?
+}
+
+/// One feature ready to be written: id, geometry (GeoJSON text) and properties.
+type Feature = (String, String, Map<String, Value>);
+
+fn cell_feature(r: &CellRecord, date: &str, access: &Access) -> Feature {
+    let mut props = cell_properties(r, date);
+    if !access.deployments && !access.admin {
+        without_deployments(&mut props);
+    }
+    let id = props
+        .get("h3")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
+    let geometry = cell_from_u64(r.cell)
+        .map(cell_geometry)
+        .unwrap_or_else(|_| "null".into());
+    (id, geometry, props)
+}
+
+/// A stable identifier of a base row.
+pub fn base_id(b: &Base) -> String {
+    let key = format!(
+        "{}|{}|{}|{}|{}",
+        b.mission, b.location, b.lat, b.lon, b.valid_from
+    );
+    crate::store::sha256_hex(key.as_bytes())[..16].to_owned()
+}
+
+fn base_feature(b: &Base, loaded: &Loaded, cfg: &crate::config::CoverageConfig) -> Feature {
+    let (reach_km, protects) = crate::coverage::reach(b, cfg);
+    let label = crate::coverage::label(b);
+    let reduced = loaded.snapshot.info.reduced_bases.contains(&label);
+    let mut m = Map::new();
+    m.insert("mission".into(), json!(b.mission));
+    m.insert("location".into(), json!(b.location));
+    m.insert("troops".into(), json!(b.troops));
+    m.insert(
+        "reach_km".into(),
+        num(if reduced {
+            reach_km * cfg.rainy_reach_factor
+        } else {
+            reach_km
+        }),
+    );
+    m.insert("protects".into(), json!(protects));
+    m.insert("rainy_season_reduced".into(), json!(reduced));
+    m.insert("infantry".into(), json!(b.infantry));
+    m.insert("fpu".into(), json!(b.fpu));
+    m.insert("unpol".into(), json!(b.unpol));
+    m.insert("observers".into(), json!(b.observers));
+    m.insert("valid_from".into(), json!(format_date(b.valid_from)));
+    m.insert("valid_to".into(), json!(format_date(b.valid_to)));
+    m.insert("date".into(), json!(loaded.snapshot.date));
+    (base_id(b), point_geometry(b.lat, b.lon), m)
+}
+
+fn event_feature(e: &Event) -> Feature {
+    let mut m = Map::new();
+    m.insert("source".into(), json!(e.source));
+    m.insert("source_id".into(), json!(e.source_id));
+    m.insert("date_start".into(), json!(format_date(e.date_start)));
+    m.insert("date_end".into(), json!(format_date(e.date_end)));
+    m.insert("category".into(), json!(e.category.as_str()));
+    m.insert("precision".into(), json!(e.precision.as_str()));
+    m.insert("fatalities".into(), json!(e.fatalities));
+    m.insert("civilian_fatalities".into(), json!(e.civilian_fatalities));
+    m.insert("actor1".into(), json!(e.actor1));
+    m.insert("actor2".into(), json!(e.actor2));
+    m.insert("admin1".into(), json!(e.admin1));
+    m.insert("admin2".into(), json!(e.admin2));
+    m.insert("duplicate_of".into(), json!(e.duplicate_of));
+    m.insert(
+        "h3".into(),
+        json!(e
+            .cell
+            .and_then(|c| cell_from_u64(c).ok())
+            .map(|c| c.to_string())),
+    );
+    (
+        format!("{}:{}", e.source, e.source_id),
+        point_geometry(e.lat, e.lon),
+        m,
+    )
+}
+
+/// The snapshot's events: last day within the scoring window, known by the date.
+async fn window_events(state: &Arc<AppState>, loaded: &Loaded) -> Result<Vec<Event>, ApiError> {
+    let d = parse_iso_date(&loaded.snapshot.date).unwrap_or(0);
+    let from = d - state.config.score.window_days as i32 + 1;
+    let st = state.clone();
+    let mut events =
+        tokio::task::spawn_blocking(move || st.read_store(|s| Ok(s.events_between(from, d)?)))
+            .await
+            .map_err(|e| ApiError::internal(&e))??;
+    let end_of_day = (i64::from(d) + 1) * 86_400;
+    events.retain(|e| e.published_at.is_none_or(|p| p < end_of_day));
+    Ok(events)
+}
+
+fn area_features(loaded: &Loaded, access: &Access, level: Option<&str>) -> Vec<Feature> {
+    let mut levels: Vec<&str> = loaded.areas.iter().map(|a| a.level.as_str()).collect();
+    levels.sort_unstable();
+    levels.dedup();
+    let cells = &loaded.snapshot.cells;
+    let mut out = Vec::new();
+    for l in levels.into_iter().filter(|l| level.is_none_or(|x| x == *l)) {
+        // By area id: names repeat (ADM3 units, an area called `all`), ids do not.
+        let units: HashMap<String, Totals> =
+            crate::analysis::rollup::by_area(cells, l, &loaded.areas, &loaded.area_cells)
+                .into_iter()
+                .filter_map(|u| Some((u.area_id?, u.totals)))
+                .collect();
+        for a in loaded.areas.iter().filter(|a| a.level == l) {
+            let t = units.get(&a.area_id).copied().unwrap_or_default();
+            let mut m = Map::new();
+            m.insert("area_id".into(), json!(a.area_id));
+            m.insert("name".into(), json!(a.name));
+            m.insert("level".into(), json!(a.level));
+            m.insert("date".into(), json!(loaded.snapshot.date));
+            m.insert("cells".into(), json!(t.cells));
+            m.insert("population".into(), num(t.population));
+            m.insert("high_cells".into(), json!(t.high_cells()));
+            m.insert("risk_mean".into(), num(t.risk_mean()));
+            m.insert("risk_max".into(), num(t.risk_max));
+            m.insert(
+                "civilian_fatalities_30d".into(),
+                json!(t.civilian_fatalities_30d),
+            );
+            m.insert(
+                "civilian_fatalities_90d".into(),
+                json!(t.civilian_fatalities_90d),
+            );
+            if access.deployments || access.admin {
+                m.insert("covered_cells".into(), json!(t.covered_cells));
+                m.insert("gap_cells".into(), json!(t.gap_cells));
+                m.insert("population_in_gaps".into(), num(t.population_in_gaps));
+                m.insert("gap_hit_rate_30d".into(), json!(t.gap_hit_rate(30)));
+                m.insert("gap_hit_rate_90d".into(), json!(t.gap_hit_rate(90)));
+            }
+            out.push((a.area_id.clone(), a.geometry.clone(), m));
+        }
+    }
+    out
+}
+
+fn geometry_bbox(geometry: &str) -> Option<[f64; 4]> {
+    let v: Value = serde_json::from_str(geometry).ok()?;
+    let mut b = [f64::MAX, f64::MAX, f64::MIN, f64::MIN];
+    fn walk(v: &Value, b: &mut [f64; 4]) {
+        match v {
+            Value::Array(a) if a.len() >= 2 && a[0].is_number() && a[1].is_number() => {
+                let (x, y) = (a[0].as_f64().unwrap_or(0.0), a[1].as_f64().unwrap_or(0.0));
+                *b = [b[0].min(x), b[1].min(y), b[2].max(x), b[3].max(y)];
+            }
+            Value::Array(a) => a.iter().for_each(|x| walk(x, b)),
+            _ => {}
+        }
+    }
+    walk(v.get("coordinates")?, &mut b);
+    (b[0] <= b[2]).then_some(b)
+}
+
+/// A matching feature: a snapshot cell (rendered only when it is on the page) or a
+/// feature already built.
+enum Matched<'a> {
+    Cell(&'a CellRecord),
+    Built(Feature),
+}
+
+impl Matched<'_> {
+    fn render(self, date: &str, access: &Access) -> Feature {
+        match self {
+            Matched::Cell(r) => cell_feature(r, date, access),
+            Matched::Built(f) => f,
+        }
+    }
+}
+
+/// The matching features of a collection on a snapshot, in a stable order.
+async fn features_of<'a>(
+    state: &Arc<AppState>,
+    c: &CollectionDef,
+    loaded: &'a Loaded,
+    q: &ItemsQuery,
+    access: &Access,
+) -> Result<Vec<Matched<'a>>, ApiError> {
+    let filter = |name: &str| {
+        q.filters
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let snap = &loaded.snapshot;
+    Ok(match c.kind {
+        Kind::Risk | Kind::Gaps => {
+            let tier = filter("tier").and_then(Tier::parse);
+            let gap = filter("gap").map(|v| v == "true");
+            let area = filter("area");
+            snap.cells
+                .iter()
+                .filter(|r| c.kind == Kind::Risk || r.gap)
+                .filter(|r| tier.is_none_or(|t| r.tier == t))
+                .filter(|r| gap.is_none_or(|g| r.gap == g))
+                .filter(|r| area.is_none_or(|a| r.area.as_deref() == Some(a)))
+                .filter(|r| match q.bbox {
+                    None => true,
+                    Some(b) => {
+                        cell_from_u64(r.cell).is_ok_and(|cell| intersects(cell_bbox(cell), b))
+                    }
+                })
+                .map(Matched::Cell)
+                .collect()
+        }
+        Kind::Bases => {
+            let d = parse_iso_date(&snap.date).unwrap_or(0);
+            let mission = filter("mission");
+            loaded
+                .bases
+                .iter()
+                .filter(|b| crate::coverage::is_active(b, d))
+                .filter(|b| mission.is_none_or(|m| b.mission.eq_ignore_ascii_case(m)))
+                .filter(|b| point_in(b.lat, b.lon, q.bbox))
+                .map(|b| Matched::Built(base_feature(b, loaded, &state.config.coverage)))
+                .collect()
+        }
+        Kind::Events => {
+            let category = filter("category");
+            window_events(state, loaded)
+                .await?
+                .iter()
+                .filter(|e| category.is_none_or(|k| e.category.as_str() == k))
+                .filter(|e| point_in(e.lat, e.lon, q.bbox))
+                .map(|e| Matched::Built(event_feature(e)))
+                .collect()
+        }
+        Kind::Areas => area_features(loaded, access, filter("level"))
+            .into_iter()
+            .filter(|(_, g, _)| {
+                q.bbox
+                    .is_none_or(|b| geometry_bbox(g).is_some_and(|gb| intersects(gb, b)))
+            })
+            .map(Matched::Built)
+            .collect(),
+    })
+}
+
+fn encode_query(q: &ItemsQuery, offset: usize, raw_datetime: Option<&str>) -> String {
+    let mut s = format!("limit={}&offset={offset}", q.limit);
+    if let Some(b) = q.bbox {
+        s.push_str(&format!("&bbox={},{},{},{}", b[0], b[1], b[2], b[3]));
+    }
+    if let Some(d) = raw_datetime {
+        s.push_str(&format!("&datetime={}", d.replace('+', "%2B")));
+    }
+    for (k, v) in &q.filters {
+        s.push_str(&format!(
+            "&{k}={}",
+            v.replace('&', "%26").replace(' ', "%20")
+        ));
+    }
+    s
+}
+
+/// `GET /collections/{id}/items`
+pub async fn items(
+    State(state): State<Arc<AppState>>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+    params: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let c = find(&id, &access)?;
+    let Query(params) = params.map_err(|e| ApiError::bad("query", e.body_text()))?;
+    negotiate(&headers)?;
+    let cfg = &state.config.server;
+    let q = parse_items_query(&params, cfg.default_limit, cfg.max_limit, c.filters)?;
+    if q.filters.iter().any(|(k, _)| k == "gap") && !(access.deployments || access.admin) {
+        return Err(ApiError::Forbidden(
+            "filtering on `gap` needs the `deployments:read` scope".into(),
+        ));
+    }
+    let raw_datetime = params
+        .iter()
+        .find(|(k, _)| k == "datetime")
+        .map(|(_, v)| v.as_str());
+    // A large page is rendered and sent a few at a time (server.max_heavy_requests).
+    let permit = if q.limit > HEAVY_PAGE {
+        Some(state.heavy_permit().await?)
+    } else {
+        None
+    };
+    let loaded = snapshot_for(&state, q.datetime).await?;
+    let matched = match &loaded {
+        Some(l) => features_of(&state, c, l, &q, &access).await?,
+        None => Vec::new(),
+    };
+    let number_matched = matched.len();
+    let returned = number_matched.saturating_sub(q.offset).min(q.limit);
+    let date = loaded.as_ref().map_or("", |l| l.snapshot.date.as_str());
+    let base = base_url(&headers);
+    let mut out = String::with_capacity(returned * 900 + 512);
+    out.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
+    // Each feature is rendered and written at once: only its text stays in memory.
+    for (i, m) in matched.into_iter().skip(q.offset).take(q.limit).enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let (fid, geometry, props): Feature = m.render(date, &access);
+        push_feature(&mut out, Some(&fid), &geometry, &props);
+    }
+    out.push_str("],");
+    let href = |offset: usize| {
+        format!(
+            "{base}/collections/{id}/items?{}",
+            encode_query(&q, offset, raw_datetime)
+        )
+    };
+    let mut links = vec![
+        json!({"href": href(q.offset), "rel": "self", "type": "application/geo+json", "title": "This page"}),
+        json!({"href": format!("{}&f=json", href(q.offset)), "rel": "alternate", "type": "application/json", "title": "This page as JSON"}),
+        json!({"href": format!("{base}/collections/{id}"), "rel": "collection", "type": "application/json"}),
+    ];
+    if q.offset + returned < number_matched {
+        links.push(json!({"href": href(q.offset + returned), "rel": "next", "type": "application/geo+json", "title": "Next page"}));
+    }
+    if q.offset > 0 {
+        links.push(json!({"href": href(q.offset.saturating_sub(q.limit)), "rel": "prev", "type": "application/geo+json", "title": "Previous page"}));
+    }
+    let snapshot = loaded.as_ref().map(|l| {
+        json!({"date": l.snapshot.date, "version": l.snapshot.info.sha256, "exposure_neutral": l.snapshot.info.exposure_neutral})
+    });
+    let attribution = loaded
+        .as_ref()
+        .map_or_else(Vec::new, |l| l.snapshot.attribution.clone());
+    let tail = json!({
+        "numberMatched": number_matched,
+        "numberReturned": returned,
+        "timeStamp": rfc3339_now(),
+        "snapshot": snapshot,
+        "attribution": attribution,
+        "links": links,
+    })
+    .to_string();
+    out.push_str(&tail[1..]);
+    Ok(super::hold(geojson_response(out), permit))
+}
+
+/// Pages with more features than this take a heavy-answer permit.
+const HEAVY_PAGE: usize = 1_000;
+
+fn geojson_response(body: String) -> Response {
+    let mut r = body.into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/geo+json"),
+    );
+    r
+}
+
+/// `GET /collections/{id}/items/{feature}`
+pub async fn item(
+    State(state): State<Arc<AppState>>,
+    Extension(access): Extension<Access>,
+    Path((id, feature)): Path<(String, String)>,
+    params: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let c = find(&id, &access)?;
+    let Query(params) = params.map_err(|e| ApiError::bad("query", e.body_text()))?;
+    negotiate(&headers)?;
+    let mut range = None;
+    for (k, v) in &params {
+        match k.as_str() {
+            "datetime" => range = Some(parse_datetime(v)?),
+            "f" if v == "json" || v == "geojson" => {}
+            other => {
+                return Err(ApiError::bad(
+                    other,
+                    "unknown parameter; allowed: datetime, f",
+                ))
+            }
+        }
+    }
+    let missing = || ApiError::NotFound(format!("no feature `{feature}` in collection `{id}`"));
+    let loaded = snapshot_for(&state, range).await?.ok_or_else(missing)?;
+    let found = match c.kind {
+        Kind::Risk | Kind::Gaps => {
+            let cell = parse_cell(&feature).map_err(|_| missing())?;
+            let snap = &loaded.snapshot;
+            snap.index
+                .get(&u64::from(cell))
+                .map(|i| &snap.cells[*i])
+                .filter(|r| c.kind == Kind::Risk || r.gap)
+                .map(|r| cell_feature(r, &snap.date, &access))
+        }
+        _ => {
+            let q = ItemsQuery {
+                limit: usize::MAX,
+                offset: 0,
+                bbox: None,
+                datetime: None,
+                filters: Vec::new(),
+            };
+            features_of(&state, c, &loaded, &q, &access)
+                .await?
+                .into_iter()
+                .map(|m| m.render(&loaded.snapshot.date, &access))
+                .find(|(fid, _, _)| *fid == feature)
+        }
+    };
+    let (fid, geometry, props) = found.ok_or_else(missing)?;
+    let mut out = String::new();
+    push_feature(&mut out, Some(&fid), &geometry, &props);
+    Ok(geojson_response(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(pairs: &[(&str, &str)]) -> Result<ItemsQuery, ApiError> {
+        let v: Vec<(String, String)> = pairs
+            .iter()
+            .map(|(a, b)| ((*a).into(), (*b).into()))
+            .collect();
+        parse_items_query(&v, 100, 1000, &["tier", "gap"])
+    }
+
+    #[test]
+    fn limits_are_clamped_and_validated() {
+        assert_eq!(q(&[]).map(|x| x.limit).ok(), Some(100));
+        assert_eq!(q(&[("limit", "999999")]).map(|x| x.limit).ok(), Some(1000));
+        assert_eq!(
+            q(&[("limit", "99999999999999999999")])
+                .map(|x| x.limit)
+                .ok(),
+            None,
+            "beyond u64 is not a number"
+        );
+        assert!(q(&[("limit", "0")]).is_err());
+        assert!(q(&[("limit", "-1")]).is_err());
+        assert!(q(&[("colour", "red")]).is_err());
+        assert!(q(&[("limit", "1"), ("limit", "2")]).is_err());
+        assert!(q(&[("tier", "purple")]).is_err());
+        assert!(q(&[("gap", "yes")]).is_err());
+        assert_eq!(
+            q(&[("tier", "high")]).map(|x| x.filters).ok(),
+            Some(vec![("tier".to_owned(), "high".to_owned())])
+        );
+        assert!(q(&[("f", "html")]).is_err());
+    }
+
+    #[test]
+    fn bbox_is_validated_and_may_cross_the_antimeridian() {
+        assert!(q(&[("bbox", "1,2,3")]).is_err());
+        assert!(q(&[("bbox", "a,b,c,d")]).is_err());
+        assert!(q(&[("bbox", "0,10,1,5")]).is_err());
+        assert!(q(&[("bbox", "0,0,200,1")]).is_err());
+        assert!(q(&[("bbox", "NaN,0,1,1")]).is_err());
+        let b = q(&[("bbox", "170,-10,-170,10")]).ok().and_then(|x| x.bbox);
+        assert_eq!(b, Some([170.0, -10.0, -170.0, 10.0]));
+        assert!(intersects(
+            [179.0, 0.0, 179.5, 1.0],
+            [170.0, -10.0, -170.0, 10.0]
+        ));
+        assert!(intersects(
+            [-179.5, 0.0, -179.0, 1.0],
+            [170.0, -10.0, -170.0, 10.0]
+        ));
+        assert!(!intersects(
+            [0.0, 0.0, 1.0, 1.0],
+            [170.0, -10.0, -170.0, 10.0]
+        ));
+    }
+
+    #[test]
+    fn datetime_instants_and_intervals() {
+        let d = |s: &str| parse_iso_date(s);
+        assert_eq!(
+            parse_datetime("2024-12-31").ok(),
+            Some(DateRange {
+                from: d("2024-12-31"),
+                to: d("2024-12-31")
+            })
+        );
+        assert_eq!(
+            parse_datetime("2024-12-31T10:00:00Z").ok(),
+            Some(DateRange {
+                from: d("2024-12-31"),
+                to: d("2024-12-31")
+            })
+        );
+        assert_eq!(
+            parse_datetime("../2024-06-30").ok(),
+            Some(DateRange {
+                from: None,
+                to: d("2024-06-30")
+            })
+        );
+        assert_eq!(
+            parse_datetime("2024-01-01/").ok(),
+            Some(DateRange {
+                from: d("2024-01-01"),
+                to: None
+            })
+        );
+        for bad in [
+            "",
+            "yesterday",
+            "2024-13-01",
+            "2024-12-31/2024-01-01",
+            "/",
+            "2024-12-31X",
+        ] {
+            assert!(parse_datetime(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn areas_are_summarised_by_id_even_when_names_repeat() {
+        use crate::model::rows::{Area, AreaCell};
+        let area = |id: &str| Area {
+            area_id: id.into(),
+            name: "all".into(),
+            level: "ADM3".into(),
+            parent: None,
+            geometry: "null".into(),
+        };
+        let member = |id: &str, cell: u64| AreaCell {
+            area_id: id.into(),
+            level: "ADM3".into(),
+            cell,
+        };
+        let cells: Vec<CellRecord> = (1..=3).map(|c| CellRecord::quiet(c, (0.0, 0.0))).collect();
+        let snapshot = crate::store::snapshot::Snapshot {
+            date: "2024-01-01".into(),
+            info: crate::store::SnapshotInfo {
+                file: String::new(),
+                sha256: String::new(),
+                cells: 3,
+                tiers: [3, 0, 0, 0, 0],
+                gaps: 0,
+                exposure_neutral: true,
+                normalisation: None,
+                climate: None,
+                reduced_bases: Vec::new(),
+                calibration: None,
+            },
+            index: cells.iter().enumerate().map(|(i, c)| (c.cell, i)).collect(),
+            cells,
+            attribution: Vec::new(),
+        };
+        let loaded = Loaded::new(
+            snapshot,
+            Vec::new(),
+            vec![area("A1"), area("A2")],
+            vec![member("A1", 1), member("A2", 2), member("A2", 3)],
+        );
+        let got: Vec<(String, Value)> = area_features(&loaded, &Access::OPEN, None)
+            .into_iter()
+            .map(|(id, _, p)| (id, p["cells"].clone()))
+            .collect();
+        assert_eq!(got, vec![("A1".into(), json!(1)), ("A2".into(), json!(2))]);
+    }
+
+    #[test]
+    fn accept_negotiation() {
+        let h = |v: &str| {
+            let mut m = HeaderMap::new();
+            if let Ok(v) = HeaderValue::from_str(v) {
+                m.insert(header::ACCEPT, v);
+            }
+            m
+        };
+        assert!(negotiate(&HeaderMap::new()).is_ok());
+        assert!(negotiate(&h("application/geo+json")).is_ok());
+        assert!(negotiate(&h("text/html,application/json;q=0.9")).is_ok());
+        assert!(negotiate(&h("*/*")).is_ok());
+        assert!(negotiate(&h("text/html")).is_err());
+        assert!(negotiate(&h("image/png")).is_err());
+    }
+}

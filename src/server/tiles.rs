@@ -1,0 +1,362 @@
+//! Vector tiles: `/tiles/{layer}/{z}/{x}/{y}.mvt` and `/tiles/{layer}/tilejson.json`
+//! (TileJSON 3.0). The H3 resolution follows the zoom; coarser resolutions are exact
+//! roll-ups of the snapshot (cached per snapshot and resolution); cells are selected on the
+//! tile's envelope plus a buffer, so neighbouring tiles share their edge cells (no seams).
+
+use super::auth::Access;
+use super::problem::ApiError;
+use super::{AppState, Loaded};
+use crate::analysis::rollup::by_resolution;
+use crate::grid::{cell_bbox, cell_from_u64};
+use crate::model::cell::Tier;
+use crate::output::mvt::{encode_tile, Feature, Geometry, TileId, Value, BUFFER};
+use axum::body::Body;
+use axum::extract::{Extension, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+use std::io::Write;
+use std::sync::Arc;
+
+/// The tile layers.
+pub const LAYERS: [&str; 3] = ["risk", "coverage-gaps", "bases"];
+/// Highest zoom served.
+pub const MAX_ZOOM: u8 = 16;
+
+/// The H3 resolution drawn at zoom `z` (a cell a few pixels wide or more), at most `base`.
+pub fn resolution_for_zoom(z: u8, base: u8) -> u8 {
+    let r = match z {
+        0..=1 => 1,
+        2 => 2,
+        3..=4 => 3,
+        5 => 4,
+        6..=7 => 5,
+        8 => 6,
+        9..=10 => 7,
+        11 => 8,
+        _ => 9,
+    };
+    r.min(base)
+}
+
+/// One drawable unit of a resolution: a cell of the snapshot or a parent cell with the
+/// roll-up of its children.
+#[derive(Debug, Clone)]
+pub struct TileUnit {
+    /// H3 cell.
+    pub cell: u64,
+    /// `[west, south, east, north]`.
+    pub bbox: [f64; 4],
+    /// Boundary, (lon, lat), longitudes unwrapped around the first vertex.
+    pub boundary: Vec<(f64, f64)>,
+    /// Worst cell risk.
+    pub risk: f64,
+    /// Population-weighted mean risk.
+    pub risk_mean: f64,
+    /// Worst tier.
+    pub tier: Tier,
+    /// Base cells.
+    pub cells: i64,
+    /// High or critical base cells.
+    pub high_cells: i64,
+    /// Gap base cells.
+    pub gap_cells: i64,
+    /// Residents and displaced.
+    pub population: f64,
+}
+
+/// A cell's boundary as (lon, lat) and its bounding box.
+type Outline = (Vec<(f64, f64)>, [f64; 4]);
+
+fn boundary(cell: u64) -> Option<Outline> {
+    let c = cell_from_u64(cell).ok()?;
+    let mut pts: Vec<(f64, f64)> = c.boundary().iter().map(|ll| (ll.lng(), ll.lat())).collect();
+    let first = pts.first()?.0;
+    for p in &mut pts {
+        if p.0 - first > 180.0 {
+            p.0 -= 360.0;
+        } else if first - p.0 > 180.0 {
+            p.0 += 360.0;
+        }
+    }
+    Some((pts, cell_bbox(c)))
+}
+
+/// The units of `loaded` at resolution `res` (computed once per snapshot).
+pub fn units(loaded: &Loaded, res: u8, base: u8) -> Result<&[TileUnit], ApiError> {
+    let slot = loaded
+        .tile_units
+        .get(usize::from(res))
+        .ok_or_else(|| ApiError::Internal(format!("resolution {res}")))?;
+    if let Some(u) = slot.get() {
+        return Ok(u);
+    }
+    let cells = &loaded.snapshot.cells;
+    let built: Vec<TileUnit> = if res >= base {
+        cells
+            .iter()
+            .filter_map(|r| {
+                let (boundary, bbox) = boundary(r.cell)?;
+                Some(TileUnit {
+                    cell: r.cell,
+                    bbox,
+                    boundary,
+                    risk: r.risk,
+                    risk_mean: r.risk,
+                    tier: r.tier,
+                    cells: 1,
+                    high_cells: i64::from(r.tier.is_high()),
+                    gap_cells: i64::from(r.gap),
+                    population: r.population.unwrap_or(0.0) + r.displaced,
+                })
+            })
+            .collect()
+    } else {
+        let h3res = crate::grid::resolution(res).map_err(|e| ApiError::internal(&e))?;
+        by_resolution(cells, h3res)
+            .map_err(|e| ApiError::internal(&e))?
+            .into_iter()
+            .filter_map(|u| {
+                let cell = u.cell?;
+                let (boundary, bbox) = boundary(cell)?;
+                let t = u.totals;
+                Some(TileUnit {
+                    cell,
+                    bbox,
+                    boundary,
+                    risk: t.risk_max,
+                    risk_mean: t.risk_mean(),
+                    tier: Tier::ALL
+                        .iter()
+                        .rev()
+                        .find(|x| t.tiers[**x as usize] > 0)
+                        .copied()
+                        .unwrap_or(Tier::Low),
+                    cells: t.cells,
+                    high_cells: t.high_cells(),
+                    gap_cells: t.gap_cells,
+                    population: t.population + t.displaced,
+                })
+            })
+            .collect()
+    };
+    Ok(slot.get_or_init(|| built))
+}
+
+fn h3(cell: u64) -> String {
+    cell_from_u64(cell)
+        .map(|c| c.to_string())
+        .unwrap_or_default()
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1e4).round() / 1e4
+}
+
+/// The features of `layer` in `tile`.
+pub fn tile_features(
+    state: &AppState,
+    loaded: &Loaded,
+    layer: &str,
+    tile: TileId,
+    access: &Access,
+) -> Result<Vec<Feature>, ApiError> {
+    let env = tile.bounds(BUFFER);
+    let inside =
+        |b: &[f64; 4]| b[0] <= env[2] && b[2] >= env[0] && b[1] <= env[3] && b[3] >= env[1];
+    let deployments = access.deployments || access.admin;
+    let base = state.config.grid.resolution;
+    if layer == "bases" {
+        let d = crate::model::day::parse_iso_date(&loaded.snapshot.date).unwrap_or(0);
+        return Ok(loaded
+            .bases
+            .iter()
+            .filter(|b| crate::coverage::is_active(b, d))
+            .filter(|b| inside(&[b.lon, b.lat, b.lon, b.lat]))
+            .map(|b| {
+                let (reach_km, protects) = crate::coverage::reach(b, &state.config.coverage);
+                let (x, y) = tile.project(b.lon, b.lat);
+                Feature {
+                    id: None,
+                    geometry: Geometry::Point((x.round() as i32, y.round() as i32)),
+                    properties: vec![
+                        ("id".into(), Value::String(super::features::base_id(b))),
+                        ("mission".into(), Value::String(b.mission.clone())),
+                        ("location".into(), Value::String(b.location.clone())),
+                        ("troops".into(), Value::Int(b.troops.unwrap_or(0))),
+                        ("reach_km".into(), Value::Double(reach_km)),
+                        ("protects".into(), Value::Bool(protects)),
+                    ],
+                }
+            })
+            .collect());
+    }
+    let res = resolution_for_zoom(tile.z, base);
+    let gaps_only = layer == "coverage-gaps";
+    Ok(units(loaded, res, base)?
+        .iter()
+        .filter(|u| !gaps_only || u.gap_cells > 0)
+        .filter(|u| inside(&u.bbox))
+        .map(|u| {
+            let ring: Vec<(i32, i32)> = u
+                .boundary
+                .iter()
+                .map(|(lon, lat)| {
+                    let (x, y) = tile.project(*lon, *lat);
+                    (x.round() as i32, y.round() as i32)
+                })
+                .collect();
+            let mut properties = vec![
+                ("h3".into(), Value::String(h3(u.cell))),
+                ("resolution".into(), Value::Int(i64::from(res))),
+                ("risk".into(), Value::Double(round(u.risk))),
+                ("risk_mean".into(), Value::Double(round(u.risk_mean))),
+                ("tier".into(), Value::String(u.tier.as_str().into())),
+                ("cells".into(), Value::Int(u.cells)),
+                ("high_cells".into(), Value::Int(u.high_cells)),
+                ("population".into(), Value::Double(u.population.round())),
+            ];
+            if deployments {
+                properties.push(("gap_cells".into(), Value::Int(u.gap_cells)));
+            }
+            Feature {
+                id: Some(u.cell),
+                geometry: Geometry::Polygons(vec![vec![ring]]),
+                properties,
+            }
+        })
+        .collect())
+}
+
+/// The layer, if it exists and the caller may read it.
+fn layer_of(layer: &str, access: &Access) -> Result<&'static str, ApiError> {
+    let l = LAYERS
+        .iter()
+        .find(|l| **l == layer)
+        .copied()
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "no tile layer `{layer}`; layers: {}",
+                LAYERS.join(", ")
+            ))
+        })?;
+    if super::auth::DEPLOYMENT_LAYERS.contains(&l) && !(access.deployments || access.admin) {
+        return Err(ApiError::Forbidden(format!(
+            "the `{l}` layer needs the `deployments:read` scope"
+        )));
+    }
+    Ok(l)
+}
+
+/// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`
+pub async fn tile(
+    State(state): State<Arc<AppState>>,
+    Extension(access): Extension<Access>,
+    Path((layer, z, x, file)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let layer = layer_of(&layer, &access)?;
+    let out_of_range = || {
+        ApiError::NotFound(format!(
+            "no tile {z}/{x}/{file} (zoom 0–{MAX_ZOOM}, x and y below 2^z, `.mvt`)"
+        ))
+    };
+    let y = file.strip_suffix(".mvt").ok_or_else(out_of_range)?;
+    let (z8, x32, y32) = (
+        z.parse::<u8>().map_err(|_| out_of_range())?,
+        x.parse::<u32>().map_err(|_| out_of_range())?,
+        y.parse::<u32>().map_err(|_| out_of_range())?,
+    );
+    if z8 > MAX_ZOOM {
+        return Err(out_of_range());
+    }
+    let id = TileId::new(z8, x32, y32).ok_or_else(out_of_range)?;
+    let cur = state.current();
+    let features = tile_features(&state, &cur, layer, id, &access)?;
+    let Some(bytes) = encode_tile(layer, &features) else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    let body = if gzip {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(&bytes)
+            .and_then(|_| enc.finish())
+            .map_err(|e| ApiError::internal(&e))?
+    } else {
+        bytes
+    };
+    let mut r = Response::new(Body::from(body));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/vnd.mapbox-vector-tile"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    Ok(r)
+}
+
+/// `GET /tiles/{layer}/tilejson.json` (TileJSON 3.0.0).
+pub async fn tilejson(
+    State(state): State<Arc<AppState>>,
+    Extension(access): Extension<Access>,
+    Path(layer): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let layer = layer_of(&layer, &access)?;
+    let cur = state.current();
+    let snap = &cur.snapshot;
+    let base = super::features::base_url(&headers);
+    let mut b = super::features::snapshot_bbox(snap);
+    b[1] = b[1].max(-85.0511);
+    b[3] = b[3].min(85.0511);
+    let fields = if layer == "bases" {
+        json!({"id": "String", "mission": "String", "location": "String", "troops": "Number", "reach_km": "Number", "protects": "Boolean"})
+    } else {
+        let mut f = json!({"h3": "String: H3 cell index", "resolution": "Number: H3 resolution", "risk": "Number: worst cell risk", "risk_mean": "Number: population-weighted mean risk", "tier": "String: worst tier", "cells": "Number", "high_cells": "Number", "population": "Number"});
+        if access.deployments || access.admin {
+            f["gap_cells"] = json!("Number: coverage-gap cells");
+        }
+        f
+    };
+    Ok(Json(json!({
+        "tilejson": "3.0.0",
+        "name": format!("vigil {layer}"),
+        "description": format!("Vigil {layer} layer of the {} snapshot", snap.date),
+        "version": "1.0.0",
+        "attribution": snap.attribution.join("; "),
+        "scheme": "xyz",
+        "tiles": [format!("{base}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt?v={}", snap.info.sha256)],
+        "minzoom": 0,
+        "maxzoom": MAX_ZOOM,
+        "bounds": [b[0], b[1], b[2], b[3]],
+        "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, 7],
+        "vector_layers": [{"id": layer, "fields": fields, "minzoom": 0, "maxzoom": MAX_ZOOM}],
+    }))
+    .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zoom_to_resolution() {
+        assert_eq!(resolution_for_zoom(0, 7), 1);
+        assert_eq!(resolution_for_zoom(6, 7), 5);
+        assert_eq!(resolution_for_zoom(9, 7), 7);
+        assert_eq!(resolution_for_zoom(14, 7), 7, "never finer than the grid");
+        let mut last = 0;
+        for z in 0..=MAX_ZOOM {
+            let r = resolution_for_zoom(z, 9);
+            assert!(r >= last);
+            last = r;
+        }
+    }
+}
