@@ -1,7 +1,7 @@
 //! Normalisation is fixed on a reference period, stored with every snapshot, and only
 //! recomputed when asked.
 
-mod common;
+use crate::common;
 
 use vigil::app;
 use vigil::store::Store;

@@ -1,7 +1,7 @@
 //! Issue 6: the HTTP surface in process on the sample — OGC API – Features behaviour, the
 //! access-control matrix, caching headers, hostile parameters, analysis endpoints, hot swap.
 
-mod common;
+use crate::common;
 
 use axum::http::{Method, StatusCode};
 use serde_json::json;

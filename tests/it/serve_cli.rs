@@ -1,7 +1,7 @@
 //! `vigil serve` as a process: it prints where it serves, answers, refuses a public address
 //! without tokens, and stops cleanly on SIGTERM (as `docker stop` sends it).
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};

@@ -19,7 +19,7 @@ use vigil::model::rows::{Base, Category, Event, PopulationCell, Table};
 use vigil::store::snapshot::Snapshot;
 use vigil::store::Store;
 
-mod common;
+use crate::common;
 
 const LAT: f64 = 6.5;
 const A: f64 = 21.10;

@@ -1,6 +1,6 @@
 //! End to end on the bundled sample: ingest → score → serve, in process.
 
-mod common;
+use crate::common;
 
 use axum::http::StatusCode;
 use serde_json::Value;

@@ -5,7 +5,7 @@
 //! fitted on the tuning window gives A a high probability and B a low one, is stored by
 //! `vigil calibrate`, carried by the next snapshot and served by the API.
 
-mod common;
+use crate::common;
 
 use axum::http::Method;
 use vigil::app::{BacktestRequest, Context};

@@ -9,7 +9,7 @@ use vigil::ingest::Kind;
 
 use common::real;
 
-mod common;
+use crate::common;
 
 #[test]
 fn minusca_one_sided_violence_deaths_outside_reach_per_year() {

@@ -1,7 +1,7 @@
 //! Hostile and implausible inputs (issue 12): each ends quickly with a clear message and
 //! the store unchanged, or is reported row by row. Every file is generated here.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -1,6 +1,6 @@
 //! Same inputs, same bytes: the sample generator and the scoring pipeline are deterministic.
 
-mod common;
+use crate::common;
 
 use vigil::app;
 use vigil::output::export::{Format, What};

@@ -1,6 +1,6 @@
 //! `vigil export`: every table in every format carries cells as H3 strings in `h3`.
 
-mod common;
+use crate::common;
 
 use vigil::app;
 use vigil::output::export::{Format, What};

@@ -11,7 +11,7 @@ use vigil::model::day::{format_date, parse_iso_date};
 use vigil::risk::Engine;
 use vigil::store::Store;
 
-mod common;
+use crate::common;
 
 #[test]
 fn car_weekly_2014_2020_completes_and_reports_high_cells_per_year() {

@@ -1,7 +1,7 @@
 //! Store integrity under concurrent use (issue 12): two writers at once, a server reading
 //! while a date is re-scored, kill -9 at random moments, and the garbage collector after.
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

@@ -1,6 +1,6 @@
 //! `vigil explain`: the events behind a cell give back its components exactly.
 
-mod common;
+use crate::common;
 
 use vigil::config::Config;
 use vigil::store::snapshot::Snapshot;

@@ -2,7 +2,7 @@
 //! protobuf reader written from the MVT 2.1 specification, and — when gdal-bin is
 //! installed (CI installs it) — by GDAL's MVT driver.
 
-mod common;
+use crate::common;
 
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! Bad input gets a clear error naming the file and line, and leaves the store as it was.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use vigil::app;

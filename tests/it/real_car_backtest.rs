@@ -5,7 +5,7 @@
 //! the top 5 % of cells. Prints the results table (`--nocapture`); `docs/evaluation.md`
 //! records it. Skips, saying so, when `../shared/data/real` is absent.
 
-mod common;
+use crate::common;
 
 #[test]
 fn car_out_of_sample_2019_2022_index_beats_persistence() {

@@ -1,7 +1,7 @@
 //! As-of correctness and monotonicity of the index on the sample: data after D never
 //! changes snapshot D; an added civilian-harm event never lowers any cell's risk.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use vigil::app;

@@ -3,7 +3,7 @@
 //! feature of `coverage-gaps` through paging. Skips, saying so, when ogrinfo is absent —
 //! unless VIGIL_REQUIRE_GDAL is set (as CI sets it), then it fails.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 

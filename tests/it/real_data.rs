@@ -5,7 +5,7 @@ use vigil::ingest::{geopko, ucdp};
 
 use common::real_bytes as real;
 
-mod common;
+use crate::common;
 
 #[test]
 fn ucdp_ged_car_extract_loads_every_event() {

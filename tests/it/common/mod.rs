@@ -1,5 +1,5 @@
 //! Shared helpers of the integration tests.
-#![allow(dead_code)]
+
 
 use std::path::{Path, PathBuf};
 use vigil::app::{self, Context};

@@ -1,0 +1,32 @@
+//! Vigil's integration tests, in one binary (one link of polars and axum instead of one
+//! per file). Each module drives the library, the `vigil` binary or the HTTP server the way
+//! a user or a GIS client does; tests that read the real extracts in `../shared/data/real`
+//! skip, saying so, when they are absent.
+
+#[allow(dead_code)]
+mod common;
+
+mod api;
+mod asof;
+mod backtest;
+mod bad_input;
+mod container;
+mod coverage;
+mod determinism;
+mod explain;
+mod export;
+mod gdal;
+mod hostile;
+mod integrity;
+mod layers;
+mod normalise;
+mod pipeline;
+mod properties;
+mod real_car_backtest;
+mod real_car_range;
+mod real_car_reach;
+mod real_data;
+mod seasonal_reach;
+mod serve_cli;
+mod tiles;
+mod worked_example;
