@@ -423,9 +423,12 @@ fn read_input(path: &Path) -> std::io::Result<Input> {
     if file.metadata()?.len() < (16 << 20) {
         return std::fs::read(path).map(Input::Read);
     }
+    // The one unsafe block of the crate.
     // SAFETY: the map is only read, while this function's caller holds it; a file truncated
     // by another process meanwhile is the one way to fault, as with any mmap reader.
-    unsafe { memmap2::Mmap::map(&file) }.map(Input::Mapped)
+    #[allow(unsafe_code, reason = "memory-mapping a large input file is unsafe by nature")]
+    let mapped = unsafe { memmap2::Mmap::map(&file) };
+    mapped.map(Input::Mapped)
 }
 
 /// Reads `path` as `kind`, validates, merges with the store and publishes.
