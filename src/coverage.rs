@@ -6,6 +6,7 @@
 use crate::config::CoverageConfig;
 use crate::grid::{cell_from_u64, center, distance_km, rings_for_km, unit};
 use crate::model::rows::Base;
+use crate::store::snapshot::Snapshot;
 use h3o::{CellIndex, Resolution};
 use rayon::prelude::*;
 
@@ -95,6 +96,18 @@ pub struct ActiveBase<'a> {
 /// How a base is named in outputs: `location (mission)`.
 pub fn label(b: &Base) -> String {
     format!("{} ({})", b.location, b.mission)
+}
+
+/// The bases active on the snapshot's date, with the rainy-season reductions the snapshot
+/// recorded.
+pub fn snapshot_bases<'a>(
+    bases: &'a [Base],
+    snap: &Snapshot,
+    cfg: &CoverageConfig,
+) -> Vec<ActiveBase<'a>> {
+    let date = snap.day();
+    let reduced: std::collections::HashSet<&str> = snap.info.reduced_bases.iter().map(String::as_str).collect();
+    active_bases(bases, date, cfg, |_, b| reduced.contains(label(b).as_str()))
 }
 
 /// Reach radius and protection capacity of a base by size and type.

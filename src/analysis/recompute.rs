@@ -2,15 +2,11 @@
 //! engine's risks and tiers stay as scored, only the coverage columns and the gap flags
 //! change. Scenarios, sensitivity runs and placement are built on it.
 
-use crate::config::CoverageConfig;
-use crate::coverage::{active_bases, assess, label, ActiveBase, CellCoverage, Flags};
+use crate::coverage::{assess, ActiveBase, CellCoverage, Flags};
 use crate::grid::CellPositions;
 use crate::model::cell::CellRecord;
-use crate::model::rows::Base;
-use crate::store::snapshot::Snapshot;
 use h3o::Resolution;
 use rayon::prelude::*;
-use std::collections::HashSet;
 
 /// A snapshot's cells prepared for recomputing their coverage.
 #[derive(Debug)]
@@ -88,21 +84,12 @@ pub fn with_coverage(r: &CellRecord, c: CellCoverage, min_troops_per_1000: f64) 
     }
 }
 
-/// The bases active on the snapshot's date, with the rainy-season reductions the snapshot
-/// recorded.
-pub fn snapshot_bases<'a>(
-    bases: &'a [Base],
-    snap: &Snapshot,
-    cfg: &CoverageConfig,
-) -> Vec<ActiveBase<'a>> {
-    let date = crate::model::day::parse_iso_date(&snap.date).unwrap_or(i32::MIN);
-    let reduced: HashSet<&str> = snap.info.reduced_bases.iter().map(String::as_str).collect();
-    active_bases(bases, date, cfg, |_, b| reduced.contains(label(b).as_str()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::CoverageConfig;
+    use crate::coverage::active_bases;
+    use crate::model::rows::Base;
     use crate::grid::{cell_of, center};
     use crate::model::cell::Tier;
     use h3o::CellIndex;

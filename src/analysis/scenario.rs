@@ -2,7 +2,8 @@
 //! reach) or closed, applied to a snapshot in memory; the answer lists the cells whose
 //! coverage changed and the summary deltas per mission.
 
-use super::recompute::{snapshot_bases, SnapshotGrid};
+use super::recompute::SnapshotGrid;
+use crate::coverage::snapshot_bases;
 use super::report::{num, ReportRow};
 use super::summary::{summarise, GroupBy, Summary};
 use crate::config::CoverageConfig;

@@ -1,6 +1,7 @@
 //! One library function per command of the `vigil` binary; `main.rs` only parses arguments.
 
-use crate::analysis::recompute::{snapshot_bases, SnapshotGrid};
+use crate::analysis::recompute::SnapshotGrid;
+use crate::coverage::snapshot_bases;
 use crate::analysis::report::{render, ReportFormat};
 use crate::analysis::scenario::Scenario;
 use crate::analysis::summary::{self, GroupBy};

@@ -18,7 +18,7 @@ use crate::model::day::format_date;
 use crate::model::rows::{
     Area, AreaCell, Base, Category, ClimateValue, Event, IdpSite, PopulationCell, Table,
 };
-use crate::store::sha256_hex;
+use crate::model::digest::sha256_hex;
 use crate::store::{IngestRecord, Store, StoreError};
 use polars::prelude::{DataFrame, PolarsError};
 use std::collections::{BTreeMap, HashMap};

@@ -3,6 +3,7 @@
 
 pub mod cell;
 pub mod day;
+pub mod digest;
 pub mod params;
 pub mod rand;
 pub mod rows;

@@ -424,6 +424,16 @@ impl Table for Event {
 }
 
 impl Base {
+    /// A stable identifier of the base row (the same in features, tiles and plans): a
+    /// digest of its mission, location, position and first day.
+    pub fn id(&self) -> String {
+        let key = format!(
+            "{}|{}|{}|{}|{}",
+            self.mission, self.location, self.lat, self.lon, self.valid_from
+        );
+        crate::model::digest::sha256_hex(key.as_bytes())[..16].to_owned()
+    }
+
     /// A base of `mission` at a point, valid `valid_from..=valid_to`, with `troops`
     /// (infantry when there are troops) and no other unit flags, HQ level or TCC count: the
     /// base that fixtures and generators complete with struct-update syntax.

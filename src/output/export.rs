@@ -1,6 +1,7 @@
 //! `vigil export`: tables and daily grids as CSV, Parquet or GeoJSON, with cells as H3
 //! strings in `h3`.
 
+use crate::output::visibility::Audience;
 use crate::model::cell::CellRecord;
 use crate::model::rows::Table;
 use crate::output::render::{
@@ -81,7 +82,7 @@ pub fn export_bytes(
 ) -> Result<Vec<u8>, ExportError> {
     if what == What::Grid {
         let snap = Snapshot::load(store, date)?;
-        return grid_bytes(&snap, format, true);
+        return grid_bytes(&snap, format, Audience::WithDeployments);
     }
     if what == What::Rollup {
         return Err(ExportError::NoLevel);
@@ -162,12 +163,12 @@ pub fn rollup_bytes(
     })
 }
 
-/// Encodes a snapshot grid; without `deployments` the fields that say where bases are
-/// ([`crate::output::render::DEPLOYMENT_FIELDS`]) are left out.
+/// Encodes a snapshot grid with what `audience` may see (a risk-only audience gets no field
+/// of [`crate::output::visibility::DEPLOYMENT_FIELDS`]).
 pub fn grid_bytes(
     snap: &Snapshot,
     format: Format,
-    deployments: bool,
+    audience: Audience,
 ) -> Result<Vec<u8>, ExportError> {
     match format {
         Format::Geojson => {
@@ -177,9 +178,7 @@ pub fn grid_bytes(
                     out.push_str(",\n");
                 }
                 let mut props = cell_properties(r, &snap.date);
-                if !deployments {
-                    crate::output::render::without_deployments(&mut props);
-                }
+                audience.redact(&mut props);
                 let id = props
                     .get("h3")
                     .and_then(|v| v.as_str())
@@ -197,8 +196,8 @@ pub fn grid_bytes(
             let mut df = with_h3_column(CellRecord::to_frame(&snap.cells)?)?;
             let date = Column::new("date".into(), vec![snap.date.clone(); df.height()]);
             df.insert_column(1, date)?;
-            if !deployments {
-                for f in crate::output::render::DEPLOYMENT_FIELDS {
+            if !audience.sees_deployments() {
+                for f in crate::output::visibility::DEPLOYMENT_FIELDS {
                     df = df.drop(f)?;
                 }
             }

@@ -4,3 +4,4 @@
 pub mod export;
 pub mod mvt;
 pub mod render;
+pub mod visibility;

@@ -74,28 +74,6 @@ fn opt_num(x: Option<f64>) -> Value {
     x.map_or(Value::Null, num)
 }
 
-/// The snapshot fields that say where peacekeepers are (served only with
-/// `deployments:read`).
-pub const DEPLOYMENT_FIELDS: [&str; 10] = [
-    "covered",
-    "presence",
-    "nearest_base",
-    "nearest_base_km",
-    "mission",
-    "troops_in_reach",
-    "troops_per_1000",
-    "gap",
-    "under_covered",
-    "gap_severity",
-];
-
-/// Removes the deployment fields from properties.
-pub fn without_deployments(m: &mut Map<String, Value>) {
-    for f in DEPLOYMENT_FIELDS {
-        m.remove(f);
-    }
-}
-
 /// The properties of a snapshot cell, as served and exported.
 pub fn cell_properties(r: &CellRecord, date: &str) -> Map<String, Value> {
     let h3 = cell_from_u64(r.cell)

@@ -11,7 +11,7 @@ use crate::analysis::summary::{self, GroupBy};
 use crate::coverage::CoverageError;
 use crate::model::cell::Tier;
 use crate::model::day::{format_date, parse_iso_date, rfc3339_now};
-use crate::output::render::{cell_geometry, cell_properties, push_feature, without_deployments};
+use crate::output::render::{cell_geometry, cell_properties, push_feature};
 use crate::store::snapshot::load_columns;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Extension, Query, State};
@@ -45,10 +45,6 @@ fn query(
 
 fn date_param(name: &str, v: &str) -> Result<i32, ApiError> {
     parse_iso_date(v).ok_or_else(|| ApiError::bad(name, format!("`{v}` is not a date YYYY-MM-DD")))
-}
-
-fn sees_deployments(a: &Access) -> bool {
-    a.deployments || a.admin
 }
 
 async fn blocking<T: Send + 'static>(
@@ -101,7 +97,7 @@ pub async fn alerts(
         })
     })
     .await?;
-    let deployments = sees_deployments(&access);
+    let deployments = access.audience().sees_deployments();
     let snap = &cur.snapshot;
     let before = |cell: u64| then.as_ref().and_then(|(_, m)| m.get(&cell).copied());
     let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[");
@@ -114,13 +110,9 @@ pub async fn alerts(
             continue;
         }
         let mut props = cell_properties(r, &snap.date);
-        if !deployments {
-            without_deployments(&mut props);
-        }
         props.insert("entered_high".into(), json!(entered));
-        if deployments {
-            props.insert("new_gap".into(), json!(new_gap));
-        }
+        props.insert("new_gap".into(), json!(new_gap));
+        access.audience().redact(&mut props);
         props.insert("tier_then".into(), json!(old.map(|(t, _)| t.as_str())));
         let id = props
             .get("h3")
@@ -157,18 +149,6 @@ pub async fn alerts(
 }
 
 /// Summary fields that describe coverage (left out without `deployments:read`).
-const COVERAGE_FIELDS: [&str; 10] = [
-    "covered_cells",
-    "gap_cells",
-    "under_covered_cells",
-    "population_in_gaps",
-    "civilian_fatalities_30d_in_gaps",
-    "civilian_fatalities_90d_in_gaps",
-    "gap_area_share",
-    "gap_hit_rate_30d",
-    "gap_hit_rate_90d",
-    "gap_severity",
-];
 
 /// `GET /summaries?level=mission|ADM1|…[&from=D1&to=D2]`: coverage summaries of the served
 /// snapshot, or of every stored snapshot of a range.
@@ -223,12 +203,10 @@ pub async fn summaries(
         }
     };
     let mut rows: Vec<Value> = rows.iter().map(|r| json!(r)).collect();
-    if !sees_deployments(&access) {
+    if !access.audience().sees_deployments() {
         for r in &mut rows {
             if let Some(m) = r.as_object_mut() {
-                for f in COVERAGE_FIELDS {
-                    m.remove(f);
-                }
+                access.audience().redact(m);
             }
         }
     }

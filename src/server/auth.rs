@@ -2,6 +2,7 @@
 //! hashes, with scopes. Every route needs one scope (or none); callers without
 //! `deployments:read` never see where bases are, not even as fields of the risk grid.
 
+use crate::output::visibility::{Audience, DEPLOYMENT_LAYERS};
 use super::problem::ApiError;
 use super::AppState;
 use crate::config::TokenConfig;
@@ -74,6 +75,11 @@ impl Access {
             }
     }
 
+    /// What this caller may see of deployments: the one test of `deployments:read`.
+    pub fn audience(&self) -> Audience {
+        Audience::of(self.allows(Scope::DeploymentsRead))
+    }
+
     fn of(token: &TokenConfig) -> Access {
         let has = |s: Scope| token.scopes.iter().any(|x| x == s.as_str());
         Access {
@@ -85,8 +91,6 @@ impl Access {
     }
 }
 
-/// The collections and tile layers that show deployments.
-pub const DEPLOYMENT_LAYERS: [&str; 2] = ["coverage-gaps", "bases"];
 
 /// Decodes `%XX` escapes, as the router does before handlers see path segments (so that
 /// `/collections/%62ases` is judged as `/collections/bases`).
@@ -133,7 +137,7 @@ pub fn required(method: &Method, path: &str) -> Option<Scope> {
 
 /// The SHA-256 of a token, lower-case hex (as stored in the configuration).
 pub fn token_hash(token: &str) -> String {
-    crate::store::sha256_hex(token.as_bytes())
+    crate::model::digest::sha256_hex(token.as_bytes())
 }
 
 /// Compares in time independent of where the strings differ.

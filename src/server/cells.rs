@@ -75,9 +75,7 @@ pub async fn explain(
         })
         .collect();
     let mut cell = cell_properties(&explanation.record, &explanation.date);
-    if !access.deployments && !access.admin {
-        crate::output::render::without_deployments(&mut cell);
-    }
+    access.audience().redact(&mut cell);
     Ok(Json(json!({
         "h3": h3,
         "date": explanation.date,

@@ -9,9 +9,9 @@ use crate::analysis::rollup::Totals;
 use crate::grid::{cell_bbox, cell_from_u64, parse_cell};
 use crate::model::cell::{CellRecord, Tier};
 use crate::model::day::{format_date, parse_iso_date, rfc3339_now};
-use crate::model::rows::{Base, Event};
+use crate::model::rows::Event;
 use crate::output::render::{
-    cell_geometry, cell_properties, num, point_geometry, push_feature, round6, without_deployments,
+    cell_geometry, cell_properties, num, point_geometry, push_feature, round6,
 };
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -99,7 +99,7 @@ fn find(id: &str, access: &Access) -> Result<&'static CollectionDef, ApiError> {
 }
 
 fn visible(c: &CollectionDef, access: &Access) -> bool {
-    !matches!(c.kind, Kind::Gaps | Kind::Bases) || access.deployments || access.admin
+    access.audience().may_read_layer(c.id)
 }
 
 /// `http://host` of the request (empty when the Host header is absent or odd).
@@ -450,9 +450,7 @@ type Feature = (String, String, Map<String, Value>);
 
 fn cell_feature(r: &CellRecord, date: &str, access: &Access) -> Feature {
     let mut props = cell_properties(r, date);
-    if !access.deployments && !access.admin {
-        without_deployments(&mut props);
-    }
+    access.audience().redact(&mut props);
     let id = props
         .get("h3")
         .and_then(Value::as_str)
@@ -464,33 +462,15 @@ fn cell_feature(r: &CellRecord, date: &str, access: &Access) -> Feature {
     (id, geometry, props)
 }
 
-/// A stable identifier of a base row.
-pub fn base_id(b: &Base) -> String {
-    let key = format!(
-        "{}|{}|{}|{}|{}",
-        b.mission, b.location, b.lat, b.lon, b.valid_from
-    );
-    crate::store::sha256_hex(key.as_bytes())[..16].to_owned()
-}
-
-fn base_feature(b: &Base, loaded: &Loaded, cfg: &crate::config::CoverageConfig) -> Feature {
-    let (reach_km, protects) = crate::coverage::reach(b, cfg);
-    let label = crate::coverage::label(b);
-    let reduced = loaded.snapshot.info.reduced_bases.contains(&label);
+fn base_feature(a: &crate::coverage::ActiveBase<'_>, loaded: &Loaded) -> Feature {
+    let b = a.base;
     let mut m = Map::new();
     m.insert("mission".into(), json!(b.mission));
     m.insert("location".into(), json!(b.location));
     m.insert("troops".into(), json!(b.troops));
-    m.insert(
-        "reach_km".into(),
-        num(if reduced {
-            reach_km * cfg.rainy_reach_factor
-        } else {
-            reach_km
-        }),
-    );
-    m.insert("protects".into(), json!(protects));
-    m.insert("rainy_season_reduced".into(), json!(reduced));
+    m.insert("reach_km".into(), num(a.radius_km));
+    m.insert("protects".into(), json!(a.protects));
+    m.insert("rainy_season_reduced".into(), json!(a.reduced));
     m.insert("infantry".into(), json!(b.infantry));
     m.insert("fpu".into(), json!(b.fpu));
     m.insert("unpol".into(), json!(b.unpol));
@@ -498,7 +478,7 @@ fn base_feature(b: &Base, loaded: &Loaded, cfg: &crate::config::CoverageConfig) 
     m.insert("valid_from".into(), json!(format_date(b.valid_from)));
     m.insert("valid_to".into(), json!(format_date(b.valid_to)));
     m.insert("date".into(), json!(loaded.snapshot.date));
-    (base_id(b), point_geometry(b.lat, b.lon), m)
+    (b.id(), point_geometry(b.lat, b.lon), m)
 }
 
 fn event_feature(e: &Event) -> Feature {
@@ -577,13 +557,12 @@ fn area_features(loaded: &Loaded, access: &Access, level: Option<&str>) -> Vec<F
                 "civilian_fatalities_90d".into(),
                 json!(t.civilian_fatalities_90d),
             );
-            if access.deployments || access.admin {
-                m.insert("covered_cells".into(), json!(t.covered_cells));
-                m.insert("gap_cells".into(), json!(t.gap_cells));
-                m.insert("population_in_gaps".into(), num(t.population_in_gaps));
-                m.insert("gap_hit_rate_30d".into(), json!(t.gap_hit_rate(30)));
-                m.insert("gap_hit_rate_90d".into(), json!(t.gap_hit_rate(90)));
-            }
+            m.insert("covered_cells".into(), json!(t.covered_cells));
+            m.insert("gap_cells".into(), json!(t.gap_cells));
+            m.insert("population_in_gaps".into(), num(t.population_in_gaps));
+            m.insert("gap_hit_rate_30d".into(), json!(t.gap_hit_rate(30)));
+            m.insert("gap_hit_rate_90d".into(), json!(t.gap_hit_rate(90)));
+            access.audience().redact(&mut m);
             out.push((a.area_id.clone(), a.geometry.clone(), m));
         }
     }
@@ -659,15 +638,12 @@ async fn features_of<'a>(
                 .collect()
         }
         Kind::Bases => {
-            let d = parse_iso_date(&snap.date).unwrap_or(0);
             let mission = filter("mission");
-            loaded
-                .bases
+            crate::coverage::snapshot_bases(&loaded.bases, snap, &state.config.coverage)
                 .iter()
-                .filter(|b| crate::coverage::is_active(b, d))
-                .filter(|b| mission.is_none_or(|m| b.mission.eq_ignore_ascii_case(m)))
-                .filter(|b| point_in(b.lat, b.lon, q.bbox))
-                .map(|b| Matched::Built(base_feature(b, loaded, &state.config.coverage)))
+                .filter(|a| mission.is_none_or(|m| a.base.mission.eq_ignore_ascii_case(m)))
+                .filter(|a| point_in(a.base.lat, a.base.lon, q.bbox))
+                .map(|a| Matched::Built(base_feature(a, loaded)))
                 .collect()
         }
         Kind::Events => {
@@ -721,7 +697,7 @@ pub async fn items(
     negotiate(&headers)?;
     let cfg = &state.config.server;
     let q = parse_items_query(&params, cfg.default_limit, cfg.max_limit, c.filters)?;
-    if q.filters.iter().any(|(k, _)| k == "gap") && !(access.deployments || access.admin) {
+    if q.filters.iter().any(|(k, _)| k == "gap") && !access.audience().sees_deployments() {
         return Err(ApiError::Forbidden(
             "filtering on `gap` needs the `deployments:read` scope".into(),
         ));

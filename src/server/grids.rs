@@ -30,7 +30,7 @@ pub async fn grid(
     Extension(access): Extension<Access>,
     Path(file): Path<String>,
 ) -> Result<Response, ApiError> {
-    let deployments = access.deployments || access.admin;
+    let audience = access.audience();
     let (stem, format, mime) = split(&file).ok_or_else(|| {
         ApiError::NotFound(format!(
             "no grid `{file}`; use latest.csv, latest.parquet, latest.geojson or YYYY-MM-DD.csv…"
@@ -65,9 +65,9 @@ pub async fn grid(
     };
     let snap = &cur.snapshot;
     let bytes = if format == Format::Csv {
-        cur.csv(deployments).map_err(ApiError::Internal)?
+        cur.csv(audience).map_err(ApiError::Internal)?
     } else {
-        grid_bytes(snap, format, deployments).map_err(|e| ApiError::internal(&e))?
+        grid_bytes(snap, format, audience).map_err(|e| ApiError::internal(&e))?
     };
     let disposition = format!(
         "attachment; filename=\"vigil-grid-{}.{}\"",

@@ -98,14 +98,14 @@ impl Loaded {
         ))
     }
 
-    /// The CSV grid (cached), with or without the deployment fields.
-    pub fn csv(&self, deployments: bool) -> Result<Vec<u8>, String> {
-        self.csv[usize::from(deployments)]
+    /// The CSV grid (cached), with what `audience` may see.
+    pub fn csv(&self, audience: crate::output::visibility::Audience) -> Result<Vec<u8>, String> {
+        self.csv[usize::from(audience.sees_deployments())]
             .get_or_init(|| {
                 crate::output::export::grid_bytes(
                     &self.snapshot,
                     crate::output::export::Format::Csv,
-                    deployments,
+                    audience,
                 )
                 .map_err(|e| e.to_string())
             })

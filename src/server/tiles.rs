@@ -165,23 +165,22 @@ pub fn tile_features(
     let env = tile.bounds(BUFFER);
     let inside =
         |b: &[f64; 4]| b[0] <= env[2] && b[2] >= env[0] && b[1] <= env[3] && b[3] >= env[1];
-    let deployments = access.deployments || access.admin;
+    let audience = access.audience();
     let base = state.config.grid.resolution;
     if layer == "bases" {
-        let d = crate::model::day::parse_iso_date(&loaded.snapshot.date).unwrap_or(0);
-        return Ok(loaded
-            .bases
+        let active =
+            crate::coverage::snapshot_bases(&loaded.bases, &loaded.snapshot, &state.config.coverage);
+        return Ok(active
             .iter()
-            .filter(|b| crate::coverage::is_active(b, d))
-            .filter(|b| inside(&[b.lon, b.lat, b.lon, b.lat]))
-            .map(|b| {
-                let (reach_km, protects) = crate::coverage::reach(b, &state.config.coverage);
+            .filter(|a| inside(&[a.base.lon, a.base.lat, a.base.lon, a.base.lat]))
+            .map(|a| {
+                let (b, reach_km, protects) = (a.base, a.radius_km, a.protects);
                 let (x, y) = tile.project(b.lon, b.lat);
                 Feature {
                     id: None,
                     geometry: Geometry::Point((x.round() as i32, y.round() as i32)),
                     properties: vec![
-                        ("id".into(), Value::String(super::features::base_id(b))),
+                        ("id".into(), Value::String(b.id())),
                         ("mission".into(), Value::String(b.mission.clone())),
                         ("location".into(), Value::String(b.location.clone())),
                         ("troops".into(), Value::Int(b.troops.unwrap_or(0))),
@@ -217,7 +216,7 @@ pub fn tile_features(
                 ("high_cells".into(), Value::Int(u.high_cells)),
                 ("population".into(), Value::Double(u.population.round())),
             ];
-            if deployments {
+            if audience.may_see("gap_cells") {
                 properties.push(("gap_cells".into(), Value::Int(u.gap_cells)));
             }
             Feature {
@@ -241,7 +240,7 @@ fn layer_of(layer: &str, access: &Access) -> Result<&'static str, ApiError> {
                 LAYERS.join(", ")
             ))
         })?;
-    if super::auth::DEPLOYMENT_LAYERS.contains(&l) && !(access.deployments || access.admin) {
+    if !access.audience().may_read_layer(l) {
         return Err(ApiError::Forbidden(format!(
             "the `{l}` layer needs the `deployments:read` scope"
         )));
@@ -320,7 +319,7 @@ pub async fn tilejson(
         json!({"id": "String", "mission": "String", "location": "String", "troops": "Number", "reach_km": "Number", "protects": "Boolean"})
     } else {
         let mut f = json!({"h3": "String: H3 cell index", "resolution": "Number: H3 resolution", "risk": "Number: worst cell risk", "risk_mean": "Number: population-weighted mean risk", "tier": "String: worst tier", "cells": "Number", "high_cells": "Number", "population": "Number"});
-        if access.deployments || access.admin {
+        if access.audience().may_see("gap_cells") {
             f["gap_cells"] = json!("Number: coverage-gap cells");
         }
         f

@@ -5,12 +5,10 @@
 //! same way, and only then are superseded files removed. A crash at any point leaves the
 //! previous manifest pointing at files that still exist.
 
-pub mod digest;
 pub mod lock;
 pub mod snapshot;
 
-pub use digest::sha256_hex;
-
+use crate::model::digest::sha256_hex;
 use crate::model::rows::Table;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -62,6 +62,11 @@ pub fn load_columns(
 }
 
 impl Snapshot {
+    /// The snapshot's as-of day (its date was a valid `YYYY-MM-DD` key of the manifest).
+    pub fn day(&self) -> i32 {
+        crate::model::day::parse_iso_date(&self.date).unwrap_or(i32::MIN)
+    }
+
     /// Loads the snapshot of `date`, or the latest when `None`.
     pub fn load(store: &Store, date: Option<&str>) -> Result<Snapshot, StoreError> {
         let date = match date {

@@ -377,7 +377,7 @@ fn recomputing_the_sample_with_its_own_bases_reproduces_every_stored_cell() {
         h3o::Resolution::Seven,
         cfg.min_troops_per_1000,
     );
-    let active = vigil::analysis::recompute::snapshot_bases(&bases, &snap, &cfg);
+    let active = vigil::coverage::snapshot_bases(&bases, &snap, &cfg);
     let again = grid.recompute(&active);
     assert_eq!(again.len(), snap.cells.len());
     for (a, b) in again.iter().zip(&snap.cells) {

@@ -89,7 +89,7 @@ fn reingesting_the_same_file_changes_nothing() {
         .find(|r| r.kind == "acled")
         .cloned()
         .unwrap_or_default();
-    assert_eq!(entry.sha256, vigil::store::sha256_hex(&bytes));
+    assert_eq!(entry.sha256, vigil::model::digest::sha256_hex(&bytes));
     assert!(entry.attribution.contains("ACLED"));
     assert_eq!(entry.rows_read, entry.accepted);
     assert!(entry.date_range.is_some() && entry.bbox.is_some());

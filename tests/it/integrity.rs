@@ -100,7 +100,7 @@ fn check_consistent(store: &Path) -> vigil::store::Manifest {
 }
 
 fn ingested(m: &vigil::store::Manifest, file: &Path) -> bool {
-    let sha = vigil::store::sha256_hex(&std::fs::read(file).unwrap_or_default());
+    let sha = vigil::model::digest::sha256_hex(&std::fs::read(file).unwrap_or_default());
     m.ingests.iter().any(|r| r.sha256 == sha)
 }
 
