@@ -148,7 +148,6 @@ pub async fn alerts(
     Ok(r)
 }
 
-/// Summary fields that describe coverage (left out without `deployments:read`).
 
 /// `GET /summaries?level=mission|ADM1|…[&from=D1&to=D2]`: coverage summaries of the served
 /// snapshot, or of every stored snapshot of a range.
