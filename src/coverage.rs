@@ -106,7 +106,8 @@ pub fn snapshot_bases<'a>(
     cfg: &CoverageConfig,
 ) -> Vec<ActiveBase<'a>> {
     let date = snap.day();
-    let reduced: std::collections::HashSet<&str> = snap.info.reduced_bases.iter().map(String::as_str).collect();
+    let reduced: std::collections::HashSet<&str> =
+        snap.info.reduced_bases.iter().map(String::as_str).collect();
     active_bases(bases, date, cfg, |_, b| reduced.contains(label(b).as_str()))
 }
 

@@ -89,9 +89,9 @@ mod tests {
     use super::*;
     use crate::config::CoverageConfig;
     use crate::coverage::active_bases;
-    use crate::model::rows::Base;
     use crate::grid::{cell_of, center};
     use crate::model::cell::Tier;
+    use crate::model::rows::Base;
     use h3o::CellIndex;
 
     #[test]

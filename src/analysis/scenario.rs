@@ -3,10 +3,10 @@
 //! coverage changed and the summary deltas per mission.
 
 use super::recompute::SnapshotGrid;
-use crate::coverage::snapshot_bases;
 use super::report::{num, ReportRow};
 use super::summary::{summarise, GroupBy, Summary};
 use crate::config::CoverageConfig;
+use crate::coverage::snapshot_bases;
 use crate::coverage::{label, reach, ActiveBase, CoverageError};
 use crate::grid::cell_of;
 use crate::model::cell::CellRecord;

@@ -1,11 +1,11 @@
 //! One library function per command of the `vigil` binary; `main.rs` only parses arguments.
 
 use crate::analysis::recompute::SnapshotGrid;
-use crate::coverage::snapshot_bases;
 use crate::analysis::report::{render, ReportFormat};
 use crate::analysis::scenario::Scenario;
 use crate::analysis::summary::{self, GroupBy};
 use crate::config::{Config, ConfigError};
+use crate::coverage::snapshot_bases;
 use crate::coverage::CoverageError;
 use crate::ingest::{self, IngestError, IngestOptions, Kind};
 use crate::model::day::parse_iso_date;

@@ -15,10 +15,10 @@ pub mod ucdp;
 
 use crate::config::Config;
 use crate::model::day::format_date;
+use crate::model::digest::sha256_hex;
 use crate::model::rows::{
     Area, AreaCell, Base, Category, ClimateValue, Event, IdpSite, PopulationCell, Table,
 };
-use crate::model::digest::sha256_hex;
 use crate::store::{IngestRecord, Store, StoreError};
 use polars::prelude::{DataFrame, PolarsError};
 use std::collections::{BTreeMap, HashMap};
@@ -426,7 +426,10 @@ fn read_input(path: &Path) -> std::io::Result<Input> {
     // The one unsafe block of the crate.
     // SAFETY: the map is only read, while this function's caller holds it; a file truncated
     // by another process meanwhile is the one way to fault, as with any mmap reader.
-    #[allow(unsafe_code, reason = "memory-mapping a large input file is unsafe by nature")]
+    #[allow(
+        unsafe_code,
+        reason = "memory-mapping a large input file is unsafe by nature"
+    )]
     let mapped = unsafe { memmap2::Mmap::map(&file) };
     mapped.map(Input::Mapped)
 }

@@ -1,12 +1,12 @@
 //! `vigil export`: tables and daily grids as CSV, Parquet or GeoJSON, with cells as H3
 //! strings in `h3`.
 
-use crate::output::visibility::Audience;
 use crate::model::cell::CellRecord;
 use crate::model::rows::Table;
 use crate::output::render::{
     cell_geometry, cell_properties, frame_csv, json, point_geometry, push_feature, with_h3_column,
 };
+use crate::output::visibility::Audience;
 use crate::store::snapshot::Snapshot;
 use crate::store::{encode_parquet, Store, StoreError};
 use polars::prelude::*;

@@ -6,7 +6,7 @@
 //! snapshots.
 
 use super::climate::ClimateModel;
-use super::events::{precision_factor, EventSet, Kind};
+use super::events::{precision_factor, Ages, EventSet, Kind, Trend};
 use super::index::{escalation, index, Amounts};
 use super::{AreaCells, AreaIndex, ScoreError};
 use crate::config::Config;
@@ -183,7 +183,6 @@ pub struct Engine {
     climate_cache: Option<(i32, Vec<f64>)>,
     decay: Vec<f64>,
     previous: Option<(String, PreviousRisks)>,
-    lookback: i32,
 }
 
 impl Engine {
@@ -196,9 +195,10 @@ impl Engine {
             tracing::debug!(stage = name, ms = t.elapsed().as_millis() as u64, "engine")
         };
         let events_path = store.table_path("events").ok_or(ScoreError::NoEvents)?;
-        let lookback = (cfg.window_days.max(cfg.recent_days + cfg.baseline_days)) as i32;
+        let ages = Ages::of(cfg);
+        let lookback = ages.lookback();
         // Two extra days so that the twin of an event at the far edge is still seen.
-        let events = EventSet::load(&events_path, from - lookback - 2, to, false)?;
+        let events = EventSet::load(&events_path, ages.read_from(from), to, false)?;
         let area_cells = AreaCells::load(store)?;
         let areas: Vec<Area> = store.read()?;
         let index = AreaIndex::new(&area_cells);
@@ -444,7 +444,6 @@ impl Engine {
             climate_cache: None,
             decay: decay_table,
             previous: None,
-            lookback,
         })
     }
 
@@ -480,17 +479,12 @@ impl Engine {
         let mut civ30 = vec![0i64; ns];
         let mut touched = vec![false; ns];
         let mut seeds = vec![false; ns];
-        let window = cfg.window_days as i32;
-        let recent = cfg.recent_days as i32;
-        let trend_days = (cfg.recent_days + cfg.baseline_days) as i32;
+        let ages = Ages::of(cfg);
         let e = &self.events;
-        for i in e.dated(d - self.lookback + 1, d) {
-            if e.known[i] > d || d >= e.counted_until[i] {
-                continue;
-            }
+        for i in e.counting_on(d, ages) {
             let age = d - e.day[i];
             let o = self.own[i] as usize;
-            if age < window {
+            if ages.weighs(age) {
                 ev[o] += 1;
                 seeds[o] = true;
                 if age < 90 {
@@ -505,7 +499,7 @@ impl Engine {
             let dec = self.decay[age as usize];
             let mut add = |s: usize, f: f64, precise: bool| {
                 touched[s] = true;
-                if age < window {
+                if ages.weighs(age) && kind.weighs() {
                     let w = sev * f * dec;
                     if kind == Kind::Harm {
                         h[s] += w;
@@ -517,10 +511,10 @@ impl Engine {
                     }
                 }
                 let sig = kind.signal_factor() * sev * f;
-                if age < recent {
-                    r[s] += sig;
-                } else if age < trend_days {
-                    b[s] += sig;
+                match ages.trend(age) {
+                    Some(Trend::Recent) => r[s] += sig,
+                    Some(Trend::Baseline) => b[s] += sig,
+                    None => {}
                 }
             };
             match self.place[i] {
@@ -567,7 +561,7 @@ impl Engine {
             if !touched[s] {
                 continue;
             }
-            let signal = h[s] + 0.5 * c[s];
+            let signal = Kind::Harm.signal_factor() * h[s] + Kind::Conflict.signal_factor() * c[s];
             if signal > 0.0 {
                 for j in 0..nb.n_spread {
                     let t = nb.pos[j];

@@ -22,12 +22,85 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// The amount (H or C) the event's decayed weight adds to; `Other` adds to none.
+    pub fn weighs(self) -> bool {
+        self != Kind::Other
+    }
+
     /// The factor of the event in the spread and trend signals.
     pub fn signal_factor(self) -> f64 {
         match self {
             Kind::Harm => 1.0,
             Kind::Conflict => 0.5,
             Kind::Other => 0.0,
+        }
+    }
+}
+
+/// The day an event becomes known: its last day, or the day it was published when later.
+/// Nothing is counted, scored or served before the day it was known (the as-of rule).
+pub fn known_day(date_end: i32, published_at: Option<i64>) -> i32 {
+    match published_at {
+        Some(p) => date_end.max(i32::try_from(p.div_euclid(DAY)).unwrap_or(i32::MAX)),
+        None => date_end,
+    }
+}
+
+/// The ages at which an event weighs, from the scoring configuration: the one place the
+/// scoring window, the recent and baseline periods and the look-back are derived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ages {
+    /// An event younger than this adds its decayed weight to H or C and to the spread.
+    pub window: i32,
+    /// An event younger than this adds to the recent trend amount.
+    pub recent: i32,
+    /// Else, younger than this adds to the baseline trend amount.
+    pub trend: i32,
+}
+
+/// Which trend amount an event of some age adds to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trend {
+    /// The recent period.
+    Recent,
+    /// The baseline period.
+    Baseline,
+}
+
+impl Ages {
+    /// The ages of `cfg`.
+    pub fn of(cfg: &crate::config::ScoreConfig) -> Self {
+        Ages {
+            window: cfg.window_days as i32,
+            recent: cfg.recent_days as i32,
+            trend: (cfg.recent_days + cfg.baseline_days) as i32,
+        }
+    }
+
+    /// How many days back from a day events can still count on it.
+    pub fn lookback(self) -> i32 {
+        self.window.max(self.trend)
+    }
+
+    /// The days of events to read for scoring `from..=to` (two spare days before the
+    /// look-back, for the links between records).
+    pub fn read_from(self, from: i32) -> i32 {
+        from - self.lookback() - 2
+    }
+
+    /// Whether an event of `age` days weighs in H, C and the spread.
+    pub fn weighs(self, age: i32) -> bool {
+        age < self.window
+    }
+
+    /// The trend amount an event of `age` days adds to, if any.
+    pub fn trend(self, age: i32) -> Option<Trend> {
+        if age < self.recent {
+            Some(Trend::Recent)
+        } else if age < self.trend {
+            Some(Trend::Baseline)
+        } else {
+            None
         }
     }
 }
@@ -96,6 +169,18 @@ impl EventSet {
         self.day.is_empty()
     }
 
+    /// Whether event `i` counts on day `d`: known by then, and not yet superseded by the
+    /// record it was linked to as a duplicate. The one counting rule of scoring and explain.
+    pub fn counts_on(&self, i: usize, d: i32) -> bool {
+        self.known[i] <= d && d < self.counted_until[i]
+    }
+
+    /// The events that count on day `d` (those of the look-back that [`Self::counts_on`]).
+    pub fn counting_on(&self, d: i32, ages: Ages) -> impl Iterator<Item = usize> + '_ {
+        self.dated(d - ages.lookback() + 1, d)
+            .filter(move |i| self.counts_on(*i, d))
+    }
+
     /// Indexes of the events whose last day lies in `from..=to`.
     pub fn dated(&self, from: i32, to: i32) -> std::ops::Range<usize> {
         let a = self.day.partition_point(|d| *d < from);
@@ -147,13 +232,7 @@ impl EventSet {
         let source_id = df.column("source_id")?.str()?;
         let duplicate_of = df.column("duplicate_of")?.str()?;
 
-        let known_of = |i: usize| -> i32 {
-            let d = days.get(i).unwrap_or(i32::MAX);
-            match published.get(i) {
-                Some(p) => d.max(i32::try_from(p.div_euclid(DAY)).unwrap_or(i32::MAX)),
-                None => d,
-            }
-        };
+        let known_of = |i: usize| known_day(days.get(i).unwrap_or(i32::MAX), published.get(i));
         // Known day of every record by `source:source_id`, for the links.
         let mut known_by_id: HashMap<(&str, &str), i32> = HashMap::new();
         if duplicate_of.iter().any(|d| d.is_some()) {
@@ -219,4 +298,94 @@ pub fn last_event_date(events_path: &Path) -> Result<i32, ScoreError> {
         .select([col("date_end").cast(DataType::Int32).max().alias("last")])
         .collect()?;
     df.column("last")?.i32()?.get(0).ok_or(ScoreError::NoEvents)
+}
+
+/// Of stored event rows (those of a scoring window), the ones that count on day `d` by the
+/// rule of [`EventSet::counts_on`]: known by `d`, and not superseded by a record known by `d`
+/// that they were linked to as duplicates.
+pub fn rows_counting_on(
+    mut rows: Vec<crate::model::rows::Event>,
+    d: i32,
+) -> Vec<crate::model::rows::Event> {
+    rows.retain(|e| known_day(e.date_end, e.published_at) <= d);
+    let known: std::collections::HashSet<(String, String)> = rows
+        .iter()
+        .map(|e| (e.source.clone(), e.source_id.clone()))
+        .collect();
+    rows.retain(|e| {
+        e.duplicate_of
+            .as_deref()
+            .and_then(|t| t.split_once(':'))
+            .is_none_or(|(s, id)| !known.contains(&(s.to_owned(), id.to_owned())))
+    });
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::rows::{Category, Event};
+
+    fn event(
+        source: &str,
+        id: &str,
+        day: i32,
+        published_day: Option<i32>,
+        dup: Option<&str>,
+    ) -> Event {
+        Event {
+            source: source.into(),
+            source_id: id.into(),
+            date_start: day,
+            date_end: day,
+            published_at: published_day.map(|p| i64::from(p) * DAY + 3_600),
+            lat: 0.0,
+            lon: 0.0,
+            cell: None,
+            precision: Precision::Exact,
+            category: Category::CivilianHarm,
+            civilian_targeted: true,
+            fatalities: 1,
+            civilian_fatalities: None,
+            actor1: String::new(),
+            actor2: String::new(),
+            admin1: String::new(),
+            admin2: String::new(),
+            duplicate_of: dup.map(String::from),
+        }
+    }
+
+    #[test]
+    fn rows_count_from_the_day_known_until_their_duplicate_is_known() {
+        let rows = vec![
+            event("acled", "1", 100, None, Some("ucdp_ged:9")),
+            event("ucdp_ged", "9", 100, Some(105), None),
+            event("acled", "2", 101, Some(110), None),
+        ];
+        let ids = |d: i32| -> Vec<String> {
+            rows_counting_on(rows.clone(), d)
+                .into_iter()
+                .map(|e| e.source_id)
+                .collect()
+        };
+        // Day 104: the ACLED record counts, its UCDP duplicate is not yet known.
+        assert_eq!(ids(104), ["1"]);
+        // Day 105: the UCDP record is known and supersedes it.
+        assert_eq!(ids(105), ["9"]);
+        // Day 110: the late-published record appears.
+        assert_eq!(ids(110), ["9", "2"]);
+        assert_eq!(known_day(100, Some(99 * DAY)), 100);
+        assert_eq!(known_day(100, Some(105 * DAY + 5)), 105);
+    }
+
+    #[test]
+    fn the_ages_split_the_look_back() {
+        let cfg = crate::config::ScoreConfig::default();
+        let a = Ages::of(&cfg);
+        assert_eq!(a.lookback(), a.window.max(a.trend));
+        assert!(a.weighs(0) && !a.weighs(a.window));
+        assert_eq!(a.trend(0), Some(Trend::Recent));
+        assert_eq!(a.trend(a.recent), Some(Trend::Baseline));
+        assert_eq!(a.trend(a.trend), None);
+    }
 }

@@ -7,6 +7,7 @@ use crate::grid::{cell_from_u64, center, distance_km, unit, unit_distance_km};
 use crate::model::cell::CellRecord;
 use crate::model::day::format_date;
 use crate::model::params::Normalisation;
+use crate::risk::events::{Ages, Trend};
 use crate::risk::{
     decay, escalation, index, kernel, placement, Amounts, AreaCells, AreaIndex, EventSet, Index,
     Kind, Placed, ScoreError,
@@ -103,7 +104,7 @@ pub fn explain(
                 .unwrap_or_default(),
             date: snapshot.date.clone(),
         })?;
-    let d = crate::model::day::parse_iso_date(&snapshot.date).unwrap_or_default();
+    let d = snapshot.day();
     let cfg = &config.score;
     let norm = snapshot
         .info
@@ -113,20 +114,18 @@ pub fn explain(
     let Some(path) = store.table_path("events") else {
         return Err(ScoreError::NoEvents);
     };
-    let lookback = (cfg.window_days.max(cfg.recent_days + cfg.baseline_days)) as i32;
-    let events = EventSet::load(&path, d - lookback - 2, d, true)?;
+    let ages = Ages::of(cfg);
+    let events = EventSet::load(&path, ages.read_from(d), d, true)?;
     let areas = AreaIndex::new(&AreaCells::load(store)?);
     let here = center(cell_from_u64(cell)?);
     let here_unit = unit(here);
-    let (window, recent) = (cfg.window_days as i32, cfg.recent_days as i32);
-    let trend_days = (cfg.recent_days + cfg.baseline_days) as i32;
     let per_period = f64::from(cfg.recent_days) / f64::from(cfg.baseline_days);
     let w = cfg.weights;
 
     let mut contributions = Vec::new();
     let (mut sum_h, mut sum_c, mut sum_s, mut sum_r, mut sum_b) = (0.0, 0.0, 0.0, 0.0, 0.0);
-    for i in events.dated(d - lookback + 1, d) {
-        if events.known[i] > d || d >= events.counted_until[i] || events.kind[i] == Kind::Other {
+    for i in events.counting_on(d, ages) {
+        if !events.kind[i].weighs() {
             continue;
         }
         let age = d - events.day[i];
@@ -148,7 +147,7 @@ pub fn explain(
             let Ok(ci) = cell_from_u64(*c) else { continue };
             // The same distance function and operands as the engine's neighbourhoods.
             let dist = unit_distance_km(&unit(center(ci)), &here_unit);
-            if age < window {
+            if ages.weighs(age) {
                 let wd = sev * f * dec;
                 if *c == cell {
                     own += wd;
@@ -157,10 +156,10 @@ pub fn explain(
                 }
             }
             if dist <= cfg.escalation_km {
-                if age < recent {
-                    r += g * sev * f;
-                } else if age < trend_days {
-                    b += g * sev * f;
+                match ages.trend(age) {
+                    Some(Trend::Recent) => r += g * sev * f,
+                    Some(Trend::Baseline) => b += g * sev * f,
+                    None => {}
                 }
             }
         }

@@ -148,7 +148,6 @@ pub async fn alerts(
     Ok(r)
 }
 
-
 /// `GET /summaries?level=mission|ADM1|…[&from=D1&to=D2]`: coverage summaries of the served
 /// snapshot, or of every stored snapshot of a range.
 pub async fn summaries(

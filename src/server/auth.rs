@@ -2,10 +2,10 @@
 //! hashes, with scopes. Every route needs one scope (or none); callers without
 //! `deployments:read` never see where bases are, not even as fields of the risk grid.
 
-use crate::output::visibility::{Audience, DEPLOYMENT_LAYERS};
 use super::problem::ApiError;
 use super::AppState;
 use crate::config::TokenConfig;
+use crate::output::visibility::{Audience, DEPLOYMENT_LAYERS};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
@@ -90,7 +90,6 @@ impl Access {
         }
     }
 }
-
 
 /// Decodes `%XX` escapes, as the router does before handlers see path segments (so that
 /// `/collections/%62ases` is judged as `/collections/bases`).

@@ -515,13 +515,11 @@ async fn window_events(state: &Arc<AppState>, loaded: &Loaded) -> Result<Vec<Eve
     let d = parse_iso_date(&loaded.snapshot.date).unwrap_or(0);
     let from = d - state.config.score.window_days as i32 + 1;
     let st = state.clone();
-    let mut events =
+    let events =
         tokio::task::spawn_blocking(move || st.read_store(|s| Ok(s.events_between(from, d)?)))
             .await
             .map_err(|e| ApiError::internal(&e))??;
-    let end_of_day = (i64::from(d) + 1) * 86_400;
-    events.retain(|e| e.published_at.is_none_or(|p| p < end_of_day));
-    Ok(events)
+    Ok(crate::risk::events::rows_counting_on(events, d))
 }
 
 fn area_features(loaded: &Loaded, access: &Access, level: Option<&str>) -> Vec<Feature> {

@@ -168,8 +168,11 @@ pub fn tile_features(
     let audience = access.audience();
     let base = state.config.grid.resolution;
     if layer == "bases" {
-        let active =
-            crate::coverage::snapshot_bases(&loaded.bases, &loaded.snapshot, &state.config.coverage);
+        let active = crate::coverage::snapshot_bases(
+            &loaded.bases,
+            &loaded.snapshot,
+            &state.config.coverage,
+        );
         return Ok(active
             .iter()
             .filter(|a| inside(&[a.base.lon, a.base.lat, a.base.lon, a.base.lat]))

@@ -1,6 +1,5 @@
 //! Shared helpers of the integration tests.
 
-
 use std::path::{Path, PathBuf};
 use vigil::app::{self, Context};
 
