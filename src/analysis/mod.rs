@@ -2,6 +2,7 @@
 //! recomputed for other reach radii or bases, what-if scenarios, base planning, killings
 //! outside every base's reach, and their tables.
 
+pub mod alerts;
 pub mod outside_reach;
 pub mod plan;
 pub mod recompute;

@@ -6,7 +6,7 @@ use crate::model::rows::Table;
 use crate::output::render::{
     cell_geometry, cell_properties, frame_csv, json, point_geometry, push_feature, with_h3_column,
 };
-use crate::output::visibility::Audience;
+use crate::model::visibility::Audience;
 use crate::store::snapshot::Snapshot;
 use crate::store::{encode_parquet, Store, StoreError};
 use polars::prelude::*;
@@ -164,7 +164,7 @@ pub fn rollup_bytes(
 }
 
 /// Encodes a snapshot grid with what `audience` may see (a risk-only audience gets no field
-/// of [`crate::output::visibility::DEPLOYMENT_FIELDS`]).
+/// of [`crate::model::visibility::DEPLOYMENT_FIELDS`]).
 pub fn grid_bytes(
     snap: &Snapshot,
     format: Format,
@@ -197,7 +197,7 @@ pub fn grid_bytes(
             let date = Column::new("date".into(), vec![snap.date.clone(); df.height()]);
             df.insert_column(1, date)?;
             if !audience.sees_deployments() {
-                for f in crate::output::visibility::DEPLOYMENT_FIELDS {
+                for f in crate::model::visibility::DEPLOYMENT_FIELDS {
                     df = df.drop(f)?;
                 }
             }

@@ -4,4 +4,3 @@
 pub mod export;
 pub mod mvt;
 pub mod render;
-pub mod visibility;

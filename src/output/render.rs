@@ -208,3 +208,52 @@ pub fn frame_csv(df: &DataFrame) -> PolarsResult<Vec<u8>> {
     w.into_inner()
         .map_err(|e| PolarsError::ComputeError(e.to_string().into()))
 }
+
+/// The GeoJSON collection of `/alerts`: each alerting cell with its properties (what
+/// `audience` may see), `entered_high`, `new_gap` and `tier_then`, and the comparison's
+/// metadata.
+pub fn alerts_collection(
+    alerts: &[crate::analysis::alerts::Alert<'_>],
+    snap: &crate::store::snapshot::Snapshot,
+    since: &str,
+    compared_with: Option<&str>,
+    audience: crate::model::visibility::Audience,
+) -> String {
+    let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[");
+    for (n, a) in alerts.iter().enumerate() {
+        let mut props = cell_properties(a.record, &snap.date);
+        props.insert("entered_high".into(), Value::Bool(a.entered_high));
+        props.insert("new_gap".into(), Value::Bool(a.new_gap));
+        audience.redact(&mut props);
+        props.insert(
+            "tier_then".into(),
+            a.tier_then
+                .map_or(Value::Null, |t| Value::String(t.as_str().into())),
+        );
+        let id = props
+            .get("h3")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let geometry = cell_from_u64(a.record.cell)
+            .map(cell_geometry)
+            .unwrap_or_else(|_| "null".into());
+        if n > 0 {
+            out.push(',');
+        }
+        push_feature(&mut out, Some(&id), &geometry, &props);
+    }
+    out.push_str("],");
+    let tail = serde_json::json!({
+        "numberMatched": alerts.len(),
+        "numberReturned": alerts.len(),
+        "timeStamp": crate::model::day::rfc3339_now(),
+        "since": since,
+        "compared_with": compared_with,
+        "snapshot": {"date": snap.date, "version": snap.info.sha256},
+        "attribution": snap.attribution,
+    })
+    .to_string();
+    out.push_str(&tail[1..]);
+    out
+}

@@ -4,18 +4,17 @@
 use super::auth::Access;
 use super::problem::ApiError;
 use super::{AppState, Loaded};
+use crate::analysis::alerts::{self, Earlier};
 use crate::analysis::plan::{plan as place, PlanOptions};
 use crate::analysis::recompute::SnapshotGrid;
 use crate::analysis::scenario::{evaluate, Scenario};
 use crate::analysis::summary::{self, GroupBy};
 use crate::coverage::CoverageError;
-use crate::model::cell::Tier;
-use crate::model::day::{format_date, parse_iso_date, rfc3339_now};
-use crate::output::render::{cell_geometry, cell_properties, push_feature};
-use crate::store::snapshot::load_columns;
+use crate::model::day::{format_date, parse_iso_date};
+use crate::output::render::alerts_collection;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Extension, Query, State};
-use axum::http::{header, HeaderValue};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -55,9 +54,6 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| ApiError::internal(&e))?
 }
 
-/// Tier and gap flag of each cell of an earlier snapshot.
-type Earlier = HashMap<u64, (Tier, bool)>;
-
 /// `GET /alerts?since=D`: cells of the served snapshot that are high or critical and were
 /// not in the latest snapshot dated on or before D (they entered since), and, for callers
 /// with `deployments:read`, cells that are gaps now and were not then.
@@ -80,72 +76,12 @@ pub async fn alerts(
         ));
     }
     let st = state.clone();
-    // The earlier snapshot's tiers and gaps are all the comparison needs.
-    let then: Option<(String, Earlier)> = blocking(move || {
-        st.read_store(|store| {
-            let date = store
-                .manifest()
-                .snapshots
-                .range(..=format_date(since))
-                .next_back()
-                .map(|(d, _)| d.clone());
-            date.map(|d| {
-                let cells = load_columns(store, &d, &["cell", "tier", "gap"])?;
-                Ok((d, cells.iter().map(|r| (r.cell, (r.tier, r.gap))).collect()))
-            })
-            .transpose()
-        })
-    })
-    .await?;
-    let deployments = access.audience().sees_deployments();
-    let snap = &cur.snapshot;
-    let before = |cell: u64| then.as_ref().and_then(|(_, m)| m.get(&cell).copied());
-    let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[");
-    let mut n = 0;
-    for r in &snap.cells {
-        let old = before(r.cell);
-        let entered = r.tier.is_high() && !old.is_some_and(|(t, _)| t.is_high());
-        let new_gap = deployments && r.gap && !old.is_some_and(|(_, g)| g);
-        if !(entered || new_gap) {
-            continue;
-        }
-        let mut props = cell_properties(r, &snap.date);
-        props.insert("entered_high".into(), json!(entered));
-        props.insert("new_gap".into(), json!(new_gap));
-        access.audience().redact(&mut props);
-        props.insert("tier_then".into(), json!(old.map(|(t, _)| t.as_str())));
-        let id = props
-            .get("h3")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let geometry = crate::grid::cell_from_u64(r.cell)
-            .map(cell_geometry)
-            .unwrap_or_else(|_| "null".into());
-        if n > 0 {
-            out.push(',');
-        }
-        push_feature(&mut out, Some(&id), &geometry, &props);
-        n += 1;
-    }
-    out.push_str("],");
-    let tail = json!({
-        "numberMatched": n,
-        "numberReturned": n,
-        "timeStamp": rfc3339_now(),
-        "since": since_raw,
-        "compared_with": then.as_ref().map(|(d, _)| d.clone()),
-        "snapshot": {"date": snap.date, "version": snap.info.sha256},
-        "attribution": snap.attribution,
-    })
-    .to_string();
-    out.push_str(&tail[1..]);
-    let mut r = out.into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/geo+json"),
-    );
-    Ok(r)
+    let then = blocking(move || st.read_store(|s| Ok(Earlier::on_or_before(s, since)?))).await?;
+    let audience = access.audience();
+    let found = alerts::alerts(&cur.snapshot, then.as_ref(), audience);
+    let compared_with = then.as_ref().map(|e| e.date.as_str());
+    let body = alerts_collection(&found, &cur.snapshot, &since_raw, compared_with, audience);
+    Ok(([(header::CONTENT_TYPE, "application/geo+json")], body).into_response())
 }
 
 /// `GET /summaries?level=mission|ADM1|…[&from=D1&to=D2]`: coverage summaries of the served

@@ -5,7 +5,7 @@
 use super::problem::ApiError;
 use super::AppState;
 use crate::config::TokenConfig;
-use crate::output::visibility::{Audience, DEPLOYMENT_LAYERS};
+use crate::model::visibility::{Audience, DEPLOYMENT_LAYERS};
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;

@@ -99,7 +99,7 @@ impl Loaded {
     }
 
     /// The CSV grid (cached), with what `audience` may see.
-    pub fn csv(&self, audience: crate::output::visibility::Audience) -> Result<Vec<u8>, String> {
+    pub fn csv(&self, audience: crate::model::visibility::Audience) -> Result<Vec<u8>, String> {
         self.csv[usize::from(audience.sees_deployments())]
             .get_or_init(|| {
                 crate::output::export::grid_bytes(

@@ -498,7 +498,7 @@ async fn the_access_matrix() {
     .await
     .json();
     for f in page["features"].as_array().cloned().unwrap_or_default() {
-        for field in vigil::output::visibility::DEPLOYMENT_FIELDS {
+        for field in vigil::model::visibility::DEPLOYMENT_FIELDS {
             assert!(f["properties"].get(field).is_none(), "{field}");
         }
         assert!(f["properties"].get("risk").is_some());
