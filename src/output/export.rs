@@ -3,10 +3,10 @@
 
 use crate::model::cell::CellRecord;
 use crate::model::rows::Table;
+use crate::model::visibility::Audience;
 use crate::output::render::{
     cell_geometry, cell_properties, frame_csv, json, point_geometry, push_feature, with_h3_column,
 };
-use crate::model::visibility::Audience;
 use crate::store::snapshot::Snapshot;
 use crate::store::{encode_parquet, Store, StoreError};
 use polars::prelude::*;

@@ -257,3 +257,55 @@ pub fn alerts_collection(
     out.push_str(&tail[1..]);
     out
 }
+
+/// The JSON of `/cells/{h3}/explain`: the cell (what `audience` may see), its amounts, the
+/// parameters, and the `top` contributing events.
+pub fn explanation_json(
+    h3: &str,
+    x: &crate::risk::explain::Explanation,
+    top: usize,
+    audience: crate::model::visibility::Audience,
+    attribution: &[String],
+) -> Value {
+    let events: Vec<Value> = x
+        .contributions
+        .iter()
+        .take(top)
+        .map(|c| {
+            serde_json::json!({
+                "event": c.event,
+                "date": c.date,
+                "category": c.category,
+                "fatalities": c.fatalities,
+                "precision": c.precision,
+                "distance_km": round6(c.distance_km),
+                "via": c.via.as_str(),
+                "harm": round6(c.harm),
+                "conflict": round6(c.conflict),
+                "spread": round6(c.spread),
+                "recent": round6(c.recent),
+                "baseline": round6(c.baseline),
+            })
+        })
+        .collect();
+    let mut cell = cell_properties(&x.record, &x.date);
+    audience.redact(&mut cell);
+    serde_json::json!({
+        "h3": h3,
+        "date": x.date,
+        "cell": cell,
+        "amounts": {
+            "harm": round6(x.amounts.harm),
+            "conflict": round6(x.amounts.conflict),
+            "spread": round6(x.amounts.spread),
+            "baseline": round6(x.amounts.baseline),
+            "escalation": round6(x.amounts.escalation),
+            "climate": round6(x.amounts.climate),
+        },
+        "normalisation": x.normalisation,
+        "calibration": x.calibration,
+        "contributing_events": x.contributions.len(),
+        "events": events,
+        "attribution": attribution,
+    })
+}

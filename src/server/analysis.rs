@@ -100,18 +100,7 @@ pub async fn summaries(
             format!("`{level}`: use mission or a loaded area level"),
         )
     })?;
-    let range = match (q.get("from"), q.get("to")) {
-        (None, None) => None,
-        (Some(f), Some(t)) => {
-            let (a, b) = (date_param("from", f)?, date_param("to", t)?);
-            if a > b {
-                return Err(ApiError::bad("to", "the range ends before it starts"));
-            }
-            Some((format_date(a), format_date(b)))
-        }
-        _ => return Err(ApiError::bad("from", "from and to go together")),
-    };
-    let rows = match range {
+    let rows = match range_params(&q)? {
         None => summary::summarise(
             &cur.snapshot.date,
             &cur.snapshot.cells,
@@ -121,29 +110,17 @@ pub async fn summaries(
             &cur.area_cells,
         ),
         Some((from, to)) => {
-            let st = state.clone();
-            let (areas, area_cells) = (cur.areas.clone(), cur.area_cells.clone());
+            let (st, areas, cells) = (state.clone(), cur.areas.clone(), cur.area_cells.clone());
             blocking(move || {
-                st.read_store(|store| {
-                    summary::series(store, &from, &to, &by, &areas, &area_cells).map_err(
-                        |e| match e {
-                            CoverageError::NoSnapshots { .. } => ApiError::NotFound(e.to_string()),
-                            other => ApiError::internal(&other),
-                        },
-                    )
-                })
+                st.read_store(|s| Ok(summary::series(s, &from, &to, &by, &areas, &cells)?))
             })
             .await?
         }
     };
     let mut rows: Vec<Value> = rows.iter().map(|r| json!(r)).collect();
-    if !access.audience().sees_deployments() {
-        for r in &mut rows {
-            if let Some(m) = r.as_object_mut() {
-                access.audience().redact(m);
-            }
-        }
-    }
+    rows.iter_mut()
+        .filter_map(Value::as_object_mut)
+        .for_each(|m| access.audience().redact(m));
     Ok(Json(json!({
         "level": level,
         "snapshot": {"date": cur.snapshot.date, "version": cur.snapshot.info.sha256},
@@ -151,6 +128,21 @@ pub async fn summaries(
         "attribution": cur.snapshot.attribution,
     }))
     .into_response())
+}
+
+/// `from` and `to`, both or neither, as `YYYY-MM-DD` in order.
+fn range_params(q: &HashMap<String, String>) -> Result<Option<(String, String)>, ApiError> {
+    match (q.get("from"), q.get("to")) {
+        (None, None) => Ok(None),
+        (Some(f), Some(t)) => {
+            let (a, b) = (date_param("from", f)?, date_param("to", t)?);
+            if a > b {
+                return Err(ApiError::bad("to", "the range ends before it starts"));
+            }
+            Ok(Some((format_date(a), format_date(b))))
+        }
+        _ => Err(ApiError::bad("from", "from and to go together")),
+    }
 }
 
 fn body<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {

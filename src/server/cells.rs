@@ -4,23 +4,19 @@
 
 use super::problem::ApiError;
 use super::AppState;
-use crate::output::render::{cell_properties, round6};
+use crate::output::render::explanation_json;
 use axum::extract::{Extension, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
 use std::sync::Arc;
 
 /// Largest `top` accepted.
 const MAX_TOP: usize = 200;
 
-/// `GET /cells/{h3}/explain?top=N`
-pub async fn explain(
-    State(state): State<Arc<AppState>>,
-    Extension(access): Extension<super::auth::Access>,
-    Path(h3): Path<String>,
+/// The `top` parameter (default 10, at most [`MAX_TOP`]); no other parameter is allowed.
+fn top_param(
     params: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, ApiError> {
+) -> Result<usize, ApiError> {
     let Query(params) = params.map_err(|e| ApiError::bad("query", e.body_text()))?;
     let mut top = 10usize;
     for (k, v) in &params {
@@ -34,6 +30,17 @@ pub async fn explain(
             other => return Err(ApiError::bad(other, "unknown parameter; allowed: top")),
         }
     }
+    Ok(top)
+}
+
+/// `GET /cells/{h3}/explain?top=N`
+pub async fn explain(
+    State(state): State<Arc<AppState>>,
+    Extension(access): Extension<super::auth::Access>,
+    Path(h3): Path<String>,
+    params: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    let top = top_param(params)?;
     let cell = crate::grid::parse_cell(&h3)
         .map_err(|_| ApiError::NotFound(format!("`{h3}` is not an H3 cell")))?;
     let cur = state.current();
@@ -53,46 +60,12 @@ pub async fn explain(
     })
     .await
     .map_err(|e| ApiError::internal(&e))??;
-    let events: Vec<serde_json::Value> = explanation
-        .contributions
-        .iter()
-        .take(top)
-        .map(|c| {
-            json!({
-                "event": c.event,
-                "date": c.date,
-                "category": c.category,
-                "fatalities": c.fatalities,
-                "precision": c.precision,
-                "distance_km": round6(c.distance_km),
-                "via": c.via.as_str(),
-                "harm": round6(c.harm),
-                "conflict": round6(c.conflict),
-                "spread": round6(c.spread),
-                "recent": round6(c.recent),
-                "baseline": round6(c.baseline),
-            })
-        })
-        .collect();
-    let mut cell = cell_properties(&explanation.record, &explanation.date);
-    access.audience().redact(&mut cell);
-    Ok(Json(json!({
-        "h3": h3,
-        "date": explanation.date,
-        "cell": cell,
-        "amounts": {
-            "harm": round6(explanation.amounts.harm),
-            "conflict": round6(explanation.amounts.conflict),
-            "spread": round6(explanation.amounts.spread),
-            "baseline": round6(explanation.amounts.baseline),
-            "escalation": round6(explanation.amounts.escalation),
-            "climate": round6(explanation.amounts.climate),
-        },
-        "normalisation": explanation.normalisation,
-        "calibration": explanation.calibration,
-        "contributing_events": explanation.contributions.len(),
-        "events": events,
-        "attribution": cur.snapshot.attribution,
-    }))
-    .into_response())
+    let body = explanation_json(
+        &h3,
+        &explanation,
+        top,
+        access.audience(),
+        &cur.snapshot.attribution,
+    );
+    Ok(Json(body).into_response())
 }

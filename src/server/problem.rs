@@ -56,6 +56,15 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+impl From<crate::coverage::CoverageError> for ApiError {
+    fn from(e: crate::coverage::CoverageError) -> Self {
+        match e {
+            crate::coverage::CoverageError::NoSnapshots { .. } => Self::NotFound(e.to_string()),
+            other => Self::internal(&other),
+        }
+    }
+}
+
 /// Whether an error (or any error behind it) is a stored file that does not exist.
 pub fn is_missing_file(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
