@@ -705,65 +705,96 @@ pub async fn items(
         .find(|(k, _)| k == "datetime")
         .map(|(_, v)| v.as_str());
     // A large page is rendered and sent a few at a time (server.max_heavy_requests).
-    let permit = if q.limit > HEAVY_PAGE {
-        Some(state.heavy_permit().await?)
-    } else {
-        None
+    let permit = match q.limit > HEAVY_PAGE {
+        true => Some(state.heavy_permit().await?),
+        false => None,
     };
     let loaded = snapshot_for(&state, q.datetime).await?;
     let matched = match &loaded {
         Some(l) => features_of(&state, c, l, &q, &access).await?,
         None => Vec::new(),
     };
-    let number_matched = matched.len();
-    let returned = number_matched.saturating_sub(q.offset).min(q.limit);
-    let date = loaded.as_ref().map_or("", |l| l.snapshot.date.as_str());
     let base = base_url(&headers);
-    let mut out = String::with_capacity(returned * 900 + 512);
-    out.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
-    // Each feature is rendered and written at once: only its text stays in memory.
-    for (i, m) in matched.into_iter().skip(q.offset).take(q.limit).enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let (fid, geometry, props): Feature = m.render(date, &access);
-        push_feature(&mut out, Some(&fid), &geometry, &props);
-    }
-    out.push_str("],");
-    let href = |offset: usize| {
-        format!(
-            "{base}/collections/{id}/items?{}",
-            encode_query(&q, offset, raw_datetime)
-        )
+    let page = Page {
+        id: &id,
+        base: &base,
+        q: &q,
+        raw_datetime,
     };
-    let mut links = vec![
-        json!({"href": href(q.offset), "rel": "self", "type": "application/geo+json", "title": "This page"}),
-        json!({"href": format!("{}&f=json", href(q.offset)), "rel": "alternate", "type": "application/json", "title": "This page as JSON"}),
-        json!({"href": format!("{base}/collections/{id}"), "rel": "collection", "type": "application/json"}),
-    ];
-    if q.offset + returned < number_matched {
-        links.push(json!({"href": href(q.offset + returned), "rel": "next", "type": "application/geo+json", "title": "Next page"}));
-    }
-    if q.offset > 0 {
-        links.push(json!({"href": href(q.offset.saturating_sub(q.limit)), "rel": "prev", "type": "application/geo+json", "title": "Previous page"}));
-    }
-    let snapshot = loaded.as_ref().map(|l| {
-        json!({"date": l.snapshot.date, "version": l.snapshot.info.sha256, "exposure_neutral": l.snapshot.info.exposure_neutral})
-    });
-    let attribution = loaded
-        .as_ref()
-        .map_or_else(Vec::new, |l| l.snapshot.attribution.clone());
-    let tail = json!({
-        "numberMatched": number_matched,
-        "numberReturned": returned,
-        "timeStamp": rfc3339_now(),
-        "snapshot": snapshot,
-        "attribution": attribution,
-        "links": links,
-    })
-    .to_string();
-    out.push_str(&tail[1..]);
+    let out = page.render(matched, loaded.as_deref(), &access);
     Ok(super::hold(geojson_response(out), permit))
+}
+
+/// One page of items: the request it answers.
+struct Page<'a> {
+    id: &'a str,
+    base: &'a str,
+    q: &'a ItemsQuery,
+    raw_datetime: Option<&'a str>,
+}
+
+impl Page<'_> {
+    /// The page as GeoJSON text: each feature rendered and written at once (only its text
+    /// stays in memory), then the counts, snapshot, attribution and paging links.
+    fn render(
+        &self,
+        matched: Vec<Matched<'_>>,
+        loaded: Option<&Loaded>,
+        access: &Access,
+    ) -> String {
+        let q = self.q;
+        let number_matched = matched.len();
+        let returned = number_matched.saturating_sub(q.offset).min(q.limit);
+        let date = loaded.map_or("", |l| l.snapshot.date.as_str());
+        let mut out = String::with_capacity(returned * 900 + 512);
+        out.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
+        for (i, m) in matched.into_iter().skip(q.offset).take(q.limit).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let (fid, geometry, props): Feature = m.render(date, access);
+            push_feature(&mut out, Some(&fid), &geometry, &props);
+        }
+        out.push_str("],");
+        let snapshot = loaded.map(|l| {
+            json!({"date": l.snapshot.date, "version": l.snapshot.info.sha256, "exposure_neutral": l.snapshot.info.exposure_neutral})
+        });
+        let attribution = loaded.map_or_else(Vec::new, |l| l.snapshot.attribution.clone());
+        let tail = json!({
+            "numberMatched": number_matched,
+            "numberReturned": returned,
+            "timeStamp": rfc3339_now(),
+            "snapshot": snapshot,
+            "attribution": attribution,
+            "links": self.links(returned, number_matched),
+        })
+        .to_string();
+        out.push_str(&tail[1..]);
+        out
+    }
+
+    /// self, alternate, collection, and next / prev when there are more.
+    fn links(&self, returned: usize, number_matched: usize) -> Vec<Value> {
+        let (q, base, id) = (self.q, self.base, self.id);
+        let href = |offset: usize| {
+            format!(
+                "{base}/collections/{id}/items?{}",
+                encode_query(q, offset, self.raw_datetime)
+            )
+        };
+        let mut links = vec![
+            json!({"href": href(q.offset), "rel": "self", "type": "application/geo+json", "title": "This page"}),
+            json!({"href": format!("{}&f=json", href(q.offset)), "rel": "alternate", "type": "application/json", "title": "This page as JSON"}),
+            json!({"href": format!("{base}/collections/{id}"), "rel": "collection", "type": "application/json"}),
+        ];
+        if q.offset + returned < number_matched {
+            links.push(json!({"href": href(q.offset + returned), "rel": "next", "type": "application/geo+json", "title": "Next page"}));
+        }
+        if q.offset > 0 {
+            links.push(json!({"href": href(q.offset.saturating_sub(q.limit)), "rel": "prev", "type": "application/geo+json", "title": "Previous page"}));
+        }
+        links
+    }
 }
 
 /// Pages with more features than this take a heavy-answer permit.
