@@ -42,6 +42,17 @@ pub enum Format {
     Geojson,
 }
 
+impl Format {
+    /// The file extension of the format.
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Parquet => "parquet",
+            Format::Geojson => "geojson",
+        }
+    }
+}
+
 /// Errors of the export layer.
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {

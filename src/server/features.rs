@@ -820,8 +820,20 @@ pub async fn item(
     let c = find(&id, &access)?;
     let Query(params) = params.map_err(|e| ApiError::bad("query", e.body_text()))?;
     negotiate(&headers)?;
+    let range = item_params(&params)?;
+    let missing = || ApiError::NotFound(format!("no feature `{feature}` in collection `{id}`"));
+    let loaded = snapshot_for(&state, range).await?.ok_or_else(missing)?;
+    let found = find_feature(&state, c, &loaded, &feature, &access).await?;
+    let (fid, geometry, props) = found.ok_or_else(missing)?;
+    let mut out = String::new();
+    push_feature(&mut out, Some(&fid), &geometry, &props);
+    Ok(geojson_response(out))
+}
+
+/// The parameters of one item: `datetime` (a snapshot other than the served one) and `f`.
+fn item_params(params: &[(String, String)]) -> Result<Option<DateRange>, ApiError> {
     let mut range = None;
-    for (k, v) in &params {
+    for (k, v) in params {
         match k.as_str() {
             "datetime" => range = Some(parse_datetime(v)?),
             "f" if v == "json" || v == "geojson" => {}
@@ -833,17 +845,28 @@ pub async fn item(
             }
         }
     }
-    let missing = || ApiError::NotFound(format!("no feature `{feature}` in collection `{id}`"));
-    let loaded = snapshot_for(&state, range).await?.ok_or_else(missing)?;
-    let found = match c.kind {
+    Ok(range)
+}
+
+/// The feature `feature` of collection `c` in `loaded`, rendered for `access`.
+async fn find_feature(
+    state: &Arc<AppState>,
+    c: &CollectionDef,
+    loaded: &Loaded,
+    feature: &str,
+    access: &Access,
+) -> Result<Option<Feature>, ApiError> {
+    Ok(match c.kind {
         Kind::Risk | Kind::Gaps => {
-            let cell = parse_cell(&feature).map_err(|_| missing())?;
+            let Ok(cell) = parse_cell(feature) else {
+                return Ok(None);
+            };
             let snap = &loaded.snapshot;
             snap.index
                 .get(&u64::from(cell))
                 .map(|i| &snap.cells[*i])
                 .filter(|r| c.kind == Kind::Risk || r.gap)
-                .map(|r| cell_feature(r, &snap.date, &access))
+                .map(|r| cell_feature(r, &snap.date, access))
         }
         _ => {
             let q = ItemsQuery {
@@ -853,17 +876,13 @@ pub async fn item(
                 datetime: None,
                 filters: Vec::new(),
             };
-            features_of(&state, c, &loaded, &q, &access)
+            features_of(state, c, loaded, &q, access)
                 .await?
                 .into_iter()
-                .map(|m| m.render(&loaded.snapshot.date, &access))
+                .map(|m| m.render(&loaded.snapshot.date, access))
                 .find(|(fid, _, _)| *fid == feature)
         }
-    };
-    let (fid, geometry, props) = found.ok_or_else(missing)?;
-    let mut out = String::new();
-    push_feature(&mut out, Some(&fid), &geometry, &props);
-    Ok(geojson_response(out))
+    })
 }
 
 #[cfg(test)]

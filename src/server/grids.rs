@@ -42,26 +42,7 @@ pub async fn grid(
     let cur = if stem == "latest" || stem == served.snapshot.date {
         served
     } else {
-        // Only a real calendar date reaches the store: no path can be smuggled in.
-        if crate::model::day::parse_iso_date(stem).is_none() || stem.len() != 10 {
-            return Err(ApiError::NotFound(format!(
-                "`{stem}` is neither `latest` nor a YYYY-MM-DD date"
-            )));
-        }
-        let st = state.clone();
-        let date = stem.to_owned();
-        tokio::task::spawn_blocking(move || {
-            st.read_store(|store| {
-                if !store.manifest().snapshots.contains_key(&date) {
-                    return Err(ApiError::NotFound(format!(
-                        "no snapshot is stored for {date}"
-                    )));
-                }
-                Ok(Arc::new(Loaded::from_store(store, Some(&date))?))
-            })
-        })
-        .await
-        .map_err(|e| ApiError::internal(&e))??
+        stored(&state, stem).await?
     };
     let snap = &cur.snapshot;
     let bytes = if format == Format::Csv {
@@ -69,20 +50,41 @@ pub async fn grid(
     } else {
         grid_bytes(snap, format, audience).map_err(|e| ApiError::internal(&e))?
     };
-    let disposition = format!(
-        "attachment; filename=\"vigil-grid-{}.{}\"",
-        snap.date,
-        match format {
-            Format::Csv => "csv",
-            Format::Parquet => "parquet",
-            Format::Geojson => "geojson",
-        }
-    );
+    let name = format!("vigil-grid-{}.{}", snap.date, format.extension());
+    Ok(super::hold(attachment(bytes, mime, &name), Some(permit)))
+}
+
+/// The stored snapshot of `stem`, a `YYYY-MM-DD` date: only a real calendar date reaches the
+/// store, so that no path can be smuggled in.
+async fn stored(state: &Arc<AppState>, stem: &str) -> Result<Arc<Loaded>, ApiError> {
+    if crate::model::day::parse_iso_date(stem).is_none() || stem.len() != 10 {
+        return Err(ApiError::NotFound(format!(
+            "`{stem}` is neither `latest` nor a YYYY-MM-DD date"
+        )));
+    }
+    let st = state.clone();
+    let date = stem.to_owned();
+    tokio::task::spawn_blocking(move || {
+        st.read_store(|store| {
+            if !store.manifest().snapshots.contains_key(&date) {
+                return Err(ApiError::NotFound(format!(
+                    "no snapshot is stored for {date}"
+                )));
+            }
+            Ok(Arc::new(Loaded::from_store(store, Some(&date))?))
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?
+}
+
+/// A download: the bytes with their type and an attachment file name.
+fn attachment(bytes: Vec<u8>, mime: &'static str, name: &str) -> Response {
     let mut r = Response::new(Body::from(bytes));
     let h = r.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(mime));
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(super::hold(r, Some(permit)))
+    r
 }
