@@ -259,6 +259,21 @@ pub async fn tile(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let layer = layer_of(&layer, &access)?;
+    let id = tile_id(&z, &x, &file)?;
+    let cur = state.current();
+    let features = tile_features(&state, &cur, layer, id, &access)?;
+    let Some(bytes) = encode_tile(layer, &features) else {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    };
+    let gzip = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    mvt_response(bytes, gzip)
+}
+
+/// The tile of the path's `z`, `x` and `{y}.mvt`, or 404 when out of range.
+fn tile_id(z: &str, x: &str, file: &str) -> Result<TileId, ApiError> {
     let out_of_range = || {
         ApiError::NotFound(format!(
             "no tile {z}/{x}/{file} (zoom 0–{MAX_ZOOM}, x and y below 2^z, `.mvt`)"
@@ -273,16 +288,11 @@ pub async fn tile(
     if z8 > MAX_ZOOM {
         return Err(out_of_range());
     }
-    let id = TileId::new(z8, x32, y32).ok_or_else(out_of_range)?;
-    let cur = state.current();
-    let features = tile_features(&state, &cur, layer, id, &access)?;
-    let Some(bytes) = encode_tile(layer, &features) else {
-        return Ok(StatusCode::NO_CONTENT.into_response());
-    };
-    let gzip = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+    TileId::new(z8, x32, y32).ok_or_else(out_of_range)
+}
+
+/// An encoded tile as a response, gzipped when the client accepts it.
+fn mvt_response(bytes: Vec<u8>, gzip: bool) -> Result<Response, ApiError> {
     let body = if gzip {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         enc.write_all(&bytes)

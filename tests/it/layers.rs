@@ -154,3 +154,40 @@ fn the_check_sees_an_upward_import() {
     let used: Vec<&str> = found.iter().map(|f| f.2.as_str()).collect();
     assert_eq!(used, ["risk", "grid", "app"], "{found:?}");
 }
+
+/// The route handlers of `src/server/` (every `pub async fn` but the start-up and the ETag
+/// middleware) extract, make one call and encode: none is longer than about 40 lines.
+#[test]
+fn handlers_are_short() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/server");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut long = Vec::new();
+    let mut seen = 0;
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap_or_else(|e| panic!("{e}"));
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            let Some(rest) = line.strip_prefix("pub async fn ") else {
+                continue;
+            };
+            let name: String = rest
+                .chars()
+                .take_while(|c| *c != '(' && *c != '<')
+                .collect();
+            if matches!(name.as_str(), "serve" | "etag") {
+                continue;
+            }
+            seen += 1;
+            let len = lines[i..]
+                .iter()
+                .position(|l| *l == "}")
+                .map_or(usize::MAX, |n| n + 1);
+            if len > 45 {
+                long.push(format!("{}: {name}, {len} lines", file.display()));
+            }
+        }
+    }
+    assert!(seen >= 15, "handlers found: {seen}");
+    assert!(long.is_empty(), "handlers to thin: {long:#?}");
+}
