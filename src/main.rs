@@ -1,12 +1,13 @@
 //! The `vigil` command line: argument parsing only; each command calls one library function.
 
+mod cli;
+
 use clap::{Parser, Subcommand};
+use cli::{FormatArg, KindArg, ReportFormatArg, WhatArg};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use vigil::analysis::report::ReportFormat;
 use vigil::app::{self, Context};
-use vigil::ingest::{IngestOptions, Kind};
-use vigil::output::export::{Format, What};
+use vigil::ingest::IngestOptions;
 
 /// Vigil: civilian-risk early warning and peacekeeping coverage gaps on an H3 grid.
 #[derive(Parser, Debug)]
@@ -38,7 +39,7 @@ enum Command {
     /// Read a source file into the store (validated, idempotent, atomic).
     Ingest {
         /// What the file holds.
-        kind: Kind,
+        kind: KindArg,
         /// The file.
         path: PathBuf,
         /// Areas: the level of every area in the file (e.g. `mission`, `sector`, `ADM2`);
@@ -122,7 +123,7 @@ enum Command {
     /// Write a table or a daily grid as CSV, Parquet or GeoJSON (cells as H3 strings in `h3`).
     Export {
         /// What to export.
-        what: What,
+        what: WhatArg,
         /// Snapshot date for `grid` and `rollup` (default: the latest).
         #[arg(long)]
         date: Option<String>,
@@ -132,7 +133,7 @@ enum Command {
         level: Option<String>,
         /// Output format.
         #[arg(long, value_enum)]
-        format: Format,
+        format: FormatArg,
         /// Output file (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
@@ -160,7 +161,7 @@ enum Command {
         radii: Vec<f64>,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
-        format: ReportFormat,
+        format: ReportFormatArg,
     },
     /// Responsiveness: for cells that entered high or critical in the stored snapshots of a
     /// range, the days until they were covered (median, share within 30 and 90 days; per
@@ -174,7 +175,7 @@ enum Command {
         to: String,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
-        format: ReportFormat,
+        format: ReportFormatArg,
     },
     /// What-if: apply a scenario (bases opened and closed; a .json or .toml file, see
     /// docs/methodology.md §7.6) to a snapshot in memory and report the cells whose coverage
@@ -187,7 +188,7 @@ enum Command {
         date: Option<String>,
         /// Output format (csv: the changed cells).
         #[arg(long, value_enum, default_value = "table")]
-        format: ReportFormat,
+        format: ReportFormatArg,
     },
     /// Propose sites for new temporary operating bases: greedy maximal covering (lazy) of
     /// the people in gap cells, with each site's marginal gain. `--format json` also gives
@@ -207,7 +208,7 @@ enum Command {
         troops: i64,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
-        format: ReportFormat,
+        format: ReportFormatArg,
     },
     /// Per year, the civilian deaths of violence against civilians that fell outside every
     /// base's reach on the day (events against the bases table, independent of the index).
@@ -223,7 +224,7 @@ enum Command {
         mission: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
-        format: ReportFormat,
+        format: ReportFormatArg,
     },
     /// Backtest the index: at rolling origins, score as of the origin and compare with the
     /// civilian-harm events of the next horizon, beside the calibrated probability,
@@ -387,7 +388,7 @@ fn main() -> ExitCode {
                 period,
                 variable,
             };
-            app::ingest(&ctx, kind, &path, &opts).map(|r| println!("{}", app::report(&r)))
+            app::ingest(&ctx, kind.into(), &path, &opts).map(|r| println!("{}", app::report(&r)))
         }
         Command::Score {
             date,
@@ -428,10 +429,10 @@ fn main() -> ExitCode {
             out,
         } => app::export(
             &ctx,
-            what,
+            what.into(),
             date.as_deref(),
             level.as_deref(),
-            format,
+            format.into(),
             out.as_deref(),
         )
         .map(|n| {
@@ -508,13 +509,13 @@ fn main() -> ExitCode {
                 by: by.as_deref(),
                 radii,
             };
-            app::coverage(&ctx, &req, format).map(|s| print!("{s}"))
+            app::coverage(&ctx, &req, format.into()).map(|s| print!("{s}"))
         }
         Command::Responsiveness { from, to, format } => {
-            app::responsiveness(&ctx, &from, &to, format).map(|s| print!("{s}"))
+            app::responsiveness(&ctx, &from, &to, format.into()).map(|s| print!("{s}"))
         }
         Command::Scenario { file, date, format } => {
-            app::scenario(&ctx, &file, date.as_deref(), format).map(|s| print!("{s}"))
+            app::scenario(&ctx, &file, date.as_deref(), format.into()).map(|s| print!("{s}"))
         }
         Command::Plan {
             k,
@@ -529,16 +530,15 @@ fn main() -> ExitCode {
                 radius_km,
                 troops,
             };
-            app::plan(&ctx, &req, format).map(|s| print!("{s}"))
+            app::plan(&ctx, &req, format.into()).map(|s| print!("{s}"))
         }
         Command::OutsideReach {
             from,
             to,
             mission,
             format,
-        } => {
-            app::outside_reach(&ctx, &from, &to, mission.as_deref(), format).map(|s| print!("{s}"))
-        }
+        } => app::outside_reach(&ctx, &from, &to, mission.as_deref(), format.into())
+            .map(|s| print!("{s}")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// How a report is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
     /// Aligned columns for the terminal.
     Table,

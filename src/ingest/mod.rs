@@ -27,14 +27,13 @@ use std::path::Path;
 use std::str::FromStr;
 
 /// What a file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     /// ACLED export CSV (current, 2019–2023 and UPPERCASE layouts).
     Acled,
     /// UCDP GED: CSV (49 columns; headerless files accepted) or GeoJSON.
     Ucdp,
     /// UCDP Candidate (monthly, preliminary): same layouts; superseded by GED where GED covers.
-    #[value(name = "ucdp-candidate")]
     UcdpCandidate,
     /// Geo-PKO deployment CSV: v2.x location maps, v1.x, or the v2.3 FrontMap aggregate.
     Geopko,

@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// What to export.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum What {
     /// The `events` table (points).
     Events,
@@ -32,7 +32,7 @@ pub enum What {
 }
 
 /// Output encoding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Comma-separated values with a header row.
     Csv,
