@@ -62,7 +62,7 @@ fn bench(c: &mut Criterion) {
                 let mut store = Store::open_writer(dir.path(), 7, &Default::default())
                     .unwrap_or_else(|e| panic!("{e}"));
                 let t = Instant::now();
-                let out = vigil::risk::score_range(&mut store, &config, &days, false)
+                let out = vigil::risk::score_range(&mut store, &config, &days)
                     .unwrap_or_else(|e| panic!("{e}"));
                 total += t.elapsed();
                 assert_eq!(out.len(), days.len());

@@ -365,6 +365,7 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
+    vigil::model::progress::set_reporter(Box::new(cli::Bars));
     let ctx = Context {
         store: cli.store,
         config: cli.config,

@@ -238,7 +238,7 @@ pub fn score_range(
 ) -> Result<Vec<(String, SnapshotInfo)>, Error> {
     let (from, to) = (date_arg("--from", from)?, date_arg("--to", to)?);
     let days = risk::days(from, to, every)?;
-    ctx.write(|config, store| Ok(risk::score_range(store, config, &days, true)?))
+    ctx.write(|config, store| Ok(risk::score_range(store, config, &days)?))
 }
 
 /// `vigil normalise --from D1 --to D2 [--every N]` (or `--reset`): fixes the reference levels
@@ -606,7 +606,7 @@ pub fn backtest(ctx: &Context, req: &BacktestRequest<'_>) -> Result<String, Erro
         horizons: req.horizons.to_vec(),
         tune_until,
     };
-    let result = crate::evaluation::run(&store, &config, &opts, true)?;
+    let result = crate::evaluation::run(&store, &config, &opts)?;
     let report = backtest_report(&result);
     if let Some(dir) = req.out {
         let io = |source| {
@@ -724,7 +724,7 @@ pub fn calibrate(
     let (from, to) = (date_arg("--from", from)?, date_arg("--to", to)?);
     // The fit reads the store as any reader does; only storing its result takes the lock.
     let (config, store) = ctx.load()?;
-    let cal = crate::evaluation::calibrate(&store, &config, from, to, step, horizon, true)?;
+    let cal = crate::evaluation::calibrate(&store, &config, from, to, step, horizon)?;
     let line = calibration_summary(&cal);
     ctx.write(|_, store| Ok(store.set_calibration(Some(cal))?))?;
     Ok(format!(

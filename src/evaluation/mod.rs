@@ -20,6 +20,7 @@ use crate::config::Config;
 use crate::model::cell::CellRecord;
 use crate::model::day::{format_date, ymd_from_days};
 use crate::model::params::Calibration;
+use crate::model::progress::{Progress, Unit};
 use crate::model::rows::Table;
 use crate::risk::calibration::{self, TrainingSet};
 use crate::risk::{self, Engine, EventSet, Kind, Prior, ScoreError};
@@ -392,7 +393,6 @@ pub fn calibrate(
     to: i32,
     step: u32,
     horizon: u32,
-    progress: bool,
 ) -> Result<Calibration, BacktestError> {
     if horizon == 0 {
         return Err(BacktestError::Options {
@@ -413,19 +413,14 @@ pub fn calibrate(
     }
     let origins = risk::days(from, last, step)?;
     let mut obs = Observer::new(store, config, from, last, &[horizon])?;
-    let bar = progress.then(|| risk::progress_bar(origins.len() as u64, "calibrate"));
+    let bar = Progress::start("calibrate", Unit::Days, origins.len() as u64);
     let mut set = TrainingSet::default();
     for &d in &origins {
         let o = obs.at(d)?;
         add_training(&mut set, &o, 0, d, origins.len());
-        if let Some(b) = &bar {
-            b.set_message(format_date(d));
-            b.inc(1);
-        }
+        bar.step(&format_date(d));
     }
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    bar.finish();
     calibration_of(&set, horizon, &origins, step)
 }
 
@@ -551,12 +546,11 @@ fn accumulate(
     }
 }
 
-/// Runs the backtest; `progress` draws a bar over origins.
+/// Runs the backtest, reporting progress over the origins.
 pub fn run(
     store: &Store,
     config: &Config,
     opts: &BacktestOptions,
-    progress: bool,
 ) -> Result<Backtest, BacktestError> {
     if opts.horizons.is_empty() || opts.horizons.contains(&0) {
         return Err(BacktestError::Options {
@@ -579,7 +573,7 @@ pub fn run(
         }
     }
     let mut obs = Observer::new(store, config, opts.from, opts.to, &opts.horizons)?;
-    let bar = progress.then(|| risk::progress_bar(origins.len() as u64, "backtest"));
+    let bar = Progress::start("backtest", Unit::Days, origins.len() as u64);
     let mut acc = BTreeMap::new();
     // Per horizon: the calibration in use, and with --tune-until its training rows.
     let mut used: Vec<CalibrationUsed> = opts
@@ -639,14 +633,9 @@ pub fn run(
             grid.extend(cells.iter().copied());
             last_grid = cells;
         }
-        if let Some(b) = &bar {
-            b.set_message(format_date(d));
-            b.inc(1);
-        }
+        bar.step(&format_date(d));
     }
-    if let Some(b) = bar {
-        b.finish_and_clear();
-    }
+    bar.finish();
     if opts.tune_until.is_some() && !fitted {
         for u in &mut used {
             u.note = Some(

@@ -1,7 +1,8 @@
 //! A CSV source read by header name (case-insensitive, BOM stripped), row by row, with line
 //! numbers for every rejected row.
 
-use super::{progress, IngestError, Parsed, Reject};
+use super::{IngestError, Parsed, Reject};
+use crate::model::progress::{Progress, Unit};
 use csv::StringRecord;
 use std::collections::HashMap;
 
@@ -263,7 +264,8 @@ impl<'a> CsvSource<'a> {
         if start >= self.data.len() {
             return out;
         }
-        let bar = (!label.is_empty()).then(|| progress(total_bytes as u64, label));
+        let bar =
+            (!label.is_empty()).then(|| Progress::start(label, Unit::Bytes, total_bytes as u64));
         let header_lines =
             self.line_offset + memchr::memchr_iter(b'\n', &self.data[..start]).count() as u64;
         let cuts: Vec<usize> = if threads < 2 || self.data.len() < min_bytes {
@@ -325,7 +327,7 @@ impl<'a> CsvSource<'a> {
             out.rejects.extend(part.parsed.rejects);
         }
         if let Some(bar) = bar {
-            bar.finish_and_clear();
+            bar.finish();
         }
         out
     }
@@ -344,7 +346,7 @@ impl<'a> CsvSource<'a> {
         stop: usize,
         lines: u64,
         parse: &impl Fn(&Row<'_>) -> Result<T, Reject>,
-        bar: Option<&indicatif::ProgressBar>,
+        bar: Option<&Progress>,
     ) -> Span<T> {
         let slice = &self.data[from..];
         let mut reader = csv_reader(slice);

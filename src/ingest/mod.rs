@@ -374,18 +374,6 @@ pub fn check_coordinates<C: csvsource::ColumnRef>(
     Ok((lat, lon))
 }
 
-/// A progress bar over the bytes of a file (hidden when stderr is not a terminal).
-pub fn progress(len: u64, what: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(len);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(
-        "{msg:>12} [{bar:30}] {bytes}/{total_bytes} ({eta})",
-    ) {
-        bar.set_style(style.progress_chars("=> "));
-    }
-    bar.set_message(what.to_owned());
-    bar
-}
-
 /// Per-file options of `vigil ingest`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IngestOptions {

@@ -5,6 +5,7 @@ pub mod cell;
 pub mod day;
 pub mod digest;
 pub mod params;
+pub mod progress;
 pub mod rand;
 pub mod rows;
 pub mod visibility;

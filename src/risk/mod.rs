@@ -23,22 +23,11 @@ use crate::grid::GridError;
 use crate::model::cell::Tier;
 use crate::model::day::format_date;
 use crate::model::params::Normalisation;
+use crate::model::progress::{Progress, Unit};
 use crate::model::rows::{AreaCell, Table};
 use crate::store::{SnapshotInfo, Store, StoreError};
 use polars::prelude::*;
 use std::collections::HashMap;
-
-/// A progress bar over `len` days, labelled `what` (on standard error).
-pub fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
-    let bar = indicatif::ProgressBar::new(len);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(&format!(
-            "{what} {{bar:40}} {{pos}}/{{len}} days ({{per_sec}}, {{eta}} left) {{msg}}"
-        ))
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-    );
-    bar
-}
 
 /// Errors of the scoring layer.
 #[derive(Debug, thiserror::Error)]
@@ -227,7 +216,7 @@ pub fn score_day(
         None => last_event_date(&store.table_path("events").ok_or(ScoreError::NoEvents)?)?
             .min(crate::model::day::today()),
     };
-    let mut out = score_range(store, config, &[date], false)?;
+    let mut out = score_range(store, config, &[date])?;
     out.pop().ok_or(ScoreError::NoEvents)
 }
 
@@ -237,7 +226,6 @@ pub fn score_range(
     store: &mut Store,
     config: &Config,
     days: &[i32],
-    progress: bool,
 ) -> Result<Vec<(String, SnapshotInfo)>, ScoreError> {
     let (Some(first), Some(last)) = (days.first(), days.last()) else {
         return Ok(Vec::new());
@@ -245,10 +233,10 @@ pub fn score_range(
     let started = std::time::Instant::now();
     let mut engine = Engine::new(store, config, *first, *last)?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "engine ready");
-    let bar = if progress && days.len() > 1 {
-        progress_bar(days.len() as u64, "scoring")
+    let bar = if days.len() > 1 {
+        Progress::start("scoring", Unit::Days, days.len() as u64)
     } else {
-        indicatif::ProgressBar::hidden()
+        Progress::hidden()
     };
     // Scoring and publishing overlap: this thread scores day d + 1 while a second one
     // encodes, hashes and writes day d.
@@ -269,8 +257,7 @@ pub fn score_range(
                     critical = info.tiers[4],
                     "snapshot published"
                 );
-                bar.set_message(day.clone());
-                bar.inc(1);
+                bar.step(&day);
                 out.push((day, info));
             }
             Ok(out)
@@ -302,7 +289,7 @@ pub fn score_range(
             .map_err(|_| ScoreError::Writer("the snapshot writer thread panicked".into()))?;
         scoring?;
         let out = written?;
-        bar.finish_and_clear();
+        bar.finish();
         Ok(out)
     })
 }
