@@ -4,11 +4,13 @@ pub mod analysis;
 pub mod auth;
 pub mod cache;
 pub mod cells;
+pub mod collections;
 pub mod features;
 pub mod grids;
 pub mod metrics;
 pub mod ogc;
 pub mod problem;
+pub mod query;
 pub mod tiles;
 
 use crate::config::Config;
@@ -232,8 +234,8 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/api", get(ogc::openapi))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics::render))
-        .route("/collections", get(features::collections))
-        .route("/collections/{id}", get(features::collection))
+        .route("/collections", get(collections::collections))
+        .route("/collections/{id}", get(collections::collection))
         .route("/collections/{id}/items", get(features::items))
         .route("/collections/{id}/items/{feature}", get(features::item))
         .route("/grids/{file}", get(grids::grid))
@@ -265,7 +267,7 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
 }
 
 async fn landing(headers: HeaderMap) -> Response {
-    let base = features::base_url(&headers);
+    let base = collections::base_url(&headers);
     let body = json!({
         "title": "Vigil",
         "description": "Civilian-risk index and peacekeeping coverage gaps on an H3 grid",

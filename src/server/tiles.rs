@@ -324,8 +324,8 @@ pub async fn tilejson(
     let layer = layer_of(&layer, &access)?;
     let cur = state.current();
     let snap = &cur.snapshot;
-    let base = super::features::base_url(&headers);
-    let mut b = super::features::snapshot_bbox(snap);
+    let base = super::collections::base_url(&headers);
+    let mut b = super::collections::snapshot_bbox(snap);
     b[1] = b[1].max(-85.0511);
     b[3] = b[3].min(85.0511);
     let fields = if layer == "bases" {

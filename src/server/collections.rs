@@ -1,0 +1,207 @@
+//! The OGC API – Features collection registry (`risk`, `coverage-gaps`, `bases`, `events`,
+//! `areas`), content negotiation, and the `/collections` and `/collections/{id}` handlers.
+
+use super::auth::Access;
+use super::problem::ApiError;
+use super::{AppState, Loaded};
+use crate::output::render::round6;
+use axum::extract::{Extension, Path, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// What a collection holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Every cell of the snapshot.
+    Risk,
+    /// Gap cells.
+    Gaps,
+    /// Bases active on the snapshot date.
+    Bases,
+    /// Events of the snapshot's scoring window.
+    Events,
+    /// Loaded areas with summaries.
+    Areas,
+}
+
+/// A collection.
+#[derive(Debug)]
+pub struct CollectionDef {
+    /// Identifier in URLs.
+    pub id: &'static str,
+    /// Title.
+    pub title: &'static str,
+    /// Description.
+    pub description: &'static str,
+    /// What it holds.
+    pub kind: Kind,
+    /// Property filters it accepts.
+    pub filters: &'static [&'static str],
+}
+
+/// The collections.
+pub const COLLECTIONS: [CollectionDef; 5] = [
+    CollectionDef {
+        id: "risk",
+        title: "Civilian-risk grid",
+        description: "Every H3 cell of the mission area with its civilian-risk index, tier, calibrated probability of civilian harm within the calibration's horizon, and decomposition (and its coverage with deployments:read)",
+        kind: Kind::Risk,
+        filters: &["tier", "gap", "area"],
+    },
+    CollectionDef {
+        id: "coverage-gaps",
+        title: "Coverage gaps",
+        description: "Cells whose risk tier is high or critical and that no peacekeeping base with protection capacity reaches",
+        kind: Kind::Gaps,
+        filters: &["tier", "area"],
+    },
+    CollectionDef {
+        id: "bases",
+        title: "Peacekeeping bases",
+        description: "Bases active on the snapshot date (Geo-PKO map dates carried forward), with their reach",
+        kind: Kind::Bases,
+        filters: &["mission"],
+    },
+    CollectionDef {
+        id: "events",
+        title: "Recent events",
+        description: "Conflict events of the snapshot's scoring window, known by its date",
+        kind: Kind::Events,
+        filters: &["category"],
+    },
+    CollectionDef {
+        id: "areas",
+        title: "Areas",
+        description: "Loaded areas (admin levels, sectors) with the snapshot's coverage summary",
+        kind: Kind::Areas,
+        filters: &["level"],
+    },
+];
+
+pub(crate) fn find(id: &str, access: &Access) -> Result<&'static CollectionDef, ApiError> {
+    COLLECTIONS
+        .iter()
+        .find(|c| c.id == id)
+        .filter(|c| visible(c, access))
+        .ok_or_else(|| ApiError::NotFound(format!("no collection `{id}`; see /collections")))
+}
+
+pub(crate) fn visible(c: &CollectionDef, access: &Access) -> bool {
+    access.audience().may_read_layer(c.id)
+}
+
+/// `http://host` of the request (empty when the Host header is absent or odd).
+pub fn base_url(headers: &HeaderMap) -> String {
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
+        .map(|h| format!("http://{h}"))
+        .unwrap_or_default()
+}
+
+/// Refuses requests that accept neither JSON nor GeoJSON (406).
+pub fn negotiate(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Ok(());
+    };
+    let ok = accept.split(',').any(|m| {
+        let m = m.split(';').next().unwrap_or("").trim();
+        matches!(
+            m,
+            "*/*" | "application/*" | "application/json" | "application/geo+json" | ""
+        )
+    });
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::NotAcceptable(format!(
+            "`{accept}`: this resource is application/geo+json or application/json"
+        )))
+    }
+}
+
+/// `[west, south, east, north]` of the snapshot's cell centres (the world when empty).
+pub fn snapshot_bbox(s: &crate::store::snapshot::Snapshot) -> [f64; 4] {
+    if s.cells.is_empty() {
+        return [-180.0, -90.0, 180.0, 90.0];
+    }
+    s.cells
+        .iter()
+        .fold([f64::MAX, f64::MAX, f64::MIN, f64::MIN], |b, c| {
+            [
+                b[0].min(c.lon),
+                b[1].min(c.lat),
+                b[2].max(c.lon),
+                b[3].max(c.lat),
+            ]
+        })
+}
+
+pub(crate) fn extent(s: &crate::store::snapshot::Snapshot) -> Value {
+    let b = snapshot_bbox(s);
+    json!({
+        "spatial": {"bbox": [[round6(b[0]), round6(b[1]), round6(b[2]), round6(b[3])]], "crs": "http://www.opengis.net/def/crs/OGC/1.3/CRS84"},
+        "temporal": {"interval": [[format!("{}T00:00:00Z", s.date), format!("{}T23:59:59Z", s.date)]], "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian"}
+    })
+}
+
+pub(crate) fn describe(c: &CollectionDef, cur: &Loaded, base: &str) -> Value {
+    let s = &cur.snapshot;
+    json!({
+        "id": c.id,
+        "title": c.title,
+        "description": c.description,
+        "itemType": "feature",
+        "crs": ["http://www.opengis.net/def/crs/OGC/1.3/CRS84"],
+        "extent": extent(s),
+        "queryables": c.filters,
+        "snapshot": {"date": s.date, "version": s.info.sha256, "exposure_neutral": s.info.exposure_neutral},
+        // The model behind the cells' `probability` (null: none stored when scored).
+        "calibration": matches!(c.kind, Kind::Risk | Kind::Gaps).then_some(&s.info.calibration),
+        "attribution": s.attribution,
+        "links": [
+            {"href": format!("{base}/collections/{}", c.id), "rel": "self", "type": "application/json"},
+            {"href": format!("{base}/collections/{}/items", c.id), "rel": "items", "type": "application/geo+json"}
+        ]
+    })
+}
+
+/// `GET /collections`: the collections the caller may read.
+pub async fn collections(
+    State(state): State<Arc<AppState>>,
+    Extension(access): Extension<Access>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    negotiate(&headers)?;
+    let cur = state.current();
+    let base = base_url(&headers);
+    let list: Vec<Value> = COLLECTIONS
+        .iter()
+        .filter(|c| visible(c, &access))
+        .map(|c| describe(c, &cur, &base))
+        .collect();
+    Ok(Json(json!({
+        "collections": list,
+        "links": [{"href": format!("{base}/collections"), "rel": "self", "type": "application/json"}]
+    }))
+    .into_response())
+}
+
+/// `GET /collections/{id}`
+pub async fn collection(
+    State(state): State<Arc<AppState>>,
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    negotiate(&headers)?;
+    let c = find(&id, &access)?;
+    Ok(Json(describe(c, &state.current(), &base_url(&headers))).into_response())
+}

@@ -1,0 +1,218 @@
+//! The query of an items request: `limit`, `offset`, `bbox`, `datetime` and the property
+//! filters, parsed and checked, and written back for paging links.
+
+use super::problem::ApiError;
+use crate::model::cell::Tier;
+use crate::model::day::parse_iso_date;
+
+/// A `datetime` value: the snapshots dated within `from..=to` (open ends allowed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateRange {
+    /// First day (`None`: open).
+    pub from: Option<i32>,
+    /// Last day (`None`: open).
+    pub to: Option<i32>,
+}
+
+pub(crate) fn parse_instant(s: &str) -> Option<i32> {
+    // 2024-12-31 or 2024-12-31T… (any time of that day; Z or an offset).
+    let day = s.get(..10)?;
+    let rest = &s[10..];
+    if !(rest.is_empty() || rest.starts_with('T') || rest.starts_with('t')) {
+        return None;
+    }
+    parse_iso_date(day)
+}
+
+/// Parses `datetime` (RFC 3339 date or date-time, or an interval `a/b` with `..` or an
+/// empty side for an open end).
+pub fn parse_datetime(v: &str) -> Result<DateRange, ApiError> {
+    let bad = || {
+        ApiError::bad(
+            "datetime",
+            format!("`{v}` is not a date, a date-time or an interval such as 2024-01-01/2024-12-31 or ../2024-12-31"),
+        )
+    };
+    let side = |s: &str| -> Result<Option<i32>, ApiError> {
+        if s.is_empty() || s == ".." {
+            Ok(None)
+        } else {
+            parse_instant(s).map(Some).ok_or_else(bad)
+        }
+    };
+    let r = match v.split_once('/') {
+        None => {
+            let d = parse_instant(v).ok_or_else(bad)?;
+            DateRange {
+                from: Some(d),
+                to: Some(d),
+            }
+        }
+        Some((a, b)) => {
+            let r = DateRange {
+                from: side(a)?,
+                to: side(b)?,
+            };
+            if r.from.is_none() && r.to.is_none() && !(a == ".." || b == "..") {
+                return Err(bad());
+            }
+            r
+        }
+    };
+    if let (Some(a), Some(b)) = (r.from, r.to) {
+        if a > b {
+            return Err(ApiError::bad(
+                "datetime",
+                format!("`{v}` ends before it starts"),
+            ));
+        }
+    }
+    Ok(r)
+}
+
+/// Parsed items query.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemsQuery {
+    /// Page size (clamped to the maximum).
+    pub limit: usize,
+    /// Rows to skip.
+    pub offset: usize,
+    /// `[min_lon, min_lat, max_lon, max_lat]`; `min_lon > max_lon` crosses the antimeridian.
+    pub bbox: Option<[f64; 4]>,
+    /// Snapshot selection.
+    pub datetime: Option<DateRange>,
+    /// Property filters (name, value), validated against the collection's.
+    pub filters: Vec<(String, String)>,
+}
+
+/// Parses and validates the items query parameters; `filters` are the property filters
+/// the collection accepts.
+pub fn parse_items_query(
+    params: &[(String, String)],
+    default_limit: usize,
+    max_limit: usize,
+    filters: &[&str],
+) -> Result<ItemsQuery, ApiError> {
+    let mut q = ItemsQuery {
+        limit: default_limit,
+        offset: 0,
+        bbox: None,
+        datetime: None,
+        filters: Vec::new(),
+    };
+    let mut seen = std::collections::HashSet::new();
+    for (k, v) in params {
+        if !seen.insert(k.as_str()) {
+            return Err(ApiError::bad(k, "given more than once"));
+        }
+        match k.as_str() {
+            "limit" => {
+                let n: u64 = v.parse().map_err(|_| {
+                    ApiError::bad("limit", format!("`{v}` is not a positive integer"))
+                })?;
+                if n == 0 {
+                    return Err(ApiError::bad("limit", "must be at least 1"));
+                }
+                q.limit = usize::try_from(n).unwrap_or(usize::MAX).min(max_limit);
+            }
+            "offset" => {
+                q.offset = v.parse().map_err(|_| {
+                    ApiError::bad("offset", format!("`{v}` is not a non-negative integer"))
+                })?;
+            }
+            "bbox" => q.bbox = Some(parse_bbox(v)?),
+            "datetime" => q.datetime = Some(parse_datetime(v)?),
+            "f" => {
+                if v != "json" && v != "geojson" {
+                    return Err(ApiError::bad("f", format!("`{v}`: use json or geojson")));
+                }
+            }
+            other if filters.contains(&other) => {
+                validate_filter(other, v)?;
+                q.filters.push((other.to_owned(), v.clone()));
+            }
+            other => {
+                let mut allowed = vec!["limit", "offset", "bbox", "datetime", "f"];
+                allowed.extend_from_slice(filters);
+                return Err(ApiError::bad(
+                    other,
+                    format!("unknown parameter; allowed: {}", allowed.join(", ")),
+                ));
+            }
+        }
+    }
+    Ok(q)
+}
+
+pub(crate) fn validate_filter(name: &str, v: &str) -> Result<(), ApiError> {
+    let ok = match name {
+        "tier" => Tier::parse(v).is_some(),
+        "gap" => v == "true" || v == "false",
+        "category" => crate::model::rows::Category::parse(v).is_some(),
+        _ => !v.is_empty() && v.len() <= 200,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad(name, format!("`{v}` is not a valid value")))
+    }
+}
+
+pub(crate) fn parse_bbox(v: &str) -> Result<[f64; 4], ApiError> {
+    let parts: Vec<f64> = v
+        .split(',')
+        .map(|p| p.trim().parse::<f64>())
+        .collect::<Result<_, _>>()
+        .map_err(|_| ApiError::bad("bbox", format!("`{v}` is not four comma-separated numbers")))?;
+    let [x1, y1, x2, y2] = parts[..] else {
+        return Err(ApiError::bad(
+            "bbox",
+            "expected minLon,minLat,maxLon,maxLat",
+        ));
+    };
+    if !parts.iter().all(|p| p.is_finite())
+        || !(-180.0..=180.0).contains(&x1)
+        || !(-180.0..=180.0).contains(&x2)
+        || !(-90.0..=90.0).contains(&y1)
+        || !(-90.0..=90.0).contains(&y2)
+        || y1 > y2
+    {
+        return Err(ApiError::bad(
+            "bbox",
+            format!("`{v}` is outside WGS84 bounds or inverted"),
+        ));
+    }
+    Ok([x1, y1, x2, y2])
+}
+
+/// Whether a bounding box intersects the query box (which may cross the antimeridian).
+pub fn intersects(cell: [f64; 4], q: [f64; 4]) -> bool {
+    let lat_ok = cell[1] <= q[3] && cell[3] >= q[1];
+    let lon_ok = if q[0] <= q[2] {
+        cell[0] <= q[2] && cell[2] >= q[0]
+    } else {
+        cell[0] <= q[2] || cell[2] >= q[0]
+    };
+    lat_ok && lon_ok
+}
+
+pub(crate) fn point_in(lat: f64, lon: f64, bbox: Option<[f64; 4]>) -> bool {
+    bbox.is_none_or(|b| intersects([lon, lat, lon, lat], b))
+}
+
+pub(crate) fn encode_query(q: &ItemsQuery, offset: usize, raw_datetime: Option<&str>) -> String {
+    let mut s = format!("limit={}&offset={offset}", q.limit);
+    if let Some(b) = q.bbox {
+        s.push_str(&format!("&bbox={},{},{},{}", b[0], b[1], b[2], b[3]));
+    }
+    if let Some(d) = raw_datetime {
+        s.push_str(&format!("&datetime={}", d.replace('+', "%2B")));
+    }
+    for (k, v) in &q.filters {
+        s.push_str(&format!(
+            "&{k}={}",
+            v.replace('&', "%26").replace(' ', "%20")
+        ));
+    }
+    s
+}
