@@ -5,25 +5,26 @@
 //! is a range of one, so `score --date D` and `score --from … --to …` give identical
 //! snapshots.
 
+use super::areas::{first_level_names, AreaIndex, NONE};
 use super::climate::ClimateModel;
-use super::events::{precision_factor, Ages, EventSet, Kind, Trend};
+use super::events::{Ages, EventSet, Kind, Trend};
 use super::index::{escalation, index, Amounts};
-use super::{AreaCells, AreaIndex, ScoreError};
+use super::inputs::Inputs;
+use super::neighbourhood::{base_disks, neighbourhoods, universe, Neighbours};
+use super::placement::{Place, Sources};
+use super::prior::Prior;
+use super::ScoreError;
 use crate::config::Config;
 use crate::coverage::{active_bases, assess, is_active, CellCoverage, Flags};
-use crate::grid::{
-    cell_from_u64, center, resolution, rings_for_km, unit, unit_distance_km, CellPositions, Unit,
-};
+use crate::grid::{cell_from_u64, center, resolution, unit, CellPositions, Unit};
 use crate::model::cell::{CellRecord, Tier};
 use crate::model::params::Normalisation;
 use crate::model::params::{inputs, Calibration};
-use crate::model::rows::{Area, Base, ClimateValue, IdpSite, PopulationCell, Precision};
+use crate::model::rows::{Base, IdpSite};
 use crate::store::{SnapshotInfo, Store};
-use h3o::{CellIndex, Resolution};
+use h3o::Resolution;
 use rayon::prelude::*;
-use std::collections::{BTreeSet, HashMap};
-
-const NONE: u32 = u32::MAX;
+use std::collections::HashMap;
 
 /// What coverage depends on: each active base (its index) and whether its reach is reduced
 /// for the rainy season.
@@ -35,54 +36,6 @@ type PreviousRisks = Vec<Option<(f64, Tier)>>;
 /// Decay factor 0.5^(age / half-life).
 pub fn decay(age: i32, half_life_days: f64) -> f64 {
     0.5f64.powf(f64::from(age) / half_life_days)
-}
-
-/// Spread kernel exp(−d / spread_decay_km).
-pub fn kernel(d_km: f64, spread_decay_km: f64) -> f64 {
-    (-d_km / spread_decay_km).exp()
-}
-
-/// Where an event's weight sits: `(cell, factor)` pairs. An admin1/admin2 event whose
-/// ADM1/ADM2 area is loaded is spread over that area (factor 1/n each); any other event
-/// stays at its cell with its precision factor. `None` for events without weight.
-pub fn placement<'a>(areas: &'a AreaIndex, precision: Precision, cell: u64) -> Placed<'a> {
-    let level = match precision {
-        Precision::Admin1 => Some("ADM1"),
-        Precision::Admin2 => Some("ADM2"),
-        _ => None,
-    };
-    match level.and_then(|l| areas.area_of(l, cell)) {
-        Some(area) if !area.is_empty() => Placed::Area(area),
-        _ => Placed::Point(cell, precision_factor(precision)),
-    }
-}
-
-/// An event's placement.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Placed<'a> {
-    /// Spread evenly over the cells of its admin area.
-    Area(&'a [u64]),
-    /// At its cell, with this precision factor.
-    Point(u64, f64),
-}
-
-/// Placement of an event, by source index.
-#[derive(Debug, Clone, Copy)]
-enum Place {
-    None,
-    Point(u32, f64, bool),
-    Area(u32),
-}
-
-/// Cached neighbourhood of a source cell: grid positions within reach, with the spread
-/// kernel; the first `n_spread` are within `spread_km`, the first `n_esc` within
-/// `escalation_km` (the cell itself among them when in the grid).
-#[derive(Debug, Clone, Default)]
-struct Neighbours {
-    pos: Vec<u32>,
-    kernel: Vec<f64>,
-    n_spread: usize,
-    n_esc: usize,
 }
 
 /// Per-day amounts on the grid positions.
@@ -110,48 +63,6 @@ pub struct Scored {
     pub rows: Vec<CellRecord>,
     /// Metadata for the manifest.
     pub info: SnapshotInfo,
-}
-
-/// The snapshots a run takes its deltas from: those in the store when the run started, and
-/// the days scored so far in the run (which replace stored ones of the same date).
-#[derive(Debug, Clone)]
-pub struct Prior {
-    root: std::path::PathBuf,
-    stored: std::collections::BTreeMap<String, String>,
-    scored: BTreeSet<String>,
-}
-
-impl Prior {
-    /// The store's snapshots now.
-    pub fn of(store: &Store) -> Self {
-        Prior {
-            root: store.root().to_path_buf(),
-            stored: store
-                .manifest()
-                .snapshots
-                .iter()
-                .map(|(d, i)| (d.clone(), i.file.clone()))
-                .collect(),
-            scored: BTreeSet::new(),
-        }
-    }
-
-    /// Notes that `day` was scored in this run.
-    pub fn record(&mut self, day: &str) {
-        self.scored.insert(day.to_owned());
-    }
-
-    /// The latest snapshot date before `day`, with its file when it comes from the store.
-    fn latest_before(&self, day: &str) -> Option<(String, Option<String>)> {
-        let stored = self.stored.range::<String, _>(..day.to_owned()).next_back();
-        let scored = self.scored.range::<String, _>(..day.to_owned()).next_back();
-        match (stored, scored) {
-            (Some((s, f)), Some(r)) if s > r => Some((s.clone(), Some(f.clone()))),
-            (_, Some(r)) => Some((r.clone(), None)),
-            (Some((s, f)), None) => Some((s.clone(), Some(f.clone()))),
-            (None, None) => None,
-        }
-    }
 }
 
 /// The loaded inputs of a range of as-of days.
@@ -194,120 +105,18 @@ impl Engine {
         let stage = |name: &str| {
             tracing::debug!(stage = name, ms = t.elapsed().as_millis() as u64, "engine")
         };
-        let events_path = store.table_path("events").ok_or(ScoreError::NoEvents)?;
-        let ages = Ages::of(cfg);
-        let lookback = ages.lookback();
-        // Two extra days so that the twin of an event at the far edge is still seen.
-        let events = EventSet::load(&events_path, ages.read_from(from), to, false)?;
-        let area_cells = AreaCells::load(store)?;
-        let areas: Vec<Area> = store.read()?;
-        let index = AreaIndex::new(&area_cells);
-        stage("events and areas read");
-
-        // Source cells: every cell an event sits in or is spread over.
-        let mut source_of: HashMap<u64, u32> = HashMap::new();
-        let mut sources: Vec<u64> = Vec::new();
-        let mut source = |c: u64, sources: &mut Vec<u64>| -> u32 {
-            *source_of.entry(c).or_insert_with(|| {
-                sources.push(c);
-                (sources.len() - 1) as u32
-            })
-        };
-        let mut area_ids: HashMap<*const u64, u32> = HashMap::new();
-        let mut area_sources: Vec<Vec<u32>> = Vec::new();
-        let mut place = Vec::with_capacity(events.len());
-        let mut own = Vec::with_capacity(events.len());
-        for i in 0..events.len() {
-            let cell = events.cell[i];
-            own.push(source(cell, &mut sources));
-            if events.kind[i] == Kind::Other {
-                place.push(Place::None);
-                continue;
-            }
-            place.push(match placement(&index, events.precision[i], cell) {
-                Placed::Point(c, p) => Place::Point(
-                    source(c, &mut sources),
-                    p,
-                    matches!(events.precision[i], Precision::Exact | Precision::Near),
-                ),
-                Placed::Area(cells) => {
-                    let key = cells.as_ptr();
-                    let id = match area_ids.get(&key) {
-                        Some(id) => *id,
-                        None => {
-                            let ids = cells.iter().map(|c| source(*c, &mut sources)).collect();
-                            area_sources.push(ids);
-                            let id = (area_sources.len() - 1) as u32;
-                            area_ids.insert(key, id);
-                            id
-                        }
-                    };
-                    Place::Area(id)
-                }
-            });
-        }
-        // Sources in cell order: sums over sources then run in an order that does not depend
-        // on which other events are loaded (snapshot D must not change, to the last bit,
-        // when events known only later are added).
-        let mut order: Vec<u32> = (0..sources.len() as u32).collect();
-        order.sort_unstable_by_key(|i| sources[*i as usize]);
-        let mut rank = vec![0u32; sources.len()];
-        for (r, i) in order.iter().enumerate() {
-            rank[*i as usize] = r as u32;
-        }
-        let sources: Vec<u64> = order.iter().map(|i| sources[*i as usize]).collect();
-        for o in &mut own {
-            *o = rank[*o as usize];
-        }
-        for p in &mut place {
-            if let Place::Point(s, ..) = p {
-                *s = rank[*s as usize];
-            }
-        }
-        for a in &mut area_sources {
-            for s in a {
-                *s = rank[*s as usize];
-            }
-        }
+        let inputs = Inputs::read(store, config, from, to)?;
+        stage("inputs read");
+        let sources = Sources::of(&inputs.events, &AreaIndex::new(&inputs.area_cells));
         stage("placements");
-        let population_rows: Vec<PopulationCell> = store.read()?;
-        let bases: Vec<Base> = store.read()?;
-        let reach_km = cfg.spread_km.max(cfg.escalation_km);
-        let k = rings_for_km(reach_km, res);
-
-        // The universe of grid cells: the loaded areas; without areas, every cell within
-        // spread_km of an event, a base, and every populated cell.
-        let fixed_grid = !area_cells.is_empty();
-        let universe: Vec<u64> = if fixed_grid {
-            let mut v: Vec<u64> = area_cells.cell.clone();
-            v.par_sort_unstable();
-            v.dedup();
-            v
-        } else {
-            let kb = rings_for_km(cfg.spread_km, res);
-            let disks: Vec<Vec<(u64, f64)>> = sources
-                .par_iter()
-                .map(|s| within(*s, kb, cfg.spread_km))
-                .collect();
-            let mut set: BTreeSet<u64> = sources.iter().copied().collect();
-            for d in &disks {
-                set.extend(d.iter().map(|(c, _)| *c));
-            }
-            for b in &bases {
-                set.extend(
-                    within(b.cell, kb, cfg.spread_km)
-                        .into_iter()
-                        .map(|(c, _)| c),
-                );
-            }
-            set.extend(
-                population_rows
-                    .iter()
-                    .filter(|p| p.population > 0.0)
-                    .map(|p| p.cell),
-            );
-            set.into_iter().collect()
-        };
+        let (fixed_grid, universe) = universe(
+            &sources.cells,
+            &inputs.area_cells,
+            &inputs.bases,
+            &inputs.population,
+            cfg,
+            res,
+        );
         stage("universe");
         let pos = CellPositions::new(universe, res);
         let universe = pos.cells();
@@ -321,78 +130,29 @@ impl Engine {
             .collect();
         let units: Vec<Unit> = centres.par_iter().map(|c| unit(*c)).collect();
         stage("positions and centres");
-        // Each source's grid cells within reach, with the spread kernel (in parallel: the
-        // costly part). Cells within the smaller of the two radii come first.
-        let inner_km = cfg.spread_km.min(cfg.escalation_km);
-        let neighbours: Vec<Neighbours> = sources
-            .par_iter()
-            .map(|s| {
-                let mut n = Neighbours::default();
-                let Ok(origin) = cell_from_u64(*s) else {
-                    return n;
-                };
-                let here = unit(center(origin));
-                let mut outer: Vec<(u32, f64)> = Vec::new();
-                for c in origin.grid_disk::<Vec<CellIndex>>(k) {
-                    let Some(p) = pos.get(u64::from(c)) else {
-                        continue;
-                    };
-                    let km = unit_distance_km(&here, &units[p as usize]);
-                    if km > reach_km {
-                        continue;
-                    }
-                    let w = kernel(km, cfg.spread_decay_km);
-                    if km <= inner_km {
-                        n.pos.push(p);
-                        n.kernel.push(w);
-                    } else {
-                        outer.push((p, w));
-                    }
-                }
-                let inner = n.pos.len();
-                for (p, w) in outer {
-                    n.pos.push(p);
-                    n.kernel.push(w);
-                }
-                if cfg.escalation_km <= cfg.spread_km {
-                    (n.n_esc, n.n_spread) = (inner, n.pos.len());
-                } else {
-                    (n.n_spread, n.n_esc) = (inner, n.pos.len());
-                }
-                n
-            })
-            .collect();
+        let neighbours = neighbourhoods(&sources.cells, &pos, &units, cfg, res);
         stage("neighbourhoods");
         let source_pos: Vec<u32> = sources
+            .cells
             .iter()
             .map(|c| pos.get(*c).unwrap_or(NONE))
             .collect();
-
-        // Area names at the first level.
-        let (names, area_name) = first_level_names(&areas, &area_cells, &pos, universe.len());
-        let population = (!population_rows.is_empty()).then(|| {
+        let (names, area_name) =
+            first_level_names(&inputs.areas, &inputs.area_cells, &pos, universe.len());
+        let population = (!inputs.population.is_empty()).then(|| {
             let mut v = vec![0.0; universe.len()];
-            for p in &population_rows {
+            for p in &inputs.population {
                 if let Some(i) = pos.get(p.cell) {
                     v[i as usize] = p.population;
                 }
             }
             v
         });
-        let kb = rings_for_km(cfg.spread_km, res);
-        let base_disks = bases
-            .iter()
-            .map(|b| {
-                within(b.cell, kb, cfg.spread_km)
-                    .into_iter()
-                    .filter_map(|(c, _)| pos.get(c))
-                    .collect()
-            })
-            .collect();
-        let climate_rows: Vec<ClimateValue> = store.read()?;
-        let climate = ClimateModel::new(&climate_rows, cfg);
-        let rainfall = ClimateModel::rainfall(&climate_rows, cfg.climate_km);
-        let base_rain_point = bases
+        let base_disks = base_disks(&inputs.bases, &pos, cfg, res);
+        let climate = ClimateModel::new(&inputs.climate, cfg);
+        let rainfall = ClimateModel::rainfall(&inputs.climate, cfg.climate_km);
+        let base_rain_point = inputs
+            .bases
             .iter()
             .map(|b| {
                 rainfall
@@ -400,31 +160,25 @@ impl Engine {
                     .and_then(|r| r.nearest_point((b.lat, b.lon)))
             })
             .collect();
-        let idp: Vec<IdpSite> = store.read()?;
-        let decay_table = (0..=lookback)
+        let decay_table = (0..=Ages::of(cfg).lookback())
             .map(|a| decay(a, cfg.half_life_days))
             .collect();
-        let norm = store
-            .manifest()
-            .normalisation
-            .clone()
-            .unwrap_or_else(|| Normalisation::defaults(cfg));
         stage("population, bases, climate, IDP");
         tracing::info!(
-            events = events.len(),
-            sources = sources.len(),
+            events = inputs.events.len(),
+            sources = sources.cells.len(),
             grid = universe.len(),
             "scoring inputs loaded"
         );
         Ok(Engine {
             config: config.clone(),
             res,
-            norm,
-            calibration: store.manifest().calibration.clone(),
-            events,
-            place,
-            own,
-            area_sources,
+            norm: inputs.normalisation,
+            calibration: inputs.calibration,
+            events: inputs.events,
+            place: sources.place,
+            own: sources.own,
+            area_sources: sources.area_sources,
             neighbours,
             pos,
             source_pos,
@@ -433,8 +187,8 @@ impl Engine {
             area_name,
             names,
             population,
-            idp,
-            bases,
+            idp: inputs.idp,
+            bases: inputs.bases,
             base_disks,
             coverage: None,
             climate,
@@ -866,61 +620,4 @@ impl Engine {
     pub fn universe(&self) -> &[u64] {
         self.pos.cells()
     }
-}
-
-/// Cells within `km` of `cell`'s centre (k rings searched), with their distances, sorted
-/// by distance then cell.
-pub fn within(cell: u64, k: u32, km: f64) -> Vec<(u64, f64)> {
-    let Ok(origin) = cell_from_u64(cell) else {
-        return Vec::new();
-    };
-    let here = unit(center(origin));
-    let mut out: Vec<(u64, f64)> = origin
-        .grid_disk::<Vec<CellIndex>>(k)
-        .into_iter()
-        .map(|n| (u64::from(n), unit_distance_km(&here, &unit(center(n)))))
-        .filter(|(_, d)| *d <= km)
-        .collect();
-    out.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
-    out
-}
-
-/// Name index of each universe position at the first loaded level (alphabetically: ADM1
-/// before ADM2).
-fn first_level_names(
-    areas: &[Area],
-    cells: &AreaCells,
-    pos: &CellPositions,
-    n: usize,
-) -> (Vec<String>, Vec<u32>) {
-    let mut out = vec![NONE; n];
-    let Some(level) = areas.iter().map(|a| a.level.as_str()).min() else {
-        return (Vec::new(), out);
-    };
-    let mut names = Vec::new();
-    let mut ids: HashMap<&str, u32> = HashMap::new();
-    for a in areas.iter().filter(|a| a.level == level) {
-        ids.insert(a.area_id.as_str(), names.len() as u32);
-        names.push(a.name.clone());
-    }
-    let name_of: Vec<u32> = cells
-        .areas
-        .iter()
-        .map(|(l, id)| {
-            if l == level {
-                ids.get(id.as_str()).copied().unwrap_or(NONE)
-            } else {
-                NONE
-            }
-        })
-        .collect();
-    for (c, a) in cells.cell.iter().zip(&cells.area) {
-        let i = name_of[*a as usize];
-        if i != NONE {
-            if let Some(p) = pos.get(*c) {
-                out[p as usize] = i;
-            }
-        }
-    }
-    (names, out)
 }

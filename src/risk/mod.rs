@@ -7,16 +7,25 @@
 //! decomposition, in deterministic order, so that scoring twice gives byte-identical
 //! snapshots.
 
+mod areas;
 pub mod calibration;
 pub mod climate;
 pub mod engine;
 pub mod events;
 pub mod explain;
 pub mod index;
+mod inputs;
+mod neighbourhood;
+mod placement;
+mod prior;
 
-pub use engine::{decay, kernel, placement, within, Engine, Placed, Prior, Scored};
+pub use areas::{AreaCells, AreaIndex};
+pub use engine::{decay, Engine, Scored};
 pub use events::{last_event_date, EventSet, Kind};
 pub use index::{escalation, index, saturate, Amounts, Index};
+pub use neighbourhood::{kernel, within};
+pub use placement::{placement, Placed};
+pub use prior::Prior;
 
 use crate::config::Config;
 use crate::grid::GridError;
@@ -24,10 +33,9 @@ use crate::model::cell::Tier;
 use crate::model::day::format_date;
 use crate::model::params::Normalisation;
 use crate::model::progress::{Progress, Unit};
-use crate::model::rows::{AreaCell, Table};
+use crate::model::rows::Table;
 use crate::store::{SnapshotInfo, Store, StoreError};
 use polars::prelude::*;
-use std::collections::HashMap;
 
 /// Errors of the scoring layer.
 #[derive(Debug, thiserror::Error)]
@@ -75,115 +83,6 @@ pub enum ScoreError {
         /// Last day.
         to: String,
     },
-}
-
-/// The `area_cells` table read column-wise (no allocation per row).
-#[derive(Debug, Clone, Default)]
-pub struct AreaCells {
-    /// Cell of each row.
-    pub cell: Vec<u64>,
-    /// Area of each row (index into `areas`).
-    pub area: Vec<u32>,
-    /// (level, area id) of each area.
-    pub areas: Vec<(String, String)>,
-}
-
-impl AreaCells {
-    /// Reads the store's `area_cells` table (empty when none is loaded).
-    pub fn load(store: &Store) -> Result<Self, ScoreError> {
-        let Some(df) = store.read_frame(AreaCell::NAME)? else {
-            return Ok(AreaCells::default());
-        };
-        let cell = df.column("cell")?.u64()?;
-        let id = df.column("area_id")?.str()?;
-        let level = df.column("level")?.str()?;
-        let mut out = AreaCells::default();
-        let mut known: ahash::AHashMap<(&str, &str), u32> = ahash::AHashMap::new();
-        for i in 0..df.height() {
-            let (Some(c), Some(a), Some(l)) = (cell.get(i), id.get(i), level.get(i)) else {
-                continue;
-            };
-            let next = out.areas.len() as u32;
-            let k = *known.entry((l, a)).or_insert_with(|| {
-                out.areas.push((l.to_owned(), a.to_owned()));
-                next
-            });
-            out.cell.push(c);
-            out.area.push(k);
-        }
-        Ok(out)
-    }
-
-    /// From rows (tests, small tables).
-    pub fn from_rows(rows: &[AreaCell]) -> Self {
-        let mut out = AreaCells::default();
-        let mut known: HashMap<(&str, &str), u32> = HashMap::new();
-        for r in rows {
-            let next = out.areas.len() as u32;
-            let k = *known
-                .entry((r.level.as_str(), r.area_id.as_str()))
-                .or_insert_with(|| {
-                    out.areas.push((r.level.clone(), r.area_id.clone()));
-                    next
-                });
-            out.cell.push(r.cell);
-            out.area.push(k);
-        }
-        out
-    }
-
-    /// True when no area is loaded.
-    pub fn is_empty(&self) -> bool {
-        self.cell.is_empty()
-    }
-}
-
-/// Admin level of an admin-located event.
-fn admin_level(level: &str) -> Option<u8> {
-    if level.eq_ignore_ascii_case("ADM1") {
-        Some(1)
-    } else if level.eq_ignore_ascii_case("ADM2") {
-        Some(2)
-    } else {
-        None
-    }
-}
-
-/// The cells of the loaded ADM1 and ADM2 areas, to spread admin-level events over their
-/// area.
-#[derive(Debug, Default)]
-pub struct AreaIndex {
-    by_cell: ahash::AHashMap<(u8, u64), u32>,
-    cells: Vec<Vec<u64>>,
-}
-
-impl AreaIndex {
-    /// Indexes the ADM1 and ADM2 areas of `t` by (level, cell).
-    pub fn new(t: &AreaCells) -> Self {
-        let mut index = AreaIndex::default();
-        let mut group: HashMap<u32, u32> = HashMap::new();
-        for (c, a) in t.cell.iter().zip(&t.area) {
-            let Some(level) = admin_level(&t.areas[*a as usize].0) else {
-                continue;
-            };
-            let next = index.cells.len() as u32;
-            let g = *group.entry(*a).or_insert(next);
-            if g == next {
-                index.cells.push(Vec::new());
-            }
-            index.cells[g as usize].push(*c);
-            index.by_cell.insert((level, *c), g);
-        }
-        index
-    }
-
-    /// The cells of the `level` area (`ADM1`, `ADM2`) containing `cell`.
-    pub fn area_of(&self, level: &str, cell: u64) -> Option<&[u64]> {
-        let l = admin_level(level)?;
-        self.by_cell
-            .get(&(l, cell))
-            .map(|i| self.cells[*i as usize].as_slice())
-    }
 }
 
 /// The days of `from..=to` every `every` days.
@@ -372,7 +271,9 @@ pub fn previous_risks(path: &std::path::Path) -> Result<Vec<(u64, f64, Tier)>, S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::rows::AreaCell;
     use h3o::{CellIndex, Resolution};
+    use std::collections::HashMap;
 
     #[test]
     fn ranges_and_quantiles() {

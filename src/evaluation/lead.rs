@@ -1,0 +1,76 @@
+//! Lead times: how long before each civilian-harm event its cell was flagged.
+
+use super::metrics;
+use crate::risk::{EventSet, Kind};
+use serde::Serialize;
+use std::collections::HashSet;
+
+/// How far back a flag may precede an event to count as its warning, days.
+pub const LEAD_WINDOW_DAYS: i32 = 90;
+
+/// Lead times of the index's flags.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LeadTimes {
+    /// `all`, `tuning` or `evaluation`: the origins whose flags count.
+    pub window: String,
+    /// Calendar year of the events, or `None` for all of the window's.
+    pub year: Option<i32>,
+    /// Civilian-harm events in the grid dated after the window's first origin and by its
+    /// last origin + the look-back (one per cell and day), within `year` if given.
+    pub events: usize,
+    /// Of which preceded by a high or critical flag of their cell at some origin within
+    /// the look-back before them.
+    pub flagged: usize,
+    /// Median days from the first such flag to the event.
+    pub median_days: Option<f64>,
+    /// The look-back, days.
+    pub window_days: i32,
+}
+
+/// For each civilian-harm event after the first origin of `flags` (and in `year`, if
+/// given): the earliest origin within `lookback` days before it at which its cell was high
+/// or critical.
+pub(super) fn lead_times(
+    ev: &EventSet,
+    flags: &[(i32, HashSet<u64>)],
+    grid: &HashSet<u64>,
+    (window, year): (&str, Option<i32>),
+    lookback: i32,
+) -> LeadTimes {
+    let mut seen = HashSet::new();
+    let mut leads = Vec::new();
+    let mut events = 0;
+    let mut first = flags.first().map_or(0, |f| f.0) + 1;
+    let mut last = flags.last().map_or(0, |f| f.0) + lookback;
+    if let Some(y) = year {
+        first = first.max(crate::model::day::days_from_ymd(y, 1, 1).unwrap_or(first));
+        last = last.min(crate::model::day::days_from_ymd(y, 12, 31).unwrap_or(last));
+    }
+    for i in ev.dated(first, last) {
+        if ev.kind[i] != Kind::Harm || ev.counted_until[i] != i32::MAX {
+            continue;
+        }
+        let (cell, day) = (ev.cell[i], ev.day[i]);
+        // Only cells of some origin's grid count; events of the same cell and day once.
+        if !grid.contains(&cell) || !seen.insert((cell, day)) {
+            continue;
+        }
+        events += 1;
+        let earliest = flags
+            .iter()
+            .filter(|(d, _)| *d < day && *d >= day - lookback)
+            .find(|(_, high)| high.contains(&cell))
+            .map(|(d, _)| *d);
+        if let Some(d) = earliest {
+            leads.push(f64::from(day - d));
+        }
+    }
+    LeadTimes {
+        window: window.to_owned(),
+        year,
+        events,
+        flagged: leads.len(),
+        median_days: metrics::median(&leads),
+        window_days: lookback,
+    }
+}

@@ -1,0 +1,106 @@
+//! What is known at each origin (the snapshot scored as of that day, the reference
+//! forecasts) and what followed it.
+
+use super::BacktestError;
+use crate::config::Config;
+use crate::model::cell::CellRecord;
+use crate::model::rows::Table;
+use crate::risk::{Engine, EventSet, Kind, Prior};
+use crate::store::Store;
+use std::collections::HashMap;
+
+/// A pseudo-random number in [0, 1) of a cell at an origin (SplitMix64 of both), for the
+/// random ranking (`salt` 0) and for sampling training rows.
+pub(super) fn random_score(cell: u64, origin: i32, salt: u64) -> f64 {
+    let mut r = crate::model::rand::SplitMix64::new(
+        cell ^ (origin as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ salt,
+    );
+    r.next_f64()
+}
+
+/// What is known at an origin and what followed.
+pub(super) struct Observation {
+    pub(super) rows: Vec<CellRecord>,
+    pub(super) persistence: Vec<f64>,
+    pub(super) history: Vec<f64>,
+    /// Per horizon: civilian-harm events and civilian deaths per cell in (d, d + h].
+    pub(super) future: Vec<(Vec<f64>, Vec<f64>)>,
+}
+
+/// Scores origins as of their day and looks up what happened next.
+pub(super) struct Observer {
+    pub(super) engine: Engine,
+    pub(super) prior: Prior,
+    pub(super) ev: EventSet,
+    pub(super) horizons: Vec<u32>,
+}
+
+impl Observer {
+    pub(super) fn new(
+        store: &Store,
+        config: &Config,
+        from: i32,
+        to: i32,
+        horizons: &[u32],
+    ) -> Result<Self, BacktestError> {
+        let max_h = horizons.iter().copied().max().unwrap_or(30) as i32;
+        let path = store
+            .table_path(crate::model::rows::Event::NAME)
+            .ok_or(BacktestError::NoEvents)?;
+        // Harm events of the look-back and of the horizons: truth and reference forecasts.
+        let ev = EventSet::load(&path, from - 366, to + max_h, false)?;
+        Ok(Observer {
+            engine: Engine::new(store, config, from, to)?,
+            prior: Prior::of(store),
+            ev,
+            horizons: horizons.to_vec(),
+        })
+    }
+
+    pub(super) fn at(&mut self, d: i32) -> Result<Observation, BacktestError> {
+        let scored = self.engine.score(&self.prior, d)?;
+        let pos: HashMap<u64, usize> = scored
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (r.cell, i))
+            .collect();
+        let n = scored.rows.len();
+        let max_h = self.horizons.iter().copied().max().unwrap_or(30) as i32;
+        let mut persistence = vec![0.0; n];
+        let mut history = vec![0.0; n];
+        let mut future: Vec<(Vec<f64>, Vec<f64>)> = self
+            .horizons
+            .iter()
+            .map(|_| (vec![0.0; n], vec![0.0; n]))
+            .collect();
+        let ev = &self.ev;
+        for i in ev.dated(d - 365, d + max_h) {
+            if ev.kind[i] != Kind::Harm || ev.counted_until[i] != i32::MAX {
+                continue;
+            }
+            let Some(&p) = pos.get(&ev.cell[i]) else {
+                continue;
+            };
+            let day = ev.day[i];
+            if day <= d && ev.known[i] <= d {
+                history[p] += 1.0;
+                if day > d - 30 {
+                    persistence[p] += 1.0;
+                }
+            }
+            for (k, h) in self.horizons.iter().enumerate() {
+                if day > d && day <= d + *h as i32 {
+                    future[k].0[p] += 1.0;
+                    future[k].1[p] += ev.civilian_deaths[i] as f64;
+                }
+            }
+        }
+        Ok(Observation {
+            rows: scored.rows,
+            persistence,
+            history,
+            future,
+        })
+    }
+}

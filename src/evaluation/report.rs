@@ -1,0 +1,135 @@
+//! A backtest presented: SVG figures and a Markdown table.
+
+use super::{plot, Backtest, ModelMetrics, MODELS};
+
+impl Backtest {
+    /// The window the figures show: `evaluation` with a tuning window, else `all`.
+    pub fn reported_window(&self) -> &'static str {
+        if self.metrics.iter().any(|m| m.window == "evaluation") {
+            "evaluation"
+        } else {
+            "all"
+        }
+    }
+
+    /// The figures, as (file name, SVG): per horizon, the precision–recall curves of every
+    /// model, the calibrated model's reliability diagram, and each model's average
+    /// precision by year, over the reported window.
+    pub fn plots(&self) -> Vec<(String, String)> {
+        use plot::{Axis, Chart, Series};
+        let window = self.reported_window();
+        let mut horizons: Vec<u32> = self.metrics.iter().map(|m| m.horizon).collect();
+        horizons.dedup();
+        let mut out = Vec::new();
+        for h in horizons {
+            let rows: Vec<&ModelMetrics> = self
+                .metrics
+                .iter()
+                .filter(|m| m.horizon == h && m.window == window)
+                .collect();
+            let whole = |model: &str| {
+                rows.iter()
+                    .find(|m| m.model == model && m.year.is_none())
+                    .copied()
+            };
+            let pr = Chart {
+                title: format!("Precision–recall, {h}-day horizon ({window} window)"),
+                x: Axis::linear(
+                    "recall (share of cells with civilian harm that follows)",
+                    0.0,
+                    1.0,
+                ),
+                y: Axis::log("precision", 1e-5, 1.0),
+                series: MODELS
+                    .iter()
+                    .filter_map(|m| whole(m))
+                    .filter_map(|r| {
+                        r.pr_curve.as_ref().map(|c| Series {
+                            name: r.model.clone(),
+                            points: c.iter().map(|p| (p.recall, p.precision)).collect(),
+                        })
+                    })
+                    .collect(),
+                diagonal: false,
+            };
+            out.push((format!("pr_curve_{h}d.svg"), pr.svg()));
+            if let Some(bins) = whole("calibrated").and_then(|r| r.reliability.as_ref()) {
+                let rel = Chart {
+                    title: format!("Reliability of the calibrated probability, {h} days"),
+                    x: Axis::log("predicted probability", 1e-6, 1.0),
+                    y: Axis::log("observed frequency", 1e-6, 1.0),
+                    series: vec![Series {
+                        name: "calibrated".into(),
+                        points: bins
+                            .iter()
+                            .map(|b| (b.mean_predicted, b.observed))
+                            .collect(),
+                    }],
+                    diagonal: true,
+                };
+                out.push((format!("reliability_{h}d.svg"), rel.svg()));
+            }
+            let years: Vec<i32> = rows.iter().filter_map(|m| m.year).collect();
+            let (lo, hi) = (
+                years.iter().copied().min().unwrap_or(0),
+                years.iter().copied().max().unwrap_or(0),
+            );
+            let skill = Chart {
+                title: format!("Average precision by year, {h}-day horizon"),
+                x: Axis::linear(
+                    "year of the origin",
+                    f64::from(lo) - 0.5,
+                    f64::from(hi) + 0.5,
+                ),
+                y: Axis::log("average precision", 1e-4, 1.0),
+                series: MODELS
+                    .iter()
+                    .map(|model| Series {
+                        name: (*model).to_owned(),
+                        points: rows
+                            .iter()
+                            .filter(|m| m.model == *model)
+                            .filter_map(|m| Some((f64::from(m.year?), m.average_precision?)))
+                            .collect(),
+                    })
+                    .filter(|s| !s.points.is_empty())
+                    .collect(),
+                diagonal: false,
+            };
+            out.push((format!("skill_by_year_{h}d.svg"), skill.svg()));
+        }
+        out
+    }
+}
+
+/// The results as a Markdown table (one row per horizon, window, year and model).
+pub fn markdown(rows: &[ModelMetrics]) -> String {
+    let f = |x: Option<f64>| x.map_or_else(|| "–".to_owned(), |v| format!("{v:.3}"));
+    let mut s = String::from(
+        "| horizon | window | year | model | origins (with events) | ROC-AUC | AP | top 1 % | top 5 % | top 10 % | deaths top 5 % | predicted / observed | Brier skill |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in rows {
+        s.push_str(&format!(
+            "| {} d | {} | {} | {} | {} ({}) | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+            r.horizon,
+            r.window,
+            r.year.map_or_else(|| "all".to_owned(), |y| y.to_string()),
+            r.model,
+            r.origins,
+            r.origins_with_events,
+            f(r.roc_auc),
+            f(r.average_precision),
+            f(r.recall_events[0]),
+            f(r.recall_events[1]),
+            f(r.recall_events[2]),
+            f(r.recall_deaths[1]),
+            match (r.mean_probability, r.observed_rate) {
+                (Some(p), Some(o)) if o > 0.0 => format!("{:.2}", p / o),
+                _ => "–".to_owned(),
+            },
+            r.brier_skill
+                .map_or_else(|| "–".to_owned(), |b| format!("{b:.1e}")),
+        ));
+    }
+    s
+}
