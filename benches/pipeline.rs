@@ -17,7 +17,9 @@ fn sample() -> std::path::PathBuf {
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let ctx = Context::new(dir.path().join("store"), None);
-    let (date, _) = app::load_sample(&ctx, &sample()).unwrap_or_else(|e| panic!("{e}"));
+    let date = app::load_sample(&ctx, &sample())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .date;
     let config = Config::default();
     let acled = std::fs::read(sample().join("acled.csv")).unwrap_or_else(|e| panic!("{e}"));
 

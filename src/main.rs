@@ -1,11 +1,14 @@
-//! The `vigil` command line: argument parsing only; each command calls one library function.
+//! The `vigil` command line: clap parses the arguments, each command calls one library
+//! function in `vigil::app`, and `cli::print` writes its result.
 
 mod cli;
 
 use clap::{Parser, Subcommand};
-use cli::{FormatArg, KindArg, ReportFormatArg, WhatArg};
+use cli::args::{FormatArg, KindArg, ReportFormatArg, WhatArg};
+use cli::print;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use vigil::analysis::report::render;
 use vigil::app::{self, Context};
 use vigil::ingest::IngestOptions;
 
@@ -365,7 +368,7 @@ fn main() -> ExitCode {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .init();
-    vigil::model::progress::set_reporter(Box::new(cli::Bars));
+    vigil::model::progress::set_reporter(Box::new(cli::progress::Bars));
     let ctx = Context {
         store: cli.store,
         config: cli.config,
@@ -389,7 +392,8 @@ fn main() -> ExitCode {
                 period,
                 variable,
             };
-            app::ingest(&ctx, kind.into(), &path, &opts).map(|r| println!("{}", app::report(&r)))
+            app::ingest(&ctx, kind.into(), &path, &opts)
+                .map(|r| println!("{}", print::ingest_report(&r)))
         }
         Command::Score {
             date,
@@ -399,11 +403,11 @@ fn main() -> ExitCode {
         } => match (from, to) {
             (Some(from), Some(to)) => app::score_range(&ctx, &from, &to, every).map(|days| {
                 for (d, info) in days {
-                    println!("{}", app::snapshot_summary(&d, &info));
+                    println!("{}", print::snapshot_summary(&d, &info));
                 }
             }),
             _ => app::score(&ctx, date.as_deref())
-                .map(|(d, info)| println!("{}", app::snapshot_summary(&d, &info))),
+                .map(|(d, info)| println!("{}", print::snapshot_summary(&d, &info))),
         },
         Command::Normalise {
             from,
@@ -412,16 +416,19 @@ fn main() -> ExitCode {
             reset: _,
         } => {
             let range = from.as_deref().zip(to.as_deref());
-            app::normalise(&ctx, range, every).map(|s| println!("{s}"))
+            app::normalise(&ctx, range, every)
+                .map(|n| println!("{}", print::normalisation_summary(&n)))
         }
         Command::Explain { h3, date, top } => {
-            app::explain(&ctx, &h3, date.as_deref(), top).map(|r| print!("{r}"))
+            app::explain(&ctx, &h3, date.as_deref()).map(|e| print!("{}", e.report(top)))
         }
         Command::Serve {
             bind,
             allow_anonymous,
-        } => app::serve(&ctx, &bind, allow_anonymous),
-        Command::Token { name, scopes } => app::token(&name, &scopes).map(|s| print!("{s}")),
+        } => app::serve(&ctx, &bind, allow_anonymous, print::urls),
+        Command::Token { name, scopes } => {
+            app::token(&name, &scopes).map(|t| print!("{}", print::token(&t)))
+        }
         Command::Export {
             what,
             date,
@@ -447,7 +454,8 @@ fn main() -> ExitCode {
             cells,
             events,
             ..
-        } => app::bench_store(&ctx, cells, events, seed).map(|s| println!("{s}")),
+        } => app::bench_store(&ctx, cells, events, seed)
+            .map(|s| println!("{}", print::bench_store(&ctx.store, &s))),
         Command::Sample {
             out,
             seed,
@@ -476,7 +484,7 @@ fn main() -> ExitCode {
                 out: out.as_deref(),
             },
         )
-        .map(|s| print!("{s}")),
+        .map(|b| print!("{}", b.report())),
         Command::Calibrate {
             from,
             to,
@@ -485,15 +493,19 @@ fn main() -> ExitCode {
             reset: _,
         } => {
             let range = from.as_deref().zip(to.as_deref());
-            app::calibrate(&ctx, range, step, horizon).map(|s| print!("{s}"))
+            app::calibrate(&ctx, range, step, horizon)
+                .map(|c| print!("{}", print::calibration(c.as_ref())))
         }
         Command::Demo {
             bind,
             sample,
             allow_anonymous,
-        } => app::demo(&ctx, &sample, &bind, allow_anonymous),
+        } => app::load_sample(&ctx, &sample).and_then(|d| {
+            print::demo(&sample, &d);
+            app::serve(&ctx, &bind, allow_anonymous, print::urls)
+        }),
         Command::Gc { dry_run, grace } => {
-            app::gc(&ctx, grace, dry_run).map(|r| print!("{}", app::gc_report(&r, dry_run)))
+            app::gc(&ctx, grace, dry_run).map(|r| print!("{}", print::gc_report(&r, dry_run)))
         }
         Command::Healthcheck { url } => app::healthcheck(&url),
         Command::Coverage {
@@ -510,14 +522,21 @@ fn main() -> ExitCode {
                 by: by.as_deref(),
                 radii,
             };
-            app::coverage(&ctx, &req, format.into()).map(|s| print!("{s}"))
+            app::coverage(&ctx, &req).and_then(|rows| {
+                print!("{}", render(&rows, format.into())?);
+                Ok(())
+            })
         }
-        Command::Responsiveness { from, to, format } => {
-            app::responsiveness(&ctx, &from, &to, format.into()).map(|s| print!("{s}"))
-        }
-        Command::Scenario { file, date, format } => {
-            app::scenario(&ctx, &file, date.as_deref(), format.into()).map(|s| print!("{s}"))
-        }
+        Command::Responsiveness { from, to, format } => app::responsiveness(&ctx, &from, &to)
+            .and_then(|r| {
+                print!("{}", print::responsiveness(&r, format.into())?);
+                Ok(())
+            }),
+        Command::Scenario { file, date, format } => app::scenario(&ctx, &file, date.as_deref())
+            .and_then(|o| {
+                print!("{}", print::scenario(&o, format.into())?);
+                Ok(())
+            }),
         Command::Plan {
             k,
             date,
@@ -531,15 +550,20 @@ fn main() -> ExitCode {
                 radius_km,
                 troops,
             };
-            app::plan(&ctx, &req, format.into()).map(|s| print!("{s}"))
+            app::plan(&ctx, &req).and_then(|p| {
+                print!("{}", print::plan(&p, format.into())?);
+                Ok(())
+            })
         }
         Command::OutsideReach {
             from,
             to,
             mission,
             format,
-        } => app::outside_reach(&ctx, &from, &to, mission.as_deref(), format.into())
-            .map(|s| print!("{s}")),
+        } => app::outside_reach(&ctx, &from, &to, mission.as_deref()).and_then(|rows| {
+            print!("{}", render(&rows, format.into())?);
+            Ok(())
+        }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -25,6 +25,56 @@ pub struct PlanOptions {
     pub troops: i64,
 }
 
+/// Most sites one plan may ask for (a request must not buy unbounded work).
+pub const MAX_SITES: usize = 100;
+
+/// A plan request that cannot be run; `parameter` is the request field (`k`, `radius_km`,
+/// `troops`), which the command line shows as its flag.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{parameter} = {value}: {reason}")]
+pub struct PlanError {
+    /// The field.
+    pub parameter: &'static str,
+    /// What was given.
+    pub value: String,
+    /// Why it is refused.
+    pub reason: &'static str,
+}
+
+impl PlanOptions {
+    /// The one validation of a plan request, for the command line and the API alike: 1 to
+    /// [`MAX_SITES`] sites, a reach in (0, 200] km, no negative troops.
+    pub fn new(k: usize, radius_km: f64, troops: i64) -> Result<Self, PlanError> {
+        let refuse = |parameter, value: String, reason| PlanError {
+            parameter,
+            value,
+            reason,
+        };
+        if !(1..=MAX_SITES).contains(&k) {
+            return Err(refuse("k", k.to_string(), "ask for 1 to 100 sites"));
+        }
+        if !(radius_km > 0.0 && radius_km <= 200.0) {
+            return Err(refuse(
+                "radius_km",
+                radius_km.to_string(),
+                "the reach must be in (0, 200] km",
+            ));
+        }
+        if troops < 0 {
+            return Err(refuse(
+                "troops",
+                troops.to_string(),
+                "troops cannot be negative",
+            ));
+        }
+        Ok(PlanOptions {
+            k,
+            radius_km,
+            troops,
+        })
+    }
+}
+
 /// One proposed site.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Site {

@@ -22,7 +22,7 @@ mod tally;
 mod training;
 
 pub use lead::{LeadTimes, LEAD_WINDOW_DAYS};
-pub use report::markdown;
+pub use report::{calibration_line, markdown};
 pub use tally::ModelMetrics;
 pub use training::{calibrate, CalibrationUsed};
 

@@ -1,6 +1,8 @@
-//! A backtest presented: SVG figures and a Markdown table.
+//! A backtest presented: SVG figures, the Markdown table and report, a calibration in one
+//! line.
 
 use super::{plot, Backtest, ModelMetrics, MODELS};
+use crate::model::params::Calibration;
 
 impl Backtest {
     /// The window the figures show: `evaluation` with a tuning window, else `all`.
@@ -132,4 +134,96 @@ pub fn markdown(rows: &[ModelMetrics]) -> String {
         ));
     }
     s
+}
+
+impl Backtest {
+    /// The Markdown report: the metrics table, the calibrations and lead times.
+    pub fn report(&self) -> String {
+        let result = self;
+        let mut s = markdown(&result.metrics);
+        for c in &result.calibrations {
+            s.push('\n');
+            match &c.calibration {
+                Some(cal) => s.push_str(&format!(
+                    "calibration, {} days ({}): {}\n",
+                    c.horizon,
+                    c.source,
+                    calibration_line(cal)
+                )),
+                None => s.push_str(&format!("calibration, {} days: none\n", c.horizon)),
+            }
+            if let Some(note) = &c.note {
+                s.push_str(&format!("  note: {note}\n"));
+            }
+        }
+        for lead in result.lead.iter().filter(|l| l.year.is_none()) {
+            s.push_str(&format!(
+            "lead time ({} window): {} of {} civilian-harm events had their cell flagged high or critical within {} days before; median lead {} days\n",
+            lead.window,
+            lead.flagged,
+            lead.events,
+            lead.window_days,
+            lead.median_days.map_or_else(|| "–".to_owned(), |m| format!("{m:.0}"))
+        ));
+            let years: Vec<String> = result
+                .lead
+                .iter()
+                .filter(|l| l.window == lead.window && l.events > 0)
+                .filter_map(|l| {
+                    Some(format!(
+                        "{} {}/{}{}",
+                        l.year?,
+                        l.flagged,
+                        l.events,
+                        l.median_days
+                            .map_or_else(String::new, |m| format!(" ({m:.0} d)"))
+                    ))
+                })
+                .collect();
+            s.push_str(&format!("  by year of the event: {}\n", years.join(", ")));
+        }
+        s
+    }
+
+    /// A calibration, one line.
+    pub fn calibration_summary(c: &crate::model::params::Calibration) -> String {
+        let terms: Vec<String> = c
+            .features
+            .iter()
+            .zip(&c.coefficients)
+            .map(|(f, b)| format!("{f} {b:.3}"))
+            .collect();
+        format!(
+        "{}, horizon {} days, seen events up to {}; intercept {:.3}, {}; {} rows ({} followed by civilian harm), base rate {:.5}",
+        c.basis,
+        c.horizon_days,
+        c.fitted_until,
+        c.intercept,
+        terms.join(", "),
+        c.rows,
+        c.positives,
+        c.base_rate
+    )
+    }
+}
+
+/// A calibration, one line.
+pub fn calibration_line(c: &Calibration) -> String {
+    let terms: Vec<String> = c
+        .features
+        .iter()
+        .zip(&c.coefficients)
+        .map(|(f, b)| format!("{f} {b:.3}"))
+        .collect();
+    format!(
+        "{}, horizon {} days, seen events up to {}; intercept {:.3}, {}; {} rows ({} followed by civilian harm), base rate {:.5}",
+        c.basis,
+        c.horizon_days,
+        c.fitted_until,
+        c.intercept,
+        terms.join(", "),
+        c.rows,
+        c.positives,
+        c.base_rate
+    )
 }

@@ -211,31 +211,15 @@ pub async fn plan(
     req: Result<Json<PlanBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let b = body(req)?;
-    if !(1..=100).contains(&b.k) {
-        return Err(ApiError::Unprocessable(format!(
-            "k = {}: ask for 1 to 100 sites",
-            b.k
-        )));
-    }
-    let radius_km = b.radius_km.unwrap_or(state.config.coverage.post_radius_km);
-    if !(radius_km > 0.0 && radius_km <= 200.0) {
-        return Err(ApiError::Unprocessable(format!(
-            "radius_km = {radius_km}: must be in (0, 200]"
-        )));
-    }
-    let troops = b.troops.unwrap_or(100);
-    if troops < 0 {
-        return Err(ApiError::Unprocessable("troops cannot be negative".into()));
-    }
+    let opts = PlanOptions::new(
+        b.k,
+        b.radius_km.unwrap_or(state.config.coverage.post_radius_km),
+        b.troops.unwrap_or(100),
+    )?;
     let cur = state.current();
     let st = state.clone();
     let p = blocking(move || {
         let grid = grid_of(&st, &cur)?;
-        let opts = PlanOptions {
-            k: b.k,
-            radius_km,
-            troops,
-        };
         Ok(place(&grid, &cur.snapshot.date, &opts))
     })
     .await?;

@@ -65,6 +65,12 @@ impl From<crate::coverage::CoverageError> for ApiError {
     }
 }
 
+impl From<crate::analysis::plan::PlanError> for ApiError {
+    fn from(e: crate::analysis::plan::PlanError) -> Self {
+        Self::Unprocessable(e.to_string())
+    }
+}
+
 /// Whether an error (or any error behind it) is a stored file that does not exist.
 pub fn is_missing_file(e: &(dyn std::error::Error + 'static)) -> bool {
     let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);

@@ -317,6 +317,52 @@ async fn hostile_parameters_are_problems_not_crashes() {
     assert_eq!(plan0.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
+/// One rule validates a plan request (`PlanOptions::new`): `POST /plan` and `vigil plan`
+/// refuse the same values for the same reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_requests_are_validated_by_one_rule_in_the_api_and_the_cli() {
+    use vigil::analysis::plan::PlanOptions;
+    let s = open();
+    let (_, ctx) = store();
+    let cases: [(usize, f64, i64, &str, &str); 4] = [
+        (0, 10.0, 100, "--k", "0"),
+        (101, 10.0, 100, "--k", "101"),
+        (3, 250.0, 100, "--radius-km", "250"),
+        (3, 10.0, -5, "--troops", "-5"),
+    ];
+    for (k, radius_km, troops, flag, value) in cases {
+        let reason = PlanOptions::new(k, radius_km, troops)
+            .err()
+            .map(|e| e.reason)
+            .unwrap_or_else(|| panic!("{k} {radius_km} {troops} must be refused"));
+        let body = json!({"k": k, "radius_km": radius_km, "troops": troops}).to_string();
+        let api = call(&s, Method::POST, "/plan", &[], Some(body)).await;
+        assert_eq!(api.status, StatusCode::UNPROCESSABLE_ENTITY);
+        let detail = api.json()["detail"].as_str().unwrap_or_default().to_owned();
+        assert!(detail.contains(reason), "{detail}");
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .env_remove("VIGIL_CONFIG")
+            .arg("--store")
+            .arg(&ctx.store)
+            .args([
+                "plan",
+                "--k",
+                &k.to_string(),
+                "--radius-km",
+                &radius_km.to_string(),
+            ])
+            .arg(format!("--troops={troops}"))
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!("invalid {flag} `{value}`: {reason}")),
+            "{err}"
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn caching_cors_and_head() {
     let s = open();

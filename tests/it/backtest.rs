@@ -97,15 +97,25 @@ fn row(json: &serde_json::Value, h: u64, window: &str, model: &str) -> serde_jso
         .unwrap_or_else(|| panic!("{h} {window} {model}"))
 }
 
+/// Whether the run has the whole-period row of `model` at horizon `h` in `window`.
+fn has_row(result: &vigil::evaluation::Backtest, h: u32, window: &str, model: &str) -> bool {
+    result
+        .metrics
+        .iter()
+        .any(|m| m.horizon == h && m.window == window && m.year.is_none() && m.model == model)
+}
+
 #[test]
 fn persistent_violence_is_found_by_the_index_and_persistence() {
     let (dir, ctx) = weekly_violence();
     let out = dir.path().join("bt");
-    let table = vigil::app::backtest(&ctx, &request(&[30, 60], Some(&out)))
+    let result = vigil::app::backtest(&ctx, &request(&[30, 60], Some(&out)))
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(table.contains("| 30 d | all | all | index |"), "{table}");
-    // No calibration is stored: the report says how to get one.
-    assert!(table.contains("vigil calibrate"), "{table}");
+    assert!(has_row(&result, 30, "all", "index"), "{result:?}");
+    // No calibration is stored: the run says how to get one.
+    let note = result.calibrations[0].note.clone().unwrap_or_default();
+    assert!(note.contains("vigil calibrate"), "{note}");
+    assert!(result.report().contains("| 30 d | all | all | index |"));
     let json = read_json(&out.join("results.json"));
     assert!(out.join("results.md").exists());
     for h in [30, 60] {
@@ -170,7 +180,7 @@ fn the_calibration_is_fitted_on_the_tuning_window_and_judged_after_it() {
         tune_until: Some("2023-12-31"),
         ..request(&[30], Some(&out))
     };
-    let table = vigil::app::backtest(&ctx, &req).unwrap_or_else(|e| panic!("{e}"));
+    let result = vigil::app::backtest(&ctx, &req).unwrap_or_else(|e| panic!("{e}"));
     let json = read_json(&out.join("results.json"));
     assert_eq!(json["tune_until"], "2023-12-31");
     // Origins every 28 days from 2023-06-01: 8 up to 2023-12-31, 6 after.
@@ -205,10 +215,7 @@ fn the_calibration_is_fitted_on_the_tuning_window_and_judged_after_it() {
     assert!(r["brier_skill"].as_f64().is_some_and(|s| s > 0.0), "{r}");
     let bins = r["reliability"].as_array().cloned().unwrap_or_default();
     assert!(!bins.is_empty());
-    assert!(
-        table.contains("| 30 d | evaluation | all | calibrated |"),
-        "{table}"
-    );
+    assert!(has_row(&result, 30, "evaluation", "calibrated"));
     // Figures: one curve per model; the reliability diagram; skill by year.
     let names: Vec<String> = json["figures"]
         .as_array()
@@ -237,12 +244,13 @@ fn the_calibration_is_fitted_on_the_tuning_window_and_judged_after_it() {
         tune_until: Some("2024-05-31"),
         ..request(&[30], None)
     };
-    let report = vigil::app::backtest(&ctx, &late).unwrap_or_else(|e| panic!("{e}"));
+    let result = vigil::app::backtest(&ctx, &late).unwrap_or_else(|e| panic!("{e}"));
+    let note = result.calibrations[0].note.clone().unwrap_or_default();
     assert!(
-        report.contains("no origin falls after --tune-until"),
-        "{report}"
+        note.contains("no origin falls after --tune-until"),
+        "{note}"
     );
-    assert!(!report.contains("| evaluation |"), "{report}");
+    assert!(result.metrics.iter().all(|m| m.window != "evaluation"));
     // A window without origins on one side is refused, naming the parameter.
     let bad = BacktestRequest {
         tune_until: Some("2025-01-01"),
@@ -258,9 +266,8 @@ fn the_calibration_is_fitted_on_the_tuning_window_and_judged_after_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stored_calibration_gives_every_later_snapshot_a_probability_served_by_the_api() {
     let (_dir, ctx) = weekly_violence();
-    let msg = vigil::app::calibrate(&ctx, Some(("2023-03-01", "2023-12-31")), 7, 30)
+    let fitted = vigil::app::calibrate(&ctx, Some(("2023-03-01", "2023-12-31")), 7, 30)
         .unwrap_or_else(|e| panic!("{e}"));
-    assert!(msg.contains("calibration stored"), "{msg}");
     let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
     let cal = store
         .manifest()
@@ -269,6 +276,11 @@ async fn a_stored_calibration_gives_every_later_snapshot_a_probability_served_by
         .unwrap_or_else(|| panic!("no calibration in the manifest"));
     assert_eq!(cal.horizon_days, 30);
     assert_eq!(cal.fitted_until, "2023-12-29");
+    assert_eq!(
+        fitted.as_ref(),
+        Some(&cal),
+        "what was stored is what was returned"
+    );
     vigil::app::score(&ctx, Some("2024-03-01")).unwrap_or_else(|e| panic!("{e}"));
     let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
     let snap = vigil::store::snapshot::Snapshot::load(&store, Some("2024-03-01"))

@@ -11,7 +11,6 @@
 
 use serde_json::Value;
 use std::path::Path;
-use vigil::analysis::report::ReportFormat;
 use vigil::app::{self, Context, CoverageRequest, PlanRequest};
 use vigil::grid::{cell_from_u64, cell_of, distance_km};
 use vigil::model::day::{days_from_ymd, format_date};
@@ -88,8 +87,9 @@ fn scored(days: &[i32]) -> (tempfile::TempDir, Context) {
     (dir, ctx)
 }
 
-fn json(s: &str) -> Value {
-    serde_json::from_str(s).unwrap_or_else(|e| panic!("{e}: {s}"))
+/// A typed result as JSON, to assert on its fields as `--format json` names them.
+fn json<T: serde::Serialize>(t: &T) -> Value {
+    serde_json::to_value(t).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn record(ctx: &Context, date: i32, lon: f64) -> vigil::model::cell::CellRecord {
@@ -122,7 +122,6 @@ fn gaps_summary_and_hit_rate_by_hand() {
                 date: Some(&format_date(d)),
                 ..Default::default()
             },
-            ReportFormat::Json,
         )
         .unwrap_or_else(|e| panic!("{e}")),
     );
@@ -180,10 +179,7 @@ fn scenarios_cover_a_known_gap_and_closing_a_base_opens_one() {
         "open.toml",
         &format!("[[add]]\nname = \"TOB B\"\nlat = {LAT}\nlon = {B}\ntroops = 100\n"),
     );
-    let out = json(
-        &app::scenario(&ctx, &open, Some(&date), ReportFormat::Json)
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
+    let out = json(&app::scenario(&ctx, &open, Some(&date)).unwrap_or_else(|e| panic!("{e}")));
     let all = &out["delta"][0];
     assert_eq!(all["unit"], "all");
     assert_eq!(all["gap_cells"], -1);
@@ -203,15 +199,12 @@ fn scenarios_cover_a_known_gap_and_closing_a_base_opens_one() {
     assert!(record(&ctx, d, B).gap);
     // Closing Riverside opens a gap at A.
     let close = write(dir.path(), "close.json", r#"{"close": ["Riverside"]}"#);
-    let out = json(
-        &app::scenario(&ctx, &close, Some(&date), ReportFormat::Json)
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
+    let out = json(&app::scenario(&ctx, &close, Some(&date)).unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(out["delta"][0]["gap_cells"], 1);
     assert_eq!(out["after"][0]["gap_cells"], 3);
     // An unknown base is refused, naming it and the active ones.
     let bad = write(dir.path(), "bad.json", r#"{"close": ["Atlantis"]}"#);
-    let err = app::scenario(&ctx, &bad, Some(&date), ReportFormat::Json)
+    let err = app::scenario(&ctx, &bad, Some(&date))
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -225,13 +218,13 @@ fn scenarios_cover_a_known_gap_and_closing_a_base_opens_one() {
         "bad2.json",
         r#"{"add": [{"name": "X", "lat": 95, "lon": 21, "troops": 10}]}"#,
     );
-    let err = app::scenario(&ctx, &bad, Some(&date), ReportFormat::Json)
+    let err = app::scenario(&ctx, &bad, Some(&date))
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("add[0] (X)") && err.contains("lat"), "{err}");
     let unknown = write(dir.path(), "bad3.json", r#"{"open": []}"#);
-    let err = app::scenario(&ctx, &unknown, Some(&date), ReportFormat::Json)
+    let err = app::scenario(&ctx, &unknown, Some(&date))
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -248,7 +241,9 @@ fn plan_finds_the_site_that_covers_both_gaps() {
         radius_km: None,
         troops: 100,
     };
-    let out = json(&app::plan(&ctx, &req, ReportFormat::Json).unwrap_or_else(|e| panic!("{e}")));
+    let report = app::plan(&ctx, &req).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.options.radius_km, 10.0, "the configured post radius");
+    let out = json(&report.plan);
     // B and C are 11 km apart: one 10 km site between them covers both (the optimum for
     // k = 1, 2000 people); no second site adds anything.
     assert_eq!(out["demand"], 2000.0);
@@ -270,10 +265,8 @@ fn plan_finds_the_site_that_covers_both_gaps() {
     // The plan read back as a scenario closes exactly the planned gain.
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let file = write(dir.path(), "plan.json", &out["scenario"].to_string());
-    let applied = json(
-        &app::scenario(&ctx, &file, Some(&format_date(d)), ReportFormat::Json)
-            .unwrap_or_else(|e| panic!("{e}")),
-    );
+    let applied =
+        json(&app::scenario(&ctx, &file, Some(&format_date(d))).unwrap_or_else(|e| panic!("{e}")));
     assert_eq!(applied["delta"][0]["population_in_gaps"], -2000.0);
 }
 
@@ -285,15 +278,10 @@ fn responsiveness_counts_days_from_entry_to_coverage() {
     let d = d0();
     let days: Vec<i32> = (-2..=3).map(|w| d + 7 * w).collect();
     let (_dir, ctx) = scored(&days);
-    let out = json(
-        &app::responsiveness(
-            &ctx,
-            &format_date(d - 14),
-            &format_date(d + 21),
-            ReportFormat::Json,
-        )
-        .unwrap_or_else(|e| panic!("{e}")),
-    );
+    let report = app::responsiveness(&ctx, &format_date(d - 14), &format_date(d + 21))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.snapshots, 6);
+    let out = json(&report.rows);
     let all = out
         .as_array()
         .and_then(|rows| rows.iter().find(|r| r["mission"] == "all").cloned())
@@ -319,7 +307,6 @@ fn radii_sensitivity_and_time_series() {
                 radii: vec![5.0, 45.0],
                 ..Default::default()
             },
-            ReportFormat::Json,
         )
         .unwrap_or_else(|e| panic!("{e}")),
     );
@@ -343,7 +330,6 @@ fn radii_sensitivity_and_time_series() {
                 range: Some((&format_date(d - 7), &format_date(d))),
                 ..Default::default()
             },
-            ReportFormat::Json,
         )
         .unwrap_or_else(|e| panic!("{e}")),
     );
@@ -357,7 +343,6 @@ fn radii_sensitivity_and_time_series() {
             by: Some("district"),
             ..Default::default()
         },
-        ReportFormat::Table,
     )
     .err()
     .map(|e| e.to_string())

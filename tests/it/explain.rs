@@ -55,13 +55,13 @@ fn contributions_rebuild_the_snapshot_components() {
 #[test]
 fn explain_names_bad_cells_and_cells_outside_the_grid() {
     let (_dir, ctx, _) = common::scored_store();
-    let err = vigil::app::explain(&ctx, "not-a-cell", None, 5)
+    let err = vigil::app::explain(&ctx, "not-a-cell", None)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("not-a-cell") && err.contains("H3"), "{err}");
     // A valid cell far from the mission area.
-    let err = vigil::app::explain(&ctx, "871fb4662ffffff", None, 5)
+    let err = vigil::app::explain(&ctx, "871fb4662ffffff", None)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();

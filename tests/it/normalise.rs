@@ -17,11 +17,11 @@ fn reference_levels_are_fixed_recorded_and_recomputed_only_when_asked() {
         Some("defaults")
     );
 
-    let summary = app::normalise(&ctx, Some(("2022-01-01", "2023-12-31")), 7)
+    let levels = app::normalise(&ctx, Some(("2022-01-01", "2023-12-31")), 7)
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(
-        summary.contains("reference 2022-01-01..2023-12-31"),
-        "{summary}"
+        levels.basis.contains("reference 2022-01-01..2023-12-31"),
+        "{levels:?}"
     );
     let store = Store::open(&ctx.store, 7).unwrap_or_else(|e| panic!("{e}"));
     let fixed = store

@@ -25,7 +25,7 @@ fn car_out_of_sample_2019_2022_index_beats_persistence() {
         },
     )
     .unwrap_or_else(|e| panic!("{e}"));
-    println!("{report}");
+    println!("{}", report.report());
     let json: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("results.json")).unwrap_or_else(|e| panic!("{e}")),
     )

@@ -3,7 +3,7 @@
 //! deaths that fell outside every MINUSCA base's reach on the day. Skips, saying so, when
 //! `../shared/data/real` is absent.
 
-use vigil::analysis::report::ReportFormat;
+use vigil::analysis::report::{render, ReportFormat};
 use vigil::app;
 use vigil::ingest::Kind;
 
@@ -21,13 +21,13 @@ fn minusca_one_sided_violence_deaths_outside_reach_per_year() {
     };
     let (_dir, ctx) = common::fresh_store();
     common::ingest(&ctx, &[(Kind::Geopko, &pko), (Kind::Ucdp, &ged)]);
-    let run = |format| {
-        app::outside_reach(&ctx, "2015-01-01", "2020-12-31", Some("MINUSCA"), format)
-            .unwrap_or_else(|e| panic!("{e}"))
-    };
-    eprintln!("{}", run(ReportFormat::Table));
-    let rows: serde_json::Value =
-        serde_json::from_str(&run(ReportFormat::Json)).unwrap_or_else(|e| panic!("{e}"));
+    let rows = app::outside_reach(&ctx, "2015-01-01", "2020-12-31", Some("MINUSCA"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    eprintln!(
+        "{}",
+        render(&rows, ReportFormat::Table).unwrap_or_else(|e| panic!("{e}"))
+    );
+    let rows = serde_json::to_value(&rows).unwrap_or_else(|e| panic!("{e}"));
     let rows = rows.as_array().cloned().unwrap_or_default();
     let years: Vec<i64> = rows.iter().filter_map(|r| r["year"].as_i64()).collect();
     assert_eq!(years, [2015, 2016, 2017, 2018, 2019, 2020]);
@@ -46,15 +46,9 @@ fn minusca_one_sided_violence_deaths_outside_reach_per_year() {
         );
     }
     // Other missions' bases are not MINUSCA's: asking for an absent mission is refused.
-    let err = app::outside_reach(
-        &ctx,
-        "2015-01-01",
-        "2020-12-31",
-        Some("UNAMA"),
-        ReportFormat::Table,
-    )
-    .err()
-    .map(|e| e.to_string())
-    .unwrap_or_default();
+    let err = app::outside_reach(&ctx, "2015-01-01", "2020-12-31", Some("UNAMA"))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
     assert!(err.contains("UNAMA"), "{err}");
 }

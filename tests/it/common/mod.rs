@@ -104,7 +104,9 @@ pub fn series_dates(rows: &serde_json::Value) -> Vec<String> {
 /// A store with the sample ingested and its last day scored.
 pub fn scored_store() -> (tempfile::TempDir, Context, String) {
     let (dir, ctx) = fresh_store();
-    let (date, _) = app::load_sample(&ctx, &sample_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let date = app::load_sample(&ctx, &sample_dir())
+        .unwrap_or_else(|e| panic!("{e}"))
+        .date;
     (dir, ctx, date)
 }
 

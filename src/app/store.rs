@@ -1,0 +1,32 @@
+//! Reading out and looking after the store: `vigil export` and `vigil gc`.
+
+use super::{date_arg, Context, Error};
+use crate::config::Config;
+use crate::output::export::{self, Format, What};
+use crate::store::{GcReport, Store};
+use std::path::Path;
+
+/// `vigil gc [--dry-run] [--grace SECS]`: removes leftover temporary files, data files no
+/// manifest named and retired files older than the grace period.
+pub fn gc(ctx: &Context, grace: Option<u64>, dry_run: bool) -> Result<GcReport, Error> {
+    let config = Config::load(ctx.config.as_deref())?;
+    let mut store = Store::open_writer(&ctx.store, config.grid.resolution, &ctx.lock)?;
+    let grace = std::time::Duration::from_secs(grace.unwrap_or(config.store.gc_grace_secs));
+    Ok(store.gc(grace, dry_run)?)
+}
+
+/// `vigil export WHAT --format F [--date D] [--level L] [--out PATH]`: the bytes written.
+pub fn export(
+    ctx: &Context,
+    what: What,
+    date: Option<&str>,
+    level: Option<&str>,
+    format: Format,
+    out: Option<&Path>,
+) -> Result<usize, Error> {
+    if let Some(d) = date {
+        date_arg("--date", d)?;
+    }
+    let (_, store) = ctx.load()?;
+    Ok(export::export(&store, what, date, level, format, out)?)
+}
