@@ -16,44 +16,6 @@ pub enum CoverageError {
     /// The store could not be read.
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
-    /// A file could not be read.
-    #[error("cannot read {path}: {source}")]
-    Io {
-        /// The file.
-        path: std::path::PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// A scenario file is not a valid scenario.
-    #[error("{path} is not a valid scenario: {reason}")]
-    ScenarioFile {
-        /// The file.
-        path: std::path::PathBuf,
-        /// What the parser said.
-        reason: String,
-    },
-    /// A change of a scenario is invalid.
-    #[error("scenario change {change}: invalid {field} `{value}`: {reason}")]
-    Change {
-        /// Which change.
-        change: String,
-        /// Which field.
-        field: &'static str,
-        /// What was given.
-        value: String,
-        /// Why it is refused.
-        reason: &'static str,
-    },
-    /// A base to close is not active on the date.
-    #[error("no base `{name}` is active on {date}; active bases: {known}")]
-    UnknownBase {
-        /// What was asked.
-        name: String,
-        /// Snapshot date.
-        date: String,
-        /// The active bases.
-        known: String,
-    },
     /// No snapshot is stored in a range.
     #[error("no snapshot is stored between {from} and {to}: run `vigil score --from {from} --to {to}` first")]
     NoSnapshots {
@@ -73,9 +35,6 @@ pub enum CoverageError {
     /// The store's grid resolution is invalid.
     #[error(transparent)]
     Grid(#[from] crate::grid::GridError),
-    /// A report could not be written.
-    #[error("cannot write the report: {0}")]
-    Render(String),
 }
 
 /// A base active on the snapshot date, with its reach.

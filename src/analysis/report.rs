@@ -36,12 +36,19 @@ pub fn share(x: Option<f64>) -> String {
     x.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"))
 }
 
+/// A report that could not be written (a value JSON or CSV cannot encode).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("cannot write the report: {0}")]
+pub struct ReportError(pub String);
+
 /// Writes `rows` in `format`.
-pub fn render<R: ReportRow>(
-    rows: &[R],
-    format: ReportFormat,
-) -> Result<String, crate::coverage::CoverageError> {
-    render_text(rows, format).map_err(crate::coverage::CoverageError::Render)
+pub fn render<R: ReportRow>(rows: &[R], format: ReportFormat) -> Result<String, ReportError> {
+    render_text(rows, format).map_err(ReportError)
+}
+
+/// Writes any serialisable result as pretty JSON.
+pub fn json<T: Serialize + ?Sized>(value: &T) -> Result<String, ReportError> {
+    serde_json::to_string_pretty(value).map_err(|e| ReportError(e.to_string()))
 }
 
 fn render_text<R: ReportRow>(rows: &[R], format: ReportFormat) -> Result<String, String> {

@@ -7,13 +7,57 @@ use super::report::{num, ReportRow};
 use super::summary::{summarise, GroupBy, Summary};
 use crate::config::CoverageConfig;
 use crate::coverage::snapshot_bases;
-use crate::coverage::{label, reach, ActiveBase, CoverageError};
+use crate::coverage::{label, reach, ActiveBase};
 use crate::grid::cell_of;
 use crate::model::cell::CellRecord;
 use crate::model::rows::Base;
 use crate::store::snapshot::Snapshot;
 use h3o::Resolution;
 use serde::{Deserialize, Serialize};
+
+/// Why a scenario cannot be evaluated: its file, one of its changes, or a base to close
+/// that is not active.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// A file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A scenario file is not a valid scenario.
+    #[error("{path} is not a valid scenario: {reason}")]
+    File {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What the parser said.
+        reason: String,
+    },
+    /// A change of a scenario is invalid.
+    #[error("scenario change {change}: invalid {field} `{value}`: {reason}")]
+    Change {
+        /// Which change.
+        change: String,
+        /// Which field.
+        field: &'static str,
+        /// What was given.
+        value: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// A base to close is not active on the date.
+    #[error("no base `{name}` is active on {date}; active bases: {known}")]
+    UnknownBase {
+        /// What was asked.
+        name: String,
+        /// Snapshot date.
+        date: String,
+        /// The active bases.
+        known: String,
+    },
+}
 
 /// A proposed set of changes (a JSON or TOML file, or the body of a request).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -49,12 +93,12 @@ pub struct NewBase {
 
 impl Scenario {
     /// Reads a scenario from a `.json` or `.toml` file.
-    pub fn read(path: &std::path::Path) -> Result<Scenario, CoverageError> {
-        let text = std::fs::read_to_string(path).map_err(|source| CoverageError::Io {
+    pub fn read(path: &std::path::Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        let bad = |reason: String| CoverageError::ScenarioFile {
+        let bad = |reason: String| ScenarioError::File {
             path: path.to_path_buf(),
             reason,
         };
@@ -69,10 +113,10 @@ impl Scenario {
     }
 
     /// Checks every change, naming the first invalid one.
-    pub fn validate(&self) -> Result<(), CoverageError> {
+    pub fn validate(&self) -> Result<(), ScenarioError> {
         for (i, b) in self.add.iter().enumerate() {
             let bad = |field: &'static str, value: String, reason: &'static str| {
-                Err(CoverageError::Change {
+                Err(ScenarioError::Change {
                     change: format!("add[{i}] ({})", b.name),
                     field,
                     value,
@@ -124,7 +168,7 @@ impl<'a> Applied<'a> {
         snap: &Snapshot,
         res: Resolution,
         cfg: &CoverageConfig,
-    ) -> Result<Self, CoverageError> {
+    ) -> Result<Self, ScenarioError> {
         scenario.validate()?;
         let before = snapshot_bases(stored, snap, cfg);
         let mut closed = Vec::new();
@@ -139,7 +183,7 @@ impl<'a> Applied<'a> {
                 let mut known: Vec<String> = before.iter().map(|b| label(b.base)).collect();
                 known.sort();
                 known.dedup();
-                return Err(CoverageError::UnknownBase {
+                return Err(ScenarioError::UnknownBase {
                     name: name.clone(),
                     date: snap.date.clone(),
                     known: known.join(", "),
@@ -154,7 +198,7 @@ impl<'a> Applied<'a> {
             let cell =
                 cell_of(b.lat, b.lon, res)
                     .map(u64::from)
-                    .map_err(|_| CoverageError::Change {
+                    .map_err(|_| ScenarioError::Change {
                         change: format!("add ({})", b.name),
                         field: "lat/lon",
                         value: format!("{}, {}", b.lat, b.lon),
@@ -372,7 +416,7 @@ pub fn evaluate(
     scenario: &Scenario,
     stored: &[Base],
     cfg: &CoverageConfig,
-) -> Result<Outcome, CoverageError> {
+) -> Result<Outcome, ScenarioError> {
     let applied = Applied::new(scenario, stored, snap, grid.res, cfg)?;
     let before_cells: &[CellRecord] = grid.cells;
     let after_cells = grid.recompute(&applied.after());

@@ -60,6 +60,12 @@ pub enum Error {
     /// Coverage analyses.
     #[error(transparent)]
     Coverage(#[from] crate::coverage::CoverageError),
+    /// A scenario.
+    #[error(transparent)]
+    Scenario(#[from] crate::analysis::scenario::ScenarioError),
+    /// A report could not be written.
+    #[error(transparent)]
+    Report(#[from] crate::analysis::report::ReportError),
     /// Synthetic benchmark store.
     #[error(transparent)]
     Synthetic(#[from] crate::synthetic::SyntheticError),

@@ -2,10 +2,9 @@
 //! or in the report format asked for.
 
 use std::net::SocketAddr;
-use vigil::analysis::report::{render, ReportFormat};
+use vigil::analysis::report::{json, render, ReportError, ReportFormat};
 use vigil::analysis::scenario::Outcome;
 use vigil::app::{Demo, PlanReport, ResponsivenessReport, Token};
-use vigil::coverage::CoverageError;
 use vigil::model::params::{Calibration, Normalisation};
 use vigil::store::{GcReport, IngestRecord, SnapshotInfo};
 
@@ -160,7 +159,7 @@ pub fn demo(sample_dir: &std::path::Path, d: &Demo) {
 pub fn responsiveness(
     r: &ResponsivenessReport,
     format: ReportFormat,
-) -> Result<String, CoverageError> {
+) -> Result<String, ReportError> {
     let mut out = String::new();
     if format == ReportFormat::Table {
         out.push_str(&format!(
@@ -177,11 +176,9 @@ pub fn responsiveness(
 
 /// `vigil scenario`: the whole outcome (JSON), the changed cells (CSV), or a summary, the
 /// deltas and the changed cells (table).
-pub fn scenario(o: &Outcome, format: ReportFormat) -> Result<String, CoverageError> {
+pub fn scenario(o: &Outcome, format: ReportFormat) -> Result<String, ReportError> {
     Ok(match format {
-        ReportFormat::Json => {
-            serde_json::to_string_pretty(o).map_err(|e| CoverageError::Render(e.to_string()))?
-        }
+        ReportFormat::Json => json(o)?,
         ReportFormat::Csv => render(&o.changed, format)?,
         ReportFormat::Table => format!(
             "scenario on {}: {} bases opened, {} closed; {} cells change\n\nsummary deltas (after − before):\n{}\nchanged cells:\n{}",
@@ -196,12 +193,10 @@ pub fn scenario(o: &Outcome, format: ReportFormat) -> Result<String, CoverageErr
 }
 
 /// `vigil plan`: the plan (JSON), its sites (CSV), or a summary and the sites (table).
-pub fn plan(r: &PlanReport, format: ReportFormat) -> Result<String, CoverageError> {
+pub fn plan(r: &PlanReport, format: ReportFormat) -> Result<String, ReportError> {
     let p = &r.plan;
     Ok(match format {
-        ReportFormat::Json => {
-            serde_json::to_string_pretty(p).map_err(|e| CoverageError::Render(e.to_string()))?
-        }
+        ReportFormat::Json => json(p)?,
         ReportFormat::Csv => render(&p.sites, format)?,
         ReportFormat::Table => format!(
             "plan on {}: {:.0} {} in {} gap cells; {} sites of {} km reach, {} troops\n{}{:.0} {} still in gaps{}\n",

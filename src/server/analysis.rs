@@ -9,7 +9,6 @@ use crate::analysis::plan::{plan as place, PlanOptions};
 use crate::analysis::recompute::SnapshotGrid;
 use crate::analysis::scenario::{evaluate, Scenario};
 use crate::analysis::summary::{self, GroupBy};
-use crate::coverage::CoverageError;
 use crate::model::day::{format_date, parse_iso_date};
 use crate::output::render::alerts_collection;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -49,9 +48,7 @@ fn date_param(name: &str, v: &str) -> Result<i32, ApiError> {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ApiError::internal(&e))?
+    tokio::task::spawn_blocking(f).await?
 }
 
 /// `GET /alerts?since=D`: cells of the served snapshot that are high or critical and were
@@ -153,8 +150,7 @@ fn body<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {
 }
 
 fn grid_of<'a>(state: &AppState, loaded: &'a Loaded) -> Result<SnapshotGrid<'a>, ApiError> {
-    let res = crate::grid::resolution(state.config.grid.resolution)
-        .map_err(|e| ApiError::internal(&e))?;
+    let res = crate::grid::resolution(state.config.grid.resolution)?;
     Ok(SnapshotGrid::new(
         &loaded.snapshot.cells,
         res,
@@ -173,19 +169,13 @@ pub async fn scenarios(
     let st = state.clone();
     let outcome = blocking(move || {
         let grid = grid_of(&st, &cur)?;
-        evaluate(
+        Ok(evaluate(
             &grid,
             &cur.snapshot,
             &scenario,
             &cur.bases,
             &st.config.coverage,
-        )
-        .map_err(|e| match e {
-            CoverageError::Change { .. } | CoverageError::UnknownBase { .. } => {
-                ApiError::Unprocessable(e.to_string())
-            }
-            other => ApiError::internal(&other),
-        })
+        )?)
     })
     .await?;
     Ok(Json(outcome).into_response())

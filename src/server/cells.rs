@@ -55,11 +55,10 @@ pub async fn explain(
     let explanation = tokio::task::spawn_blocking(move || {
         st.read_store(|store| {
             crate::risk::explain::explain(store, &st.config, u64::from(cell), Some(&date))
-                .map_err(|e| ApiError::internal(&e))
+                .map_err(ApiError::from)
         })
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))??;
+    .await??;
     let body = explanation_json(
         &h3,
         &explanation,

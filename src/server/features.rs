@@ -52,8 +52,7 @@ async fn snapshot_for(
             }
         })
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))?
+    .await?
 }
 
 /// One feature ready to be written: id, geometry (GeoJSON text) and properties.
@@ -128,8 +127,7 @@ async fn window_events(state: &Arc<AppState>, loaded: &Loaded) -> Result<Vec<Eve
     let st = state.clone();
     let events =
         tokio::task::spawn_blocking(move || st.read_store(|s| Ok(s.events_between(from, d)?)))
-            .await
-            .map_err(|e| ApiError::internal(&e))??;
+            .await??;
     Ok(crate::risk::events::rows_counting_on(events, d))
 }
 

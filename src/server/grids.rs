@@ -48,7 +48,7 @@ pub async fn grid(
     let bytes = if format == Format::Csv {
         cur.csv(audience).map_err(ApiError::Internal)?
     } else {
-        grid_bytes(snap, format, audience).map_err(|e| ApiError::internal(&e))?
+        grid_bytes(snap, format, audience)?
     };
     let name = format!("vigil-grid-{}.{}", snap.date, format.extension());
     Ok(super::hold(attachment(bytes, mime, &name), Some(permit)))
@@ -74,8 +74,7 @@ async fn stored(state: &Arc<AppState>, stem: &str) -> Result<Arc<Loaded>, ApiErr
             Ok(Arc::new(Loaded::from_store(store, Some(&date))?))
         })
     })
-    .await
-    .map_err(|e| ApiError::internal(&e))?
+    .await?
 }
 
 /// A download: the bytes with their type and an attachment file name.

@@ -160,7 +160,7 @@ impl AppState {
             .clone()
             .acquire_owned()
             .await
-            .map_err(|e| ApiError::internal(&e))
+            .map_err(ApiError::from)
     }
 
     /// Opens the store read by this server.

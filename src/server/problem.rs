@@ -58,12 +58,46 @@ impl From<crate::store::StoreError> for ApiError {
 
 impl From<crate::coverage::CoverageError> for ApiError {
     fn from(e: crate::coverage::CoverageError) -> Self {
+        use crate::coverage::CoverageError as E;
         match e {
-            crate::coverage::CoverageError::NoSnapshots { .. } => Self::NotFound(e.to_string()),
+            E::NoSnapshots { .. } => Self::NotFound(e.to_string()),
             other => Self::internal(&other),
         }
     }
 }
+
+impl From<crate::analysis::scenario::ScenarioError> for ApiError {
+    fn from(e: crate::analysis::scenario::ScenarioError) -> Self {
+        use crate::analysis::scenario::ScenarioError as E;
+        match e {
+            // The request's own changes: the caller can fix them.
+            E::Change { .. } | E::UnknownBase { .. } => Self::Unprocessable(e.to_string()),
+            other => Self::internal(&other),
+        }
+    }
+}
+
+/// Errors that are the server's own fault, whatever the request: answered 500 (or 503 for
+/// a stored file that a publish retired meanwhile), through [`ApiError::internal`].
+macro_rules! internal_errors {
+    ($($t:ty),* $(,)?) => {$(
+        impl From<$t> for ApiError {
+            fn from(e: $t) -> Self {
+                Self::internal(&e)
+            }
+        }
+    )*};
+}
+
+internal_errors!(
+    crate::risk::ScoreError,
+    crate::grid::GridError,
+    crate::analysis::rollup::RollupError,
+    crate::output::export::ExportError,
+    tokio::task::JoinError,
+    tokio::sync::AcquireError,
+    std::io::Error,
+);
 
 impl From<crate::analysis::plan::PlanError> for ApiError {
     fn from(e: crate::analysis::plan::PlanError) -> Self {

@@ -113,9 +113,8 @@ pub fn units(loaded: &Loaded, res: u8, base: u8) -> Result<&[TileUnit], ApiError
             })
             .collect()
     } else {
-        let h3res = crate::grid::resolution(res).map_err(|e| ApiError::internal(&e))?;
-        by_resolution(cells, h3res)
-            .map_err(|e| ApiError::internal(&e))?
+        let h3res = crate::grid::resolution(res)?;
+        by_resolution(cells, h3res)?
             .into_iter()
             .filter_map(|u| {
                 let cell = u.cell?;
@@ -295,9 +294,7 @@ fn tile_id(z: &str, x: &str, file: &str) -> Result<TileId, ApiError> {
 fn mvt_response(bytes: Vec<u8>, gzip: bool) -> Result<Response, ApiError> {
     let body = if gzip {
         let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        enc.write_all(&bytes)
-            .and_then(|_| enc.finish())
-            .map_err(|e| ApiError::internal(&e))?
+        enc.write_all(&bytes).and_then(|_| enc.finish())?
     } else {
         bytes
     };
