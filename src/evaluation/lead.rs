@@ -1,7 +1,7 @@
 //! Lead times: how long before each civilian-harm event its cell was flagged.
 
 use super::metrics;
-use crate::risk::{EventSet, Kind};
+use crate::risk::{EventClass, EventSet};
 use serde::Serialize;
 use std::collections::HashSet;
 
@@ -47,7 +47,7 @@ pub(super) fn lead_times(
         last = last.min(crate::model::day::days_from_ymd(y, 12, 31).unwrap_or(last));
     }
     for i in ev.dated(first, last) {
-        if ev.kind[i] != Kind::Harm || ev.counted_until[i] != i32::MAX {
+        if ev.kind[i] != EventClass::Harm || ev.counted_until[i] != i32::MAX {
             continue;
         }
         let (cell, day) = (ev.cell[i], ev.day[i]);

@@ -5,7 +5,7 @@ use super::BacktestError;
 use crate::config::Config;
 use crate::model::cell::CellRecord;
 use crate::model::rows::Table;
-use crate::risk::{Engine, EventSet, Kind, Prior};
+use crate::risk::{Engine, EventClass, EventSet, Prior};
 use crate::store::Store;
 use std::collections::HashMap;
 
@@ -76,7 +76,7 @@ impl Observer {
             .collect();
         let ev = &self.ev;
         for i in ev.dated(d - 365, d + max_h) {
-            if ev.kind[i] != Kind::Harm || ev.counted_until[i] != i32::MAX {
+            if ev.kind[i] != EventClass::Harm || ev.counted_until[i] != i32::MAX {
                 continue;
             }
             let Some(&p) = pos.get(&ev.cell[i]) else {

@@ -4,6 +4,7 @@
 pub mod cell;
 pub mod day;
 pub mod digest;
+pub mod layer;
 pub mod params;
 pub mod progress;
 pub mod rand;

@@ -2,6 +2,7 @@
 //! fields and layers that say where peacekeepers are. Every output that carries deployment
 //! positions — served features, tiles, grids, explanations, alerts, exports — asks here.
 
+use super::layer::Layer;
 use serde_json::{Map, Value};
 
 /// The snapshot fields that say where peacekeepers are.
@@ -31,9 +32,6 @@ pub const DEPLOYMENT_TOTALS: [&str; 10] = [
     "gap_hit_rate_90d",
     "new_gap",
 ];
-
-/// The collections and tile layers that show deployments.
-pub const DEPLOYMENT_LAYERS: [&str; 2] = ["coverage-gaps", "bases"];
 
 /// Who reads: with or without the deployment positions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,8 +63,8 @@ impl Audience {
     }
 
     /// Whether this audience may read the collection or tile layer `layer`.
-    pub fn may_read_layer(self, layer: &str) -> bool {
-        self.sees_deployments() || !DEPLOYMENT_LAYERS.contains(&layer)
+    pub fn may_read_layer(self, layer: Layer) -> bool {
+        self.sees_deployments() || !layer.shows_deployments()
     }
 
     /// Removes from `m` what this audience may not see.
@@ -99,7 +97,7 @@ mod tests {
         assert_eq!(seen, m);
         Audience::RiskOnly.redact(&mut m);
         assert_eq!(m.keys().collect::<Vec<_>>(), ["risk"]);
-        assert!(!Audience::RiskOnly.may_read_layer("bases"));
-        assert!(Audience::RiskOnly.may_read_layer("risk"));
+        assert!(!Audience::RiskOnly.may_read_layer(Layer::Bases));
+        assert!(Audience::RiskOnly.may_read_layer(Layer::Risk));
     }
 }

@@ -7,7 +7,7 @@
 
 use super::areas::{first_level_names, AreaIndex, NONE};
 use super::climate::ClimateModel;
-use super::events::{Ages, EventSet, Kind, Trend};
+use super::events::{Ages, EventClass, EventSet, Trend};
 use super::index::{escalation, index, Amounts};
 use super::inputs::Inputs;
 use super::neighbourhood::{base_disks, neighbourhoods, universe, Neighbours};
@@ -255,7 +255,7 @@ impl Engine {
                 touched[s] = true;
                 if ages.weighs(age) && kind.weighs() {
                     let w = sev * f * dec;
-                    if kind == Kind::Harm {
+                    if kind == EventClass::Harm {
                         h[s] += w;
                     } else {
                         c[s] += w;
@@ -315,7 +315,8 @@ impl Engine {
             if !touched[s] {
                 continue;
             }
-            let signal = Kind::Harm.signal_factor() * h[s] + Kind::Conflict.signal_factor() * c[s];
+            let signal = EventClass::Harm.signal_factor() * h[s]
+                + EventClass::Conflict.signal_factor() * c[s];
             if signal > 0.0 {
                 for j in 0..nb.n_spread {
                     let t = nb.pos[j];

@@ -12,7 +12,7 @@ const DAY: i64 = 86_400;
 
 /// What an event adds to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum EventClass {
     /// `civilian_harm`: the H amount (signal factor 1).
     Harm,
     /// `armed_clash`, `remote_violence`: the C amount (signal factor ½ in spread and trend).
@@ -21,18 +21,18 @@ pub enum Kind {
     Other,
 }
 
-impl Kind {
+impl EventClass {
     /// The amount (H or C) the event's decayed weight adds to; `Other` adds to none.
     pub fn weighs(self) -> bool {
-        self != Kind::Other
+        self != EventClass::Other
     }
 
     /// The factor of the event in the spread and trend signals.
     pub fn signal_factor(self) -> f64 {
         match self {
-            Kind::Harm => 1.0,
-            Kind::Conflict => 0.5,
-            Kind::Other => 0.0,
+            EventClass::Harm => 1.0,
+            EventClass::Conflict => 0.5,
+            EventClass::Other => 0.0,
         }
     }
 }
@@ -147,7 +147,7 @@ pub struct EventSet {
     /// another source becomes known (`i32::MAX` when it has none).
     pub counted_until: Vec<i32>,
     /// What it adds to.
-    pub kind: Vec<Kind>,
+    pub kind: Vec<EventClass>,
     /// 1 + ln(1 + fatalities).
     pub severity: Vec<f64>,
     /// Location precision.
@@ -261,9 +261,9 @@ impl EventSet {
             );
             let cat = category.get(i).unwrap_or("");
             set.kind.push(match cat {
-                "civilian_harm" => Kind::Harm,
-                "armed_clash" | "remote_violence" => Kind::Conflict,
-                _ => Kind::Other,
+                "civilian_harm" => EventClass::Harm,
+                "armed_clash" | "remote_violence" => EventClass::Conflict,
+                _ => EventClass::Other,
             });
             let f = fatalities.get(i).unwrap_or(0);
             set.severity.push(severity(f));

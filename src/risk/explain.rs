@@ -9,8 +9,8 @@ use crate::model::day::format_date;
 use crate::model::params::Normalisation;
 use crate::risk::events::{Ages, Trend};
 use crate::risk::{
-    decay, escalation, index, kernel, placement, Amounts, AreaCells, AreaIndex, EventSet, Index,
-    Kind, Placed, ScoreError,
+    decay, escalation, index, kernel, placement, Amounts, AreaCells, AreaIndex, EventClass,
+    EventSet, Index, Placed, ScoreError,
 };
 use crate::store::snapshot::Snapshot;
 use crate::store::Store;
@@ -129,7 +129,7 @@ pub fn explain(
             continue;
         }
         let age = d - events.day[i];
-        let harm = events.kind[i] == Kind::Harm;
+        let harm = events.kind[i] == EventClass::Harm;
         let g = events.kind[i].signal_factor();
         let sev = events.severity[i];
         let dec = decay(age, cfg.half_life_days);

@@ -21,7 +21,7 @@ mod prior;
 
 pub use areas::{AreaCells, AreaIndex};
 pub use engine::{decay, Engine, Scored};
-pub use events::{last_event_date, EventSet, Kind};
+pub use events::{last_event_date, EventClass, EventSet};
 pub use index::{escalation, index, saturate, Amounts, Index};
 pub use neighbourhood::{kernel, within};
 pub use placement::{placement, Placed};

@@ -2,7 +2,7 @@
 //! cells of its admin area; and the numbered source cells the engine walks.
 
 use super::areas::AreaIndex;
-use super::events::{precision_factor, EventSet, Kind};
+use super::events::{precision_factor, EventClass, EventSet};
 use crate::model::rows::Precision;
 use std::collections::HashMap;
 
@@ -74,7 +74,7 @@ impl Sources {
         for i in 0..events.len() {
             let cell = events.cell[i];
             own.push(source(cell, &mut sources));
-            if events.kind[i] == Kind::Other {
+            if events.kind[i] == EventClass::Other {
                 place.push(Place::None);
                 continue;
             }

@@ -5,7 +5,8 @@
 use super::problem::ApiError;
 use super::AppState;
 use crate::config::TokenConfig;
-use crate::model::visibility::{Audience, DEPLOYMENT_LAYERS};
+use crate::model::layer::Layer;
+use crate::model::visibility::Audience;
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
@@ -118,7 +119,10 @@ pub fn required(method: &Method, path: &str) -> Option<Scope> {
     let mut parts = path.trim_start_matches('/').split('/');
     let first = parts.next().unwrap_or_default();
     let layer_scope = |layer: Option<&str>| {
-        if layer.is_some_and(|l| DEPLOYMENT_LAYERS.contains(&l)) {
+        if layer
+            .and_then(Layer::from_id)
+            .is_some_and(Layer::shows_deployments)
+        {
             Scope::DeploymentsRead
         } else {
             Scope::RiskRead

@@ -4,6 +4,7 @@
 use super::auth::Access;
 use super::problem::ApiError;
 use super::{AppState, Loaded};
+use crate::model::layer::Layer;
 use crate::output::render::round6;
 use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderMap};
@@ -12,32 +13,15 @@ use axum::Json;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// What a collection holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Every cell of the snapshot.
-    Risk,
-    /// Gap cells.
-    Gaps,
-    /// Bases active on the snapshot date.
-    Bases,
-    /// Events of the snapshot's scoring window.
-    Events,
-    /// Loaded areas with summaries.
-    Areas,
-}
-
 /// A collection.
 #[derive(Debug)]
 pub struct CollectionDef {
-    /// Identifier in URLs.
-    pub id: &'static str,
+    /// The layer it publishes (its identifier, its sensitivity).
+    pub layer: Layer,
     /// Title.
     pub title: &'static str,
     /// Description.
     pub description: &'static str,
-    /// What it holds.
-    pub kind: Kind,
     /// Property filters it accepts.
     pub filters: &'static [&'static str],
 }
@@ -45,38 +29,33 @@ pub struct CollectionDef {
 /// The collections.
 pub const COLLECTIONS: [CollectionDef; 5] = [
     CollectionDef {
-        id: "risk",
+        layer: Layer::Risk,
         title: "Civilian-risk grid",
         description: "Every H3 cell of the mission area with its civilian-risk index, tier, calibrated probability of civilian harm within the calibration's horizon, and decomposition (and its coverage with deployments:read)",
-        kind: Kind::Risk,
         filters: &["tier", "gap", "area"],
     },
     CollectionDef {
-        id: "coverage-gaps",
+        layer: Layer::CoverageGaps,
         title: "Coverage gaps",
         description: "Cells whose risk tier is high or critical and that no peacekeeping base with protection capacity reaches",
-        kind: Kind::Gaps,
         filters: &["tier", "area"],
     },
     CollectionDef {
-        id: "bases",
+        layer: Layer::Bases,
         title: "Peacekeeping bases",
         description: "Bases active on the snapshot date (Geo-PKO map dates carried forward), with their reach",
-        kind: Kind::Bases,
         filters: &["mission"],
     },
     CollectionDef {
-        id: "events",
+        layer: Layer::Events,
         title: "Recent events",
         description: "Conflict events of the snapshot's scoring window, known by its date",
-        kind: Kind::Events,
         filters: &["category"],
     },
     CollectionDef {
-        id: "areas",
+        layer: Layer::Areas,
         title: "Areas",
         description: "Loaded areas (admin levels, sectors) with the snapshot's coverage summary",
-        kind: Kind::Areas,
         filters: &["level"],
     },
 ];
@@ -84,13 +63,13 @@ pub const COLLECTIONS: [CollectionDef; 5] = [
 pub(crate) fn find(id: &str, access: &Access) -> Result<&'static CollectionDef, ApiError> {
     COLLECTIONS
         .iter()
-        .find(|c| c.id == id)
+        .find(|c| c.layer.id() == id)
         .filter(|c| visible(c, access))
         .ok_or_else(|| ApiError::NotFound(format!("no collection `{id}`; see /collections")))
 }
 
 pub(crate) fn visible(c: &CollectionDef, access: &Access) -> bool {
-    access.audience().may_read_layer(c.id)
+    access.audience().may_read_layer(c.layer)
 }
 
 /// `http://host` of the request (empty when the Host header is absent or odd).
@@ -155,7 +134,7 @@ pub(crate) fn extent(s: &crate::store::snapshot::Snapshot) -> Value {
 pub(crate) fn describe(c: &CollectionDef, cur: &Loaded, base: &str) -> Value {
     let s = &cur.snapshot;
     json!({
-        "id": c.id,
+        "id": c.layer.id(),
         "title": c.title,
         "description": c.description,
         "itemType": "feature",
@@ -164,11 +143,11 @@ pub(crate) fn describe(c: &CollectionDef, cur: &Loaded, base: &str) -> Value {
         "queryables": c.filters,
         "snapshot": {"date": s.date, "version": s.info.sha256, "exposure_neutral": s.info.exposure_neutral},
         // The model behind the cells' `probability` (null: none stored when scored).
-        "calibration": matches!(c.kind, Kind::Risk | Kind::Gaps).then_some(&s.info.calibration),
+        "calibration": matches!(c.layer, Layer::Risk | Layer::CoverageGaps).then_some(&s.info.calibration),
         "attribution": s.attribution,
         "links": [
-            {"href": format!("{base}/collections/{}", c.id), "rel": "self", "type": "application/json"},
-            {"href": format!("{base}/collections/{}/items", c.id), "rel": "items", "type": "application/geo+json"}
+            {"href": format!("{base}/collections/{}", c.layer.id()), "rel": "self", "type": "application/json"},
+            {"href": format!("{base}/collections/{}/items", c.layer.id()), "rel": "items", "type": "application/geo+json"}
         ]
     })
 }

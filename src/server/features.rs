@@ -8,7 +8,8 @@ use super::{AppState, Loaded};
 use crate::analysis::rollup::Totals;
 use crate::grid::{cell_bbox, cell_from_u64, parse_cell};
 use crate::model::cell::{CellRecord, Tier};
-use crate::model::day::{format_date, parse_iso_date, rfc3339_now};
+use crate::model::day::{format_date, rfc3339_now};
+use crate::model::layer::Layer;
 use crate::model::rows::Event;
 use crate::output::render::{cell_geometry, cell_properties, num, point_geometry, push_feature};
 use axum::extract::{Extension, Path, Query, State};
@@ -122,7 +123,7 @@ fn event_feature(e: &Event) -> Feature {
 
 /// The snapshot's events: last day within the scoring window, known by the date.
 async fn window_events(state: &Arc<AppState>, loaded: &Loaded) -> Result<Vec<Event>, ApiError> {
-    let d = parse_iso_date(&loaded.snapshot.date).unwrap_or(0);
+    let d = loaded.snapshot.day();
     let from = d - state.config.score.window_days as i32 + 1;
     let st = state.clone();
     let events =
@@ -224,14 +225,14 @@ async fn features_of<'a>(
             .map(|(_, v)| v.as_str())
     };
     let snap = &loaded.snapshot;
-    Ok(match c.kind {
-        Kind::Risk | Kind::Gaps => {
+    Ok(match c.layer {
+        Layer::Risk | Layer::CoverageGaps => {
             let tier = filter("tier").and_then(Tier::parse);
             let gap = filter("gap").map(|v| v == "true");
             let area = filter("area");
             snap.cells
                 .iter()
-                .filter(|r| c.kind == Kind::Risk || r.gap)
+                .filter(|r| c.layer == Layer::Risk || r.gap)
                 .filter(|r| tier.is_none_or(|t| r.tier == t))
                 .filter(|r| gap.is_none_or(|g| r.gap == g))
                 .filter(|r| area.is_none_or(|a| r.area.as_deref() == Some(a)))
@@ -244,7 +245,7 @@ async fn features_of<'a>(
                 .map(Matched::Cell)
                 .collect()
         }
-        Kind::Bases => {
+        Layer::Bases => {
             let mission = filter("mission");
             crate::coverage::snapshot_bases(&loaded.bases, snap, &state.config.coverage)
                 .iter()
@@ -253,7 +254,7 @@ async fn features_of<'a>(
                 .map(|a| Matched::Built(base_feature(a, loaded)))
                 .collect()
         }
-        Kind::Events => {
+        Layer::Events => {
             let category = filter("category");
             window_events(state, loaded)
                 .await?
@@ -263,7 +264,7 @@ async fn features_of<'a>(
                 .map(|e| Matched::Built(event_feature(e)))
                 .collect()
         }
-        Kind::Areas => area_features(loaded, access, filter("level"))
+        Layer::Areas => area_features(loaded, access, filter("level"))
             .into_iter()
             .filter(|(_, g, _)| {
                 q.bbox
@@ -448,8 +449,8 @@ async fn find_feature(
     feature: &str,
     access: &Access,
 ) -> Result<Option<Feature>, ApiError> {
-    Ok(match c.kind {
-        Kind::Risk | Kind::Gaps => {
+    Ok(match c.layer {
+        Layer::Risk | Layer::CoverageGaps => {
             let Ok(cell) = parse_cell(feature) else {
                 return Ok(None);
             };
@@ -457,7 +458,7 @@ async fn find_feature(
             snap.index
                 .get(&u64::from(cell))
                 .map(|i| &snap.cells[*i])
-                .filter(|r| c.kind == Kind::Risk || r.gap)
+                .filter(|r| c.layer == Layer::Risk || r.gap)
                 .map(|r| cell_feature(r, &snap.date, access))
         }
         _ => {
@@ -538,7 +539,7 @@ mod tests {
 
     #[test]
     fn datetime_instants_and_intervals() {
-        let d = |s: &str| parse_iso_date(s);
+        let d = |s: &str| crate::model::day::parse_iso_date(s);
         assert_eq!(
             parse_datetime("2024-12-31").ok(),
             Some(DateRange {

@@ -45,6 +45,7 @@ pub async fn openapi(State(state): State<Arc<AppState>>) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::layer::Layer;
 
     #[test]
     fn the_document_is_openapi_3_0_with_the_limits() {
@@ -56,11 +57,19 @@ mod tests {
             (limit["default"].as_u64(), limit["maximum"].as_u64()),
             (Some(100), Some(10_000))
         );
-        for c in ["risk", "coverage-gaps", "bases", "events", "areas"] {
+        // The document lists the layers of `Layer`, the one list of them.
+        for c in Layer::ALL.map(Layer::id) {
             assert!(
                 v["paths"][format!("/collections/{c}/items")].is_object(),
                 "{c}"
             );
+        }
+        for path in [
+            "/tiles/{layer}/tilejson.json",
+            "/tiles/{layer}/{z}/{x}/{y}.mvt",
+        ] {
+            let layers = &v["paths"][path]["get"]["parameters"][0]["schema"]["enum"];
+            assert_eq!(layers, &serde_json::json!(Layer::tiled_ids()), "{path}");
         }
     }
 }

@@ -9,6 +9,7 @@ use super::{AppState, Loaded};
 use crate::analysis::rollup::by_resolution;
 use crate::grid::{cell_bbox, cell_from_u64};
 use crate::model::cell::Tier;
+use crate::model::layer::Layer;
 use crate::output::mvt::{encode_tile, Feature, Geometry, TileId, Value, BUFFER};
 use axum::body::Body;
 use axum::extract::{Extension, Path, State};
@@ -19,8 +20,6 @@ use serde_json::json;
 use std::io::Write;
 use std::sync::Arc;
 
-/// The tile layers.
-pub const LAYERS: [&str; 3] = ["risk", "coverage-gaps", "bases"];
 /// Highest zoom served.
 pub const MAX_ZOOM: u8 = 16;
 
@@ -157,7 +156,7 @@ fn round(x: f64) -> f64 {
 pub fn tile_features(
     state: &AppState,
     loaded: &Loaded,
-    layer: &str,
+    layer: Layer,
     tile: TileId,
     access: &Access,
 ) -> Result<Vec<Feature>, ApiError> {
@@ -166,7 +165,7 @@ pub fn tile_features(
         |b: &[f64; 4]| b[0] <= env[2] && b[2] >= env[0] && b[1] <= env[3] && b[3] >= env[1];
     let audience = access.audience();
     let base = state.config.grid.resolution;
-    if layer == "bases" {
+    if layer == Layer::Bases {
         let active = crate::coverage::snapshot_bases(
             &loaded.bases,
             &loaded.snapshot,
@@ -194,7 +193,7 @@ pub fn tile_features(
             .collect());
     }
     let res = resolution_for_zoom(tile.z, base);
-    let gaps_only = layer == "coverage-gaps";
+    let gaps_only = layer == Layer::CoverageGaps;
     Ok(units(loaded, res, base)?
         .iter()
         .filter(|u| !gaps_only || u.gap_cells > 0)
@@ -230,21 +229,18 @@ pub fn tile_features(
         .collect())
 }
 
-/// The layer, if it exists and the caller may read it.
-fn layer_of(layer: &str, access: &Access) -> Result<&'static str, ApiError> {
-    let l = LAYERS
-        .iter()
-        .find(|l| **l == layer)
-        .copied()
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "no tile layer `{layer}`; layers: {}",
-                LAYERS.join(", ")
-            ))
-        })?;
+/// The tiled layer, if it exists and the caller may read it.
+fn layer_of(layer: &str, access: &Access) -> Result<Layer, ApiError> {
+    let l = Layer::from_id(layer).filter(|l| l.tiled()).ok_or_else(|| {
+        ApiError::NotFound(format!(
+            "no tile layer `{layer}`; layers: {}",
+            Layer::tiled_ids().join(", ")
+        ))
+    })?;
     if !access.audience().may_read_layer(l) {
         return Err(ApiError::Forbidden(format!(
-            "the `{l}` layer needs the `deployments:read` scope"
+            "the `{}` layer needs the `deployments:read` scope",
+            l.id()
         )));
     }
     Ok(l)
@@ -261,7 +257,7 @@ pub async fn tile(
     let id = tile_id(&z, &x, &file)?;
     let cur = state.current();
     let features = tile_features(&state, &cur, layer, id, &access)?;
-    let Some(bytes) = encode_tile(layer, &features) else {
+    let Some(bytes) = encode_tile(layer.id(), &features) else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     let gzip = headers
@@ -325,7 +321,7 @@ pub async fn tilejson(
     let mut b = super::collections::snapshot_bbox(snap);
     b[1] = b[1].max(-85.0511);
     b[3] = b[3].min(85.0511);
-    let fields = if layer == "bases" {
+    let fields = if layer == Layer::Bases {
         json!({"id": "String", "mission": "String", "location": "String", "troops": "Number", "reach_km": "Number", "protects": "Boolean"})
     } else {
         let mut f = json!({"h3": "String: H3 cell index", "resolution": "Number: H3 resolution", "risk": "Number: worst cell risk", "risk_mean": "Number: population-weighted mean risk", "tier": "String: worst tier", "cells": "Number", "high_cells": "Number", "population": "Number"});
@@ -346,7 +342,7 @@ pub async fn tilejson(
         "maxzoom": MAX_ZOOM,
         "bounds": [b[0], b[1], b[2], b[3]],
         "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, 7],
-        "vector_layers": [{"id": layer, "fields": fields, "minzoom": 0, "maxzoom": MAX_ZOOM}],
+        "vector_layers": [{"id": layer.id(), "fields": fields, "minzoom": 0, "maxzoom": MAX_ZOOM}],
     }))
     .into_response())
 }

@@ -1,6 +1,6 @@
 //! The simulated events written as an ACLED export and as a UCDP GED CSV.
 
-use super::violence::{Kind, SimEvent};
+use super::violence::{Act, SimEvent};
 use super::world::*;
 use crate::model::day::{format_date, ymd_from_days};
 use crate::model::rand::SplitMix64;
@@ -18,29 +18,29 @@ pub(super) fn acled_csv(rng: &mut SplitMix64, events: &[SimEvent]) -> String {
     for (i, e) in events.iter().enumerate() {
         let group = GROUPS[e.group];
         let (disorder, etype, sub, a1, a2) = match e.kind {
-            Kind::Attack => (
+            Act::Attack => (
                 "Political violence",
                 "Violence against civilians",
                 "Attack",
                 group,
                 CIVILIANS,
             ),
-            Kind::Abduction => (
+            Act::Abduction => (
                 "Political violence",
                 "Violence against civilians",
                 "Abduction/forced disappearance",
                 group,
                 CIVILIANS,
             ),
-            Kind::SexualViolence => (
+            Act::SexualViolence => (
                 "Political violence",
                 "Violence against civilians",
                 "Sexual violence",
                 group,
                 CIVILIANS,
             ),
-            Kind::Clash => ("Political violence", "Battles", "Armed clash", STATE, group),
-            Kind::Ied => (
+            Act::Clash => ("Political violence", "Battles", "Armed clash", STATE, group),
+            Act::Ied => (
                 "Political violence",
                 "Explosions/Remote violence",
                 "Remote explosive/landmine/IED",
@@ -51,7 +51,7 @@ pub(super) fn acled_csv(rng: &mut SplitMix64, events: &[SimEvent]) -> String {
                     STATE
                 },
             ),
-            Kind::Shelling => (
+            Act::Shelling => (
                 "Political violence",
                 "Explosions/Remote violence",
                 "Shelling/artillery/missile attack",
@@ -62,21 +62,21 @@ pub(super) fn acled_csv(rng: &mut SplitMix64, events: &[SimEvent]) -> String {
                     STATE
                 },
             ),
-            Kind::Protest => (
+            Act::Protest => (
                 "Demonstrations",
                 "Protests",
                 "Peaceful protest",
                 ("Protesters (Kandara)", "Protesters"),
                 ("", ""),
             ),
-            Kind::MobViolence => (
+            Act::MobViolence => (
                 "Political violence; Demonstrations",
                 "Riots",
                 "Mob violence",
                 ("Rioters (Kandara)", "Rioters"),
                 CIVILIANS,
             ),
-            Kind::Strategic => (
+            Act::Strategic => (
                 "Strategic developments",
                 "Strategic developments",
                 "Headquarters or base established",
@@ -93,15 +93,15 @@ pub(super) fn acled_csv(rng: &mut SplitMix64, events: &[SimEvent]) -> String {
             format!("{}-{}", a1.1, a2.1)
         };
         let notes = match e.kind {
-            Kind::Attack if e.fatalities > 0 => format!("On {date}, {} attacked the area of {}, killing {} civilians. Houses were burned, and residents fled to the bush.", a1.0, town.name, e.fatalities),
-            Kind::Attack => format!("On {date}, {} looted the village near {}; no fatalities reported.", a1.0, town.name),
-            Kind::Abduction => format!("On {date}, {} abducted several civilians near {}, demanding \"ransom\".", a1.0, town.name),
-            Kind::SexualViolence => format!("On {date}, members of {} committed sexual violence against women near {}.", a1.0, town.name),
-            Kind::Clash => format!("On {date}, {} clashed with {} near {}, {} fatalities.", a1.0, a2.0, town.name, e.fatalities),
-            Kind::Ied | Kind::Shelling => format!("On {date}, an explosive device hit a vehicle near {}, {} fatalities.", town.name, e.fatalities),
-            Kind::Protest => format!("On {date}, residents of {} protested against insecurity.", town.name),
-            Kind::MobViolence => format!("On {date}, a mob attacked a suspected informant in {}.", town.name),
-            Kind::Strategic => format!("On {date}, {} set up a new position near {}.", a1.0, town.name),
+            Act::Attack if e.fatalities > 0 => format!("On {date}, {} attacked the area of {}, killing {} civilians. Houses were burned, and residents fled to the bush.", a1.0, town.name, e.fatalities),
+            Act::Attack => format!("On {date}, {} looted the village near {}; no fatalities reported.", a1.0, town.name),
+            Act::Abduction => format!("On {date}, {} abducted several civilians near {}, demanding \"ransom\".", a1.0, town.name),
+            Act::SexualViolence => format!("On {date}, members of {} committed sexual violence against women near {}.", a1.0, town.name),
+            Act::Clash => format!("On {date}, {} clashed with {} near {}, {} fatalities.", a1.0, a2.0, town.name, e.fatalities),
+            Act::Ied | Act::Shelling => format!("On {date}, an explosive device hit a vehicle near {}, {} fatalities.", town.name, e.fatalities),
+            Act::Protest => format!("On {date}, residents of {} protested against insecurity.", town.name),
+            Act::MobViolence => format!("On {date}, a mob attacked a suspected informant in {}.", town.name),
+            Act::Strategic => format!("On {date}, {} set up a new position near {}.", a1.0, town.name),
         };
         // Uploaded on the Tuesday after the event, 1–3 weeks later.
         let upload = e.day + 7 + rng.below(14) as i32;
@@ -163,8 +163,8 @@ pub(super) fn ucdp_csv(rng: &mut SplitMix64, events: &[SimEvent]) -> String {
     let mut id = 500_000;
     for e in events {
         let tov = match e.kind {
-            Kind::Attack if e.fatalities > 0 => 3,
-            Kind::Clash if e.fatalities > 0 => {
+            Act::Attack if e.fatalities > 0 => 3,
+            Act::Clash if e.fatalities > 0 => {
                 if e.group == 2 {
                     2
                 } else {

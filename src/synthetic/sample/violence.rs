@@ -6,7 +6,7 @@ use crate::model::day::ymd_from_days;
 use crate::model::rand::SplitMix64;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(super) enum Kind {
+pub(super) enum Act {
     Attack,
     Abduction,
     SexualViolence,
@@ -23,7 +23,7 @@ pub(super) struct SimEvent {
     pub(super) day: i32,
     pub(super) lat: f64,
     pub(super) lon: f64,
-    pub(super) kind: Kind,
+    pub(super) kind: Act,
     pub(super) group: usize,
     pub(super) fatalities: i64,
     pub(super) civilian_targeting: bool,
@@ -48,21 +48,21 @@ pub(super) fn simulate(rng: &mut SplitMix64) -> Vec<SimEvent> {
         if rng.next_f64() < 0.05 {
             let t = rng.pick(&TOWNS);
             let kind = if rng.next_f64() < 0.7 {
-                Kind::Protest
+                Act::Protest
             } else {
-                Kind::MobViolence
+                Act::MobViolence
             };
             queue.push(make_event(rng, d, t.lat, t.lon, kind, 0));
         }
         if rng.next_f64() < 0.03 {
             let h = rng.pick(&HOTSPOTS);
-            queue.push(make_event(rng, d, h.lat, h.lon, Kind::Strategic, h.group));
+            queue.push(make_event(rng, d, h.lat, h.lon, Act::Strategic, h.group));
         }
     }
     // Self-excitation: each event triggers Poisson(0.55) offspring, ~6 days later, ~7 km away.
     let mut all = Vec::new();
     while let Some(parent) = queue.pop() {
-        if !matches!(parent.kind, Kind::Protest | Kind::Strategic) {
+        if !matches!(parent.kind, Act::Protest | Act::Strategic) {
             let n = rng.poisson(0.55);
             for _ in 0..n {
                 let delay = 1 + (-(1.0 - rng.next_f64()).ln() * 6.0) as i32;
@@ -88,29 +88,29 @@ pub(super) fn simulate(rng: &mut SplitMix64) -> Vec<SimEvent> {
     all
 }
 
-pub(super) fn pick_kind(rng: &mut SplitMix64, parent: Option<Kind>) -> Kind {
+pub(super) fn pick_kind(rng: &mut SplitMix64, parent: Option<Act>) -> Act {
     let u = rng.next_f64();
     // After a clash, reprisals against civilians are likely.
     let civ = match parent {
-        Some(Kind::Clash) => 0.55,
-        Some(Kind::Attack | Kind::Abduction | Kind::SexualViolence) => 0.6,
+        Some(Act::Clash) => 0.55,
+        Some(Act::Attack | Act::Abduction | Act::SexualViolence) => 0.6,
         _ => 0.45,
     };
     if u < civ {
         let v = rng.next_f64();
         if v < 0.6 {
-            Kind::Attack
+            Act::Attack
         } else if v < 0.85 {
-            Kind::Abduction
+            Act::Abduction
         } else {
-            Kind::SexualViolence
+            Act::SexualViolence
         }
     } else if u < civ + 0.35 {
-        Kind::Clash
+        Act::Clash
     } else if rng.next_f64() < 0.6 {
-        Kind::Ied
+        Act::Ied
     } else {
-        Kind::Shelling
+        Act::Shelling
     }
 }
 
@@ -119,25 +119,25 @@ pub(super) fn make_event(
     day: i32,
     lat: f64,
     lon: f64,
-    kind: Kind,
+    kind: Act,
     group: usize,
 ) -> SimEvent {
     let fatalities = match kind {
-        Kind::Attack => {
+        Act::Attack => {
             if rng.next_f64() < 0.35 {
                 0
             } else {
                 1 + rng.poisson(2.5) as i64
             }
         }
-        Kind::Clash => rng.poisson(4.0) as i64,
-        Kind::Ied | Kind::Shelling => rng.poisson(1.2) as i64,
-        Kind::MobViolence => rng.poisson(0.4) as i64,
-        Kind::Abduction | Kind::SexualViolence | Kind::Protest | Kind::Strategic => 0,
+        Act::Clash => rng.poisson(4.0) as i64,
+        Act::Ied | Act::Shelling => rng.poisson(1.2) as i64,
+        Act::MobViolence => rng.poisson(0.4) as i64,
+        Act::Abduction | Act::SexualViolence | Act::Protest | Act::Strategic => 0,
     };
     let civilian_targeting = match kind {
-        Kind::Attack | Kind::Abduction | Kind::SexualViolence => true,
-        Kind::Ied | Kind::Shelling => rng.next_f64() < 0.3,
+        Act::Attack | Act::Abduction | Act::SexualViolence => true,
+        Act::Ied | Act::Shelling => rng.next_f64() < 0.3,
         _ => false,
     };
     let u = rng.next_f64();
