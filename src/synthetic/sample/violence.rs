@@ -5,6 +5,7 @@ use super::world::*;
 use crate::model::day::ymd_from_days;
 use crate::model::rand::SplitMix64;
 
+/// What a simulated act of violence is: it decides its ACLED and UCDP event types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Act {
     Attack,
