@@ -1,7 +1,7 @@
-//! Presence and reach of peacekeeping bases, the per-cell coverage and gap flags
-//! (DESIGN §4), and what is built on them: summaries and the gap hit rate
-//! ([`summary`]), responsiveness ([`responsiveness`]), what-if scenarios ([`scenario`]),
-//! placement of new bases ([`plan`]) and events outside every base's reach ([`reach`]).
+//! Presence and reach of peacekeeping bases, the bases active on a day or a snapshot, the
+//! per-cell coverage and gap flags (DESIGN §4). What is built on them — summaries,
+//! responsiveness, scenarios, plans, events outside every base's reach — is in
+//! [`crate::analysis`].
 
 use crate::config::CoverageConfig;
 use crate::grid::{cell_from_u64, center, distance_km, rings_for_km, unit};

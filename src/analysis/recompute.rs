@@ -26,7 +26,7 @@ pub struct SnapshotGrid<'s> {
 }
 
 impl<'s> SnapshotGrid<'s> {
-    /// Prepares `cells` (sorted by cell, as in a [`Snapshot`]).
+    /// Prepares `cells` (sorted by cell, as in a [`crate::store::snapshot::Snapshot`]).
     pub fn new(cells: &'s [CellRecord], res: Resolution, min_troops_per_1000: f64) -> Self {
         let pos = CellPositions::new(cells.iter().map(|r| r.cell).collect(), res);
         let centres = cells.iter().map(|r| (r.lat, r.lon)).collect();

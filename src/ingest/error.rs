@@ -3,7 +3,7 @@
 use crate::store::StoreError;
 use polars::prelude::PolarsError;
 
-/// Errors of the ingest layer. Row-level problems are [`Reject`]s, not errors.
+/// Errors of the ingest layer. Row-level problems are [`super::Reject`]s, not errors.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// The file could not be read.

@@ -3,7 +3,7 @@
 //! polars selects the events a run needs ([`events`]); the [`engine`] turns them into each
 //! cell's amounts day by day (decayed civilian harm and armed conflict, spread from the
 //! surrounding rings, the neighbourhood's baseline and escalation, climate stress); the
-//! [`index`] formula combines them with exposure into the risk, its tier and its
+//! [`index`](mod@index) formula combines them with exposure into the risk, its tier and its
 //! decomposition, in deterministic order, so that scoring twice gives byte-identical
 //! snapshots.
 
