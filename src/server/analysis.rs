@@ -97,23 +97,7 @@ pub async fn summaries(
             format!("`{level}`: use mission or a loaded area level"),
         )
     })?;
-    let rows = match range_params(&q)? {
-        None => summary::summarise(
-            &cur.snapshot.date,
-            &cur.snapshot.cells,
-            &by,
-            None,
-            &cur.areas,
-            &cur.area_cells,
-        ),
-        Some((from, to)) => {
-            let (st, areas, cells) = (state.clone(), cur.areas.clone(), cur.area_cells.clone());
-            blocking(move || {
-                st.read_store(|s| Ok(summary::series(s, &from, &to, &by, &areas, &cells)?))
-            })
-            .await?
-        }
-    };
+    let rows = summaries_of(&state, &cur, by, range_params(&q)?).await?;
     let mut rows: Vec<Value> = rows.iter().map(|r| json!(r)).collect();
     rows.iter_mut()
         .filter_map(Value::as_object_mut)
@@ -156,6 +140,29 @@ fn grid_of<'a>(state: &AppState, loaded: &'a Loaded) -> Result<SnapshotGrid<'a>,
         res,
         state.config.coverage.min_troops_per_1000,
     ))
+}
+
+/// The summaries of the served snapshot, or of the stored snapshots of a range.
+async fn summaries_of(
+    state: &Arc<AppState>,
+    cur: &Arc<Loaded>,
+    by: GroupBy,
+    range: Option<(String, String)>,
+) -> Result<Vec<summary::Summary>, ApiError> {
+    let Some((from, to)) = range else {
+        let s = &cur.snapshot;
+        return Ok(summary::summarise(
+            &s.date,
+            &s.cells,
+            &by,
+            None,
+            &cur.areas,
+            &cur.area_cells,
+        ));
+    };
+    let (st, areas, cells) = (state.clone(), cur.areas.clone(), cur.area_cells.clone());
+    blocking(move || st.read_store(|s| Ok(summary::series(s, &from, &to, &by, &areas, &cells)?)))
+        .await
 }
 
 /// `POST /scenarios` (a scenario as JSON): the changed cells and summary deltas on the

@@ -288,15 +288,8 @@ pub async fn items(
     negotiate(&headers)?;
     let cfg = &state.config.server;
     let q = parse_items_query(&params, cfg.default_limit, cfg.max_limit, c.filters)?;
-    if q.filters.iter().any(|(k, _)| k == "gap") && !access.audience().sees_deployments() {
-        return Err(ApiError::Forbidden(
-            "filtering on `gap` needs the `deployments:read` scope".into(),
-        ));
-    }
-    let raw_datetime = params
-        .iter()
-        .find(|(k, _)| k == "datetime")
-        .map(|(_, v)| v.as_str());
+    filters_allowed(&q, &access)?;
+    let raw_datetime = raw_param(&params, "datetime");
     // A large page is rendered and sent a few at a time (server.max_heavy_requests).
     let permit = match q.limit > HEAVY_PAGE {
         true => Some(state.heavy_permit().await?),

@@ -1,6 +1,7 @@
 //! The query of an items request: `limit`, `offset`, `bbox`, `datetime` and the property
 //! filters, parsed and checked, and written back for paging links.
 
+use super::auth::Access;
 use super::problem::ApiError;
 use crate::model::cell::Tier;
 use crate::model::day::parse_iso_date;
@@ -142,6 +143,28 @@ pub fn parse_items_query(
         }
     }
     Ok(q)
+}
+
+/// Refuses a filter on a field the caller may not see (`gap` without `deployments:read`).
+pub(crate) fn filters_allowed(q: &ItemsQuery, access: &Access) -> Result<(), ApiError> {
+    match q
+        .filters
+        .iter()
+        .find(|(k, _)| !access.audience().may_see(k))
+    {
+        Some((k, _)) => Err(ApiError::Forbidden(format!(
+            "filtering on `{k}` needs the `deployments:read` scope"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The raw value of a parameter, as given (for links that repeat it).
+pub(crate) fn raw_param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    params
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 pub(crate) fn validate_filter(name: &str, v: &str) -> Result<(), ApiError> {

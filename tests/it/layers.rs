@@ -183,7 +183,7 @@ fn handlers_are_short() {
                 .iter()
                 .position(|l| *l == "}")
                 .map_or(usize::MAX, |n| n + 1);
-            if len > 45 {
+            if len > 40 {
                 long.push(format!("{}: {name}, {len} lines", file.display()));
             }
         }
