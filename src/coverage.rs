@@ -5,6 +5,7 @@
 
 use crate::config::CoverageConfig;
 use crate::grid::{cell_from_u64, center, distance_km, rings_for_km, unit};
+pub use crate::model::cell::{CellCoverage, Flags};
 use crate::model::rows::Base;
 use crate::store::snapshot::Snapshot;
 use h3o::{CellIndex, Resolution};
@@ -123,25 +124,6 @@ pub fn active_bases<'a>(
         .collect()
 }
 
-/// Coverage of one cell.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct CellCoverage {
-    /// Reached by a protecting base.
-    pub covered: bool,
-    /// Reached by any base.
-    pub presence: bool,
-    /// Nearest active base, `location (mission)`.
-    pub nearest_base: Option<String>,
-    /// Its distance, km.
-    pub nearest_base_km: Option<f64>,
-    /// Its mission.
-    pub mission: Option<String>,
-    /// Troops of the protecting bases that reach the cell.
-    pub troops_in_reach: i64,
-    /// Σ over reaching bases of troops × 1000 / residents within that base's reach.
-    pub troops_per_1000: Option<f64>,
-}
-
 /// Computes the coverage of every grid cell (`pos` the sorted cells, `centres` their
 /// centres), in the order of the cells. `population` gives the residents of each
 /// position (none: no population data); residents within a base's reach are those of the
@@ -201,17 +183,6 @@ pub fn assess(
         }
     }
     out
-}
-
-/// The gap flags of a cell (methodology §7).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Flags {
-    /// High or critical and not covered.
-    pub gap: bool,
-    /// High or critical, covered, troops per 1,000 below the threshold.
-    pub under_covered: bool,
-    /// risk × exposure × (1 − coverage strength).
-    pub gap_severity: f64,
 }
 
 impl Flags {

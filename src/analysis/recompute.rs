@@ -69,19 +69,9 @@ impl<'s> SnapshotGrid<'s> {
 /// `r` with coverage `c` and the gap flags that follow from it.
 pub fn with_coverage(r: &CellRecord, c: CellCoverage, min_troops_per_1000: f64) -> CellRecord {
     let f = Flags::of(r.tier, r.risk, r.exposure, &c, min_troops_per_1000);
-    CellRecord {
-        covered: c.covered,
-        presence: c.presence,
-        nearest_base: c.nearest_base,
-        nearest_base_km: c.nearest_base_km,
-        mission: c.mission,
-        troops_in_reach: c.troops_in_reach,
-        troops_per_1000: c.troops_per_1000,
-        gap: f.gap,
-        under_covered: f.under_covered,
-        gap_severity: f.gap_severity,
-        ..r.clone()
-    }
+    let mut out = r.clone();
+    out.set_coverage(c, f);
+    out
 }
 
 #[cfg(test)]

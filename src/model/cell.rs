@@ -143,7 +143,51 @@ pub struct CellRecord {
     pub gap_severity: f64,
 }
 
+/// Coverage of one cell.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CellCoverage {
+    /// Reached by a protecting base.
+    pub covered: bool,
+    /// Reached by any base.
+    pub presence: bool,
+    /// Nearest active base, `location (mission)`.
+    pub nearest_base: Option<String>,
+    /// Its distance, km.
+    pub nearest_base_km: Option<f64>,
+    /// Its mission.
+    pub mission: Option<String>,
+    /// Troops of the protecting bases that reach the cell.
+    pub troops_in_reach: i64,
+    /// Σ over reaching bases of troops × 1000 / residents within that base's reach.
+    pub troops_per_1000: Option<f64>,
+}
+
+/// The gap flags of a cell (methodology §7).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Flags {
+    /// High or critical and not covered.
+    pub gap: bool,
+    /// High or critical, covered, troops per 1,000 below the threshold.
+    pub under_covered: bool,
+    /// risk × exposure × (1 − coverage strength).
+    pub gap_severity: f64,
+}
+
 impl CellRecord {
+    /// Sets the coverage columns and the gap flags (the one place they are copied in).
+    pub fn set_coverage(&mut self, c: CellCoverage, f: Flags) {
+        self.covered = c.covered;
+        self.presence = c.presence;
+        self.nearest_base = c.nearest_base;
+        self.nearest_base_km = c.nearest_base_km;
+        self.mission = c.mission;
+        self.troops_in_reach = c.troops_in_reach;
+        self.troops_per_1000 = c.troops_per_1000;
+        self.gap = f.gap;
+        self.under_covered = f.under_covered;
+        self.gap_severity = f.gap_severity;
+    }
+
     /// The six index components, in [`crate::risk::index::COMPONENTS`] order.
     pub fn components(&self) -> [f64; 6] {
         [

@@ -510,7 +510,7 @@ impl Engine {
                 let prev = previous.as_ref().and_then(|p| p[i].as_ref());
                 let weight = day.harm[i] + day.conflict[i];
                 let (lat, lon) = this.centres[i];
-                CellRecord {
+                let mut record = CellRecord {
                     cell: *cell,
                     lat,
                     lon,
@@ -544,17 +544,10 @@ impl Engine {
                     precise_share: (weight > 0.0).then(|| (day.precise[i] / weight).min(1.0)),
                     civilian_fatalities_30d: day.civ30[i],
                     civilian_fatalities_90d: day.civ90[i],
-                    covered: cov.covered,
-                    presence: cov.presence,
-                    nearest_base: cov.nearest_base.clone(),
-                    mission: cov.mission.clone(),
-                    nearest_base_km: cov.nearest_base_km,
-                    troops_in_reach: cov.troops_in_reach,
-                    troops_per_1000: cov.troops_per_1000,
-                    gap: flags.gap,
-                    under_covered: flags.under_covered,
-                    gap_severity: flags.gap_severity,
-                }
+                    ..CellRecord::quiet(*cell, (lat, lon))
+                };
+                record.set_coverage(cov.clone(), flags);
+                record
             })
             .collect();
         let mut tiers = [0usize; 5];
