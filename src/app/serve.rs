@@ -88,7 +88,7 @@ pub struct Token {
 pub fn token(name: &str, scopes: &[String]) -> Result<Token, Error> {
     if let Some(bad) = scopes
         .iter()
-        .find(|s| !crate::config::SCOPES.contains(&s.as_str()))
+        .find(|s| crate::config::Scope::parse(s).is_none())
     {
         return Err(Error::Argument {
             parameter: "--scopes",

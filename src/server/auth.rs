@@ -4,6 +4,7 @@
 
 use super::problem::ApiError;
 use super::AppState;
+pub use crate::config::Scope;
 use crate::config::TokenConfig;
 use crate::model::layer::Layer;
 use crate::model::visibility::Audience;
@@ -12,28 +13,6 @@ use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::sync::Arc;
-
-/// A scope a route needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scope {
-    /// The risk grid, events, areas, grids, explanations, alerts, summaries.
-    RiskRead,
-    /// Bases, coverage gaps, scenarios, plans.
-    DeploymentsRead,
-    /// Everything, and `/metrics`.
-    Admin,
-}
-
-impl Scope {
-    /// The configuration name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::RiskRead => "risk:read",
-            Scope::DeploymentsRead => "deployments:read",
-            Scope::Admin => "admin",
-        }
-    }
-}
 
 /// What the caller of a request may see (a request extension set by [`authenticate`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,7 +61,7 @@ impl Access {
     }
 
     fn of(token: &TokenConfig) -> Access {
-        let has = |s: Scope| token.scopes.iter().any(|x| x == s.as_str());
+        let has = |s: Scope| token.scopes.contains(&s);
         Access {
             risk: has(Scope::RiskRead),
             deployments: has(Scope::DeploymentsRead),
@@ -274,7 +253,7 @@ mod tests {
         let tokens = vec![TokenConfig {
             name: "analyst".into(),
             sha256: token_hash("s3cret"),
-            scopes: vec!["risk:read".into()],
+            scopes: vec![Scope::RiskRead],
         }];
         let h = |v: &str| HeaderValue::from_str(v).ok();
         let a = access_of(&tokens, h("Bearer s3cret").as_ref());

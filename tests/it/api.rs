@@ -6,6 +6,7 @@ use crate::common;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 use std::sync::{Arc, OnceLock};
+use vigil::config::Scope;
 use vigil::config::{Config, TokenConfig};
 use vigil::server::{self, AppState};
 
@@ -40,15 +41,15 @@ fn open() -> Arc<AppState> {
 
 fn with_tokens() -> Arc<AppState> {
     let mut config = Config::default();
-    let token = |name: &str, scopes: &[&str]| TokenConfig {
+    let token = |name: &str, scopes: &[Scope]| TokenConfig {
         name: name.into(),
         sha256: vigil::server::auth::token_hash(&format!("{name}-secret")),
-        scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        scopes: scopes.to_vec(),
     };
     config.server.tokens = vec![
-        token("analyst", &["risk:read"]),
-        token("planner", &["risk:read", "deployments:read"]),
-        token("ops", &["admin"]),
+        token("analyst", &[Scope::RiskRead]),
+        token("planner", &[Scope::RiskRead, Scope::DeploymentsRead]),
+        token("ops", &[Scope::Admin]),
     ];
     state_with(config)
 }
