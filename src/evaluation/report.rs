@@ -184,27 +184,6 @@ impl Backtest {
         }
         s
     }
-
-    /// A calibration, one line.
-    pub fn calibration_summary(c: &crate::model::params::Calibration) -> String {
-        let terms: Vec<String> = c
-            .features
-            .iter()
-            .zip(&c.coefficients)
-            .map(|(f, b)| format!("{f} {b:.3}"))
-            .collect();
-        format!(
-        "{}, horizon {} days, seen events up to {}; intercept {:.3}, {}; {} rows ({} followed by civilian harm), base rate {:.5}",
-        c.basis,
-        c.horizon_days,
-        c.fitted_until,
-        c.intercept,
-        terms.join(", "),
-        c.rows,
-        c.positives,
-        c.base_rate
-    )
-    }
 }
 
 /// A calibration, one line.

@@ -139,22 +139,12 @@ pub(super) fn unix_now() -> u64 {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::model::rows::{PopulationCell, Table};
+    use crate::model::rows::PopulationCell;
 
     #[test]
     fn gc_removes_leftovers_of_a_dead_writer_but_nothing_live() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let rows = vec![PopulationCell {
-            cell: 0x872a1072bffffff,
-            population: 10.0,
-        }];
-        let df = PopulationCell::to_frame(&rows).unwrap_or_else(|e| panic!("{e}"));
-        store
-            .publish(vec![("population", df)], None)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (dir, mut store, publish) = crate::store::test_writer();
+        publish(&mut store, 10.0);
         std::fs::create_dir_all(dir.path().join("snapshots")).unwrap_or_else(|e| panic!("{e}"));
         for f in [
             ".manifest.json.4242.tmp",

@@ -345,6 +345,27 @@ impl Store {
     }
 }
 
+/// A writer on a new store in a temporary folder, and a helper that publishes one
+/// population row (tests of the store's files).
+#[cfg(test)]
+pub(crate) fn test_writer() -> (tempfile::TempDir, Store, impl Fn(&mut Store, f64)) {
+    use crate::model::rows::PopulationCell;
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let store =
+        Store::open_writer(dir.path(), 7, &Default::default()).unwrap_or_else(|e| panic!("{e}"));
+    let publish = |store: &mut Store, population: f64| {
+        let rows = [PopulationCell {
+            cell: 0x872a1072bffffff,
+            population,
+        }];
+        let df = PopulationCell::to_frame(&rows).unwrap_or_else(|e| panic!("{e}"));
+        store
+            .publish(vec![("population", df)], None)
+            .unwrap_or_else(|e| panic!("{e}"));
+    };
+    (dir, store, publish)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,18 +373,9 @@ mod tests {
 
     #[test]
     fn publish_replaces_files_and_keeps_manifest_consistent() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (dir, mut store, publish) = test_writer();
         for pop in [10.0, 20.0] {
-            let rows = vec![PopulationCell {
-                cell: 0x872a1072bffffff,
-                population: pop,
-            }];
-            let df = PopulationCell::to_frame(&rows).unwrap_or_else(|e| panic!("{e}"));
-            store
-                .publish(vec![("population", df)], None)
-                .unwrap_or_else(|e| panic!("{e}"));
+            publish(&mut store, pop);
         }
         let reopened = Store::open(dir.path(), 7).unwrap_or_else(|e| panic!("{e}"));
         let rows: Vec<PopulationCell> = reopened.read().unwrap_or_else(|e| panic!("{e}"));
@@ -413,17 +425,8 @@ mod tests {
 
     #[test]
     fn an_interrupted_publish_leaves_the_previous_state() {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let rows = vec![PopulationCell {
-            cell: 0x872a1072bffffff,
-            population: 10.0,
-        }];
-        let df = PopulationCell::to_frame(&rows).unwrap_or_else(|e| panic!("{e}"));
-        store
-            .publish(vec![("population", df)], None)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (dir, mut store, publish) = test_writer();
+        publish(&mut store, 10.0);
         // A crash mid-publish leaves a new data file and a half-written temporary manifest.
         let mut next = PopulationCell::to_frame(&[PopulationCell {
             cell: 0x872a1072bffffff,
