@@ -39,7 +39,7 @@ fn bench(c: &mut Criterion) {
     // Two temporary operating bases at the two riskiest gap cells, and the first active
     // base closed.
     let mut gaps: Vec<&vigil::model::cell::CellRecord> =
-        snap.cells.iter().filter(|r| r.gap).collect();
+        snap.cells.iter().filter(|r| r.flags.gap).collect();
     gaps.sort_by(|a, b| b.risk.total_cmp(&a.risk));
     let scenario = Scenario {
         add: gaps
@@ -58,7 +58,7 @@ fn bench(c: &mut Criterion) {
         close: snap
             .cells
             .iter()
-            .find_map(|r| r.nearest_base.clone())
+            .find_map(|r| r.coverage.nearest_base.clone())
             .into_iter()
             .collect(),
     };

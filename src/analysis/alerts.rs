@@ -31,7 +31,10 @@ impl Earlier {
             return Ok(None);
         };
         let cells = load_columns(store, &date, &["cell", "tier", "gap"])?;
-        let cells = cells.iter().map(|r| (r.cell, (r.tier, r.gap))).collect();
+        let cells = cells
+            .iter()
+            .map(|r| (r.cell, (r.tier, r.flags.gap)))
+            .collect();
         Ok(Some(Earlier { date, cells }))
     }
 }
@@ -62,7 +65,7 @@ pub fn alerts<'a>(
         .filter_map(|r| {
             let old = earlier.and_then(|e| e.cells.get(&r.cell).copied());
             let entered_high = r.tier.is_high() && !old.is_some_and(|(t, _)| t.is_high());
-            let new_gap = gaps && r.gap && !old.is_some_and(|(_, g)| g);
+            let new_gap = gaps && r.flags.gap && !old.is_some_and(|(_, g)| g);
             (entered_high || new_gap).then_some(Alert {
                 record: r,
                 entered_high,

@@ -252,7 +252,7 @@ impl Ord for Entry {
 pub fn plan(grid: &SnapshotGrid<'_>, date: &str, opts: &PlanOptions) -> Plan {
     let cells = grid.cells;
     let per_cell = grid.population.is_none();
-    let demand: Vec<usize> = (0..cells.len()).filter(|i| cells[*i].gap).collect();
+    let demand: Vec<usize> = (0..cells.len()).filter(|i| cells[*i].flags.gap).collect();
     let weights: Vec<f64> = demand
         .iter()
         .map(|&i| {

@@ -119,13 +119,13 @@ mod tests {
             .collect();
         let grid = SnapshotGrid::new(&rows, res, cfg.min_troops_per_1000);
         let scored = grid.recompute(&active);
-        assert!(scored.iter().any(|r| r.covered) && scored.iter().any(|r| r.gap));
+        assert!(scored.iter().any(|r| r.coverage.covered) && scored.iter().any(|r| r.flags.gap));
         let again = SnapshotGrid::new(&scored, res, cfg.min_troops_per_1000).recompute(&active);
         assert_eq!(again, scored);
         let none = grid.recompute(&[]);
         assert!(none
             .iter()
-            .all(|r| r.gap && !r.covered && r.mission.is_none()));
+            .all(|r| r.flags.gap && !r.coverage.covered && r.coverage.mission.is_none()));
     }
 
     fn cell_from(c: u64) -> (f64, f64) {

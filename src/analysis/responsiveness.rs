@@ -132,8 +132,8 @@ pub fn episodes(store: &Store, from: i32, to: i32) -> Result<(Vec<Episode>, usiz
                 cell: r.cell,
                 high: r.tier.is_high(),
                 prev_high: r.prev_tier.map(Tier::is_high),
-                covered: r.covered,
-                mission: r.mission.as_deref(),
+                covered: r.coverage.covered,
+                mission: r.coverage.mission.as_deref(),
             }),
         );
     }

@@ -127,18 +127,18 @@ impl Totals {
         self.civilian_fatalities_30d += r.civilian_fatalities_30d;
         self.civilian_fatalities_90d += r.civilian_fatalities_90d;
         self.tiers[r.tier as usize] += 1;
-        self.gap_cells += i64::from(r.gap);
-        self.under_covered_cells += i64::from(r.under_covered);
-        self.covered_cells += i64::from(r.covered);
+        self.gap_cells += i64::from(r.flags.gap);
+        self.under_covered_cells += i64::from(r.flags.under_covered);
+        self.covered_cells += i64::from(r.coverage.covered);
         if r.tier.is_high() {
             self.population_high += people;
         }
-        if r.gap {
+        if r.flags.gap {
             self.population_in_gaps += people;
             self.civilian_fatalities_30d_in_gaps += r.civilian_fatalities_30d;
             self.civilian_fatalities_90d_in_gaps += r.civilian_fatalities_90d;
         }
-        self.gap_severity += r.gap_severity;
+        self.gap_severity += r.flags.gap_severity;
         self.risk_x_population += r.risk * people;
         self.hazard_x_population += r.hazard * people;
         self.risk_sum += r.risk;
@@ -411,10 +411,16 @@ mod tests {
             events,
             civilian_fatalities_30d: events / 2,
             civilian_fatalities_90d: events,
-            covered: !gap,
-            presence: !gap,
-            gap,
-            gap_severity: if gap { risk } else { 0.0 },
+            coverage: crate::model::cell::CellCoverage {
+                covered: !gap,
+                presence: !gap,
+                ..Default::default()
+            },
+            flags: crate::model::cell::Flags {
+                gap,
+                gap_severity: if gap { risk } else { 0.0 },
+                ..Default::default()
+            },
             ..CellRecord::quiet(cell, (0.0, 0.0))
         }
     }

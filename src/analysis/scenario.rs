@@ -445,11 +445,11 @@ pub fn compare(
         .iter()
         .zip(after)
         .filter(|(b, a)| {
-            b.covered != a.covered
-                || b.presence != a.presence
-                || b.gap != a.gap
-                || b.under_covered != a.under_covered
-                || b.troops_in_reach != a.troops_in_reach
+            b.coverage.covered != a.coverage.covered
+                || b.coverage.presence != a.coverage.presence
+                || b.flags.gap != a.flags.gap
+                || b.flags.under_covered != a.flags.under_covered
+                || b.coverage.troops_in_reach != a.coverage.troops_in_reach
         })
         .map(|(b, a)| ChangedCell {
             h3: crate::grid::cell_from_u64(a.cell)
@@ -461,12 +461,12 @@ pub fn compare(
             tier: a.tier.as_str().to_owned(),
             risk: a.risk,
             people: a.population.unwrap_or(0.0) + a.displaced,
-            covered: [b.covered, a.covered],
-            gap: [b.gap, a.gap],
-            under_covered: [b.under_covered, a.under_covered],
-            troops_in_reach: [b.troops_in_reach, a.troops_in_reach],
-            gap_severity: [b.gap_severity, a.gap_severity],
-            nearest_base: a.nearest_base.clone(),
+            covered: [b.coverage.covered, a.coverage.covered],
+            gap: [b.flags.gap, a.flags.gap],
+            under_covered: [b.flags.under_covered, a.flags.under_covered],
+            troops_in_reach: [b.coverage.troops_in_reach, a.coverage.troops_in_reach],
+            gap_severity: [b.flags.gap_severity, a.flags.gap_severity],
+            nearest_base: a.coverage.nearest_base.clone(),
         })
         .collect();
     Outcome {

@@ -172,7 +172,7 @@ pub fn totals(
         GroupBy::Mission => {
             let mut map: BTreeMap<&str, Totals> = BTreeMap::new();
             for r in cells {
-                map.entry(r.mission.as_deref().unwrap_or(NO_BASE))
+                map.entry(r.coverage.mission.as_deref().unwrap_or(NO_BASE))
                     .or_default()
                     .add(r);
             }
@@ -285,9 +285,15 @@ mod tests {
     ) -> CellRecord {
         CellRecord {
             tier,
-            covered,
-            gap: tier.is_high() && !covered,
-            mission: mission.map(str::to_owned),
+            coverage: crate::model::cell::CellCoverage {
+                covered,
+                mission: mission.map(str::to_owned),
+                ..Default::default()
+            },
+            flags: crate::model::cell::Flags {
+                gap: tier.is_high() && !covered,
+                ..Default::default()
+            },
             population: Some(100.0),
             civilian_fatalities_30d: civ.0,
             civilian_fatalities_90d: civ.1,

@@ -121,26 +121,10 @@ pub struct CellRecord {
     pub civilian_fatalities_30d: i64,
     /// Civilian fatalities in the cell over the last 90 days.
     pub civilian_fatalities_90d: i64,
-    /// Reached by a base with protection capacity (troops or formed police).
-    pub covered: bool,
-    /// Reached by any presence, observers included.
-    pub presence: bool,
-    /// Nearest active base (`location (mission)`).
-    pub nearest_base: Option<String>,
-    /// Distance to it, km.
-    pub nearest_base_km: Option<f64>,
-    /// Mission of the nearest active base (the mission a cell is summarised under).
-    pub mission: Option<String>,
-    /// Troops of the bases whose reach includes the cell.
-    pub troops_in_reach: i64,
-    /// Troops per 1,000 residents of the reaching bases' areas.
-    pub troops_per_1000: Option<f64>,
-    /// High or critical and not covered.
-    pub gap: bool,
-    /// High or critical, covered, but below the troops-per-1,000 threshold.
-    pub under_covered: bool,
-    /// risk × exposure × (1 − coverage strength).
-    pub gap_severity: f64,
+    /// Coverage by the bases active on the date.
+    pub coverage: CellCoverage,
+    /// The gap flags that follow from risk and coverage.
+    pub flags: Flags,
 }
 
 /// Coverage of one cell.
@@ -163,7 +147,7 @@ pub struct CellCoverage {
 }
 
 /// The gap flags of a cell (methodology §7).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Flags {
     /// High or critical and not covered.
     pub gap: bool,
@@ -174,18 +158,10 @@ pub struct Flags {
 }
 
 impl CellRecord {
-    /// Sets the coverage columns and the gap flags (the one place they are copied in).
+    /// Sets the coverage and the gap flags.
     pub fn set_coverage(&mut self, c: CellCoverage, f: Flags) {
-        self.covered = c.covered;
-        self.presence = c.presence;
-        self.nearest_base = c.nearest_base;
-        self.nearest_base_km = c.nearest_base_km;
-        self.mission = c.mission;
-        self.troops_in_reach = c.troops_in_reach;
-        self.troops_per_1000 = c.troops_per_1000;
-        self.gap = f.gap;
-        self.under_covered = f.under_covered;
-        self.gap_severity = f.gap_severity;
+        self.coverage = c;
+        self.flags = f;
     }
 
     /// The six index components, in [`crate::risk::index::COMPONENTS`] order.
@@ -233,16 +209,8 @@ impl CellRecord {
             precise_share: None,
             civilian_fatalities_30d: 0,
             civilian_fatalities_90d: 0,
-            covered: false,
-            presence: false,
-            nearest_base: None,
-            nearest_base_km: None,
-            mission: None,
-            troops_in_reach: 0,
-            troops_per_1000: None,
-            gap: false,
-            under_covered: false,
-            gap_severity: 0.0,
+            coverage: CellCoverage::default(),
+            flags: Flags::default(),
         }
     }
 }
@@ -291,16 +259,16 @@ impl Table for CellRecord {
                     r.civilian_fatalities_90d
                 })
             }),
-            Box::new(|| column("covered", rows, |r| r.covered)),
-            Box::new(|| column("presence", rows, |r| r.presence)),
-            Box::new(|| column("nearest_base", rows, |r| r.nearest_base.clone())),
-            Box::new(|| column("nearest_base_km", rows, |r| r.nearest_base_km)),
-            Box::new(|| column("mission", rows, |r| r.mission.clone())),
-            Box::new(|| column("troops_in_reach", rows, |r| r.troops_in_reach)),
-            Box::new(|| column("troops_per_1000", rows, |r| r.troops_per_1000)),
-            Box::new(|| column("gap", rows, |r| r.gap)),
-            Box::new(|| column("under_covered", rows, |r| r.under_covered)),
-            Box::new(|| column("gap_severity", rows, |r| r.gap_severity)),
+            Box::new(|| column("covered", rows, |r| r.coverage.covered)),
+            Box::new(|| column("presence", rows, |r| r.coverage.presence)),
+            Box::new(|| column("nearest_base", rows, |r| r.coverage.nearest_base.clone())),
+            Box::new(|| column("nearest_base_km", rows, |r| r.coverage.nearest_base_km)),
+            Box::new(|| column("mission", rows, |r| r.coverage.mission.clone())),
+            Box::new(|| column("troops_in_reach", rows, |r| r.coverage.troops_in_reach)),
+            Box::new(|| column("troops_per_1000", rows, |r| r.coverage.troops_per_1000)),
+            Box::new(|| column("gap", rows, |r| r.flags.gap)),
+            Box::new(|| column("under_covered", rows, |r| r.flags.under_covered)),
+            Box::new(|| column("gap_severity", rows, |r| r.flags.gap_severity)),
         ];
         DataFrame::new_infer_height(builds.par_iter().map(|f| f()).collect())
     }
@@ -423,16 +391,20 @@ pub(crate) fn records(df: &DataFrame, strict: bool) -> PolarsResult<Vec<CellReco
                 precise_share: precise[i],
                 civilian_fatalities_30d: civ30[i].unwrap_or(0),
                 civilian_fatalities_90d: civ[i].unwrap_or(0),
-                covered: covered[i],
-                presence: presence[i],
-                nearest_base: nearest[i].clone(),
-                nearest_base_km: nearest_km[i],
-                mission: mission[i].clone(),
-                troops_in_reach: troops[i].unwrap_or(0),
-                troops_per_1000: tp[i],
-                gap: gap[i],
-                under_covered: under[i],
-                gap_severity: z(severity[i]),
+                coverage: CellCoverage {
+                    covered: covered[i],
+                    presence: presence[i],
+                    nearest_base: nearest[i].clone(),
+                    nearest_base_km: nearest_km[i],
+                    mission: mission[i].clone(),
+                    troops_in_reach: troops[i].unwrap_or(0),
+                    troops_per_1000: tp[i],
+                },
+                flags: Flags {
+                    gap: gap[i],
+                    under_covered: under[i],
+                    gap_severity: z(severity[i]),
+                },
             })
         })
         .collect()

@@ -121,22 +121,37 @@ pub fn cell_properties(r: &CellRecord, date: &str) -> Map<String, Value> {
         "civilian_fatalities_90d".into(),
         Value::from(r.civilian_fatalities_90d),
     );
-    m.insert("covered".into(), Value::Bool(r.covered));
-    m.insert("presence".into(), Value::Bool(r.presence));
+    m.insert("covered".into(), Value::Bool(r.coverage.covered));
+    m.insert("presence".into(), Value::Bool(r.coverage.presence));
     m.insert(
         "nearest_base".into(),
-        r.nearest_base.clone().map_or(Value::Null, Value::String),
+        r.coverage
+            .nearest_base
+            .clone()
+            .map_or(Value::Null, Value::String),
     );
-    m.insert("nearest_base_km".into(), opt_num(r.nearest_base_km));
+    m.insert(
+        "nearest_base_km".into(),
+        opt_num(r.coverage.nearest_base_km),
+    );
     m.insert(
         "mission".into(),
-        r.mission.clone().map_or(Value::Null, Value::String),
+        r.coverage
+            .mission
+            .clone()
+            .map_or(Value::Null, Value::String),
     );
-    m.insert("troops_in_reach".into(), Value::from(r.troops_in_reach));
-    m.insert("troops_per_1000".into(), opt_num(r.troops_per_1000));
-    m.insert("gap".into(), Value::Bool(r.gap));
-    m.insert("under_covered".into(), Value::Bool(r.under_covered));
-    m.insert("gap_severity".into(), num(r.gap_severity));
+    m.insert(
+        "troops_in_reach".into(),
+        Value::from(r.coverage.troops_in_reach),
+    );
+    m.insert(
+        "troops_per_1000".into(),
+        opt_num(r.coverage.troops_per_1000),
+    );
+    m.insert("gap".into(), Value::Bool(r.flags.gap));
+    m.insert("under_covered".into(), Value::Bool(r.flags.under_covered));
+    m.insert("gap_severity".into(), num(r.flags.gap_severity));
     m
 }
 

@@ -554,7 +554,7 @@ impl Engine {
         let mut gaps = 0;
         for r in &rows {
             tiers[r.tier as usize] += 1;
-            gaps += usize::from(r.gap);
+            gaps += usize::from(r.flags.gap);
         }
         let mut by_pos = vec![None; self.pos.len()];
         for (i, r) in cells.iter().zip(&rows) {

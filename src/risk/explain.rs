@@ -282,14 +282,14 @@ impl Explanation {
         ));
         s.push_str(&format!(
             "  {}; nearest base {}\n",
-            if r.gap {
+            if r.flags.gap {
                 "COVERAGE GAP: high risk and no protecting base in reach".to_owned()
-            } else if r.covered {
-                format!("covered, {} troops in reach", r.troops_in_reach)
+            } else if r.coverage.covered {
+                format!("covered, {} troops in reach", r.coverage.troops_in_reach)
             } else {
                 "not covered".to_owned()
             },
-            match (&r.nearest_base, r.nearest_base_km) {
+            match (&r.coverage.nearest_base, r.coverage.nearest_base_km) {
                 (Some(b), Some(km)) => format!("{b} at {km:.1} km"),
                 _ => "none".to_owned(),
             }

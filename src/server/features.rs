@@ -232,9 +232,9 @@ async fn features_of<'a>(
             let area = filter("area");
             snap.cells
                 .iter()
-                .filter(|r| c.layer == Layer::Risk || r.gap)
+                .filter(|r| c.layer == Layer::Risk || r.flags.gap)
                 .filter(|r| tier.is_none_or(|t| r.tier == t))
-                .filter(|r| gap.is_none_or(|g| r.gap == g))
+                .filter(|r| gap.is_none_or(|g| r.flags.gap == g))
                 .filter(|r| area.is_none_or(|a| r.area.as_deref() == Some(a)))
                 .filter(|r| match q.bbox {
                     None => true,
@@ -451,7 +451,7 @@ async fn find_feature(
             snap.index
                 .get(&u64::from(cell))
                 .map(|i| &snap.cells[*i])
-                .filter(|r| c.layer == Layer::Risk || r.gap)
+                .filter(|r| c.layer == Layer::Risk || r.flags.gap)
                 .map(|r| cell_feature(r, &snap.date, access))
         }
         _ => {

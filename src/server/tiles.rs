@@ -106,7 +106,7 @@ pub fn units(loaded: &Loaded, res: u8, base: u8) -> Result<&[TileUnit], ApiError
                     tier: r.tier,
                     cells: 1,
                     high_cells: i64::from(r.tier.is_high()),
-                    gap_cells: i64::from(r.gap),
+                    gap_cells: i64::from(r.flags.gap),
                     population: r.population.unwrap_or(0.0) + r.displaced,
                 })
             })

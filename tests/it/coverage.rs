@@ -107,14 +107,16 @@ fn gaps_summary_and_hit_rate_by_hand() {
     for r in [&a, &b, &c] {
         assert!(r.tier.is_high(), "{:?} {}", r.tier, r.risk);
         assert_eq!(r.civilian_fatalities_30d, 6);
-        assert_eq!(r.mission.as_deref(), Some("M"));
+        assert_eq!(r.coverage.mission.as_deref(), Some("M"));
     }
-    assert!(a.covered && !a.gap && a.troops_in_reach == 200);
-    assert!(b.gap && c.gap);
+    assert!(a.coverage.covered && !a.flags.gap && a.coverage.troops_in_reach == 200);
+    assert!(b.flags.gap && c.flags.gap);
     // A base that closes: Hilltop covered C forty days before D, not on D.
     let before = record(&ctx, d - 40, C);
-    assert!(before.covered && before.nearest_base.as_deref() == Some("Hilltop (M)"));
-    assert!(!c.covered && c.nearest_base.as_deref() == Some("Riverside (M)"));
+    assert!(
+        before.coverage.covered && before.coverage.nearest_base.as_deref() == Some("Hilltop (M)")
+    );
+    assert!(!c.coverage.covered && c.coverage.nearest_base.as_deref() == Some("Riverside (M)"));
     let rows = json(
         &app::coverage(
             &ctx,
@@ -158,7 +160,11 @@ fn a_base_exactly_at_reach_distance_covers_the_cell() {
             ..ctx
         };
         app::score(&ctx, Some(&format_date(d))).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(record(&ctx, d, A).covered, covered, "reach {reach} km");
+        assert_eq!(
+            record(&ctx, d, A).coverage.covered,
+            covered,
+            "reach {reach} km"
+        );
     }
 }
 
@@ -196,7 +202,7 @@ fn scenarios_cover_a_known_gap_and_closing_a_base_opens_one() {
     assert_eq!(b_row["gap"], serde_json::json!([true, false]));
     assert_eq!(b_row["troops_in_reach"], serde_json::json!([0, 100]));
     // Nothing stored changed: the snapshot still has B as a gap.
-    assert!(record(&ctx, d, B).gap);
+    assert!(record(&ctx, d, B).flags.gap);
     // Closing Riverside opens a gap at A.
     let close = write(dir.path(), "close.json", r#"{"close": ["Riverside"]}"#);
     let out = json(&app::scenario(&ctx, &close, Some(&date)).unwrap_or_else(|e| panic!("{e}")));
@@ -292,7 +298,7 @@ fn responsiveness_counts_days_from_entry_to_coverage() {
     // Kaplan–Meier: S = 2/3 after day 0, 1/3 after day 21.
     assert_eq!(all["median_days"], 21);
     assert_eq!(all["within_30d"], Value::Null, "nobody followed 30 days");
-    assert!(record(&ctx, d + 14, B).covered);
+    assert!(record(&ctx, d + 14, B).coverage.covered);
 }
 
 #[test]
@@ -368,5 +374,5 @@ fn recomputing_the_sample_with_its_own_bases_reproduces_every_stored_cell() {
     for (a, b) in again.iter().zip(&snap.cells) {
         assert_eq!(a, b);
     }
-    assert!(snap.cells.iter().any(|r| r.gap));
+    assert!(snap.cells.iter().any(|r| r.flags.gap));
 }

@@ -16,7 +16,7 @@ fn contributions_rebuild_the_snapshot_components() {
     let mut cells: Vec<&vigil::model::cell::CellRecord> = snapshot.cells.iter().collect();
     cells.sort_by(|a, b| b.risk.total_cmp(&a.risk));
     let mut chosen: Vec<u64> = cells.iter().take(5).map(|c| c.cell).collect();
-    chosen.extend(snapshot.cells.iter().find(|c| c.gap).map(|c| c.cell));
+    chosen.extend(snapshot.cells.iter().find(|c| c.flags.gap).map(|c| c.cell));
     chosen.extend(
         snapshot
             .cells

@@ -29,7 +29,7 @@ fn serve() -> (tempfile::TempDir, String, usize) {
         .snapshot
         .cells
         .iter()
-        .filter(|r| r.gap)
+        .filter(|r| r.flags.gap)
         .count();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {

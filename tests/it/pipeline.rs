@@ -208,7 +208,10 @@ fn without_areas_or_population_the_grid_surrounds_events_and_exposure_is_neutral
         .cells
         .iter()
         .all(|c| c.population.is_none() && c.exposure == 1.0));
-    assert!(snap.cells.iter().all(|c| !c.covered), "no bases loaded");
+    assert!(
+        snap.cells.iter().all(|c| !c.coverage.covered),
+        "no bases loaded"
+    );
     assert!(
         snap.cells.iter().any(|c| c.tier.is_high()),
         "hazard alone still ranks cells"
@@ -224,7 +227,7 @@ async fn a_cell_explains_itself_over_http() {
         .snapshot
         .cells
         .iter()
-        .find(|c| c.gap)
+        .find(|c| c.flags.gap)
         .map(|c| {
             vigil::grid::cell_from_u64(c.cell)
                 .map(|x| x.to_string())

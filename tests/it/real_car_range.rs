@@ -44,8 +44,8 @@ fn car_weekly_2014_2020_completes_and_reports_high_cells_per_year() {
                     cell: r.cell,
                     high: r.tier.is_high(),
                     prev_high: last_high.as_ref().map(|h| h.contains(&r.cell)),
-                    covered: r.covered,
-                    mission: r.mission.as_deref(),
+                    covered: r.coverage.covered,
+                    mission: r.coverage.mission.as_deref(),
                 }),
             );
         }

@@ -92,7 +92,7 @@ fn a_rainy_month_halves_a_base_reach() {
             .get(&village)
             .map(|i| snap.cells[*i].clone())
             .unwrap_or_else(|| panic!("village in grid"));
-        (r.covered, info.reduced_bases)
+        (r.coverage.covered, info.reduced_bases)
     };
     // July: expected 250 mm > 200 → reach 7.5 km, the village is out of reach.
     assert_eq!(

@@ -253,7 +253,7 @@ async fn tile_http_behaviour() {
         .snapshot
         .cells
         .iter()
-        .find(|r| r.gap)
+        .find(|r| r.flags.gap)
         .map(|r| (r.cell, r.lat, r.lon))
         .unwrap_or_else(|| panic!("the sample has gaps"));
     let n = 1024.0;
