@@ -359,6 +359,14 @@ fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs(secs))
 }
 
+/// The multi-threaded Tokio runtime the server runs on (polars' scans need one).
+fn runtime() -> Result<tokio::runtime::Runtime, app::Error> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(app::Error::Runtime)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -425,7 +433,8 @@ fn main() -> ExitCode {
         Command::Serve {
             bind,
             allow_anonymous,
-        } => app::serve(&ctx, &bind, allow_anonymous, print::urls),
+        } => runtime()
+            .and_then(|rt| rt.block_on(app::serve(&ctx, &bind, allow_anonymous, print::urls))),
         Command::Token { name, scopes } => {
             app::token(&name, &scopes).map(|t| print!("{}", print::token(&t)))
         }
@@ -502,7 +511,7 @@ fn main() -> ExitCode {
             allow_anonymous,
         } => app::load_sample(&ctx, &sample).and_then(|d| {
             print::demo(&sample, &d);
-            app::serve(&ctx, &bind, allow_anonymous, print::urls)
+            runtime()?.block_on(app::serve(&ctx, &bind, allow_anonymous, print::urls))
         }),
         Command::Gc { dry_run, grace } => {
             app::gc(&ctx, grace, dry_run).map(|r| print!("{}", print::gc_report(&r, dry_run)))

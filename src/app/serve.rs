@@ -6,9 +6,10 @@ use crate::config::Config;
 use crate::server;
 use std::net::SocketAddr;
 
-/// `vigil serve --bind ADDR [--allow-anonymous]`: serves the store until Ctrl-C; `ready`
-/// is called with the address once the socket listens.
-pub fn serve(
+/// `vigil serve --bind ADDR [--allow-anonymous]`: serves the store until Ctrl-C or
+/// SIGTERM; `ready` is called with the address once the socket listens. Runs on the
+/// caller's multi-threaded Tokio runtime.
+pub async fn serve(
     ctx: &Context,
     bind: &str,
     allow_anonymous: bool,
@@ -16,11 +17,7 @@ pub fn serve(
 ) -> Result<(), Error> {
     let config = Config::load(ctx.config.as_deref())?;
     let state = server::load_state(&ctx.store, config)?;
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(Error::Runtime)?
-        .block_on(server::serve(state, bind, allow_anonymous, ready))?;
+    server::serve(state, bind, allow_anonymous, ready).await?;
     Ok(())
 }
 
