@@ -158,6 +158,17 @@ pub struct Flags {
 }
 
 impl CellRecord {
+    /// This record with coverage `c` and flags `f`: the old coverage is not cloned (its
+    /// strings would be allocated only to be dropped), every other field is copied.
+    pub fn with_coverage(&self, c: CellCoverage, f: Flags) -> CellRecord {
+        CellRecord {
+            coverage: c,
+            flags: f,
+            area: self.area.clone(),
+            ..*self
+        }
+    }
+
     /// Sets the coverage and the gap flags.
     pub fn set_coverage(&mut self, c: CellCoverage, f: Flags) {
         self.coverage = c;
