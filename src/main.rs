@@ -4,7 +4,7 @@
 mod cli;
 
 use clap::{Parser, Subcommand};
-use cli::args::{FormatArg, KindArg, ReportFormatArg, WhatArg};
+use cli::args::{FormatArg, KindArg, ReportFormatArg, UnitsArg, WhatArg};
 use cli::print;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -59,6 +59,12 @@ enum Command {
         /// Climate rasters: the variable the file holds (default: precip_mm).
         #[arg(long)]
         variable: Option<String>,
+        /// Population rasters: what a pixel's value counts — `people` in the pixel (WorldPop
+        /// `ppp`), or `per-km2`, a density (WorldPop's aggregated products): each cell then
+        /// gets the density at its centre × its area, filling the loaded areas' cells (all
+        /// cells under the raster when no areas are loaded).
+        #[arg(long, value_enum, default_value = "people")]
+        units: UnitsArg,
     },
     /// Score one as-of day into a snapshot (default: the last event date), or every day of a
     /// range (`--from`/`--to`, inputs loaded once, a progress bar on the terminal).
@@ -393,12 +399,14 @@ fn main() -> ExitCode {
             name_field,
             period,
             variable,
+            units,
         } => {
             let opts = IngestOptions {
                 level,
                 name_field,
                 period,
                 variable,
+                units: units.into(),
             };
             app::ingest(&ctx, kind.into(), &path, &opts)
                 .map(|r| println!("{}", print::ingest_report(&r)))

@@ -2,6 +2,7 @@
 //! library does not depend on clap (each converts into its library type).
 
 use vigil::analysis::report::ReportFormat;
+use vigil::ingest::population::Units;
 use vigil::ingest::Kind;
 use vigil::output::export::{Format, What};
 
@@ -32,7 +33,7 @@ mirror! {
         UcdpCandidate,
         /// Geo-PKO deployment CSV: v2.x location maps, v1.x, or the v2.3 FrontMap aggregate.
         Geopko,
-        /// `h3,population` CSV at any resolution, or a people-per-pixel GeoTIFF (WorldPop style).
+        /// `h3,population` CSV at any resolution, or a GeoTIFF of people per pixel or per km² (`--units`).
         Population,
         /// Tidy climate CSV (`lat,lon,date,variable,value` or `h3,…`), a monthly GeoTIFF
         /// (CHIRPS style) or an SPEIbase series `spei_<lon>_<lat>.csv[.gz]`.
@@ -43,6 +44,17 @@ mirror! {
         Idp,
         /// A mission's own incident log CSV (columns and categories in `[ingest.incidents]`).
         Incidents,
+    }
+}
+
+mirror! {
+    /// What a population raster's pixel counts.
+    UnitsArg => Units {
+        /// People in the pixel.
+        People,
+        /// People per km² (density).
+        #[value(name = "per-km2")]
+        PerKm2,
     }
 }
 

@@ -15,7 +15,7 @@ pub enum Kind {
     UcdpCandidate,
     /// Geo-PKO deployment CSV: v2.x location maps, v1.x, or the v2.3 FrontMap aggregate.
     Geopko,
-    /// `h3,population` CSV at any resolution, or a people-per-pixel GeoTIFF (WorldPop style).
+    /// `h3,population` CSV at any resolution, or a GeoTIFF of people per pixel or per km² (`--units`).
     Population,
     /// Tidy climate CSV (`lat,lon,date,variable,value` or `h3,…`), a monthly GeoTIFF
     /// (CHIRPS style) or an SPEIbase series `spei_<lon>_<lat>.csv[.gz]`.

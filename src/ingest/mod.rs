@@ -47,6 +47,8 @@ pub struct IngestOptions {
     pub period: Option<String>,
     /// Climate rasters: the variable the file holds; default `precip_mm`.
     pub variable: Option<String>,
+    /// Population rasters: people per pixel (default) or per km².
+    pub units: population::Units,
 }
 
 /// The bytes of an input file: memory-mapped when large (no copy of a 450 MB export),
@@ -80,6 +82,21 @@ fn read_input(path: &Path) -> std::io::Result<Input> {
     )]
     let mapped = unsafe { memmap2::Mmap::map(&file) };
     mapped.map(Input::Mapped)
+}
+
+/// The cells a density raster fills: the store's area cells, if any are loaded.
+fn density_grid(store: &Store, units: population::Units) -> Result<Option<Vec<u64>>, IngestError> {
+    if units != population::Units::PerKm2 {
+        return Ok(None);
+    }
+    let mut cells: Vec<u64> = store
+        .read::<crate::model::rows::AreaCell>()?
+        .into_iter()
+        .map(|a| a.cell)
+        .collect();
+    cells.sort_unstable();
+    cells.dedup();
+    Ok((!cells.is_empty()).then_some(cells))
 }
 
 /// Reads `path` as `kind`, validates, merges with the store and publishes.
@@ -128,7 +145,8 @@ pub fn ingest_file(
                     bases_tables(store, config, parsed, &mut record)?
                 }
                 Kind::Population => {
-                    let parsed = population::read(&file, bytes, res)?;
+                    let grid = density_grid(store, opts.units)?;
+                    let parsed = population::read(&file, bytes, res, opts.units, grid.as_deref())?;
                     population_tables(store, parsed, &mut record)?
                 }
                 Kind::Climate => {
@@ -222,7 +240,7 @@ mod tests {
             let _ = acled::read("f", &bytes, RES);
             let _ = ucdp::read("f", &bytes, RES, ucdp::GED);
             let _ = geopko::read("f", &bytes, RES);
-            let _ = population::read("f", &bytes, RES);
+            let _ = population::read("f", &bytes, RES, population::Units::People, None);
             let _ = climate::read("f", &bytes, RES, &IngestOptions::default());
             let _ = areas::read("f", &bytes, RES, &areas::AreaOptions::default());
             let _ = idp::read("f", &bytes, RES, &Default::default());
@@ -233,7 +251,8 @@ mod tests {
         fn arbitrary_bytes_behind_a_tiff_header_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
             let mut tiff = b"II*\0".to_vec();
             tiff.extend(bytes);
-            let _ = population::read("f.tif", &tiff, RES);
+            let _ = population::read("f.tif", &tiff, RES, population::Units::People, None);
+            let _ = population::read("f.tif", &tiff, RES, population::Units::PerKm2, None);
             let _ = climate::read("f_2020.01.tif", &tiff, RES, &IngestOptions::default());
             let mut gz = vec![0x1f, 0x8b];
             gz.extend(&tiff[4..]);

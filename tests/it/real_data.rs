@@ -185,3 +185,74 @@ fn speibase_series_loads() {
         .map(vigil::model::day::format_date);
     assert_eq!(last.as_deref(), Some("2015-12-01"));
 }
+
+/// WorldPop 2020 (people per km², ~20 km pixels) through `vigil ingest population --units
+/// per-km2` onto CAR's ADM3 grid: every cell of the country gets people, and their sum is
+/// the country's population (UN WPP 2020: about 4.8 million).
+#[test]
+fn worldpop_density_fills_car_with_its_population() {
+    let (Some(areas), Some(pop)) = (
+        common::real("geoboundaries/geoBoundaries-CAF-ADM3_simplified.geojson"),
+        common::real("population/afripop2020_worldpop_20km_density.tif"),
+    ) else {
+        return;
+    };
+    let (dir, _ctx) = common::fresh_store();
+    let store = dir.path().join("store");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .arg("--store")
+            .arg(&store)
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("vigil: {e}"));
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "vigil {args:?}: {text}");
+        text
+    };
+    run(&["ingest", "areas", &areas.display().to_string()]);
+    let said = run(&[
+        "ingest",
+        "population",
+        &pop.display().to_string(),
+        "--units",
+        "per-km2",
+    ]);
+    let opened = vigil::store::Store::open(&store, 7).unwrap_or_else(|e| panic!("{e}"));
+    let rows: Vec<vigil::model::rows::PopulationCell> =
+        opened.read().unwrap_or_else(|e| panic!("{e}"));
+    let area_cells: std::collections::BTreeSet<u64> = opened
+        .read::<vigil::model::rows::AreaCell>()
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|a| a.cell)
+        .collect();
+    let total: f64 = rows.iter().map(|r| r.population).sum();
+    let covered = rows.len() as f64 / area_cells.len() as f64;
+    let max = rows.iter().map(|r| r.population).fold(0.0, f64::max);
+    eprintln!(
+        "WorldPop 2020 on CAR: {} of {} cells populated ({:.1} %), {total:.0} people, densest cell {max:.0}\n{said}",
+        rows.len(),
+        area_cells.len(),
+        covered * 100.0
+    );
+    assert!(
+        rows.iter().all(|r| area_cells.contains(&r.cell)),
+        "only the areas' cells"
+    );
+    assert!(
+        covered > 0.99,
+        "a coarse density reaches every cell: {covered}"
+    );
+    assert!(
+        (4.0e6..6.0e6).contains(&total),
+        "CAR's 2020 population: {total}"
+    );
+    // Bangui's cells stand far above the savanna's, even averaged over 20 km pixels.
+    let mut people: Vec<f64> = rows.iter().map(|r| r.population).collect();
+    people.sort_by(f64::total_cmp);
+    let median = people[people.len() / 2];
+    eprintln!("median cell {median:.1} people");
+    assert!(max > 100.0 * median, "densest {max} vs median {median}");
+}
