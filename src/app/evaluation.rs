@@ -63,6 +63,7 @@ pub fn backtest(ctx: &Context, req: &BacktestRequest<'_>) -> Result<Backtest, Er
             "results": result.metrics,
             "calibrations": result.calibrations,
             "lead_time": result.lead,
+            "gap_capture": result.gap_capture,
             "figures": plots.iter().map(|(name, _)| name).collect::<Vec<_>>(),
             "attribution": store.attributions(),
         });

@@ -13,6 +13,7 @@
 //! calibrated probability the Brier score, its skill against climatology and the
 //! reliability diagram.
 
+mod gap_capture;
 mod lead;
 pub mod metrics;
 mod observe;
@@ -21,6 +22,7 @@ mod report;
 mod tally;
 mod training;
 
+pub use gap_capture::{GapCapture, GAP_HORIZON_DAYS, GAP_NEAR_KM};
 pub use lead::{LeadTimes, LEAD_WINDOW_DAYS};
 pub use report::{calibration_line, markdown};
 pub use tally::ModelMetrics;
@@ -162,6 +164,8 @@ pub fn run(
     let mut flags: Vec<(i32, HashSet<u64>)> = Vec::new();
     let mut grid: HashSet<u64> = HashSet::new();
     let mut last_grid: Vec<u64> = Vec::new();
+    let mut gaps = BTreeMap::new();
+    let res = crate::grid::resolution(config.grid.resolution).map_err(ScoreError::from)?;
     for &d in &origins {
         if opts.tune_until.is_some_and(|t| d > t) && !fitted {
             fitted = true;
@@ -178,6 +182,10 @@ pub fn run(
             }
         }
         accumulate(&mut acc, opts, d, &o, &cals);
+        let year = ymd_from_days(d).0;
+        for key in [(opts.window(d), None), (opts.window(d), Some(year))] {
+            gap_capture::add_origin(gaps.entry(key).or_default(), &obs.ev, &o.rows, d, res);
+        }
         flags.push((
             d,
             o.rows
@@ -231,6 +239,7 @@ pub fn run(
             .map(|((h, w, y, m), a)| ModelMetrics::of(*h, w, *y, MODELS[*m], a))
             .collect(),
         lead,
+        gap_capture: gap_capture::captures(&gaps),
         calibrations: used,
     })
 }
@@ -242,6 +251,8 @@ pub struct Backtest {
     pub metrics: Vec<ModelMetrics>,
     /// Lead times of the index's high-or-critical flags, per window.
     pub lead: Vec<LeadTimes>,
+    /// Forward gap capture per window and year.
+    pub gap_capture: Vec<GapCapture>,
     /// Per horizon: the calibration behind the `calibrated` model.
     pub calibrations: Vec<CalibrationUsed>,
 }

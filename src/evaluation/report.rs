@@ -182,8 +182,30 @@ impl Backtest {
                 .collect();
             s.push_str(&format!("  by year of the event: {}\n", years.join(", ")));
         }
+        for g in &result.gap_capture {
+            s.push_str(&gap_capture_line(g));
+        }
         s
     }
+}
+
+/// Forward gap capture of a window or a year of it, one line.
+fn gap_capture_line(g: &super::GapCapture) -> String {
+    let pct = |x: Option<f64>| x.map_or_else(|| "–".to_owned(), |v| format!("{:.1} %", v * 100.0));
+    let when = g
+        .year
+        .map_or_else(|| format!("{} window", g.window), |y| format!("  {y}"));
+    format!(
+        "gap capture ({when}): of {:.0} civilian deaths in the {} days after {} origins outside every base's reach, {} in a gap cell, {} within {} km of one; gaps are {:.3} % of cells, with their surroundings {:.2} %\n",
+        g.deaths_outside_reach,
+        g.horizon_days,
+        g.origins,
+        pct(g.share_in_gap),
+        pct(g.share_near_gap),
+        super::GAP_NEAR_KM,
+        g.gap_cell_share * 100.0,
+        g.near_cell_share * 100.0
+    )
 }
 
 /// A calibration, one line.

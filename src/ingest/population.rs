@@ -81,6 +81,29 @@ fn read_raster(
     Ok(out)
 }
 
+/// Refuses a file that would produce more than `grid.max_cells` cells: `said` is the
+/// message's start and its advice.
+fn within_max_cells(
+    file: &str,
+    cells: u64,
+    res: Resolution,
+    said: (&str, &str),
+) -> Result<(), IngestError> {
+    let max = super::csvsource::current_limits().max_cells;
+    if cells <= max {
+        return Ok(());
+    }
+    Err(IngestError::TooLarge {
+        file: file.to_owned(),
+        what: format!(
+            "{} {cells} cells at resolution {}, more than grid.max_cells = {max}{}",
+            said.0,
+            u8::from(res),
+            said.1
+        ),
+    })
+}
+
 /// What a population raster's values count.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Units {
@@ -123,16 +146,15 @@ fn density_cells(
     let extent_km2 =
         r * r * ((east - west) * rad) * ((north * rad).sin() - (south * rad).sin()).abs();
     let estimate = (extent_km2 / res.area_km2()).ceil() as u64;
-    let max = super::csvsource::current_limits().max_cells;
-    if estimate > max {
-        return Err(IngestError::TooLarge {
-            file: file.to_owned(),
-            what: format!(
-                "its extent holds about {estimate} cells at resolution {}, more than grid.max_cells = {max}; ingest the theatre's areas first (the density then fills their cells only)",
-                u8::from(res)
-            ),
-        });
-    }
+    within_max_cells(
+        file,
+        estimate,
+        res,
+        (
+            "its extent holds about",
+            "; ingest the theatre's areas first (the density then fills their cells only)",
+        ),
+    )?;
     let rect = geo::Polygon::new(
         geo::LineString::from(vec![
             (west, south),
@@ -216,16 +238,7 @@ pub fn read(
     src.require(&["h3", "population"])?;
     let read = src.read_all("population", bytes.len(), |row| cell(row, res));
     let total: u64 = read.rows.iter().map(|(c, _)| c.children_count(res)).sum();
-    let max = super::csvsource::current_limits().max_cells;
-    if total > max {
-        return Err(IngestError::TooLarge {
-            file: file.to_owned(),
-            what: format!(
-                "its cells spread over {total} cells at resolution {}, more than grid.max_cells = {max}",
-                u8::from(res)
-            ),
-        });
-    }
+    within_max_cells(file, total, res, ("its cells spread over", ""))?;
     let mut rows = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
     for (c, pop) in &read.rows {
         let share = pop / c.children_count(res) as f64;

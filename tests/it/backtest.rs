@@ -160,6 +160,41 @@ fn persistent_violence_is_found_by_the_index_and_persistence() {
         (Some(sum("events")), Some(sum("flagged"))),
         (lead["events"].as_u64(), lead["flagged"].as_u64())
     );
+    // Forward gap capture: no base anywhere, so A (high at every origin) is a gap and
+    // every later death is outside reach and in it; the years' origins add up.
+    let gaps = json["gap_capture"].as_array().cloned().unwrap_or_default();
+    let all = &gaps[0];
+    assert_eq!(
+        (all["window"].clone(), all["year"].clone()),
+        ("all".into(), serde_json::Value::Null)
+    );
+    assert!(
+        all["deaths_outside_reach"]
+            .as_f64()
+            .is_some_and(|d| d >= 14.0),
+        "{all}"
+    );
+    assert_eq!(
+        (all["share_in_gap"].as_f64(), all["share_near_gap"].as_f64()),
+        (Some(1.0), Some(1.0))
+    );
+    assert!(
+        all["gap_cell_share"]
+            .as_f64()
+            .is_some_and(|s| s > 0.0 && s < all["near_cell_share"].as_f64().unwrap_or(0.0)),
+        "{all}"
+    );
+    let year_sum = |key: &str| {
+        gaps[1..]
+            .iter()
+            .filter_map(|g| g[key].as_f64())
+            .sum::<f64>()
+    };
+    assert_eq!(
+        year_sum("deaths_outside_reach"),
+        all["deaths_outside_reach"].as_f64().unwrap_or(-1.0)
+    );
+    assert_eq!(year_sum("origins"), all["origins"].as_f64().unwrap_or(-1.0));
     // Population-weighted recall: A holds half the residents; the top 5 % of them is A.
     assert_eq!(
         row(&json, 30, "all", "index")["recall_events_population"][1],
