@@ -369,10 +369,10 @@ mod tests {
             )
         };
         let mut expected = 0.0;
-        for i in 0..9 {
+        for (i, v) in values.iter().enumerate() {
             let (col, row) = ((i % 3) as f64, (i / 3) as f64);
-            if values[i] >= 0.0 {
-                expected += f64::from(values[i]) * pixel(col, row);
+            if *v >= 0.0 {
+                expected += f64::from(*v) * pixel(col, row);
             }
         }
         let total: f64 = p.rows.iter().map(|r| r.population).sum();
