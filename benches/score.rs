@@ -35,6 +35,22 @@ fn bench(c: &mut Criterion) {
             .unwrap_or_else(|e| panic!("{e}"));
         b.iter(|| vigil::risk::score_day(&mut store, &config, Some(last)))
     });
+    // The same day with a forecast stored (issue 14: its inputs — counts within five radii
+    // over four windows, recency, trend, deaths, admin and theatre rates — and the watch
+    // computed for every cell; budget: ≤ 30 % over the day without it). The model is fitted
+    // by `vigil calibrate` on the store's own weeks before the day.
+    group.bench_function("one_day_1m_events_1m_cells_with_forecast", |b| {
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let cal = vigil::evaluation::calibrate(&store, &config, last - 120, last - 1, 28, 30)
+            .unwrap_or_else(|e| panic!("{e}"));
+        store
+            .set_calibration(Some(cal))
+            .unwrap_or_else(|e| panic!("{e}"));
+        vigil::risk::score_day(&mut store, &config, Some(last - 1))
+            .unwrap_or_else(|e| panic!("{e}"));
+        b.iter(|| vigil::risk::score_day(&mut store, &config, Some(last)))
+    });
     group.finish();
 
     // The range: the same 1,000,000 events over a 150,000-cell mission area (CAR is ≈120,000

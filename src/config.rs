@@ -247,6 +247,10 @@ pub struct ScoreConfig {
     /// Lower bounds of the tiers moderate, elevated, high and critical on the risk scale.
     /// Default [0.2, 0.35, 0.5, 0.7].
     pub tier_thresholds: [f64; 4],
+    /// Share of the grid's cells put on watch: those of highest forecast probability (a
+    /// calibration must be stored). A watched cell that no base covers is a gap, like a
+    /// high or critical one. 0 turns the watch off. Default 0.01.
+    pub watch_share: f64,
 }
 
 impl Default for ScoreConfig {
@@ -270,6 +274,7 @@ impl Default for ScoreConfig {
             climate_km: 40.0,
             normalisation_quantile: 0.98,
             tier_thresholds: [0.2, 0.35, 0.5, 0.7],
+            watch_share: 0.01,
         }
     }
 }
@@ -532,6 +537,12 @@ impl Config {
             return Err(ConfigError::Invalid {
                 key: "score.normalisation_quantile",
                 reason: format!("must be within (0, 1), got {}", s.normalisation_quantile),
+            });
+        }
+        if !(0.0..=1.0).contains(&s.watch_share) {
+            return Err(ConfigError::Invalid {
+                key: "score.watch_share",
+                reason: format!("must be within [0, 1], got {}", s.watch_share),
             });
         }
         let t = s.tier_thresholds;

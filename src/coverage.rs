@@ -190,6 +190,7 @@ impl Flags {
     /// `min_troops_per_1000` is the strength at which coverage counts as full.
     pub fn of(
         tier: crate::model::cell::Tier,
+        watch: bool,
         risk: f64,
         exposure: f64,
         cov: &CellCoverage,
@@ -202,7 +203,7 @@ impl Flags {
             0.0
         };
         Flags {
-            gap: tier.is_high() && !cov.covered,
+            gap: (tier.is_high() || watch) && !cov.covered,
             under_covered: tier.is_high()
                 && cov.covered
                 && cov.troops_per_1000.is_some_and(|t| t < min_troops_per_1000),

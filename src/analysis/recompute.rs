@@ -68,7 +68,7 @@ impl<'s> SnapshotGrid<'s> {
 
 /// `r` with coverage `c` and the gap flags that follow from it.
 pub fn with_coverage(r: &CellRecord, c: CellCoverage, min_troops_per_1000: f64) -> CellRecord {
-    let f = Flags::of(r.tier, r.risk, r.exposure, &c, min_troops_per_1000);
+    let f = Flags::of(r.tier, r.watch, r.risk, r.exposure, &c, min_troops_per_1000);
     r.with_coverage(c, f)
 }
 

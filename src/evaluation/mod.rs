@@ -23,7 +23,7 @@ mod tally;
 mod training;
 
 pub use gap_capture::{GapCapture, GAP_HORIZON_DAYS, GAP_NEAR_KM};
-pub use lead::{LeadTimes, LEAD_WINDOW_DAYS};
+pub use lead::{LeadTimes, LEAD_WINDOW_DAYS, NEAR_KM, WATCH_WINDOW_DAYS};
 pub use report::{calibration_line, markdown};
 pub use tally::ModelMetrics;
 pub use training::{calibrate, CalibrationUsed};
@@ -44,8 +44,15 @@ use serde::Serialize;
 use std::collections::{BTreeMap, HashSet};
 
 /// The forecasts compared.
-pub const MODELS: [&str; 5] = ["index", "calibrated", "persistence", "history", "random"];
-const CALIBRATED: usize = 1;
+pub const MODELS: [&str; 6] = [
+    "index",
+    "forecast",
+    "persistence",
+    "history",
+    "history_10km",
+    "random",
+];
+const FORECAST: usize = 1;
 /// Top shares of cells for the recall metrics.
 pub const TOP: [f64; 3] = [0.01, 0.05, 0.10];
 /// Training rows a calibration keeps at most over all origins, per stratum: cells with some
@@ -54,7 +61,7 @@ pub const TOP: [f64; 3] = [0.01, 0.05, 0.10];
 /// back up; every cell with an event is kept. (One rate for all cells kept a handful of the
 /// few hundred hottest cell-origins that were not hit, each weighing 25, and the fit
 /// over-predicted exactly where the probability matters.)
-pub const TRAINING_ROWS: [usize; 2] = [2_000_000, 500_000];
+pub const TRAINING_ROWS: [usize; 2] = [400_000, 100_000];
 
 /// What to run.
 #[derive(Debug, Clone, PartialEq)]
@@ -160,8 +167,19 @@ pub fn run(
         .map(|_| TrainingSet::default())
         .collect();
     let mut fitted = false;
-    // The high-or-critical cells of each origin, for the lead times.
+    // With a tuning window, the engine's watch (and the gaps it adds) come from the model
+    // fitted on it, from the first evaluation origin on; never from a stored one.
+    if opts.tune_until.is_some() {
+        obs.engine.set_calibration(None);
+    }
+    let gap_horizon = opts
+        .horizons
+        .iter()
+        .position(|h| *h as i32 == GAP_HORIZON_DAYS)
+        .unwrap_or(0);
+    // The high-or-critical cells and the watched cells of each origin, for the lead times.
     let mut flags: Vec<(i32, HashSet<u64>)> = Vec::new();
+    let mut watch: Vec<(i32, HashSet<u64>)> = Vec::new();
     let mut grid: HashSet<u64> = HashSet::new();
     let mut last_grid: Vec<u64> = Vec::new();
     let mut gaps = BTreeMap::new();
@@ -174,6 +192,7 @@ pub fn run(
                 cals[k] = used[k].calibration.clone();
                 training[k] = TrainingSet::default();
             }
+            obs.engine.set_calibration(cals[gap_horizon].clone());
         }
         let o = obs.at(d)?;
         for (k, days) in training_origins.iter().enumerate() {
@@ -193,6 +212,10 @@ pub fn run(
                 .filter(|r| r.tier.is_high())
                 .map(|r| r.cell)
                 .collect(),
+        ));
+        watch.push((
+            d,
+            o.rows.iter().filter(|r| r.watch).map(|r| r.cell).collect(),
         ));
         let cells: Vec<u64> = o.rows.iter().map(|r| r.cell).collect();
         if cells != last_grid {
@@ -223,14 +246,28 @@ pub fn run(
         ) else {
             continue;
         };
-        let f = &flags[a..=b];
-        let (first, last) = (&f[0], &f[f.len() - 1]);
-        let (y0, y1) = (
-            ymd_from_days(first.0 + 1).0,
-            ymd_from_days(last.0 + LEAD_WINDOW_DAYS).0,
-        );
-        for year in std::iter::once(None).chain((y0..=y1).map(Some)) {
-            lead.push(lead_times(&obs.ev, f, &grid, (w, year), LEAD_WINDOW_DAYS));
+        let kinds = [
+            ("high tier", &flags[a..=b], LEAD_WINDOW_DAYS, 0.0),
+            ("high tier", &flags[a..=b], WATCH_WINDOW_DAYS, NEAR_KM),
+            ("watch", &watch[a..=b], WATCH_WINDOW_DAYS, 0.0),
+            ("watch", &watch[a..=b], WATCH_WINDOW_DAYS, NEAR_KM),
+        ];
+        for (name, f, days, near) in kinds {
+            if name == "watch" && f.iter().all(|(_, s)| s.is_empty()) {
+                continue;
+            }
+            let (first, last) = (&f[0], &f[f.len() - 1]);
+            let (y0, y1) = (ymd_from_days(first.0 + 1).0, ymd_from_days(last.0 + days).0);
+            for year in std::iter::once(None).chain((y0..=y1).map(Some)) {
+                lead.push(lead_times(
+                    &obs.ev,
+                    (name, f),
+                    &grid,
+                    (w, year),
+                    (days, near),
+                    res,
+                ));
+            }
         }
     }
     Ok(Backtest {

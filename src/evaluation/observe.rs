@@ -4,6 +4,7 @@
 use super::BacktestError;
 use crate::config::Config;
 use crate::model::cell::CellRecord;
+use crate::model::params::P;
 use crate::model::rows::Table;
 use crate::risk::{Engine, EventClass, EventSet, Prior};
 use crate::store::Store;
@@ -18,11 +19,19 @@ pub(super) fn random_score(cell: u64, origin: i32, salt: u64) -> f64 {
     r.next_f64()
 }
 
+/// The radius of the "history within 10 km" reference, km.
+pub(super) const HISTORY_NEAR_KM: f64 = 10.0;
+
 /// What is known at an origin and what followed.
 pub(super) struct Observation {
     pub(super) rows: Vec<CellRecord>,
+    /// The forecast's inputs of each row.
+    pub(super) features: Vec<[f32; P]>,
     pub(super) persistence: Vec<f64>,
     pub(super) history: Vec<f64>,
+    /// Civilian-harm events within 10 km over the last year (counted here, apart from the
+    /// forecast's inputs, as an analyst would).
+    pub(super) history_10km: Vec<f64>,
     /// Per horizon: civilian-harm events and civilian deaths per cell in (d, d + h].
     pub(super) future: Vec<(Vec<f64>, Vec<f64>)>,
 }
@@ -33,6 +42,9 @@ pub(super) struct Observer {
     pub(super) prior: Prior,
     pub(super) ev: EventSet,
     pub(super) horizons: Vec<u32>,
+    /// Cells within 10 km of each event cell met so far.
+    near: HashMap<u64, Vec<u64>>,
+    res: h3o::Resolution,
 }
 
 impl Observer {
@@ -49,16 +61,23 @@ impl Observer {
             .ok_or(BacktestError::NoEvents)?;
         // Harm events of the look-back and of the horizons: truth and reference forecasts.
         let ev = EventSet::load(&path, from - 366, to + max_h, false)?;
+        let mut engine = Engine::for_forecast(store, config, from, to)?;
+        engine.keep_features(true);
         Ok(Observer {
-            engine: Engine::new(store, config, from, to)?,
+            engine,
             prior: Prior::of(store),
             ev,
             horizons: horizons.to_vec(),
+            near: HashMap::new(),
+            res: crate::grid::resolution(config.grid.resolution)
+                .map_err(crate::risk::ScoreError::from)?,
         })
     }
 
     pub(super) fn at(&mut self, d: i32) -> Result<Observation, BacktestError> {
-        let scored = self.engine.score(&self.prior, d)?;
+        let mut scored = self.engine.score(&self.prior, d)?;
+        let features = scored.features.take().unwrap_or_default();
+
         let pos: HashMap<u64, usize> = scored
             .rows
             .iter()
@@ -69,6 +88,8 @@ impl Observer {
         let max_h = self.horizons.iter().copied().max().unwrap_or(30) as i32;
         let mut persistence = vec![0.0; n];
         let mut history = vec![0.0; n];
+        let mut history_10km = vec![0.0; n];
+        let k = crate::grid::rings_for_km(HISTORY_NEAR_KM, self.res);
         let mut future: Vec<(Vec<f64>, Vec<f64>)> = self
             .horizons
             .iter()
@@ -79,10 +100,23 @@ impl Observer {
             if ev.kind[i] != EventClass::Harm || ev.counted_until[i] != i32::MAX {
                 continue;
             }
+            let day = ev.day[i];
+            if day <= d && ev.known[i] <= d {
+                let near = self.near.entry(ev.cell[i]).or_insert_with(|| {
+                    crate::risk::within(ev.cell[i], k, HISTORY_NEAR_KM)
+                        .into_iter()
+                        .map(|(c, _)| c)
+                        .collect()
+                });
+                for c in near.iter() {
+                    if let Some(&p) = pos.get(c) {
+                        history_10km[p] += 1.0;
+                    }
+                }
+            }
             let Some(&p) = pos.get(&ev.cell[i]) else {
                 continue;
             };
-            let day = ev.day[i];
             if day <= d && ev.known[i] <= d {
                 history[p] += 1.0;
                 if day > d - 30 {
@@ -98,8 +132,10 @@ impl Observer {
         }
         Ok(Observation {
             rows: scored.rows,
+            features,
             persistence,
             history,
+            history_10km,
             future,
         })
     }

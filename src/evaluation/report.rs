@@ -55,13 +55,13 @@ impl Backtest {
                 diagonal: false,
             };
             out.push((format!("pr_curve_{h}d.svg"), pr.svg()));
-            if let Some(bins) = whole("calibrated").and_then(|r| r.reliability.as_ref()) {
+            if let Some(bins) = whole("forecast").and_then(|r| r.reliability.as_ref()) {
                 let rel = Chart {
-                    title: format!("Reliability of the calibrated probability, {h} days"),
+                    title: format!("Reliability of the forecast probability, {h} days"),
                     x: Axis::log("predicted probability", 1e-6, 1.0),
                     y: Axis::log("observed frequency", 1e-6, 1.0),
                     series: vec![Series {
-                        name: "calibrated".into(),
+                        name: "forecast".into(),
                         points: bins
                             .iter()
                             .map(|b| (b.mean_predicted, b.observed))
@@ -157,8 +157,19 @@ impl Backtest {
             }
         }
         for lead in result.lead.iter().filter(|l| l.year.is_none()) {
+            let flag = if lead.flag == "watch" {
+                "on watch"
+            } else {
+                "high or critical"
+            };
+            let place = if lead.near_km > 0.0 {
+                format!("a cell within {} km", lead.near_km)
+            } else {
+                "their cell".to_owned()
+            };
             s.push_str(&format!(
-            "lead time ({} window): {} of {} civilian-harm events had their cell flagged high or critical within {} days before; median lead {} days\n",
+            "lead time, {} ({} window): {} of {} civilian-harm events had {place} {flag} within {} days before; median lead {} days\n",
+            lead.flag,
             lead.window,
             lead.flagged,
             lead.events,
@@ -168,7 +179,13 @@ impl Backtest {
             let years: Vec<String> = result
                 .lead
                 .iter()
-                .filter(|l| l.window == lead.window && l.events > 0)
+                .filter(|l| {
+                    l.window == lead.window
+                        && l.flag == lead.flag
+                        && l.near_km == lead.near_km
+                        && l.window_days == lead.window_days
+                        && l.events > 0
+                })
                 .filter_map(|l| {
                     Some(format!(
                         "{} {}/{}{}",
@@ -210,14 +227,24 @@ fn gap_capture_line(g: &super::GapCapture) -> String {
 
 /// A calibration, one line.
 pub fn calibration_line(c: &Calibration) -> String {
-    let terms: Vec<String> = c
+    // The largest coefficients (per standard deviation of their input), by size.
+    let mut terms: Vec<(&String, f64)> = c
         .features
         .iter()
         .zip(&c.coefficients)
-        .map(|(f, b)| format!("{f} {b:.3}"))
+        .filter(|(_, b)| **b != 0.0)
+        .map(|(f, b)| (f, *b))
         .collect();
+    terms.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+    let zero = c.coefficients.len() - terms.len();
+    let mut terms: Vec<String> = terms
+        .iter()
+        .take(8)
+        .map(|(f, b)| format!("{f} {b:+.3}"))
+        .collect();
+    terms.push(format!("{zero} inputs at 0"));
     format!(
-        "{}, horizon {} days, seen events up to {}; intercept {:.3}, {}; {} rows ({} followed by civilian harm), base rate {:.5}",
+        "{}, horizon {} days, seen events up to {}; intercept {:.3}, per standard deviation {}; {} rows ({} followed by civilian harm), base rate {:.5}",
         c.basis,
         c.horizon_days,
         c.fitted_until,

@@ -2,7 +2,7 @@
 
 use super::metrics::{PrPoint, Reliability, ReliabilityBin};
 use super::observe::{random_score, Observation};
-use super::{metrics, BacktestOptions, CALIBRATED, TOP};
+use super::{metrics, BacktestOptions, FORECAST, TOP};
 use crate::model::day::ymd_from_days;
 use crate::model::params::Calibration;
 use serde::Serialize;
@@ -178,7 +178,8 @@ pub(super) fn accumulate(
         (0, &index),
         (2, &o.persistence),
         (3, &o.history),
-        (4, &random),
+        (4, &o.history_10km),
+        (5, &random),
     ];
     // Each model is ranked once per origin; every metric and horizon reads the ranking.
     let orders: Vec<Vec<usize>> = fixed.iter().map(|(_, s)| metrics::order_desc(s)).collect();
@@ -195,10 +196,7 @@ pub(super) fn accumulate(
         let cal = cals[k].as_ref().filter(|_| window != "tuning");
         let probability: Option<Vec<f64>> = cal.map(|c| {
             let w = c.weights();
-            o.rows
-                .iter()
-                .map(|r| c.probability_with(&w, &Calibration::inputs(r)))
-                .collect()
+            o.features.iter().map(|x| w.probability(x)).collect()
         });
         let calibrated_order = probability.as_ref().map(|p| metrics::order_desc(p));
         let mut models: Vec<(usize, &Vec<f64>, &Vec<usize>)> = fixed
@@ -207,7 +205,7 @@ pub(super) fn accumulate(
             .map(|((m, s), ord)| (*m, *s, ord))
             .collect();
         if let (Some(p), Some(ord)) = (&probability, &calibrated_order) {
-            models.push((CALIBRATED, p, ord));
+            models.push((FORECAST, p, ord));
         }
         for (m, scores, order) in models {
             let auc = metrics::roc_auc_ranked(scores, order, &positive);
@@ -223,7 +221,7 @@ pub(super) fn accumulate(
             let hits = metrics::hits_at_ranked(order, &positive, &cuts);
             let mut rel = None;
             let mut reference = 0.0;
-            if m == CALIBRATED {
+            if m == FORECAST {
                 if let Some(c) = cal {
                     let mut r = Reliability::new(&metrics::RARE_EDGES);
                     for (p, y) in scores.iter().zip(&positive) {

@@ -5,7 +5,7 @@ use super::observe::{random_score, Observation, Observer};
 use super::{BacktestError, BacktestOptions, TRAINING_ROWS};
 use crate::config::Config;
 use crate::model::day::format_date;
-use crate::model::params::Calibration;
+use crate::model::params::{at, Calibration, CLASSES, P, RADII, WINDOWS_DAYS};
 use crate::model::progress::{Progress, Unit};
 use crate::risk::calibration::{self, TrainingSet};
 use crate::risk::{self};
@@ -13,9 +13,9 @@ use crate::store::Store;
 use serde::Serialize;
 
 /// Adds the cells of an origin to a calibration's training rows: every cell followed by an
-/// event, and the others sampled per stratum (some threat / quiet) so that each origin
-/// adds at most its share of [`TRAINING_ROWS`] (`origins` origins in all), weighted by the
-/// inverse of the rate.
+/// event, and the others sampled per stratum (violence within 50 km in the last three
+/// years / quiet) so that each origin adds at most its share of [`TRAINING_ROWS`]
+/// (`origins` origins in all), weighted by the inverse of the rate.
 pub(super) fn add_training(
     set: &mut TrainingSet,
     obs: &Observation,
@@ -23,21 +23,21 @@ pub(super) fn add_training(
     d: i32,
     origins: usize,
 ) {
-    let inputs: Vec<[f64; crate::model::params::P]> =
-        obs.rows.iter().map(Calibration::inputs).collect();
-    let active = |x: &[f64; crate::model::params::P]| x[..5].iter().any(|c| *c > 0.0);
-    let n_active = inputs.iter().filter(|x| active(x)).count();
-    let counts = [n_active, inputs.len() - n_active];
+    let last = WINDOWS_DAYS.len() - 1;
+    let active =
+        |x: &[f32; P]| (0..CLASSES.len()).any(|c| x[at::count(c, RADII.len() - 1, last)] > 0.0);
+    let n_active = obs.features.iter().filter(|x| active(x)).count();
+    let counts = [n_active, obs.features.len() - n_active];
     let rates = [0, 1]
         .map(|s| (TRAINING_ROWS[s] as f64 / (counts[s].max(1) * origins.max(1)) as f64).min(1.0));
-    for ((r, x), events) in obs.rows.iter().zip(inputs).zip(&obs.future[k].0) {
+    for ((r, x), events) in obs.rows.iter().zip(&obs.features).zip(&obs.future[k].0) {
         if *events > 0.0 {
-            set.push(x, true, 1.0);
+            set.push_at(*x, true, 1.0, d);
             continue;
         }
-        let rate = rates[usize::from(!active(&x))];
+        let rate = rates[usize::from(!active(x))];
         if random_score(r.cell, d, 0x5EED) < rate {
-            set.push(x, false, 1.0 / rate);
+            set.push_at(*x, false, 1.0 / rate, d);
         }
     }
 }
@@ -49,11 +49,12 @@ pub(super) fn calibration_of(
     origins: &[i32],
     step: u32,
 ) -> Result<Calibration, BacktestError> {
-    let f = calibration::fit(set)?;
     let (first, last) = (
         origins.first().copied().unwrap_or_default(),
         origins.last().copied().unwrap_or_default(),
     );
+    // The last year of origins checks the calibration.
+    let f = calibration::fit_recalibrated(set, last - 364)?;
     Ok(Calibration {
         basis: format!(
             "origins {}..{} every {step} days",
@@ -62,9 +63,11 @@ pub(super) fn calibration_of(
         ),
         horizon_days: horizon,
         fitted_until: format_date(last + horizon as i32),
-        features: crate::model::params::FEATURES.map(String::from).to_vec(),
+        features: crate::model::params::feature_names(),
         intercept: f.intercept,
         coefficients: f.coefficients.to_vec(),
+        means: f.means.to_vec(),
+        scales: f.scales.to_vec(),
         rows: set.len(),
         positives: set.y.iter().filter(|y| **y).count(),
         base_rate: f.base_rate,

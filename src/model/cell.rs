@@ -96,6 +96,9 @@ pub struct CellRecord {
     /// Calibrated probability of civilian harm in the cell within the calibration's horizon
     /// (`None` when no calibration is stored).
     pub probability: Option<f64>,
+    /// On watch: among the cells of highest probability, within the configured budget
+    /// (`score.watch_share` of the grid's cells); `false` without a calibration.
+    pub watch: bool,
     /// Share of the threat load due to civilian harm.
     pub harm_share: f64,
     /// Share due to armed conflict.
@@ -149,7 +152,7 @@ pub struct CellCoverage {
 /// The gap flags of a cell (methodology §7).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Flags {
-    /// High or critical and not covered.
+    /// High or critical, or on watch, and not covered.
     pub gap: bool,
     /// High or critical, covered, troops per 1,000 below the threshold.
     pub under_covered: bool,
@@ -208,6 +211,7 @@ impl CellRecord {
             risk: 0.0,
             tier: Tier::Low,
             probability: None,
+            watch: false,
             harm_share: 0.0,
             conflict_share: 0.0,
             spread_share: 0.0,
@@ -250,6 +254,7 @@ impl Table for CellRecord {
             Box::new(|| column("risk", rows, |r| r.risk)),
             Box::new(|| column("tier", rows, |r| r.tier.as_str())),
             Box::new(|| column("probability", rows, |r| r.probability)),
+            Box::new(|| column("watch", rows, |r| r.watch)),
             Box::new(|| column("harm_share", rows, |r| r.harm_share)),
             Box::new(|| column("conflict_share", rows, |r| r.conflict_share)),
             Box::new(|| column("spread_share", rows, |r| r.spread_share)),
@@ -356,6 +361,12 @@ pub(crate) fn records(df: &DataFrame, strict: bool) -> PolarsResult<Vec<CellReco
     } else {
         vec![None; h]
     };
+    // Snapshots scored before the watch flag existed lack the column.
+    let watch = if df.get_column_index("watch").is_some() {
+        flag("watch")?
+    } else {
+        vec![false; h]
+    };
     let prev = text("prev_tier")?;
     let events = int("events")?;
     let precise = num("precise_share")?;
@@ -390,6 +401,7 @@ pub(crate) fn records(df: &DataFrame, strict: bool) -> PolarsResult<Vec<CellReco
                 risk: z(risk[i]),
                 tier: Tier::parse(&tier[i]).ok_or_else(|| missing("tier"))?,
                 probability: probability[i],
+                watch: watch[i],
                 harm_share: z(hs[i]),
                 conflict_share: z(cs[i]),
                 spread_share: z(ss[i]),

@@ -89,6 +89,7 @@ pub fn cell_properties(r: &CellRecord, date: &str) -> Map<String, Value> {
     m.insert("risk".into(), num(r.risk));
     m.insert("tier".into(), Value::String(r.tier.as_str().into()));
     m.insert("probability".into(), opt_num(r.probability));
+    m.insert("watch".into(), Value::Bool(r.watch));
     m.insert("hazard".into(), num(r.hazard));
     m.insert("harm".into(), num(r.harm));
     m.insert("conflict".into(), num(r.conflict));
@@ -319,6 +320,7 @@ pub fn explanation_json(
         },
         "normalisation": x.normalisation,
         "calibration": x.calibration,
+        "forecast": x.forecast,
         "contributing_events": x.contributions.len(),
         "events": events,
         "attribution": attribution,

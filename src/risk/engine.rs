@@ -8,6 +8,7 @@
 use super::areas::{first_level_names, AreaIndex, NONE};
 use super::climate::ClimateModel;
 use super::events::{Ages, EventClass, EventSet, Trend};
+use super::features::{watched, CellInputs, FeatureGrid};
 use super::index::{escalation, index, Amounts};
 use super::inputs::Inputs;
 use super::neighbourhood::{base_disks, neighbourhoods, universe, Neighbours};
@@ -19,7 +20,7 @@ use crate::coverage::{active_bases, assess, is_active, CellCoverage, Flags};
 use crate::grid::{cell_from_u64, center, resolution, unit, CellPositions, Unit};
 use crate::model::cell::{CellRecord, Tier};
 use crate::model::params::Normalisation;
-use crate::model::params::{inputs, Calibration};
+use crate::model::params::{Calibration, P};
 use crate::model::rows::{Base, IdpSite};
 use crate::store::{SnapshotInfo, Store};
 use h3o::Resolution;
@@ -63,6 +64,9 @@ pub struct Scored {
     pub rows: Vec<CellRecord>,
     /// Metadata for the manifest.
     pub info: SnapshotInfo,
+    /// The forecast's inputs of each row, when the engine keeps them
+    /// ([`Engine::keep_features`]).
+    pub features: Option<Vec<[f32; P]>>,
 }
 
 /// The loaded inputs of a range of as-of days.
@@ -94,20 +98,67 @@ pub struct Engine {
     climate_cache: Option<(i32, Vec<f64>)>,
     decay: Vec<f64>,
     previous: Option<(String, PreviousRisks)>,
+    features: FeatureGrid,
+    keep_features: bool,
+    /// Whether the forecast's three years of events were loaded: without them no
+    /// probability is computed, whatever calibration is set.
+    wide: bool,
+}
+
+/// A stored calibration this version can apply: one fitted on inputs it does not know
+/// (by an older version) is set aside, with a warning.
+fn usable(cal: Option<Calibration>) -> Option<Calibration> {
+    let cal = cal?;
+    let unknown = cal.unknown_features();
+    if unknown.is_empty() {
+        Some(cal)
+    } else {
+        tracing::warn!(
+            unknown = unknown.join(", "),
+            "the stored calibration was fitted on inputs this version does not compute: no probability until `vigil calibrate` fits it again"
+        );
+        None
+    }
 }
 
 impl Engine {
     /// Loads what scoring the days `from..=to` needs from the store.
     pub fn new(store: &Store, config: &Config, from: i32, to: i32) -> Result<Self, ScoreError> {
+        let forecast = store.manifest().calibration.is_some();
+        Self::load(store, config, from, to, forecast)
+    }
+
+    /// [`Self::new`] with the forecast's three years of events loaded whether or not a
+    /// calibration is stored (the backtest and calibration compute its inputs).
+    pub fn for_forecast(
+        store: &Store,
+        config: &Config,
+        from: i32,
+        to: i32,
+    ) -> Result<Self, ScoreError> {
+        Self::load(store, config, from, to, true)
+    }
+
+    fn load(
+        store: &Store,
+        config: &Config,
+        from: i32,
+        to: i32,
+        forecast: bool,
+    ) -> Result<Self, ScoreError> {
         let res = resolution(config.grid.resolution)?;
         let cfg = &config.score;
         let t = std::time::Instant::now();
         let stage = |name: &str| {
             tracing::debug!(stage = name, ms = t.elapsed().as_millis() as u64, "engine")
         };
-        let inputs = Inputs::read(store, config, from, to)?;
+        let inputs = Inputs::read(store, config, from, to, forecast)?;
         stage("inputs read");
-        let sources = Sources::of(&inputs.events, &AreaIndex::new(&inputs.area_cells));
+        let sources = Sources::of(
+            &inputs.events,
+            &AreaIndex::new(&inputs.area_cells),
+            Ages::of(cfg).read_from(from),
+        );
         stage("placements");
         let (fixed_grid, universe) = universe(
             &sources.cells,
@@ -163,6 +214,7 @@ impl Engine {
         let decay_table = (0..=Ages::of(cfg).lookback())
             .map(|a| decay(a, cfg.half_life_days))
             .collect();
+        let features = FeatureGrid::new(res, &area_name, names.len());
         stage("population, bases, climate, IDP");
         tracing::info!(
             events = inputs.events.len(),
@@ -174,7 +226,7 @@ impl Engine {
             config: config.clone(),
             res,
             norm: inputs.normalisation,
-            calibration: inputs.calibration,
+            calibration: usable(inputs.calibration),
             events: inputs.events,
             place: sources.place,
             own: sources.own,
@@ -198,6 +250,9 @@ impl Engine {
             climate_cache: None,
             decay: decay_table,
             previous: None,
+            features,
+            keep_features: false,
+            wide: forecast,
         })
     }
 
@@ -208,7 +263,13 @@ impl Engine {
 
     /// Replaces the calibration (default: the store's).
     pub fn set_calibration(&mut self, cal: Option<Calibration>) {
-        self.calibration = cal;
+        self.calibration = usable(cal);
+    }
+
+    /// Keeps the forecast's inputs of every scored row ([`Scored::features`]), for the
+    /// backtest and calibration.
+    pub fn keep_features(&mut self, keep: bool) {
+        self.keep_features = keep;
     }
 
     /// The normalisation in use.
@@ -480,13 +541,20 @@ impl Engine {
         );
         let norm = self.norm.clone();
         let weights = self.calibration.as_ref().map(Calibration::weights);
-        let calibration = self.calibration.as_ref().zip(weights.as_ref());
+        let weights = weights.filter(|_| self.wide);
+        let forecast_day = ((weights.is_some() || self.keep_features) && self.wide).then(|| {
+            let (pos, area_name) = (&self.pos, &self.area_name);
+            self.features.day(&self.events, d, |c| {
+                pos.get(c).map_or(NONE, |p| area_name[p as usize])
+            })
+        });
         let exposure_neutral = self.population.is_none();
         let cells: Vec<usize> = (0..self.pos.len()).filter(|i| in_grid[*i]).collect();
         let this = &*self;
         let climate = this.climate_cache.as_ref();
         let coverage: &[CellCoverage] = this.coverage.as_ref().map_or(&[], |(_, c)| c);
-        let rows: Vec<CellRecord> = cells
+        let keep = this.keep_features;
+        let (mut rows, features): (Vec<CellRecord>, Vec<Option<[f32; P]>>) = cells
             .par_iter()
             .map(|&i| {
                 let cell = &this.pos.cells()[i];
@@ -506,7 +574,7 @@ impl Engine {
                 let ix = index(&a, residents, &norm, &cfg);
                 let tier = Tier::of(ix.risk, &cfg.tier_thresholds);
                 let cov = &coverage[i];
-                let flags = Flags::of(tier, ix.risk, ix.exposure, cov, min_tp);
+                let flags = Flags::of(tier, false, ix.risk, ix.exposure, cov, min_tp);
                 let prev = previous.as_ref().and_then(|p| p[i].as_ref());
                 let weight = day.harm[i] + day.conflict[i];
                 let (lat, lon) = this.centres[i];
@@ -528,8 +596,7 @@ impl Engine {
                     exposure: ix.exposure,
                     risk: ix.risk,
                     tier,
-                    probability: calibration
-                        .map(|(c, w)| c.probability_with(w, &inputs(&ix.components, ix.exposure))),
+                    probability: None,
                     harm_share: ix.shares[0],
                     conflict_share: ix.shares[1],
                     spread_share: ix.shares[2],
@@ -547,9 +614,29 @@ impl Engine {
                     ..CellRecord::quiet(*cell, (lat, lon))
                 };
                 record.set_coverage(cov.clone(), flags);
-                record
+                let x = forecast_day.as_ref().map(|day| {
+                    this.features
+                        .row(day, *cell, this.area_name[i], &CellInputs::of(&record))
+                });
+                if let (Some(w), Some(x)) = (&weights, &x) {
+                    record.probability = Some(w.probability(x));
+                }
+                (record, x.filter(|_| keep))
             })
-            .collect();
+            .unzip();
+        // The watch: the cells of highest probability within the budget; a watched cell
+        // that no base covers is a gap.
+        if weights.is_some() && cfg.watch_share > 0.0 {
+            let p: Vec<f64> = rows.iter().map(|r| r.probability.unwrap_or(0.0)).collect();
+            for (r, w) in rows.iter_mut().zip(watched(&p, cfg.watch_share)) {
+                if w {
+                    r.watch = true;
+                    r.flags = Flags::of(r.tier, true, r.risk, r.exposure, &r.coverage, min_tp);
+                }
+            }
+        }
+        let features: Option<Vec<[f32; P]>> =
+            keep.then(|| features.into_iter().flatten().collect());
         let mut tiers = [0usize; 5];
         let mut gaps = 0;
         for r in &rows {
@@ -581,7 +668,12 @@ impl Engine {
             reduced_bases: self.reduced.clone(),
             calibration: self.calibration.clone(),
         };
-        Ok(Scored { date, rows, info })
+        Ok(Scored {
+            date,
+            rows,
+            info,
+            features,
+        })
     }
 
     /// The amounts of every universe cell on day `d` (climate left at 0), with the share of
@@ -608,6 +700,23 @@ impl Engine {
                 )
             })
             .collect()
+    }
+
+    /// The forecast's inputs of `cell` on day `d`, its index components and people taken
+    /// from `record` (its snapshot row); `None` when the cell is not in the grid.
+    pub fn forecast_inputs(&mut self, d: i32, cell: u64, record: &CellRecord) -> Option<[f32; P]> {
+        if !self.wide {
+            return None;
+        }
+        let p = self.pos.get(cell)? as usize;
+        let (pos, area_name) = (&self.pos, &self.area_name);
+        let day = self.features.day(&self.events, d, |c| {
+            pos.get(c).map_or(NONE, |p| area_name[p as usize])
+        });
+        Some(
+            self.features
+                .row(&day, cell, self.area_name[p], &CellInputs::of(record)),
+        )
     }
 
     /// The cells of the grid universe, sorted.

@@ -148,6 +148,9 @@ pub struct EventSet {
     pub counted_until: Vec<i32>,
     /// What it adds to.
     pub kind: Vec<EventClass>,
+    /// Remote violence (shelling, air strikes, mines, IEDs): a `Conflict` event counted
+    /// apart by the forecast's features.
+    pub remote: Vec<bool>,
     /// 1 + ln(1 + fatalities).
     pub severity: Vec<f64>,
     /// Location precision.
@@ -265,6 +268,7 @@ impl EventSet {
                 "armed_clash" | "remote_violence" => EventClass::Conflict,
                 _ => EventClass::Other,
             });
+            set.remote.push(cat == "remote_violence");
             let f = fatalities.get(i).unwrap_or(0);
             set.severity.push(severity(f));
             set.precision.push(

@@ -8,6 +8,7 @@ use crate::model::cell::CellRecord;
 use crate::model::day::format_date;
 use crate::model::params::Normalisation;
 use crate::risk::events::{Ages, Trend};
+use crate::risk::forecast_terms::ForecastExplanation;
 use crate::risk::{
     decay, escalation, index, kernel, placement, Amounts, AreaCells, AreaIndex, EventClass,
     EventSet, Index, Placed, ScoreError,
@@ -84,6 +85,8 @@ pub struct Explanation {
     pub contributions: Vec<Contribution>,
     /// The calibration behind the cell's probability, if the snapshot had one.
     pub calibration: Option<crate::model::params::Calibration>,
+    /// The cell's forecast decomposed, with a calibration this version can apply.
+    pub forecast: Option<ForecastExplanation>,
 }
 
 /// Explains `cell` in the snapshot of `date` (default: the latest).
@@ -211,7 +214,18 @@ pub fn explain(
         escalation: escalation(sum_r, baseline, cfg.escalation_smoothing),
         climate: record.climate,
     };
+    // The forecast's inputs, by the engine's own computation as of the snapshot's day.
+    let forecast = match &snapshot.info.calibration {
+        Some(cal) if cal.unknown_features().is_empty() => {
+            let mut engine = crate::risk::Engine::new(store, config, d, d)?;
+            engine
+                .forecast_inputs(d, cell, &record)
+                .map(|x| ForecastExplanation::of(cal, &x))
+        }
+        _ => None,
+    };
     Ok(Explanation {
+        forecast,
         date: snapshot.date,
         record,
         amounts,
@@ -256,6 +270,15 @@ impl Explanation {
                 100.0 * c.base_rate
             ));
         }
+        if let Some(f) = &self.forecast {
+            s.push_str("  what the forecast weighs (part of the log-odds):\n");
+            for t in f.terms.iter().take(6) {
+                s.push_str(&format!("    {:+.2}  {}\n", t.contribution, t.words));
+            }
+        }
+        if r.watch {
+            s.push_str("  ON WATCH: among the cells of highest probability\n");
+        }
         s.push_str(&format!(
             "  hazard {:.3}; share of the threat load: civilian harm {:.0} %, armed conflict {:.0} %, spread {:.0} %, neighbourhood baseline {:.0} %, escalation {:.0} %, climate stress {:.0} %\n",
             r.hazard,
@@ -283,7 +306,7 @@ impl Explanation {
         s.push_str(&format!(
             "  {}; nearest base {}\n",
             if r.flags.gap {
-                "COVERAGE GAP: high risk and no protecting base in reach".to_owned()
+                "COVERAGE GAP: high risk or on watch, and no protecting base in reach".to_owned()
             } else if r.coverage.covered {
                 format!("covered, {} troops in reach", r.coverage.troops_in_reach)
             } else {

@@ -39,11 +39,17 @@ impl Inputs {
         config: &Config,
         from: i32,
         to: i32,
+        forecast: bool,
     ) -> Result<Self, ScoreError> {
         let events_path = store.table_path("events").ok_or(ScoreError::NoEvents)?;
         let ages = Ages::of(&config.score);
+        // The index's look-back, and the forecast's (three years) when it is computed.
+        let mut read_from = ages.read_from(from);
+        if forecast {
+            read_from = read_from.min(from - crate::model::params::FEATURE_LOOKBACK_DAYS - 2);
+        }
         Ok(Inputs {
-            events: EventSet::load(&events_path, ages.read_from(from), to, false)?,
+            events: EventSet::load(&events_path, read_from, to, false)?,
             area_cells: AreaCells::load(store)?,
             areas: store.read()?,
             population: store.read()?,

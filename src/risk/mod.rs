@@ -13,6 +13,8 @@ pub mod climate;
 pub mod engine;
 pub mod events;
 pub mod explain;
+pub mod features;
+pub mod forecast_terms;
 pub mod index;
 mod inputs;
 mod neighbourhood;

@@ -30,6 +30,9 @@ pub enum Placed<'a> {
     Point(u64, f64),
 }
 
+/// The source of an event that has none (dated before the index's look-back).
+pub(super) const NO_SOURCE: u32 = u32::MAX;
+
 /// Placement of an event, by source index.
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Place {
@@ -55,9 +58,10 @@ pub(super) struct Sources {
 }
 
 impl Sources {
-    /// Places every event of `events`, spreading admin-level events over the areas of
-    /// `index`.
-    pub(super) fn of(events: &EventSet, index: &AreaIndex) -> Self {
+    /// Places every event of `events` dated from `from` on, spreading admin-level events
+    /// over the areas of `index`; earlier events (loaded for the forecast's longer
+    /// look-back) get no place and no source.
+    pub(super) fn of(events: &EventSet, index: &AreaIndex, from: i32) -> Self {
         // Source cells: every cell an event sits in or is spread over.
         let mut source_of: HashMap<u64, u32> = HashMap::new();
         let mut sources: Vec<u64> = Vec::new();
@@ -72,6 +76,11 @@ impl Sources {
         let mut place = Vec::with_capacity(events.len());
         let mut own = Vec::with_capacity(events.len());
         for i in 0..events.len() {
+            if events.day[i] < from {
+                own.push(NO_SOURCE);
+                place.push(Place::None);
+                continue;
+            }
             let cell = events.cell[i];
             own.push(source(cell, &mut sources));
             if events.kind[i] == EventClass::Other {
@@ -110,7 +119,7 @@ impl Sources {
             rank[*i as usize] = r as u32;
         }
         let sources: Vec<u64> = order.iter().map(|i| sources[*i as usize]).collect();
-        for o in &mut own {
+        for o in own.iter_mut().filter(|o| **o != NO_SOURCE) {
             *o = rank[*o as usize];
         }
         for p in &mut place {
