@@ -248,8 +248,9 @@ pub struct ScoreConfig {
     /// Default [0.2, 0.35, 0.5, 0.7].
     pub tier_thresholds: [f64; 4],
     /// Share of the grid's cells put on watch: those of highest forecast probability (a
-    /// calibration must be stored). A watched cell that no base covers is a gap, like a
-    /// high or critical one. 0 turns the watch off. Default 0.01.
+    /// calibration must be stored). As many cells at most are gaps: the uncovered high or
+    /// critical ones, then the uncovered cells of highest probability. 0 turns the watch
+    /// off. Default 0.01.
     pub watch_share: f64,
 }
 

@@ -185,12 +185,63 @@ pub fn assess(
     out
 }
 
+/// The gap budget (methodology §7, §13): which cells no protecting base covers are gaps
+/// beyond the high and critical ones. `budget` cells at most are gaps in all (the number
+/// on watch, `score.watch_share` of the grid): the uncovered high or critical cells first,
+/// then the uncovered cells of highest forecast `probability` until the budget is spent
+/// (cells of probability 0 never; ties at the threshold included). Returns, per cell,
+/// whether it is a gap by the budget; `covered[i]` and `high[i]` describe cell i.
+pub fn gap_budget(
+    probability: &[f64],
+    covered: &[bool],
+    high: &[bool],
+    budget: usize,
+) -> Vec<bool> {
+    let n = probability.len();
+    let open = |i: usize| !covered[i] && !high[i] && probability[i] > 0.0;
+    let taken = (0..n).filter(|i| !covered[*i] && high[*i]).count();
+    let k = budget.saturating_sub(taken);
+    let mut candidates: Vec<f64> = (0..n)
+        .filter(|i| open(*i))
+        .map(|i| probability[i])
+        .collect();
+    if k == 0 || candidates.is_empty() {
+        return vec![false; n];
+    }
+    let k = k.min(candidates.len());
+    candidates.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
+    let threshold = candidates[k - 1];
+    (0..n)
+        .map(|i| open(i) && probability[i] >= threshold)
+        .collect()
+}
+
+/// Sets the gap flags of `rows` (one day's grid, coverage set) by the gap budget: as many
+/// gaps at most as cells on watch (methodology §7, §13).
+pub fn set_gaps(rows: &mut [crate::model::cell::CellRecord], min_troops_per_1000: f64) {
+    let budget = rows.iter().filter(|r| r.watch).count();
+    let p: Vec<f64> = rows.iter().map(|r| r.probability.unwrap_or(0.0)).collect();
+    let covered: Vec<bool> = rows.iter().map(|r| r.coverage.covered).collect();
+    let high: Vec<bool> = rows.iter().map(|r| r.tier.is_high()).collect();
+    for (r, chosen) in rows.iter_mut().zip(gap_budget(&p, &covered, &high, budget)) {
+        r.flags = Flags::of(
+            r.tier,
+            chosen,
+            r.risk,
+            r.exposure,
+            &r.coverage,
+            min_troops_per_1000,
+        );
+    }
+}
+
 impl Flags {
     /// The flags of a cell of `tier`, `risk` and `exposure` with coverage `cov`;
+    /// `in_budget` says whether the gap budget ([`gap_budget`]) chose it;
     /// `min_troops_per_1000` is the strength at which coverage counts as full.
     pub fn of(
         tier: crate::model::cell::Tier,
-        watch: bool,
+        in_budget: bool,
         risk: f64,
         exposure: f64,
         cov: &CellCoverage,
@@ -203,7 +254,7 @@ impl Flags {
             0.0
         };
         Flags {
-            gap: (tier.is_high() || watch) && !cov.covered,
+            gap: (tier.is_high() || in_budget) && !cov.covered,
             under_covered: tier.is_high()
                 && cov.covered
                 && cov.troops_per_1000.is_some_and(|t| t < min_troops_per_1000),
@@ -236,6 +287,21 @@ mod tests {
             .map(u64::from)
             .unwrap_or(0);
         Base::at("M", "Here", (lat, lon), cell, (0, 100), troops)
+    }
+
+    #[test]
+    fn the_gap_budget_goes_to_uncovered_high_cells_first_then_by_probability() {
+        let p = [0.9, 0.8, 0.7, 0.6, 0.5, 0.0, 0.4];
+        let covered = [true, false, false, false, false, false, false];
+        let high = [false, false, false, false, true, false, false];
+        // Budget 3: the uncovered high cell (4), then the two most likely uncovered (1, 2);
+        // the covered cell 0 is never a gap however likely.
+        let g = gap_budget(&p, &covered, &high, 3);
+        assert_eq!(g, vec![false, true, true, false, false, false, false]);
+        // Nothing left once high cells spend the budget; a probability of 0 never counts.
+        assert!(gap_budget(&p, &covered, &high, 1).iter().all(|x| !x));
+        let g = gap_budget(&p, &covered, &[false; 7], 10);
+        assert_eq!(g, vec![false, true, true, true, true, false, true]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! engine's risks and tiers stay as scored, only the coverage columns and the gap flags
 //! change. Scenarios, sensitivity runs and placement are built on it.
 
-use crate::coverage::{assess, ActiveBase, CellCoverage, Flags};
+use crate::coverage::{assess, set_gaps, ActiveBase, CellCoverage, Flags};
 use crate::grid::CellPositions;
 use crate::model::cell::CellRecord;
 use h3o::Resolution;
@@ -58,18 +58,27 @@ impl<'s> SnapshotGrid<'s> {
     /// The cells with the coverage and gap flags of `bases`.
     pub fn recompute(&self, bases: &[ActiveBase<'_>]) -> Vec<CellRecord> {
         let cov = self.coverage(bases);
-        self.cells
+        let mut rows: Vec<CellRecord> = self
+            .cells
             .par_iter()
             .zip(cov)
-            .map(|(r, c)| with_coverage(r, c, self.min_troops_per_1000))
-            .collect()
+            .map(|(r, c)| {
+                let f = Flags::of(
+                    r.tier,
+                    false,
+                    r.risk,
+                    r.exposure,
+                    &c,
+                    self.min_troops_per_1000,
+                );
+                r.with_coverage(c, f)
+            })
+            .collect();
+        if rows.iter().any(|r| r.watch) {
+            set_gaps(&mut rows, self.min_troops_per_1000);
+        }
+        rows
     }
-}
-
-/// `r` with coverage `c` and the gap flags that follow from it.
-pub fn with_coverage(r: &CellRecord, c: CellCoverage, min_troops_per_1000: f64) -> CellRecord {
-    let f = Flags::of(r.tier, r.watch, r.risk, r.exposure, &c, min_troops_per_1000);
-    r.with_coverage(c, f)
 }
 
 #[cfg(test)]

@@ -152,7 +152,7 @@ pub struct CellCoverage {
 /// The gap flags of a cell (methodology §7).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct Flags {
-    /// High or critical, or on watch, and not covered.
+    /// High or critical, or chosen by the gap budget, and not covered.
     pub gap: bool,
     /// High or critical, covered, troops per 1,000 below the threshold.
     pub under_covered: bool,

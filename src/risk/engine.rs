@@ -548,6 +548,7 @@ impl Engine {
                 pos.get(c).map_or(NONE, |p| area_name[p as usize])
             })
         });
+        let t_features = t.elapsed().as_millis() as u64;
         let exposure_neutral = self.population.is_none();
         let cells: Vec<usize> = (0..self.pos.len()).filter(|i| in_grid[*i]).collect();
         let this = &*self;
@@ -624,17 +625,22 @@ impl Engine {
                 (record, x.filter(|_| keep))
             })
             .unzip();
-        // The watch: the cells of highest probability within the budget; a watched cell
-        // that no base covers is a gap.
+        let t_rows = t.elapsed().as_millis() as u64;
+        // The watch: the cells of highest probability within the budget; as many cells
+        // are gaps at most, the uncovered ones most likely to see harm.
         if weights.is_some() && cfg.watch_share > 0.0 {
             let p: Vec<f64> = rows.iter().map(|r| r.probability.unwrap_or(0.0)).collect();
             for (r, w) in rows.iter_mut().zip(watched(&p, cfg.watch_share)) {
-                if w {
-                    r.watch = true;
-                    r.flags = Flags::of(r.tier, true, r.risk, r.exposure, &r.coverage, min_tp);
-                }
+                r.watch = w;
             }
+            crate::coverage::set_gaps(&mut rows, min_tp);
         }
+        tracing::debug!(
+            features_ms = t_features,
+            rows_ms = t_rows,
+            watch_ms = t.elapsed().as_millis() as u64,
+            "day stages (cumulative)"
+        );
         let features: Option<Vec<[f32; P]>> =
             keep.then(|| features.into_iter().flatten().collect());
         let mut tiers = [0usize; 5];

@@ -17,12 +17,12 @@
 //! 0.1 region; country-level events are not placed).
 
 use super::events::{precision_factor, EventClass, EventSet};
-use super::neighbourhood::within;
+use super::neighbourhood::disks_within;
 use crate::grid::{cell_from_u64, rings_for_km};
 use crate::model::params::{at, log_loads, FEATURE_LOOKBACK_DAYS, P, RADII_KM, WINDOWS_DAYS};
+use ahash::AHashMap as HashMap;
 use h3o::Resolution;
 use rayon::prelude::*;
-use std::collections::HashMap;
 
 const R: usize = RADII_KM.len();
 const W: usize = WINDOWS_DAYS.len();
@@ -70,6 +70,40 @@ impl Agg {
     }
 }
 
+/// The inputs of one place at one radius, transformed once per place (many cells share
+/// the place of a coarse radius): ln(1 + events) per class and window, recency, trend,
+/// ln(1 + civilian deaths of the year), and whether violence of the year is there.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Block {
+    counts: [[f32; W]; 3],
+    recency: f32,
+    trend: f32,
+    deaths: f32,
+    violent_year: bool,
+}
+
+impl Block {
+    /// The inputs of the sums `a` on day `d`.
+    fn of(a: &Agg, d: i32) -> Block {
+        let counts = a.n.map(|c| c.map(f32::ln_1p));
+        let recency = if a.last == i32::MIN {
+            0.0
+        } else {
+            let days = f64::from(d - a.last).max(0.0);
+            (f64::from(FEATURE_LOOKBACK_DAYS).ln_1p() - days.ln_1p()) as f32
+        };
+        let (recent, all) = (a.violent(1), a.violent(W - 1));
+        let expected = all * WINDOWS_DAYS[1] as f32 / FEATURE_LOOKBACK_DAYS as f32;
+        Block {
+            counts,
+            recency,
+            trend: ((1.0 + recent) / (1.0 + expected)).ln(),
+            deaths: a.deaths.ln_1p(),
+            violent_year: a.violent(YEAR) > 0.0,
+        }
+    }
+}
+
 /// What a cell's row takes from its snapshot record.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CellInputs {
@@ -108,8 +142,7 @@ pub struct FeatureGrid {
 /// The event sums of one day, per radius, and the admin areas' rates.
 #[derive(Debug, Clone, Default)]
 pub struct DayFeatures {
-    day: i32,
-    at: Vec<HashMap<u64, Agg>>,
+    at: Vec<HashMap<u64, Block>>,
     admin: Vec<f32>,
     /// Civilian-harm events of the whole store over 90 and 365 days (not per cell: a grid
     /// without loaded areas grows with the days scored, and a day's inputs must not
@@ -160,6 +193,7 @@ impl FeatureGrid {
     /// The event sums as of day `d`: the events of `ev` that count on `d`, dated within the
     /// look-back; `area` gives the first-level area of an event's cell.
     pub fn day(&mut self, ev: &EventSet, d: i32, area: impl Fn(u64) -> u32) -> DayFeatures {
+        let t0 = std::time::Instant::now();
         let mut own: HashMap<u64, Agg> = HashMap::new();
         let mut admin = vec![0.0f32; self.area_km2.len()];
         let mut theatre = [0.0f32; 2];
@@ -229,15 +263,16 @@ impl FeatureGrid {
                 by
             })
             .collect();
+        let t_keys = t0.elapsed().as_millis() as u64;
         let key_res = self.key_res;
-        let at: Vec<HashMap<u64, Agg>> = self
+        let at: Vec<HashMap<u64, Block>> = self
             .disks
             .par_iter_mut()
             .zip(keys.par_iter())
             .enumerate()
             .map(|(r, (disks, by))| {
                 if r == 0 {
-                    return by.iter().copied().collect();
+                    return by.iter().map(|(c, a)| (*c, Block::of(a, d))).collect();
                 }
                 let km = RADII_KM[r];
                 let k = rings_for_km(km, key_res[r]);
@@ -246,10 +281,7 @@ impl FeatureGrid {
                     .map(|(c, _)| *c)
                     .filter(|c| !disks.contains_key(c))
                     .collect();
-                let found: Vec<(u64, Vec<u64>)> = missing
-                    .par_iter()
-                    .map(|c| (*c, within(*c, k, km).into_iter().map(|(n, _)| n).collect()))
-                    .collect();
+                let found = missing.iter().copied().zip(disks_within(&missing, k, km));
                 disks.extend(found);
                 let mut out: HashMap<u64, Agg> = HashMap::new();
                 for (c, a) in by {
@@ -257,43 +289,38 @@ impl FeatureGrid {
                         out.entry(*n).or_default().add(a);
                     }
                 }
-                out
+                out.into_iter()
+                    .map(|(c, a)| (c, Block::of(&a, d)))
+                    .collect()
             })
             .collect();
-        DayFeatures {
-            day: d,
-            at,
-            admin,
-            theatre,
-        }
+        tracing::debug!(
+            keys_ms = t_keys,
+            sums_ms = t0.elapsed().as_millis() as u64,
+            sources = sources.len(),
+            "forecast inputs (cumulative)"
+        );
+        DayFeatures { at, admin, theatre }
     }
 
     /// The forecast's inputs of `cell` (first-level area `area`) on the day of `day`.
     pub fn row(&self, day: &DayFeatures, cell: u64, area: u32, x: &CellInputs) -> [f32; P] {
         let mut out = [0.0f32; P];
-        let none = Agg::default();
         let mut nearest = FAR_KM;
         for r in (0..R).rev() {
-            let a = day
-                .at
-                .get(r)
-                .and_then(|m| m.get(&self.key(cell, r)))
-                .unwrap_or(&none);
+            // A place without events within the radius has every input 0 (ln 1).
+            let Some(b) = day.at.get(r).and_then(|m| m.get(&self.key(cell, r))) else {
+                continue;
+            };
             for c in 0..3 {
                 for w in 0..W {
-                    out[at::count(c, r, w)] = a.n[c][w].ln_1p();
+                    out[at::count(c, r, w)] = b.counts[c][w];
                 }
             }
-            if a.last != i32::MIN {
-                let days = f64::from(day.day - a.last).max(0.0);
-                out[at::RECENCY + r] =
-                    (f64::from(FEATURE_LOOKBACK_DAYS).ln_1p() - days.ln_1p()) as f32;
-            }
-            let (recent, all) = (a.violent(1), a.violent(W - 1));
-            let expected = all * WINDOWS_DAYS[1] as f32 / FEATURE_LOOKBACK_DAYS as f32;
-            out[at::TREND + r] = ((1.0 + recent) / (1.0 + expected)).ln();
-            out[at::DEATHS + r] = a.deaths.ln_1p();
-            if a.violent(YEAR) > 0.0 {
+            out[at::RECENCY + r] = b.recency;
+            out[at::TREND + r] = b.trend;
+            out[at::DEATHS + r] = b.deaths;
+            if b.violent_year {
                 nearest = RADII_KM[r];
             }
         }
