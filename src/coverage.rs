@@ -189,7 +189,7 @@ pub fn assess(
 /// beyond the high and critical ones. `budget` cells at most are gaps in all (the number
 /// on watch, `score.watch_share` of the grid): the uncovered high or critical cells first,
 /// then the uncovered cells of highest forecast `probability` until the budget is spent
-/// (cells of probability 0 never; ties at the threshold included). Returns, per cell,
+/// (cells of probability 0 never; of equal probabilities, the first). Returns, per cell,
 /// whether it is a gap by the budget; `covered[i]` and `high[i]` describe cell i.
 pub fn gap_budget(
     probability: &[f64],
@@ -198,22 +198,15 @@ pub fn gap_budget(
     budget: usize,
 ) -> Vec<bool> {
     let n = probability.len();
-    let open = |i: usize| !covered[i] && !high[i] && probability[i] > 0.0;
     let taken = (0..n).filter(|i| !covered[*i] && high[*i]).count();
-    let k = budget.saturating_sub(taken);
-    let mut candidates: Vec<f64> = (0..n)
-        .filter(|i| open(*i))
-        .map(|i| probability[i])
+    let open: Vec<usize> = (0..n)
+        .filter(|i| !covered[*i] && !high[*i] && probability[*i] > 0.0)
         .collect();
-    if k == 0 || candidates.is_empty() {
-        return vec![false; n];
+    let mut out = vec![false; n];
+    for i in crate::model::params::top(probability, &open, budget.saturating_sub(taken)) {
+        out[i] = true;
     }
-    let k = k.min(candidates.len());
-    candidates.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
-    let threshold = candidates[k - 1];
-    (0..n)
-        .map(|i| open(i) && probability[i] >= threshold)
-        .collect()
+    out
 }
 
 /// Sets the gap flags of `rows` (one day's grid, coverage set) by the gap budget: as many

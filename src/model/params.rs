@@ -276,3 +276,17 @@ pub(crate) fn sigmoid(eta: f64) -> f64 {
         e / (1.0 + e)
     }
 }
+
+/// The `k` of `candidates` (indexes into `value`) of highest value, of equal values the
+/// lower index first: a budget of k cells is never exceeded by ties.
+pub fn top(value: &[f64], candidates: &[usize], k: usize) -> Vec<usize> {
+    let mut c = candidates.to_vec();
+    let k = k.min(c.len());
+    if k == 0 {
+        return Vec::new();
+    }
+    let order = |a: &usize, b: &usize| value[*b].total_cmp(&value[*a]).then(a.cmp(b));
+    c.select_nth_unstable_by(k - 1, order);
+    c.truncate(k);
+    c
+}

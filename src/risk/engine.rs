@@ -80,6 +80,12 @@ pub struct Engine {
     own: Vec<u32>,
     area_sources: Vec<Vec<u32>>,
     neighbours: Vec<Neighbours>,
+    /// The source cells (sorted), of `neighbours`.
+    source_cells: Vec<u64>,
+    /// The grid's centres as unit vectors, by position.
+    units: Vec<Unit>,
+    /// How far the neighbourhoods reach, km.
+    reach_km: f64,
     pos: CellPositions,
     source_pos: Vec<u32>,
     fixed_grid: bool,
@@ -232,6 +238,9 @@ impl Engine {
             own: sources.own,
             area_sources: sources.area_sources,
             neighbours,
+            source_cells: sources.cells,
+            units,
+            reach_km: cfg.spread_km.max(cfg.escalation_km),
             pos,
             source_pos,
             fixed_grid,
@@ -544,9 +553,19 @@ impl Engine {
         let weights = weights.filter(|_| self.wide);
         let forecast_day = ((weights.is_some() || self.keep_features) && self.wide).then(|| {
             let (pos, area_name) = (&self.pos, &self.area_name);
-            self.features.day(&self.events, d, |c| {
-                pos.get(c).map_or(NONE, |p| area_name[p as usize])
-            })
+            let grid_disk = grid_disks(
+                &self.source_cells,
+                &self.neighbours,
+                &self.units,
+                pos.cells(),
+                self.reach_km,
+            );
+            self.features.day(
+                &self.events,
+                d,
+                |c| pos.get(c).map_or(NONE, |p| area_name[p as usize]),
+                grid_disk,
+            )
         });
         let t_features = t.elapsed().as_millis() as u64;
         let exposure_neutral = self.population.is_none();
@@ -555,7 +574,9 @@ impl Engine {
         let climate = this.climate_cache.as_ref();
         let coverage: &[CellCoverage] = this.coverage.as_ref().map_or(&[], |(_, c)| c);
         let keep = this.keep_features;
-        let (mut rows, features): (Vec<CellRecord>, Vec<Option<[f32; P]>>) = cells
+        // The inputs kept (backtest, calibration) are boxed: a day without them does not carry
+        // 352 bytes per cell.
+        let (mut rows, features): (Vec<CellRecord>, Vec<Option<Box<Row>>>) = cells
             .par_iter()
             .map(|&i| {
                 let cell = &this.pos.cells()[i];
@@ -622,7 +643,7 @@ impl Engine {
                 if let (Some(w), Some(x)) = (&weights, &x) {
                     record.probability = Some(w.probability(x));
                 }
-                (record, x.filter(|_| keep))
+                (record, x.filter(|_| keep).map(Box::new))
             })
             .unzip();
         let t_rows = t.elapsed().as_millis() as u64;
@@ -642,7 +663,7 @@ impl Engine {
             "day stages (cumulative)"
         );
         let features: Option<Vec<[f32; P]>> =
-            keep.then(|| features.into_iter().flatten().collect());
+            keep.then(|| features.into_iter().flatten().map(|x| *x).collect());
         let mut tiers = [0usize; 5];
         let mut gaps = 0;
         for r in &rows {
@@ -716,9 +737,19 @@ impl Engine {
         }
         let p = self.pos.get(cell)? as usize;
         let (pos, area_name) = (&self.pos, &self.area_name);
-        let day = self.features.day(&self.events, d, |c| {
-            pos.get(c).map_or(NONE, |p| area_name[p as usize])
-        });
+        let grid_disk = grid_disks(
+            &self.source_cells,
+            &self.neighbours,
+            &self.units,
+            pos.cells(),
+            self.reach_km,
+        );
+        let day = self.features.day(
+            &self.events,
+            d,
+            |c| pos.get(c).map_or(NONE, |p| area_name[p as usize]),
+            grid_disk,
+        );
         Some(
             self.features
                 .row(&day, cell, self.area_name[p], &CellInputs::of(record)),
@@ -730,3 +761,37 @@ impl Engine {
         self.pos.cells()
     }
 }
+
+/// The grid cells within `km` of a source cell, read off the index's neighbourhoods
+/// (`neighbours[i]` of `source_cells[i]`, reaching `reach_km`) by the same distances as
+/// [`super::neighbourhood::within`]; `None` when the cell is not a source or `km` is
+/// beyond their reach.
+fn grid_disks<'a>(
+    source_cells: &'a [u64],
+    neighbours: &'a [Neighbours],
+    units: &'a [Unit],
+    grid: &'a [u64],
+    reach_km: f64,
+) -> impl Fn(u64, f64) -> Option<Vec<u64>> + Sync + 'a {
+    move |c, km| {
+        if km > reach_km {
+            return None;
+        }
+        let nb = neighbours.get(source_cells.binary_search(&c).ok()?)?;
+        let here = unit(center(cell_from_u64(c).ok()?));
+        Some(
+            nb.pos
+                .iter()
+                .filter(|p| {
+                    units
+                        .get(**p as usize)
+                        .is_some_and(|u| crate::grid::unit_distance_km(&here, u) <= km)
+                })
+                .filter_map(|p| grid.get(*p as usize).copied())
+                .collect(),
+        )
+    }
+}
+
+/// One cell's forecast inputs.
+type Row = [f32; P];

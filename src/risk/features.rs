@@ -192,7 +192,17 @@ impl FeatureGrid {
 
     /// The event sums as of day `d`: the events of `ev` that count on `d`, dated within the
     /// look-back; `area` gives the first-level area of an event's cell.
-    pub fn day(&mut self, ev: &EventSet, d: i32, area: impl Fn(u64) -> u32) -> DayFeatures {
+    ///
+    /// `grid_disk(c, km)` may give the grid cells within `km` of source cell `c` when the
+    /// caller knows them already (the engine's neighbourhoods); cells outside the grid
+    /// are never read, so such a disk counts the same.
+    pub fn day(
+        &mut self,
+        ev: &EventSet,
+        d: i32,
+        area: impl Fn(u64) -> u32,
+        grid_disk: impl Fn(u64, f64) -> Option<Vec<u64>> + Sync,
+    ) -> DayFeatures {
         let t0 = std::time::Instant::now();
         let mut own: HashMap<u64, Agg> = HashMap::new();
         let mut admin = vec![0.0f32; self.area_km2.len()];
@@ -264,7 +274,8 @@ impl FeatureGrid {
             })
             .collect();
         let t_keys = t0.elapsed().as_millis() as u64;
-        let key_res = self.key_res;
+        let (key_res, res) = (self.key_res, self.res);
+        let grid_disk = &grid_disk;
         let at: Vec<HashMap<u64, Block>> = self
             .disks
             .par_iter_mut()
@@ -281,8 +292,22 @@ impl FeatureGrid {
                     .map(|(c, _)| *c)
                     .filter(|c| !disks.contains_key(c))
                     .collect();
-                let found = missing.iter().copied().zip(disks_within(&missing, k, km));
-                disks.extend(found);
+                let known: Vec<Option<Vec<u64>>> = if key_res[r] == res {
+                    missing.par_iter().map(|c| grid_disk(*c, km)).collect()
+                } else {
+                    vec![None; missing.len()]
+                };
+                let rest: Vec<u64> = missing
+                    .iter()
+                    .zip(&known)
+                    .filter(|(_, k)| k.is_none())
+                    .map(|(c, _)| *c)
+                    .collect();
+                let mut found = disks_within(&rest, k, km).into_iter();
+                for (c, known) in missing.iter().zip(known) {
+                    let disk = known.or_else(|| found.next()).unwrap_or_default();
+                    disks.insert(*c, disk);
+                }
                 let mut out: HashMap<u64, Agg> = HashMap::new();
                 for (c, a) in by {
                     for n in disks.get(c).map_or(&[][..], Vec::as_slice) {
@@ -339,21 +364,17 @@ impl FeatureGrid {
     }
 }
 
-/// The cells of the top `share` of `probability` (ties at the threshold included; cells
-/// of probability 0 never).
+/// The cells of the top `share` of `probability` (the share of the grid rounded; cells of
+/// probability 0 never; of equal probabilities, the first).
 pub fn watched(probability: &[f64], share: f64) -> Vec<bool> {
     let n = probability.len();
     let k = ((share * n as f64).round() as usize).min(n);
-    if k == 0 {
-        return vec![false; n];
+    let candidates: Vec<usize> = (0..n).filter(|i| probability[*i] > 0.0).collect();
+    let mut out = vec![false; n];
+    for i in crate::model::params::top(probability, &candidates, k) {
+        out[i] = true;
     }
-    let mut sorted = probability.to_vec();
-    sorted.select_nth_unstable_by(k - 1, |a, b| b.total_cmp(a));
-    let threshold = sorted[k - 1];
-    probability
-        .iter()
-        .map(|p| *p >= threshold && *p > 0.0)
-        .collect()
+    out
 }
 
 #[cfg(test)]
@@ -414,7 +435,7 @@ mod tests {
             (here, d + 1, d + 1, EventClass::Harm, false, 9),
         ]);
         let mut g = FeatureGrid::new(res, &[0], 1);
-        let day = g.day(&ev, d, |_| 0);
+        let day = g.day(&ev, d, |_| 0, |_, _| None);
         let x = CellInputs {
             components: [0.0; 6],
             exposure: 1.0,
@@ -456,7 +477,7 @@ mod tests {
             (far, d - 400, d - 400, EventClass::Conflict, true, 0),
         ]);
         let mut g2 = FeatureGrid::new(res, &[0], 1);
-        let day2 = g2.day(&later, d, |_| 0);
+        let day2 = g2.day(&later, d, |_| 0, |_, _| None);
         assert_eq!(g2.row(&day2, here, 0, &x), row);
     }
 
@@ -468,5 +489,11 @@ mod tests {
         assert!(w[199] && w[198] && !w[197]);
         assert!(watched(&p, 0.0).iter().all(|x| !x));
         assert!(watched(&[0.0; 10], 0.5).iter().all(|x| !x));
+        // Ties never exceed the budget: of equal probabilities, the first cells.
+        let w = watched(&[0.5; 10], 0.2);
+        assert_eq!(
+            w,
+            [true, true, false, false, false, false, false, false, false, false]
+        );
     }
 }
