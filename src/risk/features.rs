@@ -364,11 +364,11 @@ impl FeatureGrid {
     }
 }
 
-/// The cells of the top `share` of `probability` (the share of the grid rounded; cells of
+/// The cells of the top `share` of `probability` (the share of the grid rounded down; cells of
 /// probability 0 never; of equal probabilities, the first).
 pub fn watched(probability: &[f64], share: f64) -> Vec<bool> {
     let n = probability.len();
-    let k = ((share * n as f64).round() as usize).min(n);
+    let k = ((share * n as f64 + 1e-9).floor() as usize).min(n);
     let candidates: Vec<usize> = (0..n).filter(|i| probability[*i] > 0.0).collect();
     let mut out = vec![false; n];
     for i in crate::model::params::top(probability, &candidates, k) {
