@@ -551,22 +551,8 @@ impl Engine {
         let norm = self.norm.clone();
         let weights = self.calibration.as_ref().map(Calibration::weights);
         let weights = weights.filter(|_| self.wide);
-        let forecast_day = ((weights.is_some() || self.keep_features) && self.wide).then(|| {
-            let (pos, area_name) = (&self.pos, &self.area_name);
-            let grid_disk = grid_disks(
-                &self.source_cells,
-                &self.neighbours,
-                &self.units,
-                pos.cells(),
-                self.reach_km,
-            );
-            self.features.day(
-                &self.events,
-                d,
-                |c| pos.get(c).map_or(NONE, |p| area_name[p as usize]),
-                grid_disk,
-            )
-        });
+        let forecast_day =
+            ((weights.is_some() || self.keep_features) && self.wide).then(|| self.feature_day(d));
         let t_features = t.elapsed().as_millis() as u64;
         let exposure_neutral = self.population.is_none();
         let cells: Vec<usize> = (0..self.pos.len()).filter(|i| in_grid[*i]).collect();
@@ -729,13 +715,9 @@ impl Engine {
             .collect()
     }
 
-    /// The forecast's inputs of `cell` on day `d`, its index components and people taken
-    /// from `record` (its snapshot row); `None` when the cell is not in the grid.
-    pub fn forecast_inputs(&mut self, d: i32, cell: u64, record: &CellRecord) -> Option<[f32; P]> {
-        if !self.wide {
-            return None;
-        }
-        let p = self.pos.get(cell)? as usize;
+    /// The event sums of the forecast's inputs as of day `d` (the disks of the 5 and 10 km
+    /// counts read off the index's neighbourhoods where it has them).
+    fn feature_day(&mut self, d: i32) -> super::features::DayFeatures {
         let (pos, area_name) = (&self.pos, &self.area_name);
         let grid_disk = grid_disks(
             &self.source_cells,
@@ -744,12 +726,22 @@ impl Engine {
             pos.cells(),
             self.reach_km,
         );
-        let day = self.features.day(
+        self.features.day(
             &self.events,
             d,
             |c| pos.get(c).map_or(NONE, |p| area_name[p as usize]),
             grid_disk,
-        );
+        )
+    }
+
+    /// The forecast's inputs of `cell` on day `d`, its index components and people taken
+    /// from `record` (its snapshot row); `None` when the cell is not in the grid.
+    pub fn forecast_inputs(&mut self, d: i32, cell: u64, record: &CellRecord) -> Option<[f32; P]> {
+        if !self.wide {
+            return None;
+        }
+        let p = self.pos.get(cell)? as usize;
+        let day = self.feature_day(d);
         Some(
             self.features
                 .row(&day, cell, self.area_name[p], &CellInputs::of(record)),
