@@ -244,7 +244,7 @@ pub fn calibration_line(c: &Calibration) -> String {
         .collect();
     terms.push(format!("{zero} inputs at 0"));
     format!(
-        "{}, horizon {} days, seen events up to {}; intercept {:.3}, per standard deviation {}; {} rows ({} followed by civilian harm), base rate {:.5}",
+        "{}, horizon {} days, seen events up to {}; intercept {:.3}, per standard deviation {}; {} rows ({} followed by civilian harm), base rate {:.5}, ceiling {:.3}",
         c.basis,
         c.horizon_days,
         c.fitted_until,
@@ -252,6 +252,7 @@ pub fn calibration_line(c: &Calibration) -> String {
         terms.join(", "),
         c.rows,
         c.positives,
-        c.base_rate
+        c.base_rate,
+        c.ceiling
     )
 }

@@ -53,8 +53,13 @@ pub(super) fn calibration_of(
         origins.first().copied().unwrap_or_default(),
         origins.last().copied().unwrap_or_default(),
     );
-    // The last year of origins checks the calibration.
-    let f = calibration::fit_recalibrated(set, last - 364)?;
+    // Each of the last years of origins, predicted by a fit on the origins before it,
+    // checks the calibration.
+    let holdouts: Vec<i32> = (1..=calibration::RECALIBRATION_YEARS)
+        .rev()
+        .map(|k| last - 365 * k + 1)
+        .collect();
+    let f = calibration::fit_recalibrated(set, &holdouts)?;
     Ok(Calibration {
         basis: format!(
             "origins {}..{} every {step} days",
@@ -71,6 +76,7 @@ pub(super) fn calibration_of(
         rows: set.len(),
         positives: set.y.iter().filter(|y| **y).count(),
         base_rate: f.base_rate,
+        ceiling: f.ceiling,
     })
 }
 

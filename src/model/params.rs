@@ -162,12 +162,24 @@ pub struct Calibration {
     pub positives: usize,
     /// The weighted share of cell-origins followed by an event (climatology).
     pub base_rate: f64,
+    /// The highest probability the model gives: P = ceiling × σ(log-odds). Fitted with the
+    /// recalibration on held-out rows (even the most violent cell of a theatre is not
+    /// certain to see harm within the horizon, and a logistic model that adds up many
+    /// correlated counts would say so); 1 for a model without it.
+    #[serde(default = "one")]
+    pub ceiling: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 /// Standardised inputs are capped at this many standard deviations from the mean: a cell
 /// with ten times the violence of the busiest cells of the training rows is not ten
-/// times as certain (unbounded, the few extreme cells of a theatre's worst years got
-/// probabilities above one half that the next years did not bear out).
+/// times as certain. (Without the cap, and with the model's [`Calibration::ceiling`]
+/// bounding the probability instead, the very top is ordered better — every year's
+/// average precision above the 12-month history on CAR — but the top 5 % of cells, the
+/// watch and the gaps catch less: `docs/evaluation.md`.)
 pub const Z_CAP: f64 = 4.0;
 
 /// An input standardised and capped.
@@ -187,6 +199,8 @@ pub struct Weights {
     pub mean: [f64; P],
     /// Scale.
     pub scale: [f64; P],
+    /// The highest probability ([`Calibration::ceiling`]).
+    pub ceiling: f64,
 }
 
 impl Weights {
@@ -207,7 +221,7 @@ impl Weights {
                 eta += self.beta[j] * standardised(*v, self.mean[j], self.scale[j]);
             }
         }
-        sigmoid(eta)
+        self.ceiling * sigmoid(eta)
     }
 }
 
@@ -232,6 +246,11 @@ impl Calibration {
             beta: [0.0; P],
             mean: [0.0; P],
             scale: [1.0; P],
+            ceiling: if self.ceiling > 0.0 && self.ceiling <= 1.0 {
+                self.ceiling
+            } else {
+                1.0
+            },
         };
         for (k, name) in self.features.iter().enumerate() {
             if let Some(j) = names.iter().position(|f| f == name) {

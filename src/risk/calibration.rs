@@ -90,6 +90,8 @@ pub struct Fit {
     pub scales: [f64; P],
     /// Weighted share of positives.
     pub base_rate: f64,
+    /// The highest probability: P = ceiling × σ(log-odds) (1 before recalibration).
+    pub ceiling: f64,
     /// Newton iterations.
     pub iterations: usize,
 }
@@ -256,6 +258,7 @@ pub fn fit(data: &TrainingSet) -> Result<Fit, CalibrationError> {
                         means: mean,
                         scales: scale,
                         base_rate,
+                        ceiling: 1.0,
                         iterations: it,
                     });
                 }
@@ -267,59 +270,141 @@ pub fn fit(data: &TrainingSet) -> Result<Fit, CalibrationError> {
     Err(CalibrationError::NoConvergence(MAX_ITER))
 }
 
-/// Events a held-out year needs before its rows may recalibrate a fit.
+/// Events a held-out year (and the origins before it) need before its rows may
+/// recalibrate a fit.
 const RECALIBRATION_EVENTS: usize = 20;
 
-/// Fits on every row, then recalibrates: a first fit on the rows of origins before
-/// `holdout_from` predicts the later rows (the last year of the tuning window, the
-/// closest to the days the model will score), and a logistic regression of their outcome
-/// on that fit's log-odds gives an intercept and slope that the full fit's log-odds are
-/// mapped through. This corrects a model whose probabilities are too flat or too steep
-/// out of sample, and a level of violence that changed within the tuning window. Without
-/// origins, or with fewer than [`RECALIBRATION_EVENTS`] events held out, the full fit as
-/// it is.
-pub fn fit_recalibrated(data: &TrainingSet, holdout_from: i32) -> Result<Fit, CalibrationError> {
+/// The last years of the tuning window held out in turn to recalibrate the fit.
+pub const RECALIBRATION_YEARS: i32 = 3;
+
+/// Fits on every row, then recalibrates on rolling origins: each held-out block of
+/// origins (from `holdouts[k]` to the next start; the last years of the tuning window) is
+/// predicted by a fit on the origins before it, and the pooled out-of-sample log-odds
+/// against their outcomes give the [`Recalibration`] (intercept, slope, ceiling) that the
+/// full fit's log-odds are mapped through. This corrects a model whose probabilities are
+/// too flat or too steep out of sample, a level of violence that changed within the
+/// tuning window, and the near-certainty a logistic model would give the few cells with
+/// far more violence than the rest, when some of them went quiet the next year. Several
+/// years rather than one, so that the map has seen hot spots both flare up and cool
+/// down. A block with fewer than [`RECALIBRATION_EVENTS`] events (held out, or before it)
+/// is skipped; without origins or any usable block, the full fit as it is.
+pub fn fit_recalibrated(data: &TrainingSet, holdouts: &[i32]) -> Result<Fit, CalibrationError> {
     let mut full = fit(data)?;
-    if data.origin.len() != data.len() {
+    if data.origin.len() != data.len() || holdouts.is_empty() {
         return Ok(full);
     }
-    let held = |i: usize| data.origin[i] >= holdout_from;
-    let late = data.subset(held);
-    let early = data.subset(|i| !held(i));
-    let late_events = late.y.iter().filter(|y| **y).count();
-    if late_events < RECALIBRATION_EVENTS || early.y.iter().all(|y| !*y) {
+    let (mut eta, mut y, mut w) = (Vec::new(), Vec::new(), Vec::new());
+    for (k, from) in holdouts.iter().enumerate() {
+        let until = holdouts.get(k + 1).copied().unwrap_or(i32::MAX);
+        let held = data.subset(|i| (*from..until).contains(&data.origin[i]));
+        let before = data.subset(|i| data.origin[i] < *from);
+        if held.y.iter().filter(|y| **y).count() < RECALIBRATION_EVENTS
+            || before.y.iter().filter(|y| **y).count() < RECALIBRATION_EVENTS
+        {
+            continue;
+        }
+        let first = fit(&before)?;
+        eta.extend(held.x.iter().map(|x| log_odds(&first, x)));
+        y.extend(held.y);
+        w.extend(held.w);
+    }
+    if eta.is_empty() {
         return Ok(full);
     }
-    let first = fit(&early)?;
-    let eta: Vec<f64> = late.x.iter().map(|x| log_odds(&first, x)).collect();
-    let Some((a, b)) = platt(&eta, &late.y, &late.w) else {
+    let Some(map) = recalibration(&eta, &y, &w) else {
         return Ok(full);
     };
-    let b = b.max(0.0);
-    full.intercept = a + b * full.intercept;
-    full.coefficients.iter_mut().for_each(|c| *c *= b);
+    tracing::debug!(?map, rows = eta.len(), "recalibration");
+    full.intercept = map.intercept + map.slope * full.intercept;
+    full.coefficients.iter_mut().for_each(|c| *c *= map.slope);
+    full.ceiling = map.ceiling;
     Ok(full)
 }
 
-/// The log-odds of a fit at inputs `x`.
-fn log_odds(f: &Fit, x: &[f32; P]) -> f64 {
-    let mut e = f.intercept;
-    for (j, v) in x.iter().enumerate() {
-        e += f.coefficients[j] * standardised(*v, f.means[j], f.scales[j]);
-    }
-    e
+/// How a fit's log-odds η are mapped to a probability out of sample:
+/// P = ceiling × σ(intercept + slope × η).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Recalibration {
+    /// Added to the log-odds.
+    intercept: f64,
+    /// Multiplies the log-odds (≥ 0: the order of the cells is kept).
+    slope: f64,
+    /// The highest probability.
+    ceiling: f64,
 }
 
-/// The weighted logistic regression of `y` on one input `eta`: (intercept, slope), by
-/// Newton's method; `None` if it does not converge.
-fn platt(eta: &[f64], y: &[bool], w: &[f64]) -> Option<(f64, f64)> {
-    let (mut a, mut b) = (0.0, 1.0);
+/// Ceilings tried: 1 and down to 1 % in steps of about 8 %.
+fn ceilings() -> impl Iterator<Item = f64> {
+    (0..=60).map(|k| 0.01f64.powf(f64::from(k) / 60.0))
+}
+
+/// The recalibration of held-out log-odds `eta` against their outcomes: for each
+/// [`ceilings`] value the maximum-likelihood intercept and slope (Fisher scoring), the
+/// most likely of all kept. The slope is kept ≥ 0, so that the order of the cells (and
+/// every ranking measure) is what the fit says; the ceiling lets the top of the scale
+/// bend, where a few cells with far more violence than the rest would otherwise be given
+/// near-certainty. `None` without convergence.
+fn recalibration(eta: &[f64], y: &[bool], w: &[f64]) -> Option<Recalibration> {
+    let mut start = (0.0, 1.0);
+    let mut best: Option<(f64, Recalibration)> = None;
+    for ceiling in ceilings() {
+        // Each ceiling starts from the last one's solution (the ceilings fall slowly).
+        let Some((intercept, slope)) = scaled_platt(eta, y, w, ceiling, start) else {
+            continue;
+        };
+        start = (intercept, slope.max(0.0));
+        let m = Recalibration {
+            intercept,
+            slope: slope.max(0.0),
+            ceiling,
+        };
+        let ll = log_likelihood(eta, y, w, m);
+        if ll.is_finite() && best.is_none_or(|(b, _)| ll > b) {
+            best = Some((ll, m));
+        }
+    }
+    best.map(|(_, m)| m)
+}
+
+/// Σ w · log P(y) under a recalibration.
+fn log_likelihood(eta: &[f64], y: &[bool], w: &[f64], m: Recalibration) -> f64 {
+    eta.iter()
+        .zip(y)
+        .zip(w)
+        .map(|((e, y), w)| {
+            let p = m.ceiling * sigmoid(m.intercept + m.slope * e);
+            w * if *y { p.ln() } else { (-p).ln_1p() }
+        })
+        .sum()
+}
+
+/// The maximum-likelihood (intercept, slope) of P = ceiling × σ(a + b·η), by Fisher
+/// scoring with step halving from `start`.
+fn scaled_platt(
+    eta: &[f64],
+    y: &[bool],
+    w: &[f64],
+    ceiling: f64,
+    start: (f64, f64),
+) -> Option<(f64, f64)> {
+    let (mut a, mut b) = start;
+    let ll = |a: f64, b: f64| {
+        log_likelihood(eta, y, w, Recalibration {
+            intercept: a,
+            slope: b,
+            ceiling,
+        })
+    };
+    let mut current = ll(a, b);
     for _ in 0..100 {
         let (mut g, mut h) = ([0.0; 2], [0.0; 3]);
         for ((e, y), w) in eta.iter().zip(y).zip(w) {
-            let p = sigmoid(a + b * e);
-            let r = w * (f64::from(u8::from(*y)) - p);
-            let c = w * p * (1.0 - p);
+            let s = sigmoid(a + b * e);
+            let p = (ceiling * s).clamp(1e-300, 1.0 - 1e-15);
+            let dp = ceiling * s * (1.0 - s);
+            let v = p * (1.0 - p);
+            let r = w * (f64::from(u8::from(*y)) - p) * dp / v;
+            let c = w * dp * dp / v;
             g[0] += r;
             g[1] += r * e;
             h[0] += c;
@@ -332,13 +417,32 @@ fn platt(eta: &[f64], y: &[bool], w: &[f64]) -> Option<(f64, f64)> {
         }
         let da = (h[2] * g[0] - h[1] * g[1]) / det;
         let db = (h[0] * g[1] - h[1] * g[0]) / det;
-        a += da;
-        b += db;
-        if da.abs().max(db.abs()) < 1e-10 {
-            return (a.is_finite() && b.is_finite()).then_some((a, b));
+        let mut t = 1.0;
+        loop {
+            let next = ll(a + t * da, b + t * db);
+            if next >= current || t < 1e-6 {
+                a += t * da;
+                b += t * db;
+                let gain = next - current;
+                current = next;
+                if (t * da).abs().max((t * db).abs()) < 1e-10 || gain.abs() < 1e-12 {
+                    return (a.is_finite() && b.is_finite()).then_some((a, b));
+                }
+                break;
+            }
+            t /= 2.0;
         }
     }
-    None
+    (a.is_finite() && b.is_finite()).then_some((a, b))
+}
+
+/// The log-odds of a fit at inputs `x`.
+fn log_odds(f: &Fit, x: &[f32; P]) -> f64 {
+    let mut e = f.intercept;
+    for (j, v) in x.iter().enumerate() {
+        e += f.coefficients[j] * standardised(*v, f.means[j], f.scales[j]);
+    }
+    e
 }
 
 /// The step δ that maximises the quadratic model gᵀδ − ½ δᵀHδ subject to β + δ ≥ 0 on the
@@ -426,6 +530,7 @@ mod tests {
             rows: 0,
             positives: 0,
             base_rate: f.base_rate,
+            ceiling: f.ceiling,
         }
     }
 
@@ -519,7 +624,7 @@ mod tests {
             t.push_at(x, r.next_f64() < p, 1.0, origin);
         }
         let plain = fit(&t).unwrap_or_else(|e| panic!("{e}"));
-        let re = fit_recalibrated(&t, 1).unwrap_or_else(|e| panic!("{e}"));
+        let re = fit_recalibrated(&t, &[1]).unwrap_or_else(|e| panic!("{e}"));
         assert!(
             re.coefficients[0] > plain.coefficients[0] * 1.3,
             "{plain:?} {re:?}"
@@ -527,14 +632,66 @@ mod tests {
         // Without origins, nothing to hold out.
         let mut bare = t.clone();
         bare.origin.clear();
-        assert_eq!(fit_recalibrated(&bare, 1), fit(&bare));
-        let (a, b) = platt(
+        assert_eq!(fit_recalibrated(&bare, &[1]), fit(&bare));
+        let (a, b) = scaled_platt(
             &[0.0, 1.0, 0.0, 1.0],
             &[false, true, true, false],
             &[1.0; 4],
+            1.0,
+            (0.0, 1.0),
         )
         .unwrap_or((9.0, 9.0));
         assert!(a.abs() < 1e-9 && b.abs() < 1e-9, "{a} {b}");
+    }
+
+    #[test]
+    fn the_recalibration_finds_a_ceiling() {
+        // Outcomes drawn from 0.2 · σ(η): the ceiling and slope are recovered, and the
+        // order of η is kept.
+        let mut r = SplitMix64::new(3);
+        let (mut eta, mut y) = (Vec::new(), Vec::new());
+        for _ in 0..200_000 {
+            let e = r.next_f64() * 12.0 - 8.0;
+            y.push(r.next_f64() < 0.2 * sigmoid(e));
+            eta.push(e);
+        }
+        let w = vec![1.0; eta.len()];
+        let m = recalibration(&eta, &y, &w).unwrap_or_else(|| panic!("no recalibration"));
+        assert!((0.16..0.25).contains(&m.ceiling), "{m:?}");
+        assert!((0.8..1.25).contains(&m.slope), "{m:?}");
+        assert!(m.intercept.abs() < 0.5, "{m:?}");
+        // Plain logistic outcomes: no ceiling below 1 is more likely than a small one.
+        let y: Vec<bool> = eta
+            .iter()
+            .map(|e| r.next_f64() < sigmoid(e + 4.0))
+            .collect();
+        let m = recalibration(&eta, &y, &w).unwrap_or_else(|| panic!("no recalibration"));
+        assert!(m.ceiling > 0.85, "{m:?}");
+    }
+
+    #[test]
+    fn every_held_out_year_recalibrates_the_fit() {
+        // Three origins from a model whose chance never exceeds 0.3: the origins 1 and 2,
+        // each predicted by a fit on the origins before it, bring the ceiling down, so
+        // that the most violent cells get about 0.3, not near-certainty.
+        let mut t = TrainingSet::default();
+        let mut r = SplitMix64::new(9);
+        for i in 0..180_000 {
+            let mut x = [0.0f32; P];
+            x[0] = r.next_f64() as f32;
+            let p = 0.3 * sigmoid(-5.0 + 12.0 * f64::from(x[0]));
+            t.push_at(x, r.next_f64() < p, 1.0, i / 60_000);
+        }
+        let plain = calibration(&fit(&t).unwrap_or_else(|e| panic!("{e}")));
+        let re = fit_recalibrated(&t, &[1, 2]).unwrap_or_else(|e| panic!("{e}"));
+        assert!((0.2..0.45).contains(&re.ceiling), "{re:?}");
+        let mut top = [0.0f32; P];
+        top[0] = 1.0;
+        let p = calibration(&re).probability(&top);
+        assert!((p - 0.3).abs() < 0.07, "{p} (plain fit {})", plain.probability(&top));
+        assert!(plain.probability(&top) > p, "the plain fit is more certain");
+        // A held-out year without enough events before it is skipped.
+        assert_eq!(fit_recalibrated(&t, &[0]), fit(&t));
     }
 
     #[test]
@@ -585,6 +742,7 @@ mod tests {
             rows: 0,
             positives: 0,
             base_rate: 0.0,
+            ceiling: 1.0,
         };
         assert!(cal.unknown_features().is_empty());
         let w = cal.weights();

@@ -263,11 +263,12 @@ impl Explanation {
         );
         if let (Some(p), Some(c)) = (r.probability, &self.calibration) {
             s.push_str(&format!(
-                "  probability of at least one civilian-harm event here within {} days: {:.1} % (calibrated on {}; base rate {:.2} %)\n",
+                "  probability of at least one civilian-harm event here within {} days: {:.1} % (calibrated on {}; base rate {:.2} %; at most {:.0} %)\n",
                 c.horizon_days,
                 100.0 * p,
                 c.basis,
-                100.0 * c.base_rate
+                100.0 * c.base_rate,
+                100.0 * c.ceiling
             ));
         }
         if let Some(f) = &self.forecast {

@@ -27,6 +27,9 @@ pub struct ForecastExplanation {
     pub horizon_days: u32,
     /// The log-odds of a cell at the training rows' mean inputs.
     pub intercept: f64,
+    /// The highest probability of the model: probability = ceiling × σ(intercept + the
+    /// terms' contributions).
+    pub ceiling: f64,
     /// Every input with a part, largest part (in size) first.
     pub terms: Vec<ForecastTerm>,
 }
@@ -50,6 +53,7 @@ impl ForecastExplanation {
             probability: w.probability(x),
             horizon_days: cal.horizon_days,
             intercept: w.intercept,
+            ceiling: w.ceiling,
             terms,
         }
     }
