@@ -389,11 +389,16 @@ fn scaled_platt(
 ) -> Option<(f64, f64)> {
     let (mut a, mut b) = start;
     let ll = |a: f64, b: f64| {
-        log_likelihood(eta, y, w, Recalibration {
-            intercept: a,
-            slope: b,
-            ceiling,
-        })
+        log_likelihood(
+            eta,
+            y,
+            w,
+            Recalibration {
+                intercept: a,
+                slope: b,
+                ceiling,
+            },
+        )
     };
     let mut current = ll(a, b);
     for _ in 0..100 {
@@ -688,7 +693,11 @@ mod tests {
         let mut top = [0.0f32; P];
         top[0] = 1.0;
         let p = calibration(&re).probability(&top);
-        assert!((p - 0.3).abs() < 0.07, "{p} (plain fit {})", plain.probability(&top));
+        assert!(
+            (p - 0.3).abs() < 0.07,
+            "{p} (plain fit {})",
+            plain.probability(&top)
+        );
         assert!(plain.probability(&top) > p, "the plain fit is more certain");
         // A held-out year without enough events before it is skipped.
         assert_eq!(fit_recalibrated(&t, &[0]), fit(&t));
