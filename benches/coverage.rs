@@ -35,7 +35,6 @@ fn bench(c: &mut Criterion) {
     let snap = Snapshot::load(&store, Some(&date)).unwrap_or_else(|e| panic!("{e}"));
     let bases: Vec<Base> = store.read().unwrap_or_else(|e| panic!("{e}"));
     let res = h3o::Resolution::Seven;
-    let min_tp = config.coverage.min_troops_per_1000;
     // Two temporary operating bases at the two riskiest gap cells, and the first active
     // base closed.
     let mut gaps: Vec<&vigil::model::cell::CellRecord> =
@@ -71,7 +70,7 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("scenario_150k_cells", |b| {
         b.iter(|| {
-            let grid = SnapshotGrid::new(&snap.cells, res, min_tp);
+            let grid = SnapshotGrid::new(&snap.cells, res, &config.coverage);
             let out = evaluate(&grid, &snap, &scenario, &bases, &config.coverage)
                 .unwrap_or_else(|e| panic!("{e}"));
             out.changed.len()
@@ -82,7 +81,7 @@ fn bench(c: &mut Criterion) {
         radius_km: config.coverage.post_radius_km,
         troops: 100,
     };
-    let grid = SnapshotGrid::new(&snap.cells, res, min_tp);
+    let grid = SnapshotGrid::new(&snap.cells, res, &config.coverage);
     let p = plan(&grid, &date, &opts);
     eprintln!(
         "plan: {} gap cells, {:.0} {} in gaps, {} sites, {:.0} covered",
@@ -94,7 +93,7 @@ fn bench(c: &mut Criterion) {
     );
     group.bench_function("plan_k10_150k_cells", |b| {
         b.iter(|| {
-            let grid = SnapshotGrid::new(&snap.cells, res, min_tp);
+            let grid = SnapshotGrid::new(&snap.cells, res, &config.coverage);
             plan(&grid, &date, &opts).sites.len()
         })
     });

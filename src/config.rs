@@ -298,6 +298,10 @@ pub struct CoverageConfig {
     pub police_radius_km: f64,
     /// Troops per 1,000 residents below which a high-risk covered cell is under-covered. Default 2.
     pub min_troops_per_1000: f64,
+    /// Gaps chosen by the forecast (beyond the high and critical cells) are at least this
+    /// far apart, km: a cell within it of a gap already chosen would be answered by the
+    /// same place. 0: no spacing. Default 5 (methodology §7).
+    pub gap_spacing_km: f64,
     /// A month whose expected rainfall at a base exceeds this many mm is a rainy-season
     /// month for it. Default 200.
     pub rainy_month_mm: f64,
@@ -315,6 +319,7 @@ impl Default for CoverageConfig {
             post_radius_km: 10.0,
             police_radius_km: 5.0,
             min_troops_per_1000: 2.0,
+            gap_spacing_km: 5.0,
             rainy_month_mm: 200.0,
             rainy_reach_factor: 0.5,
         }
@@ -569,6 +574,12 @@ impl Config {
         positive("coverage.post_radius_km", c.post_radius_km)?;
         positive("coverage.police_radius_km", c.police_radius_km)?;
         positive("coverage.rainy_month_mm", c.rainy_month_mm)?;
+        if !(c.gap_spacing_km.is_finite() && (0.0..=500.0).contains(&c.gap_spacing_km)) {
+            return Err(ConfigError::Invalid {
+                key: "coverage.gap_spacing_km",
+                reason: format!("must be within [0, 500], got {}", c.gap_spacing_km),
+            });
+        }
         if !(c.rainy_reach_factor > 0.0 && c.rainy_reach_factor <= 1.0) {
             return Err(ConfigError::Invalid {
                 key: "coverage.rainy_reach_factor",

@@ -189,41 +189,132 @@ pub fn assess(
 /// beyond the high and critical ones. `budget` cells at most are gaps in all (the number
 /// on watch, `score.watch_share` of the grid): the uncovered high or critical cells first,
 /// then the uncovered cells of highest forecast `probability` until the budget is spent
-/// (cells of probability 0 never; of equal probabilities, the first). Returns, per cell,
-/// whether it is a gap by the budget; `covered[i]` and `high[i]` describe cell i.
+/// (cells of probability 0 never; of equal probabilities, the first). A cell whose centre
+/// lies within `spacing_km` of a gap already chosen is passed over: one post would answer
+/// both, and the budget goes to another place instead (0: no spacing). Returns, per cell,
+/// whether it is a gap by the budget; `cells[i]`, `covered[i]` and `high[i]` describe
+/// cell i.
 pub fn gap_budget(
+    cells: &[u64],
     probability: &[f64],
     covered: &[bool],
     high: &[bool],
     budget: usize,
+    spacing_km: f64,
 ) -> Vec<bool> {
     let n = probability.len();
+    let mut out = vec![false; n];
     let taken = (0..n).filter(|i| !covered[*i] && high[*i]).count();
-    let open: Vec<usize> = (0..n)
+    let Some(mut left) = budget.checked_sub(taken).filter(|k| *k > 0) else {
+        return out;
+    };
+    let mut open: Vec<usize> = (0..n)
         .filter(|i| !covered[*i] && !high[*i] && probability[*i] > 0.0)
         .collect();
-    let mut out = vec![false; n];
-    for i in crate::model::params::top(probability, &open, budget.saturating_sub(taken)) {
-        out[i] = true;
+    if spacing_km <= 0.0 {
+        for i in crate::model::params::top(probability, &open, left) {
+            out[i] = true;
+        }
+        return out;
+    }
+    // Highest probability first; of equal probabilities, the first cell.
+    open.sort_by(|a, b| probability[*b].total_cmp(&probability[*a]).then(a.cmp(b)));
+    let mut chosen = Spaced::new(spacing_km);
+    for i in (0..n).filter(|i| !covered[*i] && high[*i]) {
+        if let Ok(c) = cell_from_u64(cells[i]) {
+            chosen.insert(center(c));
+        }
+    }
+    for i in open {
+        if left == 0 {
+            break;
+        }
+        let Ok(c) = cell_from_u64(cells[i]) else {
+            continue;
+        };
+        let here = center(c);
+        if !chosen.any_within(here) {
+            chosen.insert(here);
+            out[i] = true;
+            left -= 1;
+        }
     }
     out
 }
 
-/// Sets the gap flags of `rows` (one day's grid, coverage set) by the gap budget: as many
-/// gaps at most as cells on watch (methodology §7, §13).
-pub fn set_gaps(rows: &mut [crate::model::cell::CellRecord], min_troops_per_1000: f64) {
+/// Points bucketed by latitude and longitude in squares of `km` (in degrees of latitude),
+/// to ask whether any lies within `km` of a place.
+struct Spaced {
+    km: f64,
+    step: f64,
+    buckets: ahash::AHashMap<(i64, i64), Vec<(f64, f64)>>,
+}
+
+impl Spaced {
+    fn new(km: f64) -> Self {
+        Spaced {
+            km,
+            step: km / 111.0,
+            buckets: ahash::AHashMap::new(),
+        }
+    }
+
+    fn key(&self, (lat, lon): (f64, f64)) -> (i64, i64) {
+        (
+            (lat / self.step).floor() as i64,
+            (lon / self.step).floor() as i64,
+        )
+    }
+
+    fn insert(&mut self, p: (f64, f64)) {
+        let k = self.key(p);
+        self.buckets.entry(k).or_default().push(p);
+    }
+
+    fn any_within(&self, p: (f64, f64)) -> bool {
+        let (i, j) = self.key(p);
+        // A degree of longitude is cos(latitude) of a degree of latitude: look as many
+        // buckets east and west as `km` spans there (all of them near the poles).
+        let widest = (360.0 / self.step).ceil() as i64;
+        let lat = (p.0.abs() + 2.0 * self.step).min(90.0).to_radians();
+        let across = if lat.cos() > 1e-9 {
+            ((1.0 / lat.cos()).ceil() as i64 + 1).min(widest)
+        } else {
+            widest
+        };
+        (i - 1..=i + 1).any(|a| {
+            (j - across..=j + across).any(|b| {
+                // Longitudes wrap: bucket b also 360° east and west.
+                let lo = (360.0 / self.step).floor() as i64;
+                [b, b - lo, b + lo, b - lo - 1, b + lo + 1]
+                    .iter()
+                    .any(|bb| {
+                        self.buckets
+                            .get(&(a, *bb))
+                            .is_some_and(|v| v.iter().any(|q| distance_km(p, *q) <= self.km))
+                    })
+            })
+        })
+    }
+}
+
+/// Sets the gap flags of `rows` (one day's grid, coverage set) by the gap budget: as many gaps at most as cells on watch, `cfg.gap_spacing_km` apart
+/// (methodology §7, §13).
+pub fn set_gaps(rows: &mut [crate::model::cell::CellRecord], cfg: &crate::config::CoverageConfig) {
     let budget = rows.iter().filter(|r| r.watch).count();
+    let cells: Vec<u64> = rows.iter().map(|r| r.cell).collect();
     let p: Vec<f64> = rows.iter().map(|r| r.probability.unwrap_or(0.0)).collect();
     let covered: Vec<bool> = rows.iter().map(|r| r.coverage.covered).collect();
     let high: Vec<bool> = rows.iter().map(|r| r.tier.is_high()).collect();
-    for (r, chosen) in rows.iter_mut().zip(gap_budget(&p, &covered, &high, budget)) {
+    let chosen = gap_budget(&cells, &p, &covered, &high, budget, cfg.gap_spacing_km);
+    for (r, chosen) in rows.iter_mut().zip(chosen) {
         r.flags = Flags::of(
             r.tier,
             chosen,
             r.risk,
             r.exposure,
             &r.coverage,
-            min_troops_per_1000,
+            cfg.min_troops_per_1000,
         );
     }
 }
@@ -289,12 +380,76 @@ mod tests {
         let high = [false, false, false, false, true, false, false];
         // Budget 3: the uncovered high cell (4), then the two most likely uncovered (1, 2);
         // the covered cell 0 is never a gap however likely.
-        let g = gap_budget(&p, &covered, &high, 3);
-        assert_eq!(g, vec![false, true, true, false, false, false, false]);
-        // Nothing left once high cells spend the budget; a probability of 0 never counts.
-        assert!(gap_budget(&p, &covered, &high, 1).iter().all(|x| !x));
-        let g = gap_budget(&p, &covered, &[false; 7], 10);
-        assert_eq!(g, vec![false, true, true, true, true, false, true]);
+        // Cells a degree apart: spacing changes nothing.
+        let cells: Vec<u64> = (0..7).map(|k| cell(6.0, 15.0 + f64::from(k))).collect();
+        for spacing in [0.0, 10.0] {
+            let g = gap_budget(&cells, &p, &covered, &high, 3, spacing);
+            assert_eq!(g, vec![false, true, true, false, false, false, false]);
+            // Nothing left once high cells spend the budget; a probability of 0 never counts.
+            assert!(gap_budget(&cells, &p, &covered, &high, 1, spacing)
+                .iter()
+                .all(|x| !x));
+            let g = gap_budget(&cells, &p, &covered, &[false; 7], 10, spacing);
+            assert_eq!(g, vec![false, true, true, true, true, false, true]);
+        }
+    }
+
+    fn cell(lat: f64, lon: f64) -> u64 {
+        cell_of(lat, lon, Resolution::Seven)
+            .map(u64::from)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn spaced_gaps_are_a_posts_reach_apart() {
+        // Cells every ~3.3 km east along 6° N (0.03° of longitude), probability falling
+        // eastwards, and an uncovered high cell at the western end.
+        let n = 40;
+        let cells: Vec<u64> = (0..n)
+            .map(|k| cell(6.0, 20.0 + 0.03 * f64::from(k)))
+            .collect();
+        let p: Vec<f64> = (0..n).map(|k| 1.0 - f64::from(k) / 100.0).collect();
+        let covered = vec![false; n as usize];
+        let mut high = vec![false; n as usize];
+        high[0] = true;
+        let g = gap_budget(&cells, &p, &covered, &high, 4, 10.0);
+        let chosen: Vec<usize> = (0..g.len()).filter(|i| g[*i]).collect();
+        // Three more gaps, each the most likely cell beyond 10 km of those before it.
+        assert_eq!(chosen.len(), 3);
+        let mut before = vec![cells[0]];
+        for i in &chosen {
+            let here = center(cell_from_u64(cells[*i]).unwrap_or_else(|e| panic!("{e}")));
+            for b in &before {
+                let there = center(cell_from_u64(*b).unwrap_or_else(|e| panic!("{e}")));
+                assert!(distance_km(here, there) > 10.0);
+            }
+            // No cell of higher probability was free.
+            for j in 1..*i {
+                if !g[j] {
+                    let c = center(cell_from_u64(cells[j]).unwrap_or_else(|e| panic!("{e}")));
+                    assert!(before
+                        .iter()
+                        .chain(chosen.iter().map(|k| &cells[*k]))
+                        .any(|b| {
+                            let there = center(cell_from_u64(*b).unwrap_or_else(|e| panic!("{e}")));
+                            *b != cells[j] && distance_km(c, there) <= 10.0
+                        }));
+                }
+            }
+            before.push(cells[*i]);
+        }
+        // Without spacing the three next cells east.
+        let g = gap_budget(&cells, &p, &covered, &high, 4, 0.0);
+        assert_eq!(
+            (0..g.len()).filter(|i| g[*i]).collect::<Vec<_>>(),
+            [1, 2, 3]
+        );
+        // Across the antimeridian and near a pole, neighbours are still seen.
+        for (a, b) in [((0.0, 179.99), (0.0, -179.99)), ((89.9, 0.0), (89.9, 90.0))] {
+            let cells = [cell(a.0, a.1), cell(b.0, b.1)];
+            let g = gap_budget(&cells, &[0.9, 0.8], &[false; 2], &[false; 2], 2, 30.0);
+            assert_eq!(g, vec![true, false], "{a:?} {b:?}");
+        }
     }
 
     #[test]

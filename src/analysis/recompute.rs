@@ -2,6 +2,7 @@
 //! engine's risks and tiers stay as scored, only the coverage columns and the gap flags
 //! change. Scenarios, sensitivity runs and placement are built on it.
 
+use crate::config::CoverageConfig;
 use crate::coverage::{assess, set_gaps, ActiveBase, CellCoverage, Flags};
 use crate::grid::CellPositions;
 use crate::model::cell::CellRecord;
@@ -21,13 +22,14 @@ pub struct SnapshotGrid<'s> {
     pub population: Option<Vec<f64>>,
     /// The grid's resolution.
     pub res: Resolution,
-    /// Troops per 1,000 residents at which coverage counts as full.
-    pub min_troops_per_1000: f64,
+    /// The coverage settings (troops per 1,000 residents at which coverage counts as
+    /// full, the spacing of gaps).
+    pub coverage: CoverageConfig,
 }
 
 impl<'s> SnapshotGrid<'s> {
     /// Prepares `cells` (sorted by cell, as in a [`crate::store::snapshot::Snapshot`]).
-    pub fn new(cells: &'s [CellRecord], res: Resolution, min_troops_per_1000: f64) -> Self {
+    pub fn new(cells: &'s [CellRecord], res: Resolution, coverage: &CoverageConfig) -> Self {
         let pos = CellPositions::new(cells.iter().map(|r| r.cell).collect(), res);
         let centres = cells.iter().map(|r| (r.lat, r.lon)).collect();
         let population = cells
@@ -40,7 +42,7 @@ impl<'s> SnapshotGrid<'s> {
             pos,
             population,
             res,
-            min_troops_per_1000,
+            coverage: coverage.clone(),
         }
     }
 
@@ -69,13 +71,13 @@ impl<'s> SnapshotGrid<'s> {
                     r.risk,
                     r.exposure,
                     &c,
-                    self.min_troops_per_1000,
+                    self.coverage.min_troops_per_1000,
                 );
                 r.with_coverage(c, f)
             })
             .collect();
         if rows.iter().any(|r| r.watch) {
-            set_gaps(&mut rows, self.min_troops_per_1000);
+            set_gaps(&mut rows, &self.coverage);
         }
         rows
     }
@@ -124,10 +126,10 @@ mod tests {
                 }
             })
             .collect();
-        let grid = SnapshotGrid::new(&rows, res, cfg.min_troops_per_1000);
+        let grid = SnapshotGrid::new(&rows, res, &cfg);
         let scored = grid.recompute(&active);
         assert!(scored.iter().any(|r| r.coverage.covered) && scored.iter().any(|r| r.flags.gap));
-        let again = SnapshotGrid::new(&scored, res, cfg.min_troops_per_1000).recompute(&active);
+        let again = SnapshotGrid::new(&scored, res, &cfg).recompute(&active);
         assert_eq!(again, scored);
         let none = grid.recompute(&[]);
         assert!(none

@@ -100,7 +100,7 @@ fn snapshot_grid<'a>(
     Ok(SnapshotGrid::new(
         &snap.cells,
         store_resolution(store)?,
-        config.coverage.min_troops_per_1000,
+        &config.coverage,
     ))
 }
 

@@ -640,7 +640,7 @@ impl Engine {
             for (r, w) in rows.iter_mut().zip(watched(&p, cfg.watch_share)) {
                 r.watch = w;
             }
-            crate::coverage::set_gaps(&mut rows, min_tp);
+            crate::coverage::set_gaps(&mut rows, &self.config.coverage);
         }
         tracing::debug!(
             features_ms = t_features,

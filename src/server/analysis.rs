@@ -138,7 +138,7 @@ fn grid_of<'a>(state: &AppState, loaded: &'a Loaded) -> Result<SnapshotGrid<'a>,
     Ok(SnapshotGrid::new(
         &loaded.snapshot.cells,
         res,
-        state.config.coverage.min_troops_per_1000,
+        &state.config.coverage,
     ))
 }
 

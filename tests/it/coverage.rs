@@ -363,11 +363,8 @@ fn recomputing_the_sample_with_its_own_bases_reproduces_every_stored_cell() {
     let snap = Snapshot::load(&store, Some(&date)).unwrap_or_else(|e| panic!("{e}"));
     let bases: Vec<Base> = store.read().unwrap_or_else(|e| panic!("{e}"));
     let cfg = vigil::config::CoverageConfig::default();
-    let grid = vigil::analysis::recompute::SnapshotGrid::new(
-        &snap.cells,
-        h3o::Resolution::Seven,
-        cfg.min_troops_per_1000,
-    );
+    let grid =
+        vigil::analysis::recompute::SnapshotGrid::new(&snap.cells, h3o::Resolution::Seven, &cfg);
     let active = vigil::coverage::snapshot_bases(&bases, &snap, &cfg);
     let again = grid.recompute(&active);
     assert_eq!(again.len(), snap.cells.len());
