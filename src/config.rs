@@ -653,6 +653,15 @@ mod tests {
         assert!(Config::from_toml("[score]\nweights = [0.5, -0.5, 0.5, 0.1]\n").is_err());
         assert!(Config::from_toml("[score]\ntier_thresholds = [0.5, 0.4, 0.6, 0.7]\n").is_err());
         assert!(Config::from_toml("[grid]\nresolution = 8\n").is_ok());
+        for bad in ["-1.0", "501.0", "nan"] {
+            let toml = format!("[coverage]\ngap_spacing_km = {bad}\n");
+            let msg = Config::from_toml(&toml)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(msg.contains("gap_spacing_km"), "{bad}: {msg}");
+        }
+        assert!(Config::from_toml("[coverage]\ngap_spacing_km = 0.0\n").is_ok());
     }
 }
 
