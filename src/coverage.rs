@@ -217,27 +217,43 @@ pub fn gap_budget(
         }
         return out;
     }
-    // Highest probability first; of equal probabilities, the first cell.
-    open.sort_by(|a, b| probability[*b].total_cmp(&probability[*a]).then(a.cmp(b)));
+    // Highest probability first; of equal probabilities, the first cell. Only the head
+    // that the budget may reach is sorted (a few times the budget: most candidates of a
+    // large grid are never looked at); the rest, all ranked after it, only if the head
+    // runs out.
+    let order = |a: &usize, b: &usize| probability[*b].total_cmp(&probability[*a]).then(a.cmp(b));
+    let head = left.saturating_mul(8).max(256).min(open.len());
+    if head < open.len() {
+        open.select_nth_unstable_by(head, order);
+    }
+    let mut rest = open.split_off(head);
+    open.sort_unstable_by(order);
     let mut chosen = Spaced::new(spacing_km);
     for i in (0..n).filter(|i| !covered[*i] && high[*i]) {
         if let Ok(c) = cell_from_u64(cells[i]) {
             chosen.insert(center(c));
         }
     }
-    for i in open {
-        if left == 0 {
-            break;
+    let mut pick = |list: &[usize], left: &mut usize| {
+        for i in list {
+            if *left == 0 {
+                break;
+            }
+            let Ok(c) = cell_from_u64(cells[*i]) else {
+                continue;
+            };
+            let here = center(c);
+            if !chosen.any_within(here) {
+                chosen.insert(here);
+                out[*i] = true;
+                *left -= 1;
+            }
         }
-        let Ok(c) = cell_from_u64(cells[i]) else {
-            continue;
-        };
-        let here = center(c);
-        if !chosen.any_within(here) {
-            chosen.insert(here);
-            out[i] = true;
-            left -= 1;
-        }
+    };
+    pick(&open, &mut left);
+    if left > 0 {
+        rest.sort_unstable_by(order);
+        pick(&rest, &mut left);
     }
     out
 }
@@ -301,13 +317,22 @@ impl Spaced {
 /// Sets the gap flags of `rows` (one day's grid, coverage set) by the gap budget: as many gaps at most as cells on watch, `cfg.gap_spacing_km` apart
 /// (methodology §7, §13).
 pub fn set_gaps(rows: &mut [crate::model::cell::CellRecord], cfg: &crate::config::CoverageConfig) {
-    let budget = rows.iter().filter(|r| r.watch).count();
-    let cells: Vec<u64> = rows.iter().map(|r| r.cell).collect();
-    let p: Vec<f64> = rows.iter().map(|r| r.probability.unwrap_or(0.0)).collect();
-    let covered: Vec<bool> = rows.iter().map(|r| r.coverage.covered).collect();
-    let high: Vec<bool> = rows.iter().map(|r| r.tier.is_high()).collect();
+    use rayon::prelude::*;
+    // One pass over the (large) records for what the budget reads.
+    let read: Vec<(u64, f64, bool, bool, bool)> = rows
+        .par_iter()
+        .map(|r| {
+            let p = r.probability.unwrap_or(0.0);
+            (r.cell, p, r.coverage.covered, r.tier.is_high(), r.watch)
+        })
+        .collect();
+    let budget = read.iter().filter(|r| r.4).count();
+    let cells: Vec<u64> = read.iter().map(|r| r.0).collect();
+    let p: Vec<f64> = read.iter().map(|r| r.1).collect();
+    let covered: Vec<bool> = read.iter().map(|r| r.2).collect();
+    let high: Vec<bool> = read.iter().map(|r| r.3).collect();
     let chosen = gap_budget(&cells, &p, &covered, &high, budget, cfg.gap_spacing_km);
-    for (r, chosen) in rows.iter_mut().zip(chosen) {
+    rows.par_iter_mut().zip(chosen).for_each(|(r, chosen)| {
         r.flags = Flags::of(
             r.tier,
             chosen,
@@ -316,7 +341,7 @@ pub fn set_gaps(rows: &mut [crate::model::cell::CellRecord], cfg: &crate::config
             &r.coverage,
             cfg.min_troops_per_1000,
         );
-    }
+    });
 }
 
 impl Flags {
@@ -450,6 +475,33 @@ mod tests {
             let g = gap_budget(&cells, &[0.9, 0.8], &[false; 2], &[false; 2], 2, 30.0);
             assert_eq!(g, vec![true, false], "{a:?} {b:?}");
         }
+    }
+
+    #[test]
+    fn the_budget_reads_past_its_sorted_head_when_spacing_passes_it_over() {
+        // 600 cells ~0.5 km apart along the equator, probability falling eastwards: with a
+        // 100 km spacing the sorted head (256 cells, 128 km) holds two gaps; the third lies
+        // beyond it. The result is the plain greedy walk over every cell in order.
+        let n = 600u32;
+        let cells: Vec<u64> = (0..n)
+            .map(|k| cell(0.0, 10.0 + 0.0045 * f64::from(k)))
+            .collect();
+        let p: Vec<f64> = (0..n).map(|k| 1.0 - f64::from(k) / 1e4).collect();
+        let none = vec![false; n as usize];
+        let g = gap_budget(&cells, &p, &none, &none, 3, 100.0);
+        let mut order: Vec<usize> = (0..n as usize).collect();
+        order.sort_by(|a, b| p[*b].total_cmp(&p[*a]).then(a.cmp(b)));
+        let mut want = vec![false; n as usize];
+        let mut kept: Vec<(f64, f64)> = Vec::new();
+        for i in order {
+            let here = center(cell_from_u64(cells[i]).unwrap_or_else(|e| panic!("{e}")));
+            if kept.len() < 3 && kept.iter().all(|q| distance_km(here, *q) > 100.0) {
+                kept.push(here);
+                want[i] = true;
+            }
+        }
+        assert_eq!(want.iter().filter(|x| **x).count(), 3);
+        assert_eq!(g, want);
     }
 
     #[test]

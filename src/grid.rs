@@ -85,6 +85,43 @@ pub fn unit_distance_km(a: &Unit, b: &Unit) -> f64 {
     2.0 * R * (chord / 2.0).min(1.0).asin()
 }
 
+/// "Within `km`" between unit vectors, by the same test as [`unit_distance_km`]`(a, b) <=
+/// km` but mostly without its arcsine: the squared chord is compared with bounds a hair
+/// either side of the radius's, and only between them is the distance measured.
+#[derive(Debug, Clone, Copy)]
+pub struct WithinKm {
+    km: f64,
+    inside: f64,
+    outside: f64,
+}
+
+impl WithinKm {
+    /// The test for radius `km`.
+    pub fn new(km: f64) -> Self {
+        const R: f64 = 6_371.007_180_918_475;
+        let chord = 2.0 * (km / (2.0 * R)).min(std::f64::consts::FRAC_PI_2).sin();
+        let c2 = chord * chord;
+        WithinKm {
+            km,
+            inside: c2 * (1.0 - 1e-9),
+            outside: c2 * (1.0 + 1e-9),
+        }
+    }
+
+    /// Whether `b` is within the radius of `a`.
+    pub fn contains(&self, a: &Unit, b: &Unit) -> bool {
+        let (x, y, z) = (a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+        let c2 = x * x + y * y + z * z;
+        if c2 < self.inside {
+            true
+        } else if c2 > self.outside {
+            false
+        } else {
+            unit_distance_km(a, b) <= self.km
+        }
+    }
+}
+
 /// Positions of cells in a sorted list of cells of one resolution, found without hashing
 /// each cell: the list is cut into blocks of the cells sharing an ancestor four resolutions
 /// up (at most 2,401 cells, contiguous in sorted order); in a complete block a cell's
@@ -286,6 +323,25 @@ pub fn cell_bbox(cell: CellIndex) -> [f64; 4] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn within_km_is_the_distance_test() {
+        // Pairs at every distance around each radius, the world over, some exactly on it.
+        for km in [0.5, 5.0, 10.0, 25.0, 50.0, 20_000.0] {
+            let t = WithinKm::new(km);
+            for lat in (-85i32..=85).step_by(17) {
+                for step in 0..400 {
+                    let a = unit((f64::from(lat), f64::from(step) * 0.9 - 180.0));
+                    let dlat = (km / 111.2) * (0.9 + f64::from(step % 41) * 0.005);
+                    let b = unit((f64::from(lat) + dlat, f64::from(step) * 0.9 - 180.0));
+                    let d = unit_distance_km(&a, &b);
+                    assert_eq!(t.contains(&a, &b), d <= km, "{km} km at {d}");
+                    let on = WithinKm::new(d);
+                    assert!(on.contains(&a, &b), "a pair {d} km apart is within {d} km");
+                }
+            }
+        }
+    }
 
     #[test]
     fn positions_are_found_in_complete_and_partial_blocks() {

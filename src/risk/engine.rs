@@ -220,7 +220,7 @@ impl Engine {
         let decay_table = (0..=Ages::of(cfg).lookback())
             .map(|a| decay(a, cfg.half_life_days))
             .collect();
-        let features = FeatureGrid::new(res, &area_name, names.len());
+        let features = FeatureGrid::new(res, pos.cells(), &area_name, names.len());
         stage("population, bases, climate, IDP");
         tracing::info!(
             events = inputs.events.len(),
@@ -560,6 +560,10 @@ impl Engine {
         let climate = this.climate_cache.as_ref();
         let coverage: &[CellCoverage] = this.coverage.as_ref().map_or(&[], |(_, c)| c);
         let keep = this.keep_features;
+        let scorer = weights
+            .as_ref()
+            .zip(forecast_day.as_ref())
+            .map(|(w, day)| this.features.scorer(day, w));
         // The inputs kept (backtest, calibration) are boxed: a day without them does not carry
         // 352 bytes per cell.
         let (mut rows, features): (Vec<CellRecord>, Vec<Option<Box<Row>>>) = cells
@@ -622,24 +626,28 @@ impl Engine {
                     ..CellRecord::quiet(*cell, (lat, lon))
                 };
                 record.set_coverage(cov.clone(), flags);
-                let x = forecast_day.as_ref().map(|day| {
-                    this.features
-                        .row(day, *cell, this.area_name[i], &CellInputs::of(&record))
-                });
-                if let (Some(w), Some(x)) = (&weights, &x) {
-                    record.probability = Some(w.probability(x));
+                let inputs = CellInputs::of(&record);
+                if let Some(s) = &scorer {
+                    record.probability = Some(s.probability(i, this.area_name[i], &inputs));
                 }
-                (record, x.filter(|_| keep).map(Box::new))
+                let x = forecast_day
+                    .as_ref()
+                    .filter(|_| keep)
+                    .map(|day| Box::new(this.features.row(day, i, this.area_name[i], &inputs)));
+                (record, x)
             })
             .unzip();
         let t_rows = t.elapsed().as_millis() as u64;
         // The watch: the cells of highest probability within the budget; as many cells
         // are gaps at most, the uncovered ones most likely to see harm.
         if weights.is_some() && cfg.watch_share > 0.0 {
-            let p: Vec<f64> = rows.iter().map(|r| r.probability.unwrap_or(0.0)).collect();
-            for (r, w) in rows.iter_mut().zip(watched(&p, cfg.watch_share)) {
-                r.watch = w;
-            }
+            let p: Vec<f64> = rows
+                .par_iter()
+                .map(|r| r.probability.unwrap_or(0.0))
+                .collect();
+            rows.par_iter_mut()
+                .zip(watched(&p, cfg.watch_share))
+                .for_each(|(r, w)| r.watch = w);
             crate::coverage::set_gaps(&mut rows, &self.config.coverage);
         }
         tracing::debug!(
@@ -723,13 +731,13 @@ impl Engine {
             &self.source_cells,
             &self.neighbours,
             &self.units,
-            pos.cells(),
             self.reach_km,
         );
         self.features.day(
             &self.events,
             d,
             |c| pos.get(c).map_or(NONE, |p| area_name[p as usize]),
+            |c| pos.get(c),
             grid_disk,
         )
     }
@@ -744,7 +752,7 @@ impl Engine {
         let day = self.feature_day(d);
         Some(
             self.features
-                .row(&day, cell, self.area_name[p], &CellInputs::of(record)),
+                .row(&day, p, self.area_name[p], &CellInputs::of(record)),
         )
     }
 
@@ -754,34 +762,38 @@ impl Engine {
     }
 }
 
-/// The grid cells within `km` of a source cell, read off the index's neighbourhoods
-/// (`neighbours[i]` of `source_cells[i]`, reaching `reach_km`) by the same distances as
-/// [`super::neighbourhood::within`]; `None` when the cell is not a source or `km` is
-/// beyond their reach.
+/// The grid positions within each of `kms` of a source cell, read off the index's
+/// neighbourhoods (`neighbours[i]` of `source_cells[i]`, reaching `reach_km`) by the same
+/// distances as [`super::neighbourhood::within`]; `None` when the cell is not a source or a
+/// radius is beyond their reach.
 fn grid_disks<'a>(
     source_cells: &'a [u64],
     neighbours: &'a [Neighbours],
     units: &'a [Unit],
-    grid: &'a [u64],
     reach_km: f64,
-) -> impl Fn(u64, f64) -> Option<Vec<u64>> + Sync + 'a {
-    move |c, km| {
-        if km > reach_km {
+) -> impl Fn(u64, &[f64]) -> Option<Vec<Vec<u32>>> + Sync + 'a {
+    move |c, kms| {
+        if kms.iter().any(|km| *km > reach_km) {
             return None;
         }
         let nb = neighbours.get(source_cells.binary_search(&c).ok()?)?;
         let here = unit(center(cell_from_u64(c).ok()?));
-        Some(
-            nb.pos
-                .iter()
-                .filter(|p| {
-                    units
-                        .get(**p as usize)
-                        .is_some_and(|u| crate::grid::unit_distance_km(&here, u) <= km)
-                })
-                .filter_map(|p| grid.get(*p as usize).copied())
-                .collect(),
-        )
+        let tests: Vec<crate::grid::WithinKm> = kms
+            .iter()
+            .map(|km| crate::grid::WithinKm::new(*km))
+            .collect();
+        let mut out = vec![Vec::new(); kms.len()];
+        for p in &nb.pos {
+            let Some(u) = units.get(*p as usize) else {
+                continue;
+            };
+            for (disk, t) in out.iter_mut().zip(&tests) {
+                if t.contains(&here, u) {
+                    disk.push(*p);
+                }
+            }
+        }
+        Some(out)
     }
 }
 

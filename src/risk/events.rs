@@ -223,7 +223,6 @@ impl EventSet {
                 col("duplicate_of"),
             ])
             .collect()?;
-        let n = df.height();
         let cell = df.column("cell")?.u64()?;
         let days = df.column("day")?.i32()?;
         let published = df.column("published_at")?.i64()?;
@@ -235,49 +234,67 @@ impl EventSet {
         let source_id = df.column("source_id")?.str()?;
         let duplicate_of = df.column("duplicate_of")?.str()?;
 
-        let known_of = |i: usize| known_day(days.get(i).unwrap_or(i32::MAX), published.get(i));
+        // Each column read once, in order, into plain vectors (a chunked array's `get` finds
+        // the chunk on every call); the rows are then taken in the order of their days.
+        let cells: Vec<Option<u64>> = cell.iter().collect();
+        let day_of: Vec<i32> = days.iter().map(|d| d.unwrap_or(i32::MAX)).collect();
+        let known: Vec<i32> = day_of
+            .iter()
+            .zip(published.iter())
+            .map(|(d, p)| known_day(*d, p))
+            .collect();
+        let class: Vec<(EventClass, bool)> = category
+            .iter()
+            .map(|c| match c.unwrap_or("") {
+                "civilian_harm" => (EventClass::Harm, false),
+                "armed_clash" => (EventClass::Conflict, false),
+                "remote_violence" => (EventClass::Conflict, true),
+                _ => (EventClass::Other, false),
+            })
+            .collect();
+        let precision: Vec<Precision> = precision
+            .iter()
+            .map(|p| p.and_then(Precision::parse).unwrap_or(Precision::Country))
+            .collect();
+        let fatalities: Vec<i64> = fatalities.iter().map(|f| f.unwrap_or(0)).collect();
+        let civ: Vec<i64> = civ.iter().map(|f| f.unwrap_or(0)).collect();
         // Known day of every record by `source:source_id`, for the links.
-        let mut known_by_id: HashMap<(&str, &str), i32> = HashMap::new();
+        let mut counted_until = vec![i32::MAX; day_of.len()];
         if duplicate_of.iter().any(|d| d.is_some()) {
-            for i in 0..n {
-                if let (Some(s), Some(id)) = (source.get(i), source_id.get(i)) {
-                    known_by_id.insert((s, id), known_of(i));
+            let mut known_by_id: HashMap<(&str, &str), i32> = HashMap::new();
+            for ((s, id), k) in source.iter().zip(source_id.iter()).zip(&known) {
+                if let (Some(s), Some(id)) = (s, id) {
+                    known_by_id.insert((s, id), *k);
+                }
+            }
+            for (until, d) in counted_until.iter_mut().zip(duplicate_of.iter()) {
+                if let Some(k) = d
+                    .and_then(|t| t.split_once(':'))
+                    .and_then(|k| known_by_id.get(&k))
+                {
+                    *until = *k;
                 }
             }
         }
-        let mut order: Vec<usize> = (0..n).collect();
-        order.sort_by_key(|i| days.get(*i).unwrap_or(i32::MAX));
+        let mut order: Vec<usize> = (0..day_of.len()).collect();
+        order.sort_by_key(|i| day_of[*i]);
         let mut set = EventSet::default();
         for i in order {
-            let (Some(c), Some(d)) = (cell.get(i), days.get(i)) else {
+            let (Some(c), d) = (cells[i], day_of[i]) else {
                 continue;
             };
+            if d == i32::MAX {
+                continue;
+            }
             set.cell.push(c);
             set.day.push(d);
-            set.known.push(known_of(i));
-            set.counted_until.push(
-                duplicate_of
-                    .get(i)
-                    .and_then(|t| t.split_once(':'))
-                    .and_then(|k| known_by_id.get(&k).copied())
-                    .unwrap_or(i32::MAX),
-            );
-            let cat = category.get(i).unwrap_or("");
-            set.kind.push(match cat {
-                "civilian_harm" => EventClass::Harm,
-                "armed_clash" | "remote_violence" => EventClass::Conflict,
-                _ => EventClass::Other,
-            });
-            set.remote.push(cat == "remote_violence");
-            let f = fatalities.get(i).unwrap_or(0);
-            set.severity.push(severity(f));
-            set.precision.push(
-                precision
-                    .get(i)
-                    .and_then(Precision::parse)
-                    .unwrap_or(Precision::Country),
-            );
-            set.civilian_deaths.push(civ.get(i).unwrap_or(0));
+            set.known.push(known[i]);
+            set.counted_until.push(counted_until[i]);
+            set.kind.push(class[i].0);
+            set.remote.push(class[i].1);
+            set.severity.push(severity(fatalities[i]));
+            set.precision.push(precision[i]);
+            set.civilian_deaths.push(civ[i]);
             if labels {
                 set.labels.push(EventLabel {
                     id: format!(
@@ -285,8 +302,8 @@ impl EventSet {
                         source.get(i).unwrap_or(""),
                         source_id.get(i).unwrap_or("")
                     ),
-                    category: cat.to_owned(),
-                    fatalities: f,
+                    category: category.get(i).unwrap_or("").to_owned(),
+                    fatalities: fatalities[i],
                 });
             }
         }
