@@ -47,6 +47,8 @@ pub struct Config {
     pub coverage: CoverageConfig,
     /// HTTP server settings.
     pub server: ServerConfig,
+    /// Web map settings.
+    pub map: MapConfig,
     /// Store maintenance settings.
     pub store: StoreConfig,
 }
@@ -326,6 +328,16 @@ impl Default for CoverageConfig {
     }
 }
 
+/// `[map]`
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct MapConfig {
+    /// A MapLibre style URL drawn under Vigil's layers on `/map` (a mission's own tile
+    /// server). Empty (the default): no basemap, the loaded areas are the reference layer
+    /// and the page asks no host but this server.
+    pub basemap: String,
+}
+
 /// `[server]`
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
@@ -485,6 +497,16 @@ impl Config {
             }
         };
         positive_int("grid.max_cells", self.grid.max_cells)?;
+        let basemap = &self.map.basemap;
+        let is_url = basemap.starts_with("http://") || basemap.starts_with("https://");
+        if !basemap.is_empty() && !is_url {
+            return Err(ConfigError::Invalid {
+                key: "map.basemap",
+                reason: format!(
+                    "must be an http(s) URL of a MapLibre style, or empty; got `{basemap}`"
+                ),
+            });
+        }
         positive_int("ingest.max_raster_bytes", self.ingest.max_raster_bytes)?;
         positive_int("ingest.max_field_bytes", self.ingest.max_field_bytes as u64)?;
         positive_int(
@@ -689,6 +711,23 @@ mod token_tests {
             "[[server.tokens]]\nname = \"a\"\nsha256 = \"x\"\nscopes = []\ntoken = \"plain\"\n"
         )
         .contains("token"));
+    }
+
+    #[test]
+    fn the_basemap_is_a_web_url_or_nothing() {
+        let with = |url: &str| Config::from_toml(&format!("[map]\nbasemap = \"{url}\"\n"));
+        assert!(with("").is_ok());
+        assert!(with("https://tiles.example/style.json").is_ok());
+        assert!(with("http://10.0.0.5:8080/styles/basic/style.json").is_ok());
+        let err = with("file:///etc/passwd")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("map.basemap"), "{err}");
+        assert!(
+            Config::from_toml("[map]\nbasemap_url = \"x\"\n").is_err(),
+            "unknown key"
+        );
     }
 }
 

@@ -327,7 +327,8 @@ enum Command {
         #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
         url: String,
     },
-    /// Ingest the bundled sample, score its last day and serve it.
+    /// Ingest the bundled sample, score its last day and the four weeks before it (a
+    /// snapshot a week), and serve it; prints the map's URL first.
     Demo {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
@@ -341,6 +342,10 @@ enum Command {
         sample: PathBuf,
     },
 }
+
+/// Weekly snapshots `vigil demo` scores before the sample's last day (the map's time
+/// control steps through them).
+const DEMO_WEEKS: u32 = 4;
 
 /// A duration: whole seconds, or a number with `s`, `m` or `h`.
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
@@ -517,7 +522,7 @@ fn main() -> ExitCode {
             bind,
             sample,
             allow_anonymous,
-        } => app::load_sample(&ctx, &sample).and_then(|d| {
+        } => app::load_sample_weeks(&ctx, &sample, DEMO_WEEKS).and_then(|d| {
             print::demo(&sample, &d);
             runtime()?.block_on(app::serve(&ctx, &bind, allow_anonymous, print::urls))
         }),

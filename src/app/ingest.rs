@@ -46,11 +46,19 @@ pub struct Demo {
     pub date: String,
     /// What the manifest records of it.
     pub info: SnapshotInfo,
+    /// The earlier snapshots scored with it (weekly, oldest first).
+    pub earlier: Vec<String>,
 }
 
 /// Ingests every file of the sample folder and scores its last day; a folder without the
 /// sample gets one generated into the store (`vigil demo`).
 pub fn load_sample(ctx: &Context, sample_dir: &Path) -> Result<Demo, Error> {
+    load_sample_weeks(ctx, sample_dir, 0)
+}
+
+/// [`load_sample`], with the `weeks` weekly snapshots before its last day scored too (`vigil
+/// demo`: the map's time control has days to step through).
+pub fn load_sample_weeks(ctx: &Context, sample_dir: &Path, weeks: u32) -> Result<Demo, Error> {
     let (dir, generated) = if sample_dir.join(sample::FILES[0].1).exists() {
         (sample_dir.to_path_buf(), None)
     } else {
@@ -70,12 +78,14 @@ pub fn load_sample(ctx: &Context, sample_dir: &Path) -> Result<Demo, Error> {
                 &IngestOptions::default(),
             )?);
         }
-        let (date, info) = risk::score_day(store, config, None)?;
+        let mut scored = risk::score_last_weeks(store, config, weeks)?;
+        let (date, info) = scored.pop().ok_or(risk::ScoreError::NoEvents)?;
         Ok(Demo {
             generated,
             ingests,
             date,
             info,
+            earlier: scored.into_iter().map(|(d, _)| d).collect(),
         })
     })
 }

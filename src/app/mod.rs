@@ -14,7 +14,7 @@ pub use coverage::{
     PlanRequest, ResponsivenessReport,
 };
 pub use evaluation::{backtest, calibrate, BacktestRequest};
-pub use ingest::{bench_store, ingest, load_sample, sample, Demo};
+pub use ingest::{bench_store, ingest, load_sample, load_sample_weeks, sample, Demo};
 pub use score::{explain, normalise, score, score_range};
 pub use serve::{healthcheck, serve, token, Token};
 pub use store::{export, gc};

@@ -152,6 +152,9 @@ pub fn demo(sample_dir: &std::path::Path, d: &Demo) {
     for r in &d.ingests {
         eprintln!("{}", ingest_report(r));
     }
+    if !d.earlier.is_empty() {
+        eprintln!("earlier snapshots: {}", d.earlier.join(", "));
+    }
     eprintln!("{}", snapshot_summary(&d.date, &d.info));
 }
 
@@ -223,6 +226,7 @@ pub fn plan(r: &PlanReport, format: ReportFormat) -> Result<String, ReportError>
 pub fn urls(addr: SocketAddr) {
     let base = format!("http://{addr}");
     println!("Vigil is serving on {base}");
+    println!("  web map:           {base}/map");
     println!("  API landing page:  {base}/");
     println!("  health:            {base}/healthz");
     println!("  collections:       {base}/collections");
@@ -230,6 +234,7 @@ pub fn urls(addr: SocketAddr) {
     println!("  coverage gaps:     {base}/collections/coverage-gaps/items");
     println!("  daily grid (CSV):  {base}/grids/latest.csv");
     println!("  vector tiles:      {base}/tiles/risk/tilejson.json");
+    println!("  stored snapshots:  {base}/snapshots");
     println!("  API definition:    {base}/api");
     println!("Press Ctrl-C to stop.");
 }

@@ -112,13 +112,31 @@ pub fn score_day(
 ) -> Result<(String, SnapshotInfo), ScoreError> {
     let date = match date {
         Some(d) => d,
-        // The last event day, but never after today: an implausible future date that
-        // reached the store must not become the "latest" snapshot.
-        None => last_event_date(&store.table_path("events").ok_or(ScoreError::NoEvents)?)?
-            .min(crate::model::day::today()),
+        None => last_scorable_day(store)?,
     };
     let mut out = score_range(store, config, &[date])?;
     out.pop().ok_or(ScoreError::NoEvents)
+}
+
+/// The last event day, but never after today: an implausible future date that reached the
+/// store must not become the "latest" snapshot.
+fn last_scorable_day(store: &Store) -> Result<i32, ScoreError> {
+    Ok(
+        last_event_date(&store.table_path("events").ok_or(ScoreError::NoEvents)?)?
+            .min(crate::model::day::today()),
+    )
+}
+
+/// Scores the last event day and the `weeks` weeks before it, a snapshot every 7 days,
+/// oldest first (the demo's history for the map's time control).
+pub fn score_last_weeks(
+    store: &mut Store,
+    config: &Config,
+    weeks: u32,
+) -> Result<Vec<(String, SnapshotInfo)>, ScoreError> {
+    let last = last_scorable_day(store)?;
+    let first = last - 7 * i32::try_from(weeks).unwrap_or(0);
+    score_range(store, config, &days(first, last, 7)?)
 }
 
 /// Scores and publishes one snapshot per day of `days` (ascending), loading the inputs

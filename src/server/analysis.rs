@@ -167,12 +167,26 @@ async fn summaries_of(
 
 /// `POST /scenarios` (a scenario as JSON): the changed cells and summary deltas on the
 /// served snapshot. Nothing is stored.
+/// The snapshot of a `?date=` (a stored date; the served snapshot without it).
+async fn dated(
+    state: &Arc<AppState>,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Result<Arc<Loaded>, ApiError> {
+    let q = query(params, &["date"])?;
+    let date = q
+        .get("date")
+        .map(|d| super::query::snapshot_date(d))
+        .transpose()?;
+    state.snapshot_on(date.as_deref()).await
+}
+
 pub async fn scenarios(
     State(state): State<Arc<AppState>>,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
     req: Result<Json<Scenario>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let scenario = body(req)?;
-    let cur = state.current();
+    let cur = dated(&state, params).await?;
     let st = state.clone();
     let outcome = blocking(move || {
         let grid = grid_of(&st, &cur)?;
@@ -205,6 +219,7 @@ pub struct PlanBody {
 /// `POST /plan`: sites for k new bases on the served snapshot.
 pub async fn plan(
     State(state): State<Arc<AppState>>,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
     req: Result<Json<PlanBody>, JsonRejection>,
 ) -> Result<Response, ApiError> {
     let b = body(req)?;
@@ -213,7 +228,7 @@ pub async fn plan(
         b.radius_km.unwrap_or(state.config.coverage.post_radius_km),
         b.troops.unwrap_or(100),
     )?;
-    let cur = state.current();
+    let cur = dated(&state, params).await?;
     let st = state.clone();
     let p = blocking(move || {
         let grid = grid_of(&st, &cur)?;

@@ -108,7 +108,7 @@ pub fn required(method: &Method, path: &str) -> Option<Scope> {
         }
     };
     match first {
-        "" | "conformance" | "api" | "healthz" => None,
+        "" | "conformance" | "api" | "healthz" | "map" => None,
         _ if method == Method::OPTIONS => None,
         "metrics" => Some(Scope::Admin),
         "collections" | "tiles" => Some(layer_scope(parts.next())),
@@ -211,6 +211,9 @@ mod tests {
         let get = Method::GET;
         assert_eq!(required(&get, "/"), None);
         assert_eq!(required(&get, "/conformance"), None);
+        assert_eq!(required(&get, "/map"), None);
+        assert_eq!(required(&get, "/map/js/main.js"), None);
+        assert_eq!(required(&get, "/snapshots"), Some(Scope::RiskRead));
         assert_eq!(required(&get, "/collections"), Some(Scope::RiskRead));
         assert_eq!(
             required(&get, "/collections/risk/items"),

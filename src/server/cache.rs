@@ -12,7 +12,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// Paths whose answers are never cached (they change without a new snapshot).
-const UNCACHED: [&str; 2] = ["/healthz", "/metrics"];
+const UNCACHED: [&str; 3] = ["/healthz", "/metrics", "/snapshots"];
 
 /// Whether a request reads another snapshot than the served one (`datetime`, `since`,
 /// `from`, a dated grid): its answer can change without the served version changing (a
@@ -20,7 +20,10 @@ const UNCACHED: [&str; 2] = ["/healthz", "/metrics"];
 fn reads_other_snapshots(path: &str, query: Option<&str>) -> bool {
     let q = query.unwrap_or("");
     q.split('&').any(|kv| {
-        kv.starts_with("datetime=") || kv.starts_with("since=") || kv.starts_with("from=")
+        kv.starts_with("datetime=")
+            || kv.starts_with("since=")
+            || kv.starts_with("from=")
+            || kv.starts_with("date=")
     }) || (path.starts_with("/grids/") && !path.starts_with("/grids/latest"))
 }
 
@@ -50,7 +53,9 @@ fn matches(if_none_match: &HeaderValue, etag: &str) -> bool {
 /// Middleware: ETag, 304 and `Cache-Control` for GET and HEAD.
 pub async fn etag(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
     let get = req.method() == Method::GET || req.method() == Method::HEAD;
-    if !get || UNCACHED.contains(&req.uri().path()) {
+    // The map's files carry their own ETags (of their bytes, not of the snapshot).
+    let path = req.uri().path();
+    if !get || UNCACHED.contains(&path) || path == "/map" || path.starts_with("/map/") {
         return next.run(req).await;
     }
     if reads_other_snapshots(req.uri().path(), req.uri().query()) {

@@ -13,37 +13,45 @@ use std::sync::Arc;
 /// Largest `top` accepted.
 const MAX_TOP: usize = 200;
 
-/// The `top` parameter (default 10, at most [`MAX_TOP`]); no other parameter is allowed.
-fn top_param(
+/// The `top` parameter (default 10, at most [`MAX_TOP`]) and `date` (a stored snapshot's
+/// date; the served one without it); no other parameter is allowed.
+fn explain_params(
     params: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
-) -> Result<usize, ApiError> {
+) -> Result<(usize, Option<String>), ApiError> {
     let Query(params) = params.map_err(|e| ApiError::bad("query", e.body_text()))?;
     let mut top = 10usize;
+    let mut date = None;
     for (k, v) in &params {
         match k.as_str() {
+            "date" => date = Some(super::query::snapshot_date(v)?),
             "top" => {
                 top = v
                     .parse::<usize>()
                     .map_err(|_| ApiError::bad("top", format!("`{v}` is not a positive integer")))?
                     .min(MAX_TOP);
             }
-            other => return Err(ApiError::bad(other, "unknown parameter; allowed: top")),
+            other => {
+                return Err(ApiError::bad(
+                    other,
+                    "unknown parameter; allowed: top, date",
+                ))
+            }
         }
     }
-    Ok(top)
+    Ok((top, date))
 }
 
-/// `GET /cells/{h3}/explain?top=N`
+/// `GET /cells/{h3}/explain?top=N&date=YYYY-MM-DD`
 pub async fn explain(
     State(state): State<Arc<AppState>>,
     Extension(access): Extension<super::auth::Access>,
     Path(h3): Path<String>,
     params: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let top = top_param(params)?;
+    let (top, date) = explain_params(params)?;
     let cell = crate::grid::parse_cell(&h3)
         .map_err(|_| ApiError::NotFound(format!("`{h3}` is not an H3 cell")))?;
-    let cur = state.current();
+    let cur = state.snapshot_on(date.as_deref()).await?;
     if !cur.snapshot.index.contains_key(&u64::from(cell)) {
         return Err(ApiError::NotFound(format!(
             "cell {h3} is not in the grid of the {} snapshot",

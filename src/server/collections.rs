@@ -184,3 +184,61 @@ pub async fn collection(
     let c = find(&id, &access)?;
     Ok(Json(describe(c, &state.current(), &base_url(&headers))).into_response())
 }
+
+/// `GET /snapshots`: the stored snapshots, oldest first — date, version, cells per tier
+/// (and gap cells for callers who may see deployments) — and which one is served, with its
+/// extent (cell centres) and source attribution. The map's time control steps through
+/// them; `?date=` on tiles and `datetime` on items read any of them.
+pub async fn snapshots(
+    State(state): State<Arc<AppState>>,
+    Extension(access): Extension<Access>,
+) -> Result<Response, ApiError> {
+    let st = state.clone();
+    let stored = tokio::task::spawn_blocking(move || {
+        st.read_store(|store| Ok(store.manifest().snapshots.clone()))
+    })
+    .await??;
+    let body = snapshot_list(&stored, &state.current().snapshot, access.audience());
+    let mut r = Json(body).into_response();
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-cache"),
+    );
+    Ok(r)
+}
+
+/// The body of `GET /snapshots`.
+fn snapshot_list(
+    stored: &std::collections::BTreeMap<String, crate::store::SnapshotInfo>,
+    served: &crate::store::snapshot::Snapshot,
+    audience: crate::model::visibility::Audience,
+) -> Value {
+    let rows: Vec<Value> = stored
+        .iter()
+        .map(|(date, info)| {
+            let mut m = serde_json::Map::new();
+            m.insert("date".into(), json!(date));
+            m.insert("version".into(), json!(info.sha256));
+            m.insert("cells".into(), json!(info.cells));
+            m.insert(
+                "tiers".into(),
+                json!(crate::model::cell::Tier::ALL
+                    .iter()
+                    .map(|t| (t.as_str().to_owned(), json!(info.tiers[*t as usize])))
+                    .collect::<serde_json::Map<_, _>>()),
+            );
+            m.insert("gap_cells".into(), json!(info.gaps));
+            m.insert("calibrated".into(), json!(info.calibration.is_some()));
+            audience.redact(&mut m);
+            Value::Object(m)
+        })
+        .collect();
+    let b = snapshot_bbox(served);
+    json!({
+        "served": served.date,
+        "latest": stored.keys().next_back(),
+        "bbox": [round6(b[0]), round6(b[1]), round6(b[2]), round6(b[3])],
+        "attribution": served.attribution,
+        "snapshots": rows,
+    })
+}

@@ -46,11 +46,7 @@ async fn snapshot_for(
                 .range(lo.clone()..=hi.clone())
                 .next_back()
                 .map(|(d, _)| d.clone());
-            match date {
-                None => Ok(None),
-                Some(d) if d == cur.snapshot.date => Ok(Some(cur.clone())),
-                Some(d) => Ok(Some(Arc::new(Loaded::from_store(store, Some(&d))?))),
-            }
+            date.map(|d| st.loaded_on(store, &d)).transpose()
         })
     })
     .await?

@@ -12,6 +12,7 @@ pub mod ogc;
 pub mod problem;
 pub mod query;
 pub mod tiles;
+pub mod web;
 
 use crate::config::Config;
 use crate::model::rows::{Area, AreaCell, Base};
@@ -129,7 +130,17 @@ pub struct AppState {
     pub store_dir: std::path::PathBuf,
     /// Request counters for `/metrics`.
     pub metrics: metrics::Metrics,
+    /// Snapshots of other dates than the served one that were asked for lately (tiles and
+    /// layers of a past day, as the map's time control asks for them), most recent last.
+    dated: std::sync::Mutex<Vec<Arc<Loaded>>>,
+    /// Held while a snapshot of another date is read from disk, so that the tiles a map
+    /// asks for at once on a new date wait for one read instead of each making its own.
+    loading: std::sync::Mutex<()>,
 }
+
+/// Snapshots of other dates kept loaded at once (each holds its cells, about 200 bytes a
+/// cell, and its rendered tile units).
+pub const DATED_SNAPSHOTS: usize = 4;
 
 impl AppState {
     /// State serving `loaded` from the store at `store_dir`.
@@ -142,6 +153,8 @@ impl AppState {
             config,
             store_dir: store_dir.to_path_buf(),
             metrics: metrics::Metrics::default(),
+            dated: std::sync::Mutex::new(Vec::new()),
+            loading: std::sync::Mutex::new(()),
         }
     }
 
@@ -183,6 +196,72 @@ impl AppState {
             }
             other => other,
         }
+    }
+
+    /// The snapshot stored for `date` (the served one when it is that date), loaded once
+    /// and kept among the [`DATED_SNAPSHOTS`] last asked for; re-read when the store holds
+    /// a newer version of that day. Blocking: call it off the async threads. 404 when no
+    /// snapshot of that date is stored.
+    pub fn loaded_on(&self, store: &Store, date: &str) -> Result<Arc<Loaded>, ApiError> {
+        let cur = self.current();
+        let Some(info) = store.manifest().snapshots.get(date) else {
+            return Err(ApiError::NotFound(format!(
+                "no snapshot is stored for {date}; GET /snapshots lists the stored dates"
+            )));
+        };
+        if cur.snapshot.date == date && cur.snapshot.info.sha256 == info.sha256 {
+            return Ok(cur);
+        }
+        let cached = || {
+            let mut kept = self.dated_list();
+            let i = kept
+                .iter()
+                .position(|l| l.snapshot.date == date && l.snapshot.info.sha256 == info.sha256)?;
+            let hit = kept.remove(i);
+            kept.push(hit.clone());
+            Some(hit)
+        };
+        if let Some(hit) = cached() {
+            return Ok(hit);
+        }
+        let _one_reader = match self.loading.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some(hit) = cached() {
+            return Ok(hit); // read by the request this one waited for
+        }
+        let loaded = Arc::new(Loaded::from_store(store, Some(date))?);
+        let mut kept = self.dated_list();
+        kept.retain(|l| l.snapshot.date != date);
+        kept.push(loaded.clone());
+        if kept.len() > DATED_SNAPSHOTS {
+            let excess = kept.len() - DATED_SNAPSHOTS;
+            kept.drain(..excess);
+        }
+        Ok(loaded)
+    }
+
+    fn dated_list(&self) -> std::sync::MutexGuard<'_, Vec<Arc<Loaded>>> {
+        match self.dated.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
+    /// [`AppState::loaded_on`] on a blocking thread, over the store's current manifest;
+    /// `None`: the served snapshot.
+    pub async fn snapshot_on(
+        self: &Arc<Self>,
+        date: Option<&str>,
+    ) -> Result<Arc<Loaded>, ApiError> {
+        let Some(date) = date else {
+            return Ok(self.current());
+        };
+        let st = self.clone();
+        let date = date.to_owned();
+        tokio::task::spawn_blocking(move || st.read_store(|store| st.loaded_on(store, &date)))
+            .await?
     }
 
     /// Swaps to the store's latest snapshot when it is another one than the one served;
@@ -230,6 +309,11 @@ pub fn router(state: Arc<AppState>) -> Router {
     ));
     Router::new()
         .route("/", get(landing))
+        .route("/map", get(web::map_page))
+        .route("/map/", get(web::map_slash))
+        .route("/map/settings.json", get(web::settings))
+        .route("/map/{*path}", get(web::map_asset))
+        .route("/snapshots", get(collections::snapshots))
         .route("/conformance", get(ogc::conformance))
         .route("/api", get(ogc::openapi))
         .route("/healthz", get(healthz))
@@ -266,24 +350,48 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
     ApiError::NotFound(format!("no resource at {}", uri.path()))
 }
 
-async fn landing(headers: HeaderMap) -> Response {
+async fn landing(
+    headers: HeaderMap,
+    params: Result<
+        axum::extract::Query<Vec<(String, String)>>,
+        axum::extract::rejection::QueryRejection,
+    >,
+) -> Result<Response, ApiError> {
+    let axum::extract::Query(params) = params.map_err(|e| ApiError::bad("query", e.body_text()))?;
+    let mut f = None;
+    for (k, v) in &params {
+        match (k.as_str(), v.as_str()) {
+            ("f", "json" | "html") => f = Some(v.as_str()),
+            ("f", other) => {
+                return Err(ApiError::bad("f", format!("`{other}`: json or html")));
+            }
+            (other, _) => return Err(ApiError::bad(other, "unknown parameter; allowed: f")),
+        }
+    }
     let base = collections::base_url(&headers);
-    let body = json!({
-        "title": "Vigil",
-        "description": "Civilian-risk index and peacekeeping coverage gaps on an H3 grid",
-        "links": [
-            {"href": format!("{base}/"), "rel": "self", "type": "application/json", "title": "This document"},
-            {"href": format!("{base}/api"), "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "title": "The API definition (OpenAPI 3.0)"},
-            {"href": format!("{base}/conformance"), "rel": "conformance", "type": "application/json", "title": "OGC API conformance classes implemented"},
-            {"href": format!("{base}/collections"), "rel": "data", "type": "application/json", "title": "Collections"},
-            {"href": format!("{base}/grids/latest.csv"), "rel": "alternate", "type": "text/csv", "title": "Latest daily grid (CSV)"},
-            {"href": format!("{base}/tiles/risk/tilejson.json"), "rel": "tiles", "type": "application/json", "title": "Vector tiles of the risk grid (TileJSON)"},
-            {"href": format!("{base}/alerts"), "rel": "related", "type": "application/geo+json", "title": "Cells that entered high or critical, new gaps"},
-            {"href": format!("{base}/summaries"), "rel": "related", "type": "application/json", "title": "Coverage summaries per mission or area"},
-            {"href": format!("{base}/healthz"), "rel": "status", "type": "application/json", "title": "Health"}
-        ]
-    });
-    Json(body).into_response()
+    let title = "Vigil";
+    let description = "Civilian-risk index and peacekeeping coverage gaps on an H3 grid";
+    let links = vec![
+        json!({"href": format!("{base}/map"), "rel": "alternate", "type": "text/html", "title": "The web map"}),
+        json!({"href": format!("{base}/"), "rel": "self", "type": "application/json", "title": "This document"}),
+        json!({"href": format!("{base}/api"), "rel": "service-desc", "type": "application/vnd.oai.openapi+json;version=3.0", "title": "The API definition (OpenAPI 3.0)"}),
+        json!({"href": format!("{base}/conformance"), "rel": "conformance", "type": "application/json", "title": "OGC API conformance classes implemented"}),
+        json!({"href": format!("{base}/collections"), "rel": "data", "type": "application/json", "title": "Collections"}),
+        json!({"href": format!("{base}/snapshots"), "rel": "related", "type": "application/json", "title": "The stored snapshots (dates and versions)"}),
+        json!({"href": format!("{base}/grids/latest.csv"), "rel": "alternate", "type": "text/csv", "title": "Latest daily grid (CSV)"}),
+        json!({"href": format!("{base}/tiles/risk/tilejson.json"), "rel": "tiles", "type": "application/json", "title": "Vector tiles of the risk grid (TileJSON)"}),
+        json!({"href": format!("{base}/alerts"), "rel": "related", "type": "application/geo+json", "title": "Cells that entered high or critical, new gaps"}),
+        json!({"href": format!("{base}/summaries"), "rel": "related", "type": "application/json", "title": "Coverage summaries per mission or area"}),
+        json!({"href": format!("{base}/healthz"), "rel": "status", "type": "application/json", "title": "Health"}),
+    ];
+    if web::wants_html(&headers, f) {
+        return Ok(web::landing_html(title, description, &links));
+    }
+    let mut r =
+        Json(json!({"title": title, "description": description, "links": links})).into_response();
+    r.headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept"));
+    Ok(r)
 }
 
 async fn healthz(axum::extract::State(state): axum::extract::State<Arc<AppState>>) -> Response {

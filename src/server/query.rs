@@ -239,3 +239,11 @@ pub(crate) fn encode_query(q: &ItemsQuery, offset: usize, raw_datetime: Option<&
     }
     s
 }
+
+/// A `date` parameter naming a stored snapshot (tiles, TileJSON, explanations, scenarios,
+/// plans): a calendar date, written back as `YYYY-MM-DD`.
+pub fn snapshot_date(v: &str) -> Result<String, ApiError> {
+    parse_iso_date(v)
+        .map(crate::model::day::format_date)
+        .ok_or_else(|| ApiError::bad("date", format!("`{v}` is not a date (YYYY-MM-DD)")))
+}

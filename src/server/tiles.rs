@@ -12,7 +12,7 @@ use crate::model::cell::Tier;
 use crate::model::layer::Layer;
 use crate::output::mvt::{encode_tile, Feature, Geometry, TileId, Value, BUFFER};
 use axum::body::Body;
-use axum::extract::{Extension, Path, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -246,25 +246,62 @@ fn layer_of(layer: &str, access: &Access) -> Result<Layer, ApiError> {
     Ok(l)
 }
 
-/// `GET /tiles/{layer}/{z}/{x}/{y}.mvt`
+type Params = Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>;
+
+/// The query of a tile or TileJSON request: `date` (a stored snapshot's date; the served
+/// one without it) and `v` (the version the URL was made for: the answer is then
+/// immutable while it is that version).
+#[derive(Debug, Default)]
+struct TileQuery {
+    date: Option<String>,
+    version: Option<String>,
+}
+
+fn tile_query(params: Params) -> Result<TileQuery, ApiError> {
+    let Query(params) = params.map_err(|e| ApiError::bad("query", e.body_text()))?;
+    let mut q = TileQuery::default();
+    for (k, v) in params {
+        match k.as_str() {
+            "date" => q.date = Some(super::query::snapshot_date(&v)?),
+            "v" => q.version = Some(v),
+            other => {
+                return Err(ApiError::bad(other, "unknown parameter; allowed: date, v"));
+            }
+        }
+    }
+    Ok(q)
+}
+
+/// `GET /tiles/{layer}/{z}/{x}/{y}.mvt[?date=YYYY-MM-DD]`
 pub async fn tile(
     State(state): State<Arc<AppState>>,
     Extension(access): Extension<Access>,
     Path((layer, z, x, file)): Path<(String, String, String, String)>,
+    params: Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let layer = layer_of(&layer, &access)?;
     let id = tile_id(&z, &x, &file)?;
-    let cur = state.current();
-    let features = tile_features(&state, &cur, layer, id, &access)?;
-    let Some(bytes) = encode_tile(layer.id(), &features) else {
-        return Ok(StatusCode::NO_CONTENT.into_response());
+    let q = tile_query(params)?;
+    let loaded = state.snapshot_on(q.date.as_deref()).await?;
+    let features = tile_features(&state, &loaded, layer, id, &access)?;
+    let mut res = match encode_tile(layer.id(), &features) {
+        None => StatusCode::NO_CONTENT.into_response(),
+        Some(bytes) => {
+            let gzip = headers
+                .get(header::ACCEPT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
+            mvt_response(bytes, gzip)?
+        }
     };
-    let gzip = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
-    mvt_response(bytes, gzip)
+    if q.date.is_some() && q.version.as_deref() == Some(loaded.snapshot.info.sha256.as_str()) {
+        res.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
+    }
+    Ok(res)
 }
 
 /// The tile of the path's `z`, `x` and `{y}.mvt`, or 404 when out of range.
@@ -307,17 +344,39 @@ fn mvt_response(bytes: Vec<u8>, gzip: bool) -> Result<Response, ApiError> {
     Ok(r)
 }
 
-/// `GET /tiles/{layer}/tilejson.json` (TileJSON 3.0.0).
+/// `GET /tiles/{layer}/tilejson.json[?date=YYYY-MM-DD]` (TileJSON 3.0.0): the tiles of the
+/// served snapshot, or of the stored one of `date`.
 pub async fn tilejson(
     State(state): State<Arc<AppState>>,
     Extension(access): Extension<Access>,
     Path(layer): Path<String>,
+    params: Params,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let layer = layer_of(&layer, &access)?;
-    let cur = state.current();
-    let snap = &cur.snapshot;
+    let q = tile_query(params)?;
+    let loaded = state.snapshot_on(q.date.as_deref()).await?;
     let base = super::collections::base_url(&headers);
+    Ok(Json(tilejson_body(
+        &loaded,
+        layer,
+        q.date.as_deref(),
+        &base,
+        &access,
+    ))
+    .into_response())
+}
+
+/// TileJSON 3.0.0 of `layer` over `loaded`, its tile URLs on `base` (dated when `date`).
+fn tilejson_body(
+    loaded: &Loaded,
+    layer: Layer,
+    date: Option<&str>,
+    base: &str,
+    access: &Access,
+) -> serde_json::Value {
+    let snap = &loaded.snapshot;
+    let dated = date.map_or_else(String::new, |d| format!("date={d}&"));
     let mut b = super::collections::snapshot_bbox(snap);
     b[1] = b[1].max(-85.0511);
     b[3] = b[3].min(85.0511);
@@ -330,21 +389,20 @@ pub async fn tilejson(
         }
         f
     };
-    Ok(Json(json!({
+    json!({
         "tilejson": "3.0.0",
         "name": format!("vigil {layer}"),
         "description": format!("Vigil {layer} layer of the {} snapshot", snap.date),
         "version": "1.0.0",
         "attribution": snap.attribution.join("; "),
         "scheme": "xyz",
-        "tiles": [format!("{base}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt?v={}", snap.info.sha256)],
+        "tiles": [format!("{base}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt?{dated}v={}", snap.info.sha256)],
         "minzoom": 0,
         "maxzoom": MAX_ZOOM,
         "bounds": [b[0], b[1], b[2], b[3]],
         "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, 7],
         "vector_layers": [{"id": layer.id(), "fields": fields, "minzoom": 0, "maxzoom": MAX_ZOOM}],
-    }))
-    .into_response())
+    })
 }
 
 #[cfg(test)]

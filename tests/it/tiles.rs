@@ -71,16 +71,16 @@ fn fields(b: &[u8]) -> Vec<(u64, u64, u64, Vec<u8>)> {
     out
 }
 
-struct Layer {
-    name: String,
-    version: u64,
-    extent: u64,
-    keys: Vec<String>,
+pub(crate) struct Layer {
+    pub(crate) name: String,
+    pub(crate) version: u64,
+    pub(crate) extent: u64,
+    pub(crate) keys: Vec<String>,
     /// Per feature: its properties (key → string form of the value) and geometry type.
-    features: Vec<(BTreeMap<String, String>, u64)>,
+    pub(crate) features: Vec<(BTreeMap<String, String>, u64)>,
 }
 
-fn decode(tile: &[u8]) -> Vec<Layer> {
+pub(crate) fn decode(tile: &[u8]) -> Vec<Layer> {
     fields(tile)
         .into_iter()
         .filter(|f| f.0 == 3)

@@ -1,0 +1,321 @@
+// The web map in a real browser: Debian's Chromium, headless, driven by playwright-core.
+// Run by tests/it/browser.rs, which starts two `vigil serve` on the sample store (one
+// open, one with tokens) and passes:
+//   VIGIL_URL          the open server, e.g. http://127.0.0.1:34567
+//   VIGIL_TOKENS_URL   the server with tokens
+//   VIGIL_RISK_TOKEN   a token holding risk:read only
+//   VIGIL_FULL_TOKEN   a token holding risk:read and deployments:read
+//   VIGIL_ARTIFACTS    where screenshots and timings are written
+// Exit status 0 when every check passed; each failure is printed with its reason.
+import { chromium } from 'playwright-core';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const env = (k) => {
+  const v = process.env[k];
+  if (!v) throw new Error(`${k} is not set (see the head of this file)`);
+  return v;
+};
+const BASE = env('VIGIL_URL');
+const TOKENS = env('VIGIL_TOKENS_URL');
+const RISK_TOKEN = env('VIGIL_RISK_TOKEN');
+const FULL_TOKEN = env('VIGIL_FULL_TOKEN');
+const OUT = env('VIGIL_ARTIFACTS');
+mkdirSync(OUT, { recursive: true });
+
+// Playwright gives the browser a fresh, empty profile (--user-data-dir) of its own.
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: [
+    '--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    // Nothing may leave the machine: every host but the servers' fails to resolve.
+    '--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1',
+  ],
+});
+
+const timings = {};
+const failures = [];
+let passed = 0;
+async function check(name, f) {
+  const started = Date.now();
+  try {
+    await f();
+    passed += 1;
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (e) {
+    failures.push(name);
+    console.log(`FAIL ${name}: ${e.stack || e}`);
+  }
+}
+function assert(cond, msg) {
+  if (!cond) throw new Error(msg);
+}
+const sameJson = (a, b) => JSON.stringify(a) === JSON.stringify(b);
+
+/** A new page that records every request it makes, and the page's errors. */
+async function open(base) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 720 } });
+  const page = await context.newPage();
+  const requests = [];
+  const errors = [];
+  page.on('request', (r) => requests.push(r.url()));
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  return { context, page, requests, errors, base };
+}
+
+/** The API, as a script would read it (JSON). */
+async function get(base, path, token) {
+  const res = await fetch(`${base}/${path}`, { headers: token ? { Authorization: `Bearer ${token}` } : {} });
+  assert(res.ok, `${path}: ${res.status}`);
+  return res.json();
+}
+
+async function ready(page, date) {
+  await page.waitForFunction(() => window.vigil && window.vigil.ready, null, { timeout: 30000 });
+  if (date) await page.waitForFunction((d) => document.body.dataset.date === d, date, { timeout: 30000 });
+}
+
+/** The rendered risk features: h3 → tier (cells of the base resolution only). */
+async function renderedTiers(page) {
+  return page.evaluate(() => {
+    const out = {};
+    for (const f of window.vigil.map.queryRenderedFeatures({ layers: ['risk-fill'] })) {
+      if (f.properties.cells === 1) out[f.properties.h3] = f.properties.tier;
+    }
+    return out;
+  });
+}
+
+/** Distinct colours in a screenshot of the map (a blank map has one or two). */
+async function colours(page) {
+  const png = await page.locator('#map').screenshot();
+  return page.evaluate(async (b64) => {
+    const img = new Image();
+    img.src = `data:image/png;base64,${b64}`;
+    await img.decode();
+    const c = document.createElement('canvas');
+    c.width = img.width;
+    c.height = img.height;
+    const g = c.getContext('2d');
+    g.drawImage(img, 0, 0);
+    const d = g.getImageData(0, 0, c.width, c.height).data;
+    const seen = new Set();
+    for (let i = 0; i < d.length; i += 16) seen.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+    const hex = (n) => `#${n.toString(16).padStart(6, '0')}`;
+    return [...seen].map(hex);
+  }, png.toString('base64'));
+}
+
+const onlyServer = (requests, base) => requests.filter((u) => !u.startsWith(`${base}/`) && !u.startsWith('data:') && !u.startsWith('blob:'));
+
+// ---------------------------------------------------------------------------------------
+
+const snapshots = (await get(BASE, 'snapshots')).snapshots;
+const latest = snapshots.at(-1);
+const earlier = snapshots.at(-2);
+const gap = (await get(BASE, 'collections/coverage-gaps/items?limit=1')).features[0];
+
+await check('a browser asking for / gets the HTML landing page, which links the map', async () => {
+  const s = await open(BASE);
+  const res = await s.page.goto(`${BASE}/`);
+  assert(res.headers()['content-type'].startsWith('text/html'), `content-type ${res.headers()['content-type']}`);
+  await s.page.click('a.map');
+  await ready(s.page, latest.date);
+  assert(s.page.url() === `${BASE}/map` || s.page.url().startsWith(`${BASE}/map#`), s.page.url());
+  await s.context.close();
+});
+
+await check('the map renders the risk layer, bases, events and areas, with the legend, offline', async () => {
+  const s = await open(BASE);
+  await s.page.goto(`${BASE}/map`);
+  await ready(s.page, latest.date);
+  timings.first_render_ms = await s.page.evaluate(() => window.vigil.firstRenderMs);
+  const counts = await s.page.evaluate(() => {
+    const m = window.vigil.map;
+    const n = (id) => m.queryRenderedFeatures({ layers: [id] }).length;
+    return { risk: n('risk-fill'), gaps: n('gaps-line'), bases: n('bases-circle'), reach: n('reach-line'), events: n('events-circle'), areas: n('areas-line') };
+  });
+  for (const [k, v] of Object.entries(counts)) assert(v > 0, `no ${k} features rendered: ${JSON.stringify(counts)}`);
+  const cs = await colours(s.page);
+  // The tier colours of the cells drawn over the background, not a blank canvas.
+  assert(cs.length > 50, `only ${cs.length} colours on the map`);
+  const legend = await s.page.textContent('#legend');
+  for (const word of ['Critical', 'High', 'Coverage gap', 'Base', 'Violence against civilians']) {
+    assert(legend.includes(word), `legend lacks ${word}`);
+  }
+  await s.page.screenshot({ path: join(OUT, 'map.png') });
+  const outside = onlyServer(s.requests, BASE);
+  assert(outside.length === 0, `requests left the server: ${outside.join(', ')}`);
+  assert(s.errors.length === 0, `page errors: ${s.errors.join(' | ')}`);
+  await s.context.close();
+});
+
+await check('clicking a gap cell opens its panel: its h3, and the components of the explain endpoint', async () => {
+  const s = await open(BASE);
+  const [lon, lat] = gap.geometry.coordinates[0][0].slice(0, -1)
+    .reduce(([x, y], [px, py], _, r) => [x + px / r.length, y + py / r.length], [0, 0]);
+  await s.page.goto(`${BASE}/map#date=${latest.date}&z=11&c=${lon},${lat}`);
+  await ready(s.page, latest.date);
+  const box = await s.page.locator('#map').boundingBox();
+  await s.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await s.page.waitForSelector(`#panel[data-h3="${gap.properties.h3}"]`, { timeout: 15000 });
+  const explain = await get(BASE, `cells/${gap.properties.h3}/explain?top=10`);
+  const bars = await s.page.$$eval('#panel .bar-row', (rows) => rows.map((r) => [r.dataset.component, Number(r.dataset.value), Number(r.dataset.share)]));
+  assert(bars.length === 6, `${bars.length} component bars`);
+  for (const [k, value, share] of bars) {
+    assert(value === explain.cell[k], `${k}: panel ${value}, explain ${explain.cell[k]}`);
+    assert(share === explain.cell[`${k}_share`], `${k}_share: panel ${share}, explain ${explain.cell[`${k}_share`]}`);
+  }
+  const gapText = await s.page.textContent('#panel [data-field="gap"]');
+  assert(gapText.startsWith('yes'), `gap field: ${gapText}`);
+  const rows = await s.page.$$eval('#panel tbody tr', (r) => r.length);
+  assert(rows === Math.min(10, explain.events.length), `${rows} event rows, explain lists ${explain.events.length}`);
+  assert(s.page.url().includes(`cell=${gap.properties.h3}`), `the URL keeps the cell: ${s.page.url()}`);
+  await s.page.screenshot({ path: join(OUT, 'cell-panel.png') });
+  await s.context.close();
+});
+
+await check('changing the date redraws the cells as the snapshots say, and the link keeps the view', async () => {
+  const s = await open(BASE);
+  const [lon, lat] = gap.geometry.coordinates[0][0][0];
+  await s.page.goto(`${BASE}/map#z=9.5&c=${lon},${lat}`);
+  await ready(s.page, latest.date);
+  const before = await renderedTiers(s.page);
+  await s.page.selectOption('#date', earlier.date);
+  await ready(s.page, earlier.date);
+  const after = await renderedTiers(s.page);
+  const switchMs = await s.page.evaluate(() => window.vigil.switches.at(-1).ms);
+  timings.date_switch_ms = switchMs;
+  const cells = Object.keys(after);
+  assert(cells.length > 20, `${cells.length} cells rendered`);
+  const changed = cells.filter((h) => before[h] !== undefined && before[h] !== after[h]);
+  assert(changed.length > 0, 'no cell changed tier between the two dates');
+  // Every rendered cell's tier is the one the earlier snapshot stores.
+  const bounds = await s.page.evaluate(() => window.vigil.map.getBounds().toArray().flat());
+  const items = await get(BASE, `collections/risk/items?bbox=${bounds.join(',')}&datetime=${earlier.date}&limit=10000`);
+  const stored = Object.fromEntries(items.features.map((f) => [f.properties.h3, f.properties.tier]));
+  const wrong = cells.filter((h) => stored[h] !== undefined && stored[h] !== after[h]);
+  assert(wrong.length === 0, `${wrong.length} cells drawn with another tier than stored, e.g. ${wrong[0]}`);
+  assert(cells.filter((h) => stored[h] !== undefined).length > 20, 'few rendered cells found in the stored snapshot');
+  assert(s.page.url().includes(`date=${earlier.date}`), `the URL keeps the date: ${s.page.url()}`);
+  // The link, opened elsewhere, shows the same date and place.
+  const link = s.page.url();
+  const t = await open(BASE);
+  await t.page.goto(link);
+  await ready(t.page, earlier.date);
+  assert(await t.page.inputValue('#date') === earlier.date, 'the date control of the link');
+  const again = await renderedTiers(t.page);
+  assert(sameJson(Object.keys(again).sort(), cells.sort()), 'the link shows other cells');
+  await s.page.screenshot({ path: join(OUT, 'earlier-date.png') });
+  // Back and forth with the buttons.
+  await s.page.click('#date-next');
+  await ready(s.page, latest.date);
+  await t.context.close();
+  await s.context.close();
+});
+
+await check('what if: a TOB over a gap closes it, and the people in gaps are the scenario endpoint\'s; suggested sites are the plan\'s', async () => {
+  const s = await open(BASE);
+  const [lon, lat] = gap.geometry.coordinates[0][0].slice(0, -1)
+    .reduce(([x, y], [px, py], _, r) => [x + px / r.length, y + py / r.length], [0, 0]);
+  await s.page.goto(`${BASE}/map#date=${latest.date}&z=10&c=${lon},${lat}`);
+  await ready(s.page, latest.date);
+  await s.page.click('#whatif-toggle');
+  await s.page.fill('#tob-troops', '150');
+  const box = await s.page.locator('#map').boundingBox();
+  await s.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await s.page.waitForSelector('#whatif-result[data-ready]');
+  const scenario = await s.page.evaluate(() => window.vigil.scenario());
+  assert(scenario.add.length === 1 && scenario.add[0].troops === 150, JSON.stringify(scenario));
+  const res = await fetch(`${BASE}/scenarios?date=${latest.date}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(scenario) });
+  assert(res.ok, `scenarios: ${res.status}`);
+  const x = await res.json();
+  const after = x.after.find((r) => r.unit === 'all').population_in_gaps;
+  const before = x.before.find((r) => r.unit === 'all').population_in_gaps;
+  assert(after < before, `people in gaps ${before} → ${after}`);
+  const shown = Number(await s.page.getAttribute('#whatif-result [data-field="population_in_gaps"]', 'data-after'));
+  assert(shown === after, `the page says ${shown} people in gaps after, the endpoint ${after}`);
+  const closed = (await s.page.getAttribute('#whatif-result [data-field="closed"]', 'data-closed')).split(',');
+  assert(closed.includes(gap.properties.h3), `the gap under the TOB (${gap.properties.h3}) is not among the closed: ${closed.slice(0, 5)}`);
+  const drawn = await s.page.evaluate(() => window.vigil.map.queryRenderedFeatures({ layers: ['whatif-cells', 'whatif-sites', 'whatif-reach'] }).length);
+  assert(drawn > 0, 'the scenario is not drawn');
+  await s.page.screenshot({ path: join(OUT, 'scenario.png') });
+  // Suggested sites: those of POST /plan.
+  await s.page.click('#whatif-reset');
+  await s.page.fill('#plan-k', '2');
+  await s.page.click('#plan-run');
+  await s.page.waitForSelector('#plan-result li');
+  const items = await s.page.$$eval('#plan-result li', (li) => li.map((l) => l.textContent));
+  const plan = await (await fetch(`${BASE}/plan?date=${latest.date}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ k: 2, radius_km: 10 }) })).json();
+  assert(items.length === plan.sites.length, `${items.length} sites listed, the plan has ${plan.sites.length}`);
+  for (const [i, site] of plan.sites.entries()) {
+    assert(items[i].includes(`+${Math.round(site.gain).toLocaleString('en')} people`), `site ${i + 1}: ${items[i]} vs gain ${site.gain}`);
+  }
+  await s.page.click('#plan-apply');
+  await s.page.waitForFunction(() => window.vigil.scenario().add.length === 2);
+  await s.page.waitForSelector('#whatif-result[data-ready]');
+  await s.page.screenshot({ path: join(OUT, 'plan.png') });
+  assert(s.errors.length === 0, `page errors: ${s.errors.join(' | ')}`);
+  await s.context.close();
+});
+
+await check('with tokens: the page asks for one; risk:read sees no bases and no gaps; it is never in a URL', async () => {
+  const s = await open(TOKENS);
+  await s.page.goto(`${TOKENS}/map`);
+  await s.page.waitForSelector('#token-dialog[open]');
+  await s.page.screenshot({ path: join(OUT, 'token-prompt.png') });
+  await s.page.fill('#token', 'not-a-token');
+  await s.page.click('#token-form button[type=submit]');
+  await s.page.waitForSelector('#token-error:not([hidden])');
+  await s.page.fill('#token', RISK_TOKEN);
+  await s.page.click('#token-form button[type=submit]');
+  await ready(s.page, latest.date);
+  const seen = await s.page.evaluate(() => {
+    const m = window.vigil.map;
+    return {
+      sources: Object.keys(m.getStyle().sources),
+      risk: m.queryRenderedFeatures({ layers: ['risk-fill'] }).length,
+      toggles: [...document.querySelectorAll('#layer-list input')].map((i) => i.dataset.layer),
+      note: document.getElementById('hidden-note').hidden ? '' : document.getElementById('hidden-note').textContent,
+    };
+  });
+  assert(seen.risk > 0, 'no risk features with a risk:read token');
+  for (const hidden of ['bases', 'coverage-gaps', 'reach']) assert(!seen.sources.includes(hidden), `source ${hidden} with a risk:read token`);
+  assert(!seen.toggles.includes('gaps') && !seen.toggles.includes('bases'), `toggles ${seen.toggles}`);
+  assert(seen.note.includes('deployments:read'), `note: ${seen.note}`);
+  const asked = s.requests.filter((u) => /collections\/(bases|coverage-gaps)|tiles\/(bases|coverage-gaps)/.test(u));
+  assert(asked.length === 0, `asked for deployment layers: ${asked[0]}`);
+  assert(!s.requests.some((u) => u.includes(RISK_TOKEN)), 'the token appeared in a URL');
+  await s.page.screenshot({ path: join(OUT, 'risk-only.png') });
+  // A cell's panel has no coverage for this caller.
+  const box = await s.page.locator('#map').boundingBox();
+  await s.page.evaluate(([lon, lat]) => window.vigil.map.jumpTo({ center: [lon, lat], zoom: 11 }), gap.geometry.coordinates[0][0][0]);
+  await s.page.waitForFunction(() => window.vigil.map.areTilesLoaded());
+  await s.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await s.page.waitForSelector('#panel:not([hidden]) .bars');
+  const panel = await s.page.textContent('#panel');
+  assert(!panel.includes('Nearest base') && panel.includes('Coverage is hidden'), 'coverage shown to risk:read');
+  const outside = onlyServer(s.requests, TOKENS);
+  assert(outside.length === 0, `requests left the server: ${outside.join(', ')}`);
+  await s.context.close();
+
+  const f = await open(TOKENS);
+  await f.page.goto(`${TOKENS}/map`);
+  await f.page.waitForSelector('#token-dialog[open]');
+  await f.page.fill('#token', FULL_TOKEN);
+  await f.page.click('#token-form button[type=submit]');
+  await ready(f.page, latest.date);
+  const full = await f.page.evaluate(() => window.vigil.map.queryRenderedFeatures({ layers: ['bases-circle'] }).length);
+  assert(full > 0, 'no bases with deployments:read');
+  const stored = await f.page.evaluate(() => [sessionStorage.getItem('vigil.token'), document.cookie]);
+  assert(stored[0] === FULL_TOKEN && stored[1] === '', 'the token is in sessionStorage and no cookie is set');
+  await f.context.close();
+});
+
+await browser.close();
+writeFileSync(join(OUT, 'timings.json'), `${JSON.stringify(timings, null, 2)}\n`);
+console.log(`timings: ${JSON.stringify(timings)}`);
+console.log(`${passed} passed, ${failures.length} failed${failures.length ? `: ${failures.join('; ')}` : ''}`);
+process.exit(failures.length ? 1 : 0);
