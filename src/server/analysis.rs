@@ -51,25 +51,30 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(f).await?
 }
 
-/// `GET /alerts?since=D`: cells of the served snapshot that are high or critical and were
-/// not in the latest snapshot dated on or before D (they entered since), and, for callers
-/// with `deployments:read`, cells that are gaps now and were not then.
+/// `GET /alerts?since=D[&date=E]`: cells of the served snapshot (or the stored one of E)
+/// that are high or critical and were not in the latest snapshot dated on or before D (they
+/// entered since), and, for callers with `deployments:read`, cells that are gaps now and
+/// were not then.
 pub async fn alerts(
     State(state): State<Arc<AppState>>,
     Extension(access): Extension<Access>,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let q = query(params, &["since"])?;
+    let q = query(params, &["since", "date"])?;
     let since_raw = q
         .get("since")
         .ok_or_else(|| ApiError::bad("since", "required: a date YYYY-MM-DD"))?
         .clone();
     let since = date_param("since", &since_raw)?;
-    let cur = state.current();
+    let date = q
+        .get("date")
+        .map(|d| super::query::snapshot_date(d))
+        .transpose()?;
+    let cur = state.snapshot_on(date.as_deref()).await?;
     if format_date(since) >= cur.snapshot.date {
         return Err(ApiError::bad(
             "since",
-            format!("must be before the served snapshot ({})", cur.snapshot.date),
+            format!("must be before the snapshot ({})", cur.snapshot.date),
         ));
     }
     let st = state.clone();

@@ -50,7 +50,7 @@ macro_rules! vendor {
 }
 
 /// The page's files and the vendored MapLibre (its licence beside it).
-static ASSETS: [Asset; 14] = [
+static ASSETS: [Asset; 16] = [
     page!("index.html", "text/html; charset=utf-8"),
     page!("map.css", "text/css; charset=utf-8"),
     page!("js/main.js", JS),
@@ -60,6 +60,8 @@ static ASSETS: [Asset; 14] = [
     page!("js/panels.js", JS),
     page!("js/time.js", JS),
     page!("js/scenario.js", JS),
+    page!("js/alerts.js", JS),
+    page!("js/export.js", JS),
     vendor!("maplibre-gl.mjs", JS),
     vendor!("maplibre-gl-worker.mjs", JS),
     vendor!("maplibre-gl.css", "text/css; charset=utf-8"),

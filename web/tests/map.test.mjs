@@ -8,7 +8,7 @@
 //   VIGIL_ARTIFACTS    where screenshots and timings are written
 // Exit status 0 when every check passed; each failure is printed with its reason.
 import { chromium } from 'playwright-core';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const env = (k) => {
@@ -258,6 +258,64 @@ await check('what if: a TOB over a gap closes it, and the people in gaps are the
   await s.page.waitForSelector('#whatif-result[data-ready]');
   await s.page.screenshot({ path: join(OUT, 'plan.png') });
   assert(s.errors.length === 0, `page errors: ${s.errors.join(' | ')}`);
+  await s.context.close();
+});
+
+await check('what changed: the alerts of the endpoint, grouped, each zooming to its place', async () => {
+  const s = await open(BASE);
+  await s.page.goto(`${BASE}/map`);
+  await ready(s.page, latest.date);
+  const since = snapshots[0].date;
+  await s.page.selectOption('#since', since);
+  await s.page.waitForFunction((d) => document.getElementById('alert-list').dataset.since === d, since);
+  const x = await get(BASE, `alerts?since=${since}&date=${latest.date}`);
+  for (const kind of ['entered_high', 'new_gap']) {
+    const expected = x.features.filter((f) => f.properties[kind]).length;
+    const groups = await s.page.$$eval(`#alert-list button[data-kind="${kind}"]`, (b) => b.map((x) => [Number(x.dataset.cells), x.textContent]));
+    const listed = groups.reduce((n, [c]) => n + c, 0);
+    assert(listed === expected, `${kind}: ${listed} cells listed, the endpoint has ${expected}`);
+    assert(expected === 0 || groups.length < expected || expected === 1, `${kind}: ${groups.length} groups for ${expected} cells: nothing grouped`);
+    for (const [n, text] of groups) assert(text.startsWith(`${n} cell`), text);
+  }
+  const first = s.page.locator('#alert-list button[data-i]').first();
+  const bbox = (await first.getAttribute('data-bbox')).split(',').map(Number);
+  await first.click();
+  await s.page.waitForFunction(() => !window.vigil.map.isMoving());
+  await s.page.waitForTimeout(800);
+  const c = await s.page.evaluate(() => window.vigil.map.getCenter().toArray());
+  assert(c[0] >= bbox[0] && c[0] <= bbox[2] && c[1] >= bbox[1] && c[1] <= bbox[3], `centre ${c} outside ${bbox}`);
+  await s.page.screenshot({ path: join(OUT, 'alerts.png') });
+  await s.context.close();
+});
+
+await check('hand-over: the layer in view as GeoJSON and CSV, and a PNG with legend, scale and sources', async () => {
+  const s = await open(BASE);
+  const [lon, lat] = gap.geometry.coordinates[0][0][0];
+  await s.page.goto(`${BASE}/map#date=${earlier.date}&z=9&c=${lon},${lat}`);
+  await ready(s.page, earlier.date);
+  const take = async (button) => {
+    const [dl] = await Promise.all([s.page.waitForEvent('download'), s.page.click(button)]);
+    const path = join(OUT, dl.suggestedFilename());
+    await dl.saveAs(path);
+    return [dl.suggestedFilename(), readFileSync(path)];
+  };
+  await s.page.selectOption('#dl-layer', 'risk');
+  const [gname, gbytes] = await take('#dl-geojson');
+  assert(gname === `vigil-risk-${earlier.date}.geojson`, gname);
+  const fc = JSON.parse(gbytes.toString());
+  const api = await get(BASE, `collections/risk/items?bbox=${fc.bbox.join(',')}&datetime=${earlier.date}&limit=1`);
+  assert(fc.features.length === api.numberMatched && fc.features.length > 100, `${fc.features.length} features downloaded, ${api.numberMatched} in the view`);
+  assert(fc.features.every((f) => f.properties.date === earlier.date), 'features of another date');
+  assert(fc.attribution && fc.attribution.length > 0, 'no attribution in the GeoJSON');
+  const [cname, cbytes] = await take('#dl-csv');
+  assert(cname.endsWith('.csv'), cname);
+  const lines = cbytes.toString().trim().split('\n');
+  assert(lines.length === fc.features.length + 1 && lines[0].split(',').includes('h3'), `${lines.length} CSV lines`);
+  const [pname, pbytes] = await take('#dl-png');
+  assert(pname === `vigil-map-${earlier.date}.png`, pname);
+  assert(pbytes.subarray(1, 4).toString() === 'PNG' && pbytes.length > 50000, `PNG of ${pbytes.length} bytes`);
+  const size = [pbytes.readUInt32BE(16), pbytes.readUInt32BE(20)];
+  assert(size[0] > 2 * 900 && size[1] > 2 * 600, `PNG ${size}`);
   await s.context.close();
 });
 

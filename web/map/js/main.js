@@ -8,6 +8,8 @@ import * as layers from './layers.js';
 import * as panels from './panels.js';
 import { control } from './time.js';
 import * as whatif from './scenario.js';
+import * as alerts from './alerts.js';
+import * as handover from './export.js';
 
 const hook = { ready: false, date: null, switches: [], marks: { start: performance.now() } };
 const mark = (name) => { hook.marks[name] = performance.now(); };
@@ -90,6 +92,7 @@ function layerList(map, view, sees) {
 }
 
 let labels = [];
+const areaCentres = new Map();
 /** Area names as HTML labels (the page loads no font glyphs, so no map text). */
 function areaLabels(map, fc) {
   labels.forEach((m) => m.remove());
@@ -99,11 +102,30 @@ function areaLabels(map, fc) {
   labels = fc.features.filter((f) => f.properties.level === coarsest && f.geometry).map((f) => {
     const ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates.flat(1).sort((a, b) => b.length - a.length)[0];
     const [x, y] = ring.reduce(([sx, sy], [px, py]) => [sx + px / ring.length, sy + py / ring.length], [0, 0]);
+    areaCentres.set(f.properties.name, [x, y]);
     const el = document.createElement('div');
     el.className = 'area-label';
     el.textContent = f.properties.name;
     return new maplibregl.Marker({ element: el }).setLngLat([x, y]).addTo(map);
   });
+}
+
+function wireHandover(map, date, sees, attribution) {
+  const layer = document.getElementById('dl-layer');
+  layer.innerHTML = [['risk', 'Risk cells'], ['coverage-gaps', 'Coverage gaps', true], ['bases', 'Bases', true], ['events', 'Events'], ['areas', 'Areas']]
+    .filter(([, , deployments]) => sees || !deployments)
+    .map(([id, label]) => `<option value="${id}">${label}</option>`).join('');
+  const run = (f) => async () => {
+    try {
+      await f();
+    } catch (e) {
+      panels.message(`The download failed: ${e.message}`);
+    }
+  };
+  document.getElementById('dl-geojson').addEventListener('click', run(() => handover.download(map, layer.value, date(), 'geojson')));
+  document.getElementById('dl-csv').addEventListener('click', run(() => handover.download(map, layer.value, date(), 'csv')));
+  document.getElementById('dl-png').addEventListener('click', run(() => handover.png(map, { date: date(), sees, attribution })));
+  document.getElementById('print').addEventListener('click', () => window.print());
 }
 
 async function main() {
@@ -169,6 +191,9 @@ async function main() {
   });
 
   const planner = sees ? whatif.init(map, { date: () => snap.date }) : null;
+  const changes = alerts.init(map, { snapshots: list.snapshots, date: () => snap.date, sees, areaCentres: () => areaCentres });
+  areasRequest.then(() => changes.refresh());
+  wireHandover(map, () => snap.date, sees, list.attribution.join('; '));
   hook.scenario = () => planner?.scenario();
 
   let selected = null; // { kind: 'cell' | 'area', id }
@@ -217,6 +242,7 @@ async function main() {
     loadDay();
     if (selected) select(selected);
     planner?.refresh();
+    changes.refresh();
     await whenTilesLoaded();
     if (snap !== next) return;
     hook.date = next.date;
