@@ -319,6 +319,54 @@ await check('hand-over: the layer in view as GeoJSON and CSV, and a PNG with leg
   await s.context.close();
 });
 
+await check('usable: keyboard-reachable controls, a 10-inch tablet, a loading indicator, a message when a request fails', async () => {
+  const s = await open(BASE);
+  await s.page.goto(`${BASE}/map`);
+  await ready(s.page, latest.date);
+  // Tab reaches the date controls, the layer toggles and the side panel's buttons.
+  const reached = new Set();
+  for (let i = 0; i < 40; i++) {
+    await s.page.keyboard.press('Tab');
+    reached.add(await s.page.evaluate(() => document.activeElement.id || document.activeElement.dataset.layer || document.activeElement.className));
+  }
+  for (const id of ['date-prev', 'date', 'date-play', 'risk', 'gaps', 'since', 'whatif-toggle', 'dl-png']) {
+    assert(reached.has(id), `Tab never reaches ${id}: ${[...reached].join(' ')}`);
+  }
+  await s.page.locator('#layer-list input').first().focus();
+  await s.page.keyboard.press('[');
+  await ready(s.page, earlier.date);
+  // A slow answer shows the loading indicator; a failed one, a message that says why.
+  await s.page.route('**/collections/events/items*', async (route) => { await new Promise((r) => setTimeout(r, 1500)); await route.continue(); });
+  await s.page.keyboard.press(']');
+  await s.page.waitForSelector('#busy:not([hidden])', { timeout: 1000 });
+  await ready(s.page, latest.date);
+  await s.page.route('**/cells/*/explain*', (route) => route.fulfill({
+    status: 503, contentType: 'application/problem+json',
+    body: JSON.stringify({ type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'the store is being rewritten (test)' }),
+  }));
+  const [lon, lat] = gap.geometry.coordinates[0][0][0];
+  await s.page.evaluate(([x, y]) => window.vigil.map.jumpTo({ center: [x, y], zoom: 11 }), [lon, lat]);
+  await s.page.waitForFunction(() => window.vigil.map.areTilesLoaded());
+  const box = await s.page.locator('#map').boundingBox();
+  await s.page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await s.page.waitForSelector('#message:not([hidden])');
+  const text = await s.page.textContent('#message');
+  assert(text.includes('the store is being rewritten (test)'), `message: ${text}`);
+  await s.context.close();
+  // A 10-inch tablet, both ways up: no sideways scrolling, the map keeps most of the page.
+  for (const [w, h, name] of [[1280, 800, 'tablet-landscape'], [800, 1280, 'tablet-portrait']]) {
+    const context = await browser.newContext({ viewport: { width: w, height: h }, hasTouch: true });
+    const page = await context.newPage();
+    await page.goto(`${BASE}/map`);
+    await page.waitForFunction(() => window.vigil && window.vigil.ready, null, { timeout: 30000 });
+    const m = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, inner: innerWidth, map: document.getElementById('map').getBoundingClientRect() }));
+    assert(m.scroll <= m.inner, `${name}: page ${m.scroll} px wide in ${m.inner}`);
+    assert(m.map.width * m.map.height > 0.4 * w * h, `${name}: map ${Math.round(m.map.width)}×${Math.round(m.map.height)}`);
+    await page.screenshot({ path: join(OUT, `${name}.png`) });
+    await context.close();
+  }
+});
+
 await check('with tokens: the page asks for one; risk:read sees no bases and no gaps; it is never in a URL', async () => {
   const s = await open(TOKENS);
   await s.page.goto(`${TOKENS}/map`);

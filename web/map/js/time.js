@@ -45,7 +45,9 @@ export function control(snapshots, current, onDate) {
     timer = setInterval(() => (index < snapshots.length - 1 ? go(index + 1) : stop()), PLAY_MS);
   });
   document.addEventListener('keydown', (e) => {
-    if (e.target instanceof HTMLInputElement || e.target instanceof HTMLSelectElement) return;
+    const t = e.target;
+    const typing = (t instanceof HTMLInputElement && !['checkbox', 'radio'].includes(t.type)) || t instanceof HTMLSelectElement || t instanceof HTMLTextAreaElement;
+    if (typing) return;
     if (e.key === '[') { stop(); go(index - 1); }
     if (e.key === ']') { stop(); go(index + 1); }
   });
