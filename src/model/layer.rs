@@ -15,16 +15,19 @@ pub enum Layer {
     Events,
     /// Loaded areas with their summaries (`areas`).
     Areas,
+    /// Sites of displaced people known on the snapshot date (`idp-sites`).
+    IdpSites,
 }
 
 impl Layer {
     /// Every layer, in the order of `/collections`.
-    pub const ALL: [Layer; 5] = [
+    pub const ALL: [Layer; 6] = [
         Layer::Risk,
         Layer::CoverageGaps,
         Layer::Bases,
         Layer::Events,
         Layer::Areas,
+        Layer::IdpSites,
     ];
 
     /// The identifier in URLs (`/collections/{id}`, `/tiles/{id}/…`).
@@ -35,6 +38,7 @@ impl Layer {
             Layer::Bases => "bases",
             Layer::Events => "events",
             Layer::Areas => "areas",
+            Layer::IdpSites => "idp-sites",
         }
     }
 

@@ -214,6 +214,25 @@ pub struct IdpSite {
     pub date: Option<i32>,
 }
 
+impl IdpSite {
+    /// The sites as known on day `d`: each site's (name and cell) latest assessment dated on
+    /// or before `d`; lists without dates always count. The one rule behind displaced
+    /// residents in scoring and the `idp-sites` layer.
+    pub fn known_on(sites: &[IdpSite], d: i32) -> Vec<&IdpSite> {
+        let mut latest: std::collections::HashMap<(&str, u64), &IdpSite> =
+            std::collections::HashMap::new();
+        for s in sites.iter().filter(|s| s.date.is_none_or(|x| x <= d)) {
+            let e = latest.entry((s.site.as_str(), s.cell)).or_insert(s);
+            if s.date >= e.date {
+                *e = s;
+            }
+        }
+        let mut out: Vec<&IdpSite> = latest.into_values().collect();
+        out.sort_by(|a, b| (a.site.as_str(), a.cell).cmp(&(b.site.as_str(), b.cell)));
+        out
+    }
+}
+
 /// One row of `areas`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Area {
@@ -691,5 +710,45 @@ impl Table for AreaCell {
                 })
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod idp_tests {
+    use super::IdpSite;
+
+    #[test]
+    fn a_site_counts_with_its_latest_assessment_known_on_the_day() {
+        let site = |name: &str, cell: u64, population: f64, date: Option<i32>| IdpSite {
+            site: name.into(),
+            lat: 0.0,
+            lon: 0.0,
+            cell,
+            population,
+            date,
+        };
+        let sites = [
+            site("A", 1, 100.0, Some(10)),
+            site("A", 1, 300.0, Some(20)),
+            site("A", 1, 900.0, Some(30)),
+            site("A", 2, 50.0, Some(5)),
+            site("B", 1, 70.0, None),
+        ];
+        let on = |d: i32| -> Vec<(String, u64, f64)> {
+            IdpSite::known_on(&sites, d)
+                .into_iter()
+                .map(|s| (s.site.clone(), s.cell, s.population))
+                .collect()
+        };
+        assert_eq!(
+            on(25),
+            [
+                ("A".into(), 1, 300.0),
+                ("A".into(), 2, 50.0),
+                ("B".into(), 1, 70.0)
+            ]
+        );
+        assert_eq!(on(4), [("B".into(), 1, 70.0)], "undated lists always count");
+        assert_eq!(on(30)[0].2, 900.0);
     }
 }

@@ -459,22 +459,10 @@ impl Engine {
     /// Residents of IDP sites per grid position, as known on `d` (each site's latest
     /// assessment dated on or before `d`; undated lists always count).
     fn displaced(&self, d: i32) -> HashMap<u32, f64> {
-        let mut latest: HashMap<(&str, u64), (Option<i32>, f64)> = HashMap::new();
-        for s in &self.idp {
-            if s.date.is_some_and(|x| x > d) {
-                continue;
-            }
-            let e = latest
-                .entry((s.site.as_str(), s.cell))
-                .or_insert((s.date, 0.0));
-            if s.date >= e.0 {
-                *e = (s.date, s.population);
-            }
-        }
         let mut out: HashMap<u32, f64> = HashMap::new();
-        for ((_, cell), (_, p)) in latest {
-            if let Some(i) = self.pos.get(cell) {
-                *out.entry(i).or_default() += p;
+        for s in IdpSite::known_on(&self.idp, d) {
+            if let Some(i) = self.pos.get(s.cell) {
+                *out.entry(i).or_default() += s.population;
             }
         }
         out

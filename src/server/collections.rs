@@ -27,7 +27,7 @@ pub struct CollectionDef {
 }
 
 /// The collections.
-pub const COLLECTIONS: [CollectionDef; 5] = [
+pub const COLLECTIONS: [CollectionDef; 6] = [
     CollectionDef {
         layer: Layer::Risk,
         title: "Civilian-risk grid",
@@ -49,14 +49,20 @@ pub const COLLECTIONS: [CollectionDef; 5] = [
     CollectionDef {
         layer: Layer::Events,
         title: "Recent events",
-        description: "Conflict events of the snapshot's scoring window, known by its date",
-        filters: &["category"],
+        description: "Conflict events of the snapshot's scoring window, known by its date (`days=N`: those whose last day is among the N days up to it)",
+        filters: &["category", "days"],
     },
     CollectionDef {
         layer: Layer::Areas,
         title: "Areas",
         description: "Loaded areas (admin levels, sectors) with the snapshot's coverage summary",
         filters: &["level"],
+    },
+    CollectionDef {
+        layer: Layer::IdpSites,
+        title: "Sites of displaced people",
+        description: "IDP sites known on the snapshot date (each site's latest assessment dated on or before it; lists without dates always count), with their residents",
+        filters: &[],
     },
 ];
 

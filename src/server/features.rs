@@ -10,7 +10,7 @@ use crate::grid::{cell_bbox, cell_from_u64, parse_cell};
 use crate::model::cell::{CellRecord, Tier};
 use crate::model::day::{format_date, rfc3339_now};
 use crate::model::layer::Layer;
-use crate::model::rows::Event;
+use crate::model::rows::{Event, IdpSite};
 use crate::output::render::{cell_geometry, cell_properties, num, point_geometry, push_feature};
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -50,6 +50,20 @@ async fn snapshot_for(
         })
     })
     .await?
+}
+
+/// An IDP site as a feature: id `site@h3`.
+fn idp_feature(s: &IdpSite, date: &str) -> Feature {
+    let h3 = cell_from_u64(s.cell)
+        .map(|c| c.to_string())
+        .unwrap_or_default();
+    let mut m = Map::new();
+    m.insert("site".into(), json!(s.site));
+    m.insert("population".into(), num(s.population));
+    m.insert("assessed".into(), json!(s.date.map(format_date)));
+    m.insert("h3".into(), json!(h3));
+    m.insert("date".into(), json!(date));
+    (format!("{}@{h3}", s.site), point_geometry(s.lat, s.lon), m)
 }
 
 /// One feature ready to be written: id, geometry (GeoJSON text) and properties.
@@ -250,12 +264,26 @@ async fn features_of<'a>(
                 .map(|a| Matched::Built(base_feature(a, loaded)))
                 .collect()
         }
+        Layer::IdpSites => IdpSite::known_on(&loaded.idp, snap.day())
+            .into_iter()
+            .filter(|s| point_in(s.lat, s.lon, q.bbox))
+            .map(|s| Matched::Built(idp_feature(s, &snap.date)))
+            .collect(),
         Layer::Events => {
             let category = filter("category");
+            let days = filter("days")
+                .map(|v| {
+                    v.parse::<i32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
+                        ApiError::bad("days", format!("`{v}`: a whole number of days, at least 1"))
+                    })
+                })
+                .transpose()?;
+            let first = days.map(|n| snap.day() - n + 1);
             window_events(state, loaded)
                 .await?
                 .iter()
                 .filter(|e| category.is_none_or(|k| e.category.as_str() == k))
+                .filter(|e| first.is_none_or(|f| e.date_end >= f))
                 .filter(|e| point_in(e.lat, e.lon, q.bbox))
                 .map(|e| Matched::Built(event_feature(e)))
                 .collect()

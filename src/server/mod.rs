@@ -15,7 +15,7 @@ pub mod tiles;
 pub mod web;
 
 use crate::config::Config;
-use crate::model::rows::{Area, AreaCell, Base};
+use crate::model::rows::{Area, AreaCell, Base, IdpSite};
 use crate::store::snapshot::Snapshot;
 use crate::store::{Store, StoreError};
 use axum::extract::DefaultBodyLimit;
@@ -67,6 +67,8 @@ pub struct Loaded {
     pub areas: Vec<Area>,
     /// Their cells.
     pub area_cells: Vec<AreaCell>,
+    /// Every stored IDP site assessment (the `idp-sites` collection).
+    pub idp: Vec<IdpSite>,
     csv: [OnceLock<Result<Vec<u8>, String>>; 2],
     /// Tile units per H3 resolution, built on first use.
     pub tile_units: [OnceLock<Vec<tiles::TileUnit>>; 16],
@@ -85,6 +87,7 @@ impl Loaded {
             bases,
             areas,
             area_cells,
+            idp: Vec::new(),
             csv: [OnceLock::new(), OnceLock::new()],
             tile_units: Default::default(),
         }
@@ -93,12 +96,9 @@ impl Loaded {
     /// Loads the snapshot of `date` (the latest when `None`) and the tables of the store.
     pub fn from_store(store: &Store, date: Option<&str>) -> Result<Self, StoreError> {
         let snapshot = Snapshot::load(store, date)?;
-        Ok(Self::new(
-            snapshot,
-            store.read()?,
-            store.read()?,
-            store.read()?,
-        ))
+        let mut loaded = Self::new(snapshot, store.read()?, store.read()?, store.read()?);
+        loaded.idp = store.read()?;
+        Ok(loaded)
     }
 
     /// The CSV grid (cached), with what `audience` may see.

@@ -560,7 +560,7 @@ async fn the_access_matrix() {
                 .collect()
         })
         .unwrap_or_default();
-    assert_eq!(ids, ["risk", "events", "areas"]);
+    assert_eq!(ids, ["risk", "events", "areas", "idp-sites"]);
     let csv = String::from_utf8(
         call(&s, Method::GET, "/grids/latest.csv", &auth, None)
             .await

@@ -113,8 +113,22 @@ fn the_web_map_in_chromium() {
         String::from_utf8_lossy(&check.stderr)
     );
 
+    // The sample with five weekly snapshots, and two sites of displaced people (a synthetic
+    // IOM DTM list) scored in.
     let (dir, ctx) = common::fresh_store();
-    vigil::app::load_sample_weeks(&ctx, &common::sample_dir(), 4).unwrap_or_else(|e| panic!("{e}"));
+    let demo = vigil::app::load_sample_weeks(&ctx, &common::sample_dir(), 4)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let idp = dir.path().join("dtm.csv");
+    std::fs::write(
+        &idp,
+        "site_name,latitude,longitude,individuals,date\n\
+         Camp Lakouanga,6.70,22.02,2400,2024-11-15\n\
+         Site Mbali-Nord,6.95,20.40,650,2024-11-20\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    common::ingest(&ctx, &[(vigil::ingest::Kind::Idp, idp.as_path())]);
+    vigil::app::score_range(&ctx, &demo.earlier[0], &demo.date, 7)
+        .unwrap_or_else(|e| panic!("{e}"));
     let (risk_token, full_token) = ("browser-analyst-token", "browser-planner-token");
     let config = dir.path().join("vigil.toml");
     std::fs::write(

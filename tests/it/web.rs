@@ -397,3 +397,85 @@ async fn scenarios_and_plans_on_an_earlier_date() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idp_sites_as_known_on_the_date_and_the_events_of_the_last_days() {
+    let (dir, ctx) = common::fresh_store();
+    let demo =
+        vigil::app::load_sample(&ctx, &common::sample_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let idp = dir.path().join("dtm.csv");
+    std::fs::write(
+        &idp,
+        "site_name,latitude,longitude,individuals,date\n\
+         Camp A,6.70,22.02,100,2024-06-01\n\
+         Camp A,6.70,22.02,300,2024-12-01\n\
+         Camp A,6.70,22.02,900,2025-02-01\n\
+         Camp B,6.95,20.40,650,2024-11-20\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    common::ingest(&ctx, &[(vigil::ingest::Kind::Idp, idp.as_path())]);
+    let s = server::load_state(&ctx.store, Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    let sites = get(&s, "/collections/idp-sites/items", &[]).await.json();
+    let mut got: Vec<(String, f64, String)> = sites["features"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|f| {
+            let p = &f["properties"];
+            (
+                p["site"].as_str().unwrap_or_default().to_owned(),
+                p["population"].as_f64().unwrap_or_default(),
+                p["assessed"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    got.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(
+        got,
+        [
+            ("Camp A".to_owned(), 300.0, "2024-12-01".to_owned()),
+            ("Camp B".to_owned(), 650.0, "2024-11-20".to_owned())
+        ],
+        "the latest assessment on or before {}",
+        demo.date
+    );
+    let id = sites["features"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let one = get(
+        &s,
+        &format!("/collections/idp-sites/items/{}", id.replace(' ', "%20")),
+        &[],
+    )
+    .await;
+    assert_eq!(one.status, StatusCode::OK, "{id}");
+    // Public with risk:read: sites of displaced people are not deployments.
+    assert!(!vigil::model::layer::Layer::IdpSites.shows_deployments());
+
+    // `days`: the events whose last day is among the last N days.
+    let all = get(&s, "/collections/events/items?limit=10000", &[])
+        .await
+        .json();
+    let recent = get(&s, "/collections/events/items?days=30&limit=10000", &[])
+        .await
+        .json();
+    let first = vigil::model::day::parse_iso_date(&demo.date).unwrap_or_default() - 29;
+    let expected = all["features"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| {
+            f["properties"]["date_end"]
+                .as_str()
+                .and_then(vigil::model::day::parse_iso_date)
+                .is_some_and(|d| d >= first)
+        })
+        .count();
+    assert!(expected > 0 && expected < all["numberMatched"].as_u64().unwrap_or(0) as usize);
+    assert_eq!(recent["numberMatched"], expected);
+    for bad in ["days=0", "days=x"] {
+        let a = get(&s, &format!("/collections/events/items?{bad}"), &[]).await;
+        assert_eq!(a.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+}

@@ -135,8 +135,10 @@ await check('the map renders the risk layer, bases, events and areas, with the l
   const counts = await s.page.evaluate(() => {
     const m = window.vigil.map;
     const n = (id) => m.queryRenderedFeatures({ layers: [id] }).length;
-    return { risk: n('risk-fill'), gaps: n('gaps-line'), bases: n('bases-circle'), reach: n('reach-line'), events: n('events-circle'), areas: n('areas-line') };
+    return { risk: n('risk-fill'), gaps: n('gaps-line'), bases: n('bases-circle'), reach: n('reach-line'), events: n('events-circle'), idp: n('idp-circle'), areas: n('areas-line') };
   });
+  const sites = (await get(BASE, `collections/idp-sites/items?datetime=${latest.date}`)).features.length;
+  assert(counts.idp === sites, `${counts.idp} IDP sites drawn, ${sites} stored`);
   for (const [k, v] of Object.entries(counts)) assert(v > 0, `no ${k} features rendered: ${JSON.stringify(counts)}`);
   const cs = await colours(s.page);
   // The tier colours of the cells drawn over the background, not a blank canvas.

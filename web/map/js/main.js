@@ -219,13 +219,22 @@ async function main() {
 
   const loadDay = async () => {
     const date = snap.date;
-    const [events, bases] = await Promise.all([
-      api.json(`collections/events/items?datetime=${date}&limit=10000`).catch((e) => { panels.message(e.message); return null; }),
-      sees ? api.json(`collections/bases/items?datetime=${date}&limit=10000`).catch((e) => { panels.message(e.message); return null; }) : null,
+    const fail = (e) => { panels.message(e.message); return null; };
+    const [events, bases, idp] = await Promise.all([
+      api.json(`collections/events/items?datetime=${date}&days=30&limit=10000`).catch(fail),
+      sees ? api.json(`collections/bases/items?datetime=${date}&limit=10000`).catch(fail) : null,
+      api.json(`collections/idp-sites/items?datetime=${date}&limit=10000`).catch(fail),
     ]);
     if (date !== snap.date) return; // a later date was asked for meanwhile
     if (events) layers.setEvents(map, events, date);
     if (bases) layers.setBases(map, bases);
+    if (idp) {
+      const box = document.querySelector('#layer-list input[data-layer="idp"]');
+      const none = layers.setIdp(map, idp) === 0;
+      box.disabled = none;
+      box.parentElement.title = none ? 'No IDP site list is loaded for this date' : '';
+      box.parentElement.classList.toggle('none', none);
+    }
   };
 
   const whenTilesLoaded = () => new Promise((resolve) => {

@@ -2,7 +2,7 @@
 // link sent to a colleague opens the same map. The fragment never reaches the server.
 
 const LAYER_IDS = ['risk', 'gaps', 'bases', 'reach', 'events', 'idp', 'areas'];
-export const DEFAULT_LAYERS = ['risk', 'gaps', 'bases', 'reach', 'events', 'areas'];
+export const DEFAULT_LAYERS = ['risk', 'gaps', 'bases', 'reach', 'events', 'idp', 'areas'];
 
 /** The view the URL asks for (missing parts undefined). */
 export function read() {
