@@ -72,7 +72,14 @@ fn ogrinfo_lists_the_collections_and_pages_through_every_gap() {
     let (_dir, base, gaps) = serve();
     let source = format!("OAPIF:{base}/");
     let listing = ogrinfo(&["-ro", &source]);
-    for layer in ["risk", "coverage-gaps", "bases", "events", "areas", "idp-sites"] {
+    for layer in [
+        "risk",
+        "coverage-gaps",
+        "bases",
+        "events",
+        "areas",
+        "idp-sites",
+    ] {
         assert!(
             listing.contains(&format!(": {layer} (title:")),
             "{layer} in {listing}"

@@ -176,6 +176,16 @@ await check('clicking a gap cell opens its panel: its h3, and the components of 
   assert(rows === Math.min(10, explain.events.length), `${rows} event rows, explain lists ${explain.events.length}`);
   assert(s.page.url().includes(`cell=${gap.properties.h3}`), `the URL keeps the cell: ${s.page.url()}`);
   await s.page.screenshot({ path: join(OUT, 'cell-panel.png') });
+  // Its area's summary, one click away: the figures of the areas collection on that date.
+  await s.page.click('#panel .area-link');
+  await s.page.waitForSelector('#panel[data-area]');
+  const id = await s.page.getAttribute('#panel', 'data-area');
+  const area = await get(BASE, `collections/areas/items/${encodeURIComponent(id)}?datetime=${latest.date}`);
+  assert(area.properties.name === explain.cell.area, `area ${area.properties.name}, the cell's ${explain.cell.area}`);
+  const shown = await s.page.$$eval('#panel dd', (dd) => dd.map((d) => d.textContent));
+  assert(shown[0] === area.properties.cells.toLocaleString('en'), `cells ${shown[0]} vs ${area.properties.cells}`);
+  assert(shown.includes(Math.round(area.properties.population_in_gaps).toLocaleString('en')), `people in gaps ${area.properties.population_in_gaps} not in ${shown}`);
+  await s.page.screenshot({ path: join(OUT, 'area-panel.png') });
   await s.context.close();
 });
 

@@ -3,8 +3,8 @@
 // entered high or critical, north-east of Basse-Kotto Est" rather than 14 lines.
 
 import * as api from './api.js';
+import { esc } from './panels.js';
 
-const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 /** Cells closer than this (centre to centre) are one group: one place to look at. */
 const NEAR_KM = 10;
 const COMPASS = ['east', 'north-east', 'north', 'north-west', 'west', 'south-west', 'south', 'south-east'];

@@ -93,9 +93,13 @@ function layerList(map, view, sees) {
 
 let labels = [];
 const areaCentres = new Map();
-/** Area names as HTML labels (the page loads no font glyphs, so no map text). */
+const areaIds = new Map(); // name → area_id (the first area of that name)
+let pickArea = () => {};
+/** Area names as HTML labels (the page loads no font glyphs, so no map text); a click on
+ * one opens the area's summary. */
 function areaLabels(map, fc) {
   labels.forEach((m) => m.remove());
+  for (const f of fc.features) if (!areaIds.has(f.properties.name)) areaIds.set(f.properties.name, f.properties.area_id);
   const levels = new Map();
   for (const f of fc.features) levels.set(f.properties.level, (levels.get(f.properties.level) || 0) + 1);
   const coarsest = [...levels.entries()].sort((a, b) => a[1] - b[1])[0]?.[0];
@@ -103,9 +107,12 @@ function areaLabels(map, fc) {
     const ring = f.geometry.type === 'Polygon' ? f.geometry.coordinates[0] : f.geometry.coordinates.flat(1).sort((a, b) => b.length - a.length)[0];
     const [x, y] = ring.reduce(([sx, sy], [px, py]) => [sx + px / ring.length, sy + py / ring.length], [0, 0]);
     areaCentres.set(f.properties.name, [x, y]);
-    const el = document.createElement('div');
+    const el = document.createElement('button');
+    el.type = 'button';
     el.className = 'area-label';
     el.textContent = f.properties.name;
+    el.title = `Summary of ${f.properties.name}`;
+    el.addEventListener('click', (e) => { e.stopPropagation(); pickArea(f.properties.area_id); });
     return new maplibregl.Marker({ element: el }).setLngLat([x, y]).addTo(map);
   });
 }
@@ -190,6 +197,7 @@ async function main() {
     labels.forEach((m) => { m.getElement().hidden = !view.layers.includes('areas'); });
   });
 
+  pickArea = (id) => select({ kind: 'area', id });
   const planner = sees ? whatif.init(map, { date: () => snap.date }) : null;
   const changes = alerts.init(map, { snapshots: list.snapshots, date: () => snap.date, sees, areaCentres: () => areaCentres });
   areasRequest.then(() => changes.refresh());
@@ -207,7 +215,7 @@ async function main() {
     try {
       if (sel.kind === 'cell') {
         const x = await api.json(`cells/${sel.id}/explain?top=10&date=${snap.date}`);
-        if (selected === sel) panels.cell(x, () => select(null));
+        if (selected === sel) panels.cell(x, () => select(null), (name) => areaIds.has(name) && select({ kind: 'area', id: areaIds.get(name) }));
       } else {
         const f = await api.json(`collections/areas/items/${encodeURIComponent(sel.id)}?datetime=${snap.date}`);
         if (selected === sel) panels.area(f, () => select(null));

@@ -12,9 +12,11 @@ const COMPONENTS = [
   ['climate', 'Climate stress'],
 ];
 
-const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** Text made safe for HTML. */
+export const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const num = (x, digits = 2) => (x === null || x === undefined ? '—' : Number(x).toFixed(digits));
-const int = (x) => (x === null || x === undefined ? '—' : Math.round(x).toLocaleString('en'));
+/** A whole number with thousands separators (— when missing). */
+export const int = (x) => (x === null || x === undefined ? '—' : Math.round(x).toLocaleString('en'));
 const pct = (x) => (x === null || x === undefined ? '—' : `${(100 * x).toFixed(x < 0.01 ? 2 : 1)} %`);
 const category = (c) => (CATEGORIES.find(([k]) => k === c) || [c, '', c])[2];
 
@@ -64,13 +66,13 @@ function forecastTerms(f) {
 }
 
 /** The panel of one cell, from its explanation. */
-export function cell(x, onClose) {
+export function cell(x, onClose, onArea) {
   const c = x.cell;
   const change = c.delta_risk === null || c.delta_risk === undefined
     ? 'no earlier snapshot'
     : `${c.delta_risk >= 0 ? '+' : ''}${num(c.delta_risk, 3)} (was ${c.prev_tier ?? '—'})`;
   let html = `<h3>Cell <code>${esc(x.h3)}</code></h3>
-    <p>${tierBadge(c.tier)} risk <strong>${num(c.risk, 3)}</strong> on ${esc(x.date)}${c.area ? ` · ${esc(c.area)}` : ''}</p>
+    <p>${tierBadge(c.tier)} risk <strong>${num(c.risk, 3)}</strong> on ${esc(x.date)}${c.area ? ` · <button type="button" class="link area-link" title="The area's summary">${esc(c.area)}</button>` : ''}</p>
     <dl>
       <dt>Change since the last snapshot</dt><dd data-field="delta_risk">${esc(change)}</dd>
       <dt>Probability of civilian harm</dt><dd data-field="probability">${c.probability === null || c.probability === undefined ? 'not calibrated (vigil calibrate)' : `${pct(c.probability)}${x.forecast ? ` within ${x.forecast.horizon_days} days` : ''}`}</dd>
@@ -101,6 +103,7 @@ export function cell(x, onClose) {
   }
   const p = open(html, onClose);
   p.dataset.h3 = x.h3;
+  p.querySelector('.area-link')?.addEventListener('click', () => onArea?.(c.area));
   return p;
 }
 

@@ -3,10 +3,9 @@
 // sites (POST /plan). Nothing is stored: the server computes the answer and forgets it.
 
 import * as api from './api.js';
+import { esc, int } from './panels.js';
 import { circle, markClosed } from './layers.js';
 
-const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const int = (x) => (x === null || x === undefined ? '—' : Math.round(x).toLocaleString('en'));
 const signed = (x) => `${x > 0 ? '+' : x < 0 ? '−' : '±'}${int(Math.abs(x))}`;
 const empty = { type: 'FeatureCollection', features: [] };
 
