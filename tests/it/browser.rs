@@ -1,7 +1,8 @@
 //! Issue 15: the web map in a real browser. Starts two `vigil serve` processes on the
-//! sample store with five weekly snapshots (one without tokens, one with a risk:read and a
-//! deployments:read token) and runs `web/tests/map.test.mjs` — Debian's Chromium, headless,
-//! driven by playwright-core — against them. Screenshots and timings are left in
+//! sample store with five weekly snapshots and two IDP sites (one without tokens; one with a
+//! risk:read and a deployments:read token, and a basemap on a local "tile server" that the
+//! suite plays) and runs `web/tests/map.test.mjs` — Debian's Chromium, headless, driven by
+//! playwright-core — against them. Screenshots and timings are left in
 //! `target/tmp/browser/`.
 //!
 //! Skips, saying what is missing, without Node.js, Chromium (`/usr/bin/chromium` or
@@ -130,11 +131,17 @@ fn the_web_map_in_chromium() {
     vigil::app::score_range(&ctx, &demo.earlier[0], &demo.date, 7)
         .unwrap_or_else(|e| panic!("{e}"));
     let (risk_token, full_token) = ("browser-analyst-token", "browser-planner-token");
+    // A mission's own tile server for the basemap, played by the suite on a free port.
+    let basemap_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
     let config = dir.path().join("vigil.toml");
     std::fs::write(
         &config,
         format!(
-            "[[server.tokens]]\nname = \"analyst\"\nsha256 = \"{}\"\nscopes = [\"risk:read\"]\n\n\
+            "[map]\nbasemap = \"http://127.0.0.1:{basemap_port}/style.json\"\n\n\
+             [[server.tokens]]\nname = \"analyst\"\nsha256 = \"{}\"\nscopes = [\"risk:read\"]\n\n\
              [[server.tokens]]\nname = \"planner\"\nsha256 = \"{}\"\nscopes = [\"risk:read\", \"deployments:read\"]\n",
             vigil::server::auth::token_hash(risk_token),
             vigil::server::auth::token_hash(full_token)
@@ -153,6 +160,7 @@ fn the_web_map_in_chromium() {
         .env("VIGIL_RISK_TOKEN", risk_token)
         .env("VIGIL_FULL_TOKEN", full_token)
         .env("VIGIL_ARTIFACTS", &artifacts)
+        .env("VIGIL_BASEMAP_PORT", basemap_port.to_string())
         .env("CHROMIUM", chromium())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

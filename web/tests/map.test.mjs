@@ -6,10 +6,14 @@
 //   VIGIL_RISK_TOKEN   a token holding risk:read only
 //   VIGIL_FULL_TOKEN   a token holding risk:read and deployments:read
 //   VIGIL_ARTIFACTS    where screenshots and timings are written
+//   VIGIL_BASEMAP_PORT the port of the basemap the token server is configured with
+//                      (`[map] basemap = "http://127.0.0.1:PORT/style.json"`): this suite
+//                      serves that style there, as a mission's tile server would
 // Exit status 0 when every check passed; each failure is printed with its reason.
 import { chromium } from 'playwright-core';
 import { mkdirSync, writeFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 
 const env = (k) => {
   const v = process.env[k];
@@ -22,6 +26,23 @@ const RISK_TOKEN = env('VIGIL_RISK_TOKEN');
 const FULL_TOKEN = env('VIGIL_FULL_TOKEN');
 const OUT = env('VIGIL_ARTIFACTS');
 mkdirSync(OUT, { recursive: true });
+const BASEMAP_PORT = Number(env('VIGIL_BASEMAP_PORT'));
+const BASEMAP = `http://127.0.0.1:${BASEMAP_PORT}`;
+
+// The mission's tile server: a style with a background only; every request is recorded.
+const basemapRequests = [];
+const basemap = createServer((req, res) => {
+  basemapRequests.push({ url: req.url, authorization: req.headers.authorization });
+  res.setHeader('Access-Control-Allow-Origin', '*');
+  if (req.url.startsWith('/style.json')) {
+    res.setHeader('Content-Type', 'application/json');
+    res.end(JSON.stringify({ version: 8, name: 'mission basemap', sources: {}, layers: [{ id: 'mission-background', type: 'background', paint: { 'background-color': '#dbe7f0' } }] }));
+  } else {
+    res.statusCode = 404;
+    res.end();
+  }
+});
+await new Promise((resolve) => basemap.listen(BASEMAP_PORT, '127.0.0.1', resolve));
 
 // Playwright gives the browser a fresh, empty profile (--user-data-dir) of its own.
 const browser = await chromium.launch({
@@ -415,8 +436,13 @@ await check('with tokens: the page asks for one; risk:read sees no bases and no 
   await s.page.waitForSelector('#panel:not([hidden]) .bars');
   const panel = await s.page.textContent('#panel');
   assert(!panel.includes('Nearest base') && panel.includes('Coverage is hidden'), 'coverage shown to risk:read');
-  const outside = onlyServer(s.requests, TOKENS);
-  assert(outside.length === 0, `requests left the server: ${outside.join(', ')}`);
+  const outside = onlyServer(s.requests, TOKENS).filter((u) => !u.startsWith(`${BASEMAP}/`));
+  assert(outside.length === 0, `requests left the server and the configured basemap: ${outside.join(', ')}`);
+  // The configured basemap is drawn under Vigil's layers, and never sees the token.
+  const style = await s.page.evaluate(() => window.vigil.map.getStyle().layers.map((l) => l.id));
+  assert(style[0] === 'mission-background' && style.includes('risk-fill'), `layers ${style.slice(0, 4)}`);
+  assert(basemapRequests.some((r) => r.url.startsWith('/style.json')), 'the basemap style was not asked for');
+  assert(basemapRequests.every((r) => !r.authorization), 'the token was sent to the basemap server');
   await s.context.close();
 
   const f = await open(TOKENS);
@@ -433,6 +459,7 @@ await check('with tokens: the page asks for one; risk:read sees no bases and no 
 });
 
 await browser.close();
+basemap.close();
 writeFileSync(join(OUT, 'timings.json'), `${JSON.stringify(timings, null, 2)}\n`);
 console.log(`timings: ${JSON.stringify(timings)}`);
 console.log(`${passed} passed, ${failures.length} failed${failures.length ? `: ${failures.join('; ')}` : ''}`);
