@@ -196,6 +196,8 @@ await check('clicking a gap cell opens its panel: its h3, and the components of 
   const rows = await s.page.$$eval('#panel tbody tr', (r) => r.length);
   assert(rows === Math.min(10, explain.events.length), `${rows} event rows, explain lists ${explain.events.length}`);
   assert(s.page.url().includes(`cell=${gap.properties.h3}`), `the URL keeps the cell: ${s.page.url()}`);
+  const lb = await s.page.locator('#legend').boundingBox();
+  assert(lb && lb.y >= 0 && lb.y + lb.height <= 720 && lb.width > 100, `the legend is not in view beside an open panel: ${JSON.stringify(lb)}`);
   await s.page.screenshot({ path: join(OUT, 'cell-panel.png') });
   // Its area's summary, one click away: the figures of the areas collection on that date.
   await s.page.click('#panel .area-link');

@@ -204,7 +204,7 @@ export function setEvents(map, fc, date) {
   });
 }
 
-/** The legend, always visible beside the map. */
+/** The legend, always on the map (it folds to its title). */
 export function legend(el, sees) {
   const row = (swatch, label) => `<div class="row">${swatch}<span>${label}</span></div>`;
   let html = '<div class="legend-group"><strong>Risk tier</strong>';

@@ -190,6 +190,7 @@ async function main() {
   mark('load');
   layers.add(map, snap, sees);
   layers.legend(document.getElementById('legend'), sees);
+  if (innerWidth < 1000) document.querySelector('details.legend').open = false; // a tablet upright: the map first
   layerList(map, view, sees);
   areasRequest.then((areas) => {
     map.getSource('areas').setData(areas);
