@@ -44,6 +44,11 @@ fn serve_answers_and_stops_on_sigterm() {
         first.starts_with("Vigil is serving on http://127.0.0.1:"),
         "{first}"
     );
+    let second = lines.next().and_then(Result::ok).unwrap_or_default();
+    assert!(
+        second.contains("web map") && second.trim_end().ends_with(&format!("{addr}/map")),
+        "the map's URL comes first: {second}"
+    );
     let answer = http_get(&addr, "/healthz");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("\"status\":\"ok\""));
