@@ -22,9 +22,14 @@ struct Cli {
     /// Configuration file (vigil.toml); defaults are used when absent. See docs/configuration.md.
     #[arg(long, global = true, env = "VIGIL_CONFIG")]
     config: Option<PathBuf>,
-    /// Log filter, e.g. `info`, `debug`, `vigil=trace` (also RUST_LOG).
-    #[arg(long, global = true, default_value = "info")]
-    log: String,
+    /// Log filter, e.g. `info`, `debug`, `vigil=trace`. Given, it wins over RUST_LOG;
+    /// without it RUST_LOG applies, else `info`.
+    #[arg(long, global = true)]
+    log: Option<String>,
+    /// Log lines as text (colours only on a terminal) or as one JSON object per line (for
+    /// a log collector).
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
     /// Commands that write the store (ingest, score, normalise, calibrate, gc, demo, sample
     /// --bench-store) take its writer lock; while another writer holds it, wait this long
     /// (`600`, `90s`, `10m`, `1h`) before failing. Readers never wait.
@@ -343,6 +348,25 @@ enum Command {
     },
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The log filter: `--log` when given (an error when it does not parse), else RUST_LOG,
+/// else `info`.
+fn log_filter(flag: Option<&str>) -> Result<tracing_subscriber::EnvFilter, String> {
+    use tracing_subscriber::EnvFilter;
+    match flag {
+        Some(f) => EnvFilter::try_new(f).map_err(|e| format!("--log `{f}`: {e}")),
+        None => Ok(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))),
+    }
+}
+
 /// Weekly snapshots `vigil demo` scores before the sample's last day (the map's time
 /// control steps through them).
 const DEMO_WEEKS: u32 = 4;
@@ -380,13 +404,23 @@ fn runtime() -> Result<tokio::runtime::Runtime, app::Error> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .or_else(|_| tracing_subscriber::EnvFilter::try_new(&cli.log))
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt()
+    let filter = match log_filter(cli.log.as_deref()) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Json => logs.json().init(),
+        LogFormat::Text => {
+            use std::io::IsTerminal;
+            logs.with_ansi(std::io::stderr().is_terminal()).init()
+        }
+    }
     vigil::model::progress::set_reporter(Box::new(cli::progress::Bars));
     let ctx = Context {
         store: cli.store,

@@ -25,7 +25,15 @@ pub struct Access {
     pub admin: bool,
     /// A token was presented and accepted (responses are then `Cache-Control: private`).
     pub authenticated: bool,
+    /// Which configured token it was (its position in `[[server.tokens]]`), for the
+    /// access log.
+    pub token: Option<usize>,
 }
+
+/// The name of the token a request was answered for: a response extension the access log
+/// reads (never the token itself).
+#[derive(Debug, Clone)]
+pub struct TokenName(pub String);
 
 impl Access {
     /// No tokens configured: the server is loopback-only (or explicitly anonymous) and
@@ -35,6 +43,7 @@ impl Access {
         deployments: true,
         admin: true,
         authenticated: false,
+        token: None,
     };
 
     /// No valid token: only the public routes.
@@ -43,6 +52,7 @@ impl Access {
         deployments: false,
         admin: false,
         authenticated: false,
+        token: None,
     };
 
     /// Whether the caller holds `scope` (admin holds all).
@@ -60,13 +70,14 @@ impl Access {
         Audience::of(self.allows(Scope::DeploymentsRead))
     }
 
-    fn of(token: &TokenConfig) -> Access {
+    fn of(token: &TokenConfig, index: usize) -> Access {
         let has = |s: Scope| token.scopes.contains(&s);
         Access {
             risk: has(Scope::RiskRead),
             deployments: has(Scope::DeploymentsRead),
             admin: has(Scope::Admin),
             authenticated: true,
+            token: Some(index),
         }
     }
 }
@@ -140,25 +151,22 @@ fn access_of(tokens: &[TokenConfig], auth: Option<&HeaderValue>) -> Result<Optio
         .to_str()
         .ok()
         .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
+            // The scheme is case-insensitive (RFC 9110 §11.1).
+            let (scheme, token) = v.trim_start().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(token)
         })
         .map(str::trim)
+        .filter(|t| !t.is_empty())
         .ok_or(())?;
     let hash = token_hash(token);
     // Every stored hash is compared, so the time does not say which one matched.
     let mut found = None;
-    for t in tokens {
+    for (i, t) in tokens.iter().enumerate() {
         if same(&hash, &t.sha256) {
-            found = Some(t);
+            found = Some((i, t));
         }
     }
-    found
-        .map(|t| {
-            tracing::debug!(token = %t.name, "authenticated");
-            Some(Access::of(t))
-        })
-        .ok_or(())
+    found.map(|(i, t)| Some(Access::of(t, i))).ok_or(())
 }
 
 /// Middleware: resolves the caller's access, refuses what it does not cover (401 without a
@@ -193,6 +201,9 @@ pub async fn authenticate(
     }
     req.extensions_mut().insert(access);
     let mut res = next.run(req).await;
+    if let Some(t) = access.token.and_then(|i| tokens.get(i)) {
+        res.extensions_mut().insert(TokenName(t.name.clone()));
+    }
     if access.authenticated {
         res.headers_mut().insert(
             header::CACHE_CONTROL,
@@ -266,6 +277,14 @@ mod tests {
         );
         assert_eq!(access_of(&tokens, h("Bearer nope").as_ref()), Err(()));
         assert_eq!(access_of(&tokens, h("Basic s3cret").as_ref()), Err(()));
+        for scheme in ["BEARER", "bEaReR", "bearer"] {
+            assert!(
+                access_of(&tokens, h(&format!("{scheme} s3cret")).as_ref())
+                    .is_ok_and(|a| a.is_some()),
+                "{scheme}"
+            );
+        }
+        assert_eq!(access_of(&tokens, h("Bearer ").as_ref()), Err(()));
         assert_eq!(access_of(&tokens, None), Ok(None));
         assert!(Access::OPEN.allows(Scope::Admin) && !Access::NONE.allows(Scope::RiskRead));
     }

@@ -1,5 +1,6 @@
-//! `/metrics` in the Prometheus text format: requests by route and status, a latency
-//! histogram, and what the served snapshot holds.
+//! `/metrics` in the Prometheus text format: requests by matched route and status, a
+//! latency histogram, what the served snapshot holds and how old it is; and the access log
+//! (one line a request at `info`, target `vigil::access`).
 
 use super::AppState;
 use axum::extract::{Request, State};
@@ -15,46 +16,24 @@ use std::time::Instant;
 /// Upper bounds of the latency buckets, seconds.
 const BUCKETS: [f64; 10] = [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 1.0, 5.0];
 
-/// Route labels (the first path segment; anything else is `other`, so that the label set
-/// stays bounded whatever clients ask for).
-const ROUTES: [&str; 13] = [
-    "",
-    "conformance",
-    "api",
-    "healthz",
-    "metrics",
-    "collections",
-    "tiles",
-    "grids",
-    "cells",
-    "alerts",
-    "summaries",
-    "scenarios",
-    "plan",
-];
-
 /// Request counters.
 #[derive(Debug, Default)]
 pub struct Metrics {
-    requests: Mutex<BTreeMap<(&'static str, u16), u64>>,
+    requests: Mutex<BTreeMap<(String, u16), u64>>,
     buckets: [AtomicU64; BUCKETS.len()],
     count: AtomicU64,
     sum_micros: AtomicU64,
 }
 
 impl Metrics {
-    /// Records one answered request.
-    pub fn record(&self, path: &str, status: u16, seconds: f64) {
-        let first = path.trim_start_matches('/').split('/').next().unwrap_or("");
-        let route = ROUTES
-            .iter()
-            .find(|r| **r == first)
-            .copied()
-            .unwrap_or("other");
-        let route = if route.is_empty() { "/" } else { route };
+    /// Records one answered request under its matched route (`/collections/{id}/items`;
+    /// `other` when no route matched, so that the label set stays bounded whatever clients
+    /// ask for).
+    pub fn record(&self, route: Option<&str>, status: u16, seconds: f64) {
+        let key = (route.unwrap_or("other").to_owned(), status);
         match self.requests.lock() {
-            Ok(mut m) => *m.entry((route, status)).or_default() += 1,
-            Err(p) => *p.into_inner().entry((route, status)).or_default() += 1,
+            Ok(mut m) => *m.entry(key).or_default() += 1,
+            Err(p) => *p.into_inner().entry(key).or_default() += 1,
         }
         for (b, le) in self.buckets.iter().zip(BUCKETS) {
             if seconds <= le {
@@ -103,14 +82,32 @@ impl Metrics {
     }
 }
 
-/// Middleware: counts every request.
+/// Middleware: counts every request and writes its access-log line — method, path (never
+/// the query), status, milliseconds, body bytes when known, the token's name.
 pub async fn track(State(state): State<Arc<AppState>>, req: Request, next: Next) -> Response {
+    let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_owned());
     let t = Instant::now();
     let res = next.run(req).await;
-    state
-        .metrics
-        .record(&path, res.status().as_u16(), t.elapsed().as_secs_f64());
+    let seconds = t.elapsed().as_secs_f64();
+    let status = res.status().as_u16();
+    state.metrics.record(route.as_deref(), status, seconds);
+    let bytes = http_body::Body::size_hint(res.body()).exact();
+    let token = res.extensions().get::<super::auth::TokenName>();
+    tracing::info!(
+        target: "vigil::access",
+        %method,
+        path = %path,
+        status,
+        ms = (seconds * 1e4).round() / 10.0,
+        bytes,
+        token = token.map(|t| t.0.as_str()),
+        "request"
+    );
     res
 }
 
@@ -131,6 +128,12 @@ pub async fn render(State(state): State<Arc<AppState>>) -> Response {
     let _ = writeln!(s, "vigil_snapshot_cells {}", snap.info.cells);
     s.push_str("# HELP vigil_snapshot_gap_cells Coverage-gap cells of the served snapshot.\n# TYPE vigil_snapshot_gap_cells gauge\n");
     let _ = writeln!(s, "vigil_snapshot_gap_cells {}", snap.info.gaps);
+    s.push_str("# HELP vigil_snapshot_age_seconds Seconds since the served snapshot's day ended (UTC): alert when the daily grid goes stale.\n# TYPE vigil_snapshot_age_seconds gauge\n");
+    let _ = writeln!(
+        s,
+        "vigil_snapshot_age_seconds {}",
+        snapshot_age_seconds(snap.day())
+    );
     let mut r = s.into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -141,19 +144,43 @@ pub async fn render(State(state): State<Arc<AppState>>) -> Response {
     r
 }
 
+/// Seconds from the end of day `day` (UTC) to now (negative before it ends).
+fn snapshot_age_seconds(day: i32) -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    now - (i64::from(day) + 1) * 86_400
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
+    fn the_age_of_yesterdays_snapshot_is_under_a_day() {
+        let today = crate::model::day::today();
+        let age = snapshot_age_seconds(today - 1);
+        assert!((0..86_400).contains(&age), "{age}");
+        assert!(snapshot_age_seconds(today) <= 0, "today has not ended");
+        assert_eq!(snapshot_age_seconds(today - 11) - age, 10 * 86_400);
+    }
+
+    #[test]
     fn counts_by_bounded_route_and_status() {
         let m = Metrics::default();
-        m.record("/collections/risk/items", 200, 0.003);
-        m.record("/collections", 200, 0.0005);
-        m.record("/../../etc/passwd", 404, 0.0001);
+        m.record(Some("/collections/{id}/items"), 200, 0.003);
+        m.record(Some("/collections/{id}/items"), 200, 0.0005);
+        m.record(Some("/collections"), 200, 0.0005);
+        m.record(None, 404, 0.0001);
         let t = m.text();
         assert!(
-            t.contains("vigil_http_requests_total{route=\"collections\",status=\"200\"} 2"),
+            t.contains(
+                "vigil_http_requests_total{route=\"/collections/{id}/items\",status=\"200\"} 2"
+            ),
+            "{t}"
+        );
+        assert!(
+            t.contains("vigil_http_requests_total{route=\"/collections\",status=\"200\"} 1"),
             "{t}"
         );
         assert!(
@@ -161,11 +188,11 @@ mod tests {
             "{t}"
         );
         assert!(
-            t.contains("vigil_http_request_duration_seconds_bucket{le=\"0.001\"} 2"),
+            t.contains("vigil_http_request_duration_seconds_bucket{le=\"0.001\"} 3"),
             "{t}"
         );
         assert!(
-            t.contains("vigil_http_request_duration_seconds_count 3"),
+            t.contains("vigil_http_request_duration_seconds_count 4"),
             "{t}"
         );
     }

@@ -428,9 +428,28 @@ async fn caching_cors_and_head() {
         get(&s, "/healthz").await.header("cache-control"),
         "no-store"
     );
+    // By matched route (a bounded set: unmatched paths are `other`), and the snapshot's age.
+    get(&s, "/collections/risk/items?limit=1").await;
+    get(&s, "/no/such/route").await;
     let metrics = String::from_utf8(get(&s, "/metrics").await.body).unwrap_or_default();
-    assert!(metrics.contains("vigil_http_requests_total{route=\"collections\",status=\"200\"}"));
+    for label in [
+        "route=\"/collections\",status=\"200\"",
+        "route=\"/collections/{id}/items\",status=\"200\"",
+        "route=\"other\",status=\"404\"",
+    ] {
+        assert!(
+            metrics.contains(&format!("vigil_http_requests_total{{{label}}}")),
+            "{label}: {metrics}"
+        );
+    }
+    assert!(!metrics.contains("/no/such/route"));
     assert!(metrics.contains("vigil_snapshot_info{date=\"2024-12-31\""));
+    let age: i64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("vigil_snapshot_age_seconds "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(-1);
+    assert!(age > 86_400, "a snapshot of 2024-12-31 is days old: {age}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

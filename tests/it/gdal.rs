@@ -21,9 +21,12 @@ fn ogrinfo_available() -> bool {
 
 /// Serves the scored sample on a loopback port in a background runtime.
 fn serve() -> (tempfile::TempDir, String, usize) {
+    serve_with(vigil::config::Config::default())
+}
+
+fn serve_with(config: vigil::config::Config) -> (tempfile::TempDir, String, usize) {
     let (dir, ctx, _) = common::scored_store();
-    let state = vigil::server::load_state(&ctx.store, vigil::config::Config::default())
-        .unwrap_or_else(|e| panic!("{e}"));
+    let state = vigil::server::load_state(&ctx.store, config).unwrap_or_else(|e| panic!("{e}"));
     let gaps = state
         .current()
         .snapshot
@@ -93,4 +96,43 @@ fn ogrinfo_lists_the_collections_and_pages_through_every_gap() {
     assert_eq!(features, 55, "the sample's gap cells");
     // Every feature carries its H3 index.
     assert_eq!(all.matches("  h3 (String) = ").count(), features);
+}
+
+/// The recipe of docs/api.md: a token passed to GDAL with `GDAL_HTTP_HEADERS`.
+#[test]
+fn gdal_sends_a_token_with_gdal_http_headers() {
+    if !ogrinfo_available() {
+        return;
+    }
+    let mut config = vigil::config::Config::default();
+    config.server.tokens = vec![vigil::config::TokenConfig {
+        name: "gis".into(),
+        sha256: vigil::server::auth::token_hash("gis-secret"),
+        scopes: vec![
+            vigil::config::Scope::RiskRead,
+            vigil::config::Scope::DeploymentsRead,
+        ],
+    }];
+    let (_dir, base, gaps) = serve_with(config);
+    let source = format!("OAPIF:{base}/");
+    let refused = Command::new("ogrinfo")
+        .args(["-ro", "-q", &source, "coverage-gaps"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(!refused.status.success(), "no token, no layer");
+    let out = Command::new("ogrinfo")
+        .args(["-ro", "-q", &source, "coverage-gaps"])
+        .env("GDAL_HTTP_HEADERS", "Authorization: Bearer gis-secret")
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.starts_with("OGRFeature")).count(),
+        gaps
+    );
 }

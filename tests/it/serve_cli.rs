@@ -111,3 +111,85 @@ fn token_prints_a_token_and_its_hash() {
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(!bad.status.success());
 }
+
+/// Serves the store until one request to `/healthz?secret=x` is answered, then stops;
+/// returns what it wrote on standard error.
+fn served_log(store: &std::path::Path, args: &[&str], rust_log: Option<&str>) -> String {
+    let mut cmd = vigil();
+    cmd.args(args)
+        .arg("--store")
+        .arg(store)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    match rust_log {
+        Some(v) => cmd.env("RUST_LOG", v),
+        None => cmd.env_remove("RUST_LOG"),
+    };
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
+    let mut lines = BufReader::new(stdout).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    let addr = first
+        .rsplit("http://")
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let answer = http_get(&addr, "/healthz?secret=x");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut err);
+    }
+    let _ = child.wait();
+    drop(lines);
+    err
+}
+
+#[test]
+fn the_access_log_the_log_flag_and_the_json_format() {
+    let (_dir, ctx, _) = common::scored_store();
+    // JSON lines, one per request, the path without its query; no colour codes in a pipe.
+    let json = served_log(&ctx.store, &["--log", "info", "--log-format", "json"], None);
+    assert!(!json.contains('\u{1b}'), "ANSI codes in a pipe: {json}");
+    let access: Vec<serde_json::Value> = json
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["target"] == "vigil::access")
+        .collect();
+    assert_eq!(access.len(), 1, "{json}");
+    let f = &access[0]["fields"];
+    assert_eq!(f["method"], "GET");
+    assert_eq!(f["path"], "/healthz");
+    assert_eq!(f["status"], 200);
+    assert!(f["ms"].as_f64().is_some_and(|ms| ms >= 0.0));
+    assert!(!json.contains("secret"), "the query is never logged");
+    // Text lines carry the same; `--log` wins over RUST_LOG.
+    let text = served_log(&ctx.store, &["--log", "info"], Some("warn"));
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(
+        text.lines().any(|l| l.contains("vigil::access")
+            && l.contains("path=/healthz")
+            && l.contains("status=200")),
+        "{text}"
+    );
+    let quiet = served_log(&ctx.store, &["--log", "warn"], Some("debug"));
+    assert!(
+        !quiet.contains("vigil::access"),
+        "--log warn hides info even with RUST_LOG=debug: {quiet}"
+    );
+    // Without --log, RUST_LOG applies.
+    let env = served_log(&ctx.store, &[], Some("warn"));
+    assert!(!env.contains("vigil::access"), "{env}");
+    let bad = vigil()
+        .args(["--log", "vigil=loud", "serve"])
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--log `vigil=loud`"));
+}
