@@ -325,11 +325,17 @@ pub async fn items(
         None => Vec::new(),
     };
     let base = base_url(&headers);
+    // The next and previous pages are pinned to the snapshot this one was drawn from: a
+    // snapshot published while a client pages must not change the pages under it.
+    let pinned = raw_datetime
+        .map(str::to_owned)
+        .or_else(|| loaded.as_ref().map(|l| l.snapshot.date.clone()));
     let page = Page {
         id: &id,
         base: &base,
         q: &q,
         raw_datetime,
+        pinned: pinned.as_deref(),
     };
     let out = page.render(matched, loaded.as_deref(), &access);
     Ok(super::hold(geojson_response(out), permit))
@@ -341,6 +347,8 @@ struct Page<'a> {
     base: &'a str,
     q: &'a ItemsQuery,
     raw_datetime: Option<&'a str>,
+    /// The `datetime` of the next and previous pages.
+    pinned: Option<&'a str>,
 }
 
 impl Page<'_> {
@@ -386,22 +394,24 @@ impl Page<'_> {
     /// self, alternate, collection, and next / prev when there are more.
     fn links(&self, returned: usize, number_matched: usize) -> Vec<Value> {
         let (q, base, id) = (self.q, self.base, self.id);
-        let href = |offset: usize| {
+        let href = |offset: usize, datetime: Option<&str>| {
             format!(
                 "{base}/collections/{id}/items?{}",
-                encode_query(q, offset, self.raw_datetime)
+                encode_query(q, offset, datetime)
             )
         };
+        let this = |offset: usize| href(offset, self.raw_datetime);
+        let pinned = |offset: usize| href(offset, self.pinned);
         let mut links = vec![
-            json!({"href": href(q.offset), "rel": "self", "type": "application/geo+json", "title": "This page"}),
-            json!({"href": format!("{}&f=json", href(q.offset)), "rel": "alternate", "type": "application/json", "title": "This page as JSON"}),
+            json!({"href": this(q.offset), "rel": "self", "type": "application/geo+json", "title": "This page"}),
+            json!({"href": format!("{}&f=json", this(q.offset)), "rel": "alternate", "type": "application/json", "title": "This page as JSON"}),
             json!({"href": format!("{base}/collections/{id}"), "rel": "collection", "type": "application/json"}),
         ];
         if q.offset + returned < number_matched {
-            links.push(json!({"href": href(q.offset + returned), "rel": "next", "type": "application/geo+json", "title": "Next page"}));
+            links.push(json!({"href": pinned(q.offset + returned), "rel": "next", "type": "application/geo+json", "title": "Next page"}));
         }
         if q.offset > 0 {
-            links.push(json!({"href": href(q.offset.saturating_sub(q.limit)), "rel": "prev", "type": "application/geo+json", "title": "Previous page"}));
+            links.push(json!({"href": pinned(q.offset.saturating_sub(q.limit)), "rel": "prev", "type": "application/geo+json", "title": "Previous page"}));
         }
         links
     }

@@ -479,3 +479,60 @@ async fn idp_sites_as_known_on_the_date_and_the_events_of_the_last_days() {
         assert_eq!(a.status, StatusCode::BAD_REQUEST, "{bad}");
     }
 }
+
+/// Issue 16, "paging mixes days": a client paging through a layer while a newer snapshot
+/// is published still gets exactly the features of the day it started with.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_stay_on_the_day_they_started_from() {
+    let (_dir, ctx) = common::fresh_store();
+    vigil::app::load_sample(&ctx, &common::sample_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let s = server::load_state(&ctx.store, Config::default()).unwrap_or_else(|e| panic!("{e}"));
+    let first = get(&s, "/collections/coverage-gaps/items?limit=7", &[])
+        .await
+        .json();
+    let day = first["snapshot"]["date"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let matched = first["numberMatched"].as_u64().unwrap_or(0);
+    assert!(matched > 7, "{matched}");
+    // A later day is published and served while the client pages.
+    vigil::app::score(&ctx, Some("2025-01-15")).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        s.reload().unwrap_or_else(|e| panic!("{e}")).as_deref(),
+        Some("2025-01-15")
+    );
+    let next_of = |page: &serde_json::Value| {
+        page["links"].as_array().and_then(|l| {
+            l.iter()
+                .find(|x| x["rel"] == "next")
+                .and_then(|x| x["href"].as_str())
+                .map(|h| h.trim_start_matches("http://vigil.test").to_owned())
+        })
+    };
+    let mut ids: Vec<String> = Vec::new();
+    let mut page = first;
+    loop {
+        assert_eq!(
+            page["snapshot"]["date"],
+            day.as_str(),
+            "every page names its day"
+        );
+        for f in page["features"].as_array().into_iter().flatten() {
+            assert_eq!(f["properties"]["date"], day.as_str());
+            ids.push(f["id"].as_str().unwrap_or_default().to_owned());
+        }
+        let Some(next) = next_of(&page) else { break };
+        assert!(next.contains(&format!("datetime={day}")), "{next}");
+        page = get(&s, &next, &[]).await.json();
+        assert_eq!(page["numberMatched"].as_u64(), Some(matched));
+    }
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(ids.len() as u64, matched, "every feature of the day, once");
+    assert_eq!(unique.len(), ids.len());
+    // A new request without `datetime` reads the newly served day.
+    let now = get(&s, "/collections/coverage-gaps/items?limit=7", &[])
+        .await
+        .json();
+    assert_eq!(now["snapshot"]["date"], "2025-01-15");
+}
