@@ -20,15 +20,18 @@ fn http_get(addr: &str, path: &str) -> String {
     out
 }
 
-#[test]
-fn serve_answers_and_stops_on_sigterm() {
-    let (_dir, ctx, _) = common::scored_store();
-    let mut child = vigil()
-        .args(["--log", "warn", "--store"])
-        .arg(&ctx.store)
-        .args(["serve", "--bind", "127.0.0.1:0"])
+/// A `vigil … serve` started from `cmd` (stdout piped): the child, the rest of its standard
+/// output, its first line and the address it serves on.
+fn started(
+    mut cmd: Command,
+) -> (
+    std::process::Child,
+    std::io::Lines<BufReader<std::process::ChildStdout>>,
+    String,
+    String,
+) {
+    let mut child = cmd
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
         .spawn()
         .unwrap_or_else(|e| panic!("{e}"));
     let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
@@ -40,6 +43,18 @@ fn serve_answers_and_stops_on_sigterm() {
         .unwrap_or_default()
         .trim()
         .to_owned();
+    (child, lines, first, addr)
+}
+
+#[test]
+fn serve_answers_and_stops_on_sigterm() {
+    let (_dir, ctx, _) = common::scored_store();
+    let mut cmd = vigil();
+    cmd.args(["--log", "warn", "--store"])
+        .arg(&ctx.store)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stderr(Stdio::null());
+    let (mut child, mut lines, first, addr) = started(cmd);
     assert!(
         first.starts_with("Vigil is serving on http://127.0.0.1:"),
         "{first}"
@@ -120,22 +135,12 @@ fn served_log(store: &std::path::Path, args: &[&str], rust_log: Option<&str>) ->
         .arg("--store")
         .arg(store)
         .args(["serve", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     match rust_log {
         Some(v) => cmd.env("RUST_LOG", v),
         None => cmd.env_remove("RUST_LOG"),
     };
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{e}"));
-    let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
-    let mut lines = BufReader::new(stdout).lines();
-    let first = lines.next().and_then(Result::ok).unwrap_or_default();
-    let addr = first
-        .rsplit("http://")
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
+    let (mut child, lines, _, addr) = started(cmd);
     let answer = http_get(&addr, "/healthz?secret=x");
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     std::thread::sleep(std::time::Duration::from_millis(200));
