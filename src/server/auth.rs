@@ -169,6 +169,26 @@ fn access_of(tokens: &[TokenConfig], auth: Option<&HeaderValue>) -> Result<Optio
     found.map(|(i, t)| Some(Access::of(t, i))).ok_or(())
 }
 
+/// The caller's access on a server with `tokens`: open without tokens; none on a public
+/// route without a token; 401 for a missing token where one is needed or an unknown one.
+fn caller(
+    tokens: &[TokenConfig],
+    auth: Option<&HeaderValue>,
+    need: Option<Scope>,
+) -> Result<Access, ApiError> {
+    if tokens.is_empty() {
+        return Ok(Access::OPEN);
+    }
+    match access_of(tokens, auth) {
+        Ok(Some(a)) => Ok(a),
+        Ok(None) if need.is_none() => Ok(Access::NONE),
+        Ok(None) => Err(ApiError::Unauthorized("a bearer token is required".into())),
+        Err(()) => Err(ApiError::Unauthorized(
+            "the bearer token is not valid".into(),
+        )),
+    }
+}
+
 /// Middleware: resolves the caller's access, refuses what it does not cover (401 without a
 /// valid token, 403 for a missing scope), marks authenticated answers private.
 pub async fn authenticate(
@@ -178,20 +198,9 @@ pub async fn authenticate(
 ) -> Response {
     let tokens = &state.config.server.tokens;
     let need = required(req.method(), req.uri().path());
-    let access = if tokens.is_empty() {
-        Access::OPEN
-    } else {
-        match access_of(tokens, req.headers().get(header::AUTHORIZATION)) {
-            Ok(Some(a)) => a,
-            Ok(None) if need.is_none() => Access::NONE,
-            Ok(None) => {
-                return ApiError::Unauthorized("a bearer token is required".into()).into_response()
-            }
-            Err(()) => {
-                return ApiError::Unauthorized("the bearer token is not valid".into())
-                    .into_response()
-            }
-        }
+    let access = match caller(tokens, req.headers().get(header::AUTHORIZATION), need) {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
     };
     if let Some(scope) = need {
         if !access.allows(scope) {

@@ -110,7 +110,8 @@ async fn sample_pipeline_serves_a_coverage_gap_layer() {
         .map(|l| l["href"].clone());
     assert_eq!(
         next.and_then(|h| h.as_str().map(str::to_owned)).as_deref(),
-        Some("http://vigil.test/collections/risk/items?limit=50&offset=50")
+        Some("http://vigil.test/collections/risk/items?limit=50&offset=50&datetime=2024-12-31"),
+        "the next page is pinned to the day of this one"
     );
 }
 
