@@ -4,11 +4,13 @@
 use crate::model::cell::CellRecord;
 use crate::model::rows::Table;
 use crate::model::visibility::Audience;
+use crate::output::geoparquet;
 use crate::output::render::{
-    cell_geometry, cell_properties, frame_csv, json, point_geometry, push_feature, with_h3_column,
+    cell_geometry, cell_properties, frame_csv, json, push_feature, with_h3_column,
 };
+use crate::output::shape::{Kind, Shape};
 use crate::store::snapshot::Snapshot;
-use crate::store::{encode_parquet, Store, StoreError};
+use crate::store::{Store, StoreError};
 use polars::prelude::*;
 use serde_json::Map;
 use std::collections::HashMap;
@@ -106,10 +108,13 @@ pub fn export_bytes(
         What::Grid | What::Rollup => "snapshot",
     };
     let df = store.read_frame(name)?.ok_or(ExportError::NoTable(name))?;
-    let mut df = with_h3_column(df)?;
+    let df = with_h3_column(df)?;
     Ok(match format {
         Format::Csv => frame_csv(&df)?,
-        Format::Parquet => encode_parquet(&mut df, Path::new(name))?,
+        Format::Parquet => {
+            let (shapes, kind) = frame_shapes(&df, what)?;
+            geoparquet::encode(df, &shapes, kind)?
+        }
         Format::Geojson => frame_geojson(&df, what)?.into_bytes(),
     })
 }
@@ -127,15 +132,27 @@ pub fn rollup_bytes(
     let area_cells: Vec<crate::model::rows::AreaCell> = store.read()?;
     let level = Level::parse(level, store.manifest().resolution, &areas)?;
     let units = rollup(&snap, &level, &areas, &area_cells)?;
-    let mut df = to_frame(&units, &level, &snap.date)?;
+    let df = to_frame(&units, &level, &snap.date)?;
+    let geometry: HashMap<&str, &str> = areas
+        .iter()
+        .map(|a| (a.area_id.as_str(), a.geometry.as_str()))
+        .collect();
     Ok(match format {
         Format::Csv => frame_csv(&df)?,
-        Format::Parquet => encode_parquet(&mut df, Path::new("rollup"))?,
-        Format::Geojson => {
-            let geometry: HashMap<&str, &str> = areas
+        Format::Parquet => {
+            let shapes: Vec<Option<Shape>> = units
                 .iter()
-                .map(|a| (a.area_id.as_str(), a.geometry.as_str()))
+                .map(|u| match (&u.cell, &u.area_id) {
+                    (Some(c), _) => crate::grid::cell_from_u64(*c).ok().map(Shape::cell),
+                    (None, Some(a)) => geometry
+                        .get(a.as_str())
+                        .and_then(|g| Shape::from_geojson(g)),
+                    _ => None,
+                })
                 .collect();
+            geoparquet::encode(df, &shapes, Kind::MultiPolygon)?
+        }
+        Format::Geojson => {
             let names: Vec<String> = df
                 .get_column_names()
                 .iter()
@@ -214,59 +231,79 @@ pub fn grid_bytes(
             }
             Ok(match format {
                 Format::Csv => frame_csv(&df)?,
-                _ => encode_parquet(&mut df, Path::new("grid"))?,
+                _ => {
+                    let shapes: Vec<Option<Shape>> = snap
+                        .cells
+                        .iter()
+                        .map(|r| crate::grid::cell_from_u64(r.cell).ok().map(Shape::cell))
+                        .collect();
+                    geoparquet::encode(df, &shapes, Kind::MultiPolygon)?
+                }
             })
         }
     }
 }
 
-fn frame_geojson(df: &DataFrame, what: What) -> PolarsResult<String> {
-    let names: Vec<String> = df
-        .get_column_names()
-        .iter()
-        .map(|n| n.to_string())
-        .collect();
-    let idx = |n: &str| names.iter().position(|c| c == n);
-    let (lat, lon, geom, h3) = (idx("lat"), idx("lon"), idx("geometry"), idx("h3"));
-    let columns = df.columns();
-    let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
-    for i in 0..df.height() {
-        let mut props = Map::new();
-        for (j, c) in columns.iter().enumerate() {
-            if Some(j) == geom || Some(j) == lat || Some(j) == lon {
-                continue;
+/// The geometry of each row of a stored table: the stored polygon of an area, the cell of
+/// a population row, the point of an event or a base.
+fn frame_shapes(df: &DataFrame, what: What) -> PolarsResult<(Vec<Option<Shape>>, Kind)> {
+    let text = |c: &Column, i: usize| -> PolarsResult<Option<String>> {
+        Ok(match c.get(i)? {
+            AnyValue::String(s) => Some(s.to_owned()),
+            AnyValue::StringOwned(s) => Some(s.to_string()),
+            _ => None,
+        })
+    };
+    let (h3, geom) = (df.column("h3").ok(), df.column("geometry").ok());
+    let (lat, lon) = (df.column("lat").ok(), df.column("lon").ok());
+    let mut shapes = Vec::with_capacity(df.height());
+    let kind = match (what, geom, h3, lat, lon) {
+        (What::Areas, Some(g), ..) => {
+            for i in 0..df.height() {
+                shapes.push(text(g, i)?.and_then(|t| Shape::from_geojson(&t)));
             }
-            props.insert(names[j].clone(), json(&c.get(i)?));
+            Kind::MultiPolygon
         }
-        let geometry = match (what, geom, lat, lon, h3) {
-            (What::Areas, Some(g), ..) => match columns[g].get(i)? {
-                AnyValue::String(s) => s.to_owned(),
-                AnyValue::StringOwned(s) => s.to_string(),
-                _ => "null".to_owned(),
-            },
-            (What::Population, _, _, _, Some(h)) => match columns[h].get(i)? {
-                AnyValue::String(s) => crate::grid::parse_cell(s)
-                    .map(cell_geometry)
-                    .unwrap_or_else(|_| "null".into()),
-                AnyValue::StringOwned(s) => crate::grid::parse_cell(&s)
-                    .map(cell_geometry)
-                    .unwrap_or_else(|_| "null".into()),
-                _ => "null".into(),
-            },
-            (_, _, Some(la), Some(lo), _) => {
-                let y = columns[la].get(i)?.extract::<f64>().unwrap_or(f64::NAN);
-                let x = columns[lo].get(i)?.extract::<f64>().unwrap_or(f64::NAN);
-                if y.is_finite() && x.is_finite() {
-                    point_geometry(y, x)
-                } else {
-                    "null".into()
-                }
+        (What::Population, _, Some(h), ..) => {
+            for i in 0..df.height() {
+                let cell = text(h, i)?.and_then(|t| crate::grid::parse_cell(&t).ok());
+                shapes.push(cell.map(Shape::cell));
             }
-            _ => "null".into(),
-        };
+            Kind::MultiPolygon
+        }
+        (_, _, _, Some(la), Some(lo)) => {
+            let (la, lo) = (la.cast(&DataType::Float64)?, lo.cast(&DataType::Float64)?);
+            for (y, x) in la.f64()?.iter().zip(lo.f64()?.iter()) {
+                shapes.push(y.zip(x).and_then(|(y, x)| Shape::point(y, x)));
+            }
+            Kind::Point
+        }
+        _ => {
+            shapes.resize(df.height(), None);
+            Kind::Point
+        }
+    };
+    Ok((shapes, kind))
+}
+
+fn frame_geojson(df: &DataFrame, what: What) -> PolarsResult<String> {
+    let (shapes, _) = frame_shapes(df, what)?;
+    let skip = ["geometry", "lat", "lon"];
+    let columns: Vec<&Column> = df
+        .columns()
+        .iter()
+        .filter(|c| !skip.contains(&c.name().as_str()))
+        .collect();
+    let mut out = String::from("{\"type\":\"FeatureCollection\",\"features\":[\n");
+    for (i, shape) in shapes.iter().enumerate() {
+        let mut props = Map::new();
+        for c in &columns {
+            props.insert(c.name().to_string(), json(&c.get(i)?));
+        }
         if i > 0 {
             out.push_str(",\n");
         }
+        let geometry = shape.as_ref().map_or_else(|| "null".into(), Shape::geojson);
         push_feature(&mut out, None, &geometry, &props);
     }
     out.push_str("\n]}\n");

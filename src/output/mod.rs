@@ -1,6 +1,8 @@
 //! Encodings of what the store and the analyses hold: GeoJSON features, export files (CSV,
-//! GeoJSON, Parquet) and Mapbox vector tiles.
+//! GeoJSON, GeoParquet) and Mapbox vector tiles.
 
 pub mod export;
+pub mod geoparquet;
 pub mod mvt;
 pub mod render;
+pub mod shape;

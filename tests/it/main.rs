@@ -17,6 +17,7 @@ mod determinism;
 mod explain;
 mod export;
 mod gdal;
+mod gis_clients;
 mod hostile;
 mod integrity;
 mod layers;
