@@ -77,7 +77,7 @@ mod tests {
         let df = df!("name" => ["a", "b", "c"]).unwrap();
         let shapes = [Shape::point(4.0, 18.0), None, Shape::point(5.0, 20.0)];
         let bytes = encode(df, &shapes, Kind::Point).unwrap();
-        let mut reader = ParquetReader::new(std::io::Cursor::new(bytes.clone()));
+        let reader = ParquetReader::new(std::io::Cursor::new(bytes.clone()));
         let back = reader.finish().unwrap();
         assert_eq!(back.get_column_names(), ["name", "geometry", "bbox"]);
         let g = back.column("geometry").unwrap().binary().unwrap().clone();
