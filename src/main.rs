@@ -134,7 +134,9 @@ enum Command {
         #[arg(long, value_delimiter = ',', required = true)]
         scopes: Vec<String>,
     },
-    /// Write a table or a daily grid as CSV, Parquet or GeoJSON (cells as H3 strings in `h3`).
+    /// Write a table or a daily grid as CSV, GeoParquet, GeoJSON or GeoPackage (cells as H3
+    /// strings in `h3`), a day's vector tiles as one PMTiles archive, or a field kit (a folder
+    /// with the day's GeoPackage, tiles, grid CSV, QGIS style and a README) for offline use.
     Export {
         /// What to export.
         what: WhatArg,
@@ -145,12 +147,17 @@ enum Command {
         /// (`ADM1`, `mission`, …).
         #[arg(long)]
         level: Option<String>,
-        /// Output format.
+        /// Output format (required but for `tiles`, which writes PMTiles, and `kit`, which
+        /// writes a folder). `gpkg` and `pmtiles` need --out.
         #[arg(long, value_enum)]
-        format: FormatArg,
-        /// Output file (default: standard output).
+        format: Option<FormatArg>,
+        /// Output file, or folder for `kit` (default: standard output).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Leave out deployment positions and coverage fields (grid, tiles, kit): for sharing
+        /// with those who may not see deployments.
+        #[arg(long)]
+        risk_only: bool,
     },
     /// Coverage summary per mission (or area level): cells, high-risk cells, gap cells,
     /// people in gaps, civilian deaths of the last 30/90 days inside gaps and the gap hit
@@ -491,13 +498,17 @@ fn main() -> ExitCode {
             level,
             format,
             out,
+            risk_only,
         } => app::export(
             &ctx,
-            what.into(),
-            date.as_deref(),
-            level.as_deref(),
-            format.into(),
-            out.as_deref(),
+            &vigil::output::export::Request {
+                what: what.into(),
+                date: date.as_deref(),
+                level: level.as_deref(),
+                format: format.map(Into::into),
+                out: out.as_deref(),
+                audience: vigil::model::visibility::Audience::of(!risk_only),
+            },
         )
         .map(|n| {
             if let Some(p) = &out {

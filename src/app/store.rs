@@ -2,9 +2,8 @@
 
 use super::{date_arg, Context, Error};
 use crate::config::Config;
-use crate::output::export::{self, Format, What};
+use crate::output::export::{self, Request};
 use crate::store::{GcReport, Store};
-use std::path::Path;
 
 /// `vigil gc [--dry-run] [--grace SECS]`: removes leftover temporary files, data files no
 /// manifest named and retired files older than the grace period.
@@ -15,18 +14,12 @@ pub fn gc(ctx: &Context, grace: Option<u64>, dry_run: bool) -> Result<GcReport, 
     Ok(store.gc(grace, dry_run)?)
 }
 
-/// `vigil export WHAT --format F [--date D] [--level L] [--out PATH]`: the bytes written.
-pub fn export(
-    ctx: &Context,
-    what: What,
-    date: Option<&str>,
-    level: Option<&str>,
-    format: Format,
-    out: Option<&Path>,
-) -> Result<usize, Error> {
-    if let Some(d) = date {
+/// `vigil export WHAT [--format F] [--date D] [--level L] [--out PATH] [--risk-only]`: the
+/// bytes written.
+pub fn export(ctx: &Context, req: &Request<'_>) -> Result<usize, Error> {
+    if let Some(d) = req.date {
         date_arg("--date", d)?;
     }
-    let (_, store) = ctx.load()?;
-    Ok(export::export(&store, what, date, level, format, out)?)
+    let (config, store) = ctx.load()?;
+    Ok(export::export(&store, &config, req)?)
 }

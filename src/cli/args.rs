@@ -73,6 +73,12 @@ mirror! {
         Grid,
         /// A daily grid rolled up to a coarser resolution or an area level (`--level`).
         Rollup,
+        /// The vector tiles of a day (risk; gaps and bases unless --risk-only) as one PMTiles
+        /// archive, for the web map or QGIS without a server.
+        Tiles,
+        /// A field kit in the folder --out: the day's GeoPackage (risk, gaps, bases, events,
+        /// areas, IDP sites) styled for QGIS, its PMTiles, the grid CSV and a README.
+        Kit,
     }
 }
 
@@ -81,10 +87,14 @@ mirror! {
     FormatArg => Format {
         /// Comma-separated values with a header row.
         Csv,
-        /// Apache Parquet.
+        /// GeoParquet 1.1 (Apache Parquet with a WKB `geometry` column and `geo` metadata).
         Parquet,
         /// RFC 7946 GeoJSON FeatureCollection.
         Geojson,
+        /// OGC GeoPackage (SQLite), one layer in EPSG:4326.
+        Gpkg,
+        /// PMTiles v3 vector tile archive (for `tiles`).
+        Pmtiles,
     }
 }
 

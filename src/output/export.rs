@@ -1,6 +1,7 @@
 //! `vigil export`: tables and daily grids as CSV, Parquet or GeoJSON, with cells as H3
 //! strings in `h3`.
 
+use crate::config::Config;
 use crate::model::cell::CellRecord;
 use crate::model::rows::Table;
 use crate::model::visibility::Audience;
@@ -31,6 +32,10 @@ pub enum What {
     Grid,
     /// A daily grid rolled up to a coarser resolution or an area level (`--level`).
     Rollup,
+    /// The vector tiles of a day (risk, gaps, bases) as one PMTiles archive.
+    Tiles,
+    /// A field kit: a folder with the day's GeoPackage, tiles, grid CSV, style and README.
+    Kit,
 }
 
 /// Output encoding.
@@ -42,6 +47,10 @@ pub enum Format {
     Parquet,
     /// RFC 7946 GeoJSON FeatureCollection.
     Geojson,
+    /// OGC GeoPackage (SQLite; needs an output file).
+    Gpkg,
+    /// PMTiles v3 archive of vector tiles (`tiles` only; needs an output file).
+    Pmtiles,
 }
 
 impl Format {
@@ -51,6 +60,8 @@ impl Format {
             Format::Csv => "csv",
             Format::Parquet => "parquet",
             Format::Geojson => "geojson",
+            Format::Gpkg => "gpkg",
+            Format::Pmtiles => "pmtiles",
         }
     }
 }
@@ -76,6 +87,25 @@ pub enum ExportError {
     /// `--level` given for something other than a roll-up.
     #[error("--level applies to `export rollup` only")]
     LevelWithoutRollup,
+    /// Writing a GeoPackage failed.
+    #[error(transparent)]
+    GeoPackage(#[from] crate::output::geopackage::GeoPackageError),
+    /// The format cannot encode what was asked.
+    #[error("--format {format} does not apply to `export {what}`; {hint}")]
+    FormatNotFor {
+        /// The format.
+        format: &'static str,
+        /// What was asked.
+        what: &'static str,
+        /// What does.
+        hint: &'static str,
+    },
+    /// A format that writes a file (or a folder) needs `--out`.
+    #[error("`export {0}` writes a file: give --out PATH")]
+    NeedsOut(&'static str),
+    /// `--format` is needed.
+    #[error("`export {0}` needs --format (csv, parquet, geojson or gpkg)")]
+    NeedsFormat(&'static str),
     /// Writing the output failed.
     #[error("{path}: {source}")]
     Io {
@@ -100,15 +130,7 @@ pub fn export_bytes(
     if what == What::Rollup {
         return Err(ExportError::NoLevel);
     }
-    let name = match what {
-        What::Events => "events",
-        What::Bases => "bases",
-        What::Population => "population",
-        What::Areas => "areas",
-        What::Grid | What::Rollup => "snapshot",
-    };
-    let df = store.read_frame(name)?.ok_or(ExportError::NoTable(name))?;
-    let df = with_h3_column(df)?;
+    let df = table_frame(store, what)?;
     Ok(match format {
         Format::Csv => frame_csv(&df)?,
         Format::Parquet => {
@@ -116,16 +138,47 @@ pub fn export_bytes(
             geoparquet::encode(df, &shapes, kind)?
         }
         Format::Geojson => frame_geojson(&df, what)?.into_bytes(),
+        Format::Gpkg | Format::Pmtiles => return Err(ExportError::NeedsOut(what.name())),
     })
 }
 
-/// Encodes the roll-up of a snapshot to `level` (`res6`, `ADM1`, …).
-pub fn rollup_bytes(
+impl What {
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            What::Events => "events",
+            What::Bases => "bases",
+            What::Population => "population",
+            What::Areas => "areas",
+            What::Grid => "grid",
+            What::Rollup => "rollup",
+            What::Tiles => "tiles",
+            What::Kit => "kit",
+        }
+    }
+}
+
+/// A stored table with its cells as H3 strings.
+fn table_frame(store: &Store, what: What) -> Result<DataFrame, ExportError> {
+    let name = what.name();
+    let df = store.read_frame(name)?.ok_or(ExportError::NoTable(name))?;
+    Ok(with_h3_column(df)?)
+}
+
+/// A roll-up's units, their frame and their geometries.
+type RollupTable = (
+    Vec<crate::analysis::rollup::Unit>,
+    DataFrame,
+    Vec<Option<Shape>>,
+);
+
+/// The roll-up of a snapshot to `level`: its units, their frame and their geometries (the
+/// parent cell, or the area's polygon).
+fn rollup_table(
     store: &Store,
     level: &str,
     date: Option<&str>,
-    format: Format,
-) -> Result<Vec<u8>, ExportError> {
+) -> Result<RollupTable, ExportError> {
     use crate::analysis::rollup::{rollup, to_frame, Level};
     let snap = Snapshot::load(store, date)?;
     let areas: Vec<crate::model::rows::Area> = store.read()?;
@@ -137,21 +190,80 @@ pub fn rollup_bytes(
         .iter()
         .map(|a| (a.area_id.as_str(), a.geometry.as_str()))
         .collect();
+    let shapes = units
+        .iter()
+        .map(|u| match (&u.cell, &u.area_id) {
+            (Some(c), _) => crate::grid::cell_from_u64(*c).ok().map(Shape::cell),
+            (None, Some(a)) => geometry
+                .get(a.as_str())
+                .and_then(|g| Shape::from_geojson(g)),
+            _ => None,
+        })
+        .collect();
+    Ok((units, df, shapes))
+}
+
+/// Writes one table, grid or roll-up as a one-layer GeoPackage at `out`.
+fn write_gpkg(
+    store: &Store,
+    what: What,
+    date: Option<&str>,
+    level: Option<&str>,
+    (out, audience): (&Path, Audience),
+) -> Result<(), ExportError> {
+    let (df, shapes, kind) = match what {
+        What::Grid => {
+            let snap = Snapshot::load(store, date)?;
+            let df = grid_frame(&snap, audience)?;
+            (df, grid_shapes(&snap), Kind::MultiPolygon)
+        }
+        What::Rollup => {
+            let (_, df, shapes) = rollup_table(store, level.ok_or(ExportError::NoLevel)?, date)?;
+            (df, shapes, Kind::MultiPolygon)
+        }
+        _ => {
+            let df = table_frame(store, what)?;
+            let (shapes, kind) = frame_shapes(&df, what)?;
+            (df, shapes, kind)
+        }
+    };
+    let skip = ["geometry", "lat", "lon"];
+    let columns: Vec<&Column> = df
+        .columns()
+        .iter()
+        .filter(|c| !skip.contains(&c.name().as_str()))
+        .collect();
+    let mut rows = Vec::with_capacity(df.height());
+    for (i, shape) in shapes.into_iter().enumerate() {
+        let mut props = Map::new();
+        for c in &columns {
+            props.insert(c.name().to_string(), json(&c.get(i)?));
+        }
+        rows.push((shape, props));
+    }
+    let layer = crate::output::geopackage::Layer {
+        name: what.name().into(),
+        title: format!("Vigil {}", what.name()),
+        kind,
+        rows,
+        qml: matches!(what, What::Grid).then(crate::output::kit::tier_qml),
+    };
+    crate::output::geopackage::write(out, "Vigil export", &[layer])?;
+    Ok(())
+}
+
+/// Encodes the roll-up of a snapshot to `level` (`res6`, `ADM1`, …).
+pub fn rollup_bytes(
+    store: &Store,
+    level: &str,
+    date: Option<&str>,
+    format: Format,
+) -> Result<Vec<u8>, ExportError> {
+    let (units, df, shapes) = rollup_table(store, level, date)?;
     Ok(match format {
         Format::Csv => frame_csv(&df)?,
-        Format::Parquet => {
-            let shapes: Vec<Option<Shape>> = units
-                .iter()
-                .map(|u| match (&u.cell, &u.area_id) {
-                    (Some(c), _) => crate::grid::cell_from_u64(*c).ok().map(Shape::cell),
-                    (None, Some(a)) => geometry
-                        .get(a.as_str())
-                        .and_then(|g| Shape::from_geojson(g)),
-                    _ => None,
-                })
-                .collect();
-            geoparquet::encode(df, &shapes, Kind::MultiPolygon)?
-        }
+        Format::Parquet => geoparquet::encode(df, &shapes, Kind::MultiPolygon)?,
+        Format::Gpkg | Format::Pmtiles => return Err(ExportError::NeedsOut("rollup")),
         Format::Geojson => {
             let names: Vec<String> = df
                 .get_column_names()
@@ -164,22 +276,16 @@ pub fn rollup_bytes(
                 for (j, c) in df.columns().iter().enumerate() {
                     props.insert(names[j].clone(), json(&c.get(i)?));
                 }
-                let (id, geom) = match (&u.cell, &u.area_id) {
-                    (Some(c), _) => {
-                        let cell = crate::grid::cell_from_u64(*c).ok();
-                        (
-                            cell.map(|c| c.to_string()).unwrap_or_default(),
-                            cell.map_or_else(|| "null".into(), cell_geometry),
-                        )
-                    }
-                    (None, Some(a)) => (
-                        a.clone(),
-                        geometry
-                            .get(a.as_str())
-                            .map_or("null".to_owned(), |g| (*g).to_owned()),
-                    ),
-                    _ => (String::new(), "null".into()),
+                let id = match (&u.cell, &u.area_id) {
+                    (Some(c), _) => crate::grid::cell_from_u64(*c)
+                        .map(|c| c.to_string())
+                        .unwrap_or_default(),
+                    (None, Some(a)) => a.clone(),
+                    _ => String::new(),
                 };
+                let geom = shapes[i]
+                    .as_ref()
+                    .map_or_else(|| "null".to_owned(), Shape::geojson);
                 if i > 0 {
                     out.push_str(",\n");
                 }
@@ -220,31 +326,40 @@ pub fn grid_bytes(
             out.push_str("\n]}\n");
             Ok(out.into_bytes())
         }
-        Format::Csv | Format::Parquet => {
-            let mut df = with_h3_column(CellRecord::to_frame(&snap.cells)?)?;
-            let date = Column::new("date".into(), vec![snap.date.clone(); df.height()]);
-            df.insert_column(1, date)?;
-            if !audience.sees_deployments() {
-                for f in crate::model::visibility::DEPLOYMENT_FIELDS {
-                    df = df.drop(f)?;
-                }
-            }
-            Ok(match format {
-                Format::Csv => frame_csv(&df)?,
-                _ => {
-                    let shapes: Vec<Option<Shape>> = snap
-                        .cells
-                        .iter()
-                        .map(|r| crate::grid::cell_from_u64(r.cell).ok().map(Shape::cell))
-                        .collect();
-                    geoparquet::encode(df, &shapes, Kind::MultiPolygon)?
-                }
-            })
+        Format::Csv => Ok(frame_csv(&grid_frame(snap, audience)?)?),
+        Format::Parquet => {
+            let df = grid_frame(snap, audience)?;
+            Ok(geoparquet::encode(
+                df,
+                &grid_shapes(snap),
+                Kind::MultiPolygon,
+            )?)
         }
+        Format::Gpkg | Format::Pmtiles => Err(ExportError::NeedsOut("grid")),
     }
 }
 
-/// The geometry of each row of a stored table: the stored polygon of an area, the cell of
+/// The grid's table: `h3`, `date`, then every column, without the deployment fields when
+/// `audience` may not see them.
+fn grid_frame(snap: &Snapshot, audience: Audience) -> PolarsResult<DataFrame> {
+    let mut df = with_h3_column(CellRecord::to_frame(&snap.cells)?)?;
+    let date = Column::new("date".into(), vec![snap.date.clone(); df.height()]);
+    df.insert_column(1, date)?;
+    if !audience.sees_deployments() {
+        for f in crate::model::visibility::DEPLOYMENT_FIELDS {
+            df = df.drop(f)?;
+        }
+    }
+    Ok(df)
+}
+
+fn grid_shapes(snap: &Snapshot) -> Vec<Option<Shape>> {
+    snap.cells
+        .iter()
+        .map(|r| crate::grid::cell_from_u64(r.cell).ok().map(Shape::cell))
+        .collect()
+}
+
 /// a population row, the point of an event or a base.
 fn frame_shapes(df: &DataFrame, what: What) -> PolarsResult<(Vec<Option<Shape>>, Kind)> {
     let text = |c: &Column, i: usize| -> PolarsResult<Option<String>> {
@@ -310,19 +425,69 @@ fn frame_geojson(df: &DataFrame, what: What) -> PolarsResult<String> {
     Ok(out)
 }
 
-/// Writes the export to `out`, or to standard output.
-pub fn export(
-    store: &Store,
-    what: What,
-    date: Option<&str>,
-    level: Option<&str>,
-    format: Format,
-    out: Option<&Path>,
-) -> Result<usize, ExportError> {
-    let bytes = match (what, level) {
-        (What::Rollup, Some(level)) => rollup_bytes(store, level, date, format)?,
-        (_, Some(_)) => return Err(ExportError::LevelWithoutRollup),
-        _ => export_bytes(store, what, date, format)?,
+/// What to export, where, and for whom.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'a> {
+    /// What.
+    pub what: What,
+    /// Snapshot date (default: the latest).
+    pub date: Option<&'a str>,
+    /// Roll-up level.
+    pub level: Option<&'a str>,
+    /// Encoding (`None`: the one `what` implies — a folder for a kit, PMTiles for tiles).
+    pub format: Option<Format>,
+    /// Output file or folder (`None`: standard output).
+    pub out: Option<&'a Path>,
+    /// Whether deployment positions and fields go in (grid, tiles and kit).
+    pub audience: Audience,
+}
+
+/// Writes the export; the bytes written.
+pub fn export(store: &Store, config: &Config, req: &Request<'_>) -> Result<usize, ExportError> {
+    let Request {
+        what,
+        date,
+        level,
+        format,
+        out,
+        audience,
+    } = *req;
+    if level.is_some() && what != What::Rollup {
+        return Err(ExportError::LevelWithoutRollup);
+    }
+    let needs_out = || out.ok_or(ExportError::NeedsOut(what.name()));
+    let bytes = match (what, format) {
+        (What::Kit, None) => {
+            let kit = crate::output::kit::write_kit(store, config, date, needs_out()?, audience)?;
+            return Ok(kit.files.iter().map(|(_, n)| *n as usize).sum());
+        }
+        (What::Tiles, None | Some(Format::Pmtiles)) => {
+            let snap = Snapshot::load(store, date)?;
+            let bases: Vec<crate::model::rows::Base> = store.read()?;
+            crate::output::pmtiles::snapshot_archive(&snap, &bases, config, audience)?
+        }
+        (What::Kit | What::Tiles, Some(f)) | (_, Some(f @ Format::Pmtiles)) => {
+            return Err(ExportError::FormatNotFor {
+                format: f.extension(),
+                what: what.name(),
+                hint: "`export tiles` writes PMTiles; `export kit` writes a folder (no --format)",
+            })
+        }
+        (_, None) => return Err(ExportError::NeedsFormat(what.name())),
+        (_, Some(Format::Gpkg)) => {
+            let out = needs_out()?;
+            write_gpkg(store, what, date, level, (out, audience))?;
+            let size = std::fs::metadata(out).map_err(|source| ExportError::Io {
+                path: out.display().to_string(),
+                source,
+            })?;
+            return Ok(size.len() as usize);
+        }
+        (What::Rollup, Some(f)) => {
+            rollup_bytes(store, level.ok_or(ExportError::NoLevel)?, date, f)?
+        }
+        (What::Grid, Some(f)) => grid_bytes(&Snapshot::load(store, date)?, f, audience)?,
+        (_, Some(f)) => export_bytes(store, what, date, f)?,
     };
     match out {
         Some(path) => crate::store::write_atomic(path, &bytes)?,

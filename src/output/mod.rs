@@ -2,7 +2,12 @@
 //! GeoJSON, GeoParquet) and Mapbox vector tiles.
 
 pub mod export;
+pub mod features;
+pub mod geopackage;
 pub mod geoparquet;
+pub mod kit;
 pub mod mvt;
+pub mod pmtiles;
 pub mod render;
 pub mod shape;
+pub mod tiles;

@@ -59,8 +59,8 @@ impl Shape {
         (lat.is_finite() && lon.is_finite()).then_some(Shape::Point([lon, lat]))
     }
 
-    /// A Polygon or MultiPolygon given as GeoJSON geometry text (the stored areas); other
-    /// types and malformed text give nothing.
+    /// A Point, Polygon or MultiPolygon given as GeoJSON geometry text (the stored areas,
+    /// the features of the published layers); other types and malformed text give nothing.
     pub fn from_geojson(text: &str) -> Option<Shape> {
         use geojson::GeometryValue;
         let geometry: geojson::Geometry = text.parse().ok()?;
@@ -78,6 +78,10 @@ impl Shape {
                 .collect()
         };
         match &geometry.value {
+            GeometryValue::Point { coordinates } => match coordinates.as_slice() {
+                [x, y, ..] => Shape::point(*y, *x),
+                _ => None,
+            },
             GeometryValue::Polygon { coordinates } => {
                 Some(Shape::MultiPolygon(vec![polygon(coordinates)]))
             }
@@ -244,6 +248,10 @@ mod tests {
         assert_eq!(p.bbox(), [0.0, 0.0, 1.0, 1.0]);
         assert_eq!(
             Shape::from_geojson("{\"type\":\"Point\",\"coordinates\":[1,2]}"),
+            Shape::point(2.0, 1.0)
+        );
+        assert_eq!(
+            Shape::from_geojson("{\"type\":\"LineString\",\"coordinates\":[[1,2],[3,4]]}"),
             None
         );
         assert_eq!(Shape::from_geojson("not json"), None);

@@ -5,18 +5,17 @@
 use super::auth::Access;
 use super::problem::ApiError;
 use super::{AppState, Loaded};
-use crate::analysis::rollup::Totals;
 use crate::grid::{cell_bbox, cell_from_u64, parse_cell};
 use crate::model::cell::{CellRecord, Tier};
 use crate::model::day::{format_date, rfc3339_now};
 use crate::model::layer::Layer;
 use crate::model::rows::{Event, IdpSite};
-use crate::output::render::{cell_geometry, cell_properties, num, point_geometry, push_feature};
+use crate::output::features::{self, Feature};
+use crate::output::render::push_feature;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Map, Value};
-use std::collections::HashMap;
+use serde_json::{json, Value};
 use std::sync::Arc;
 
 use super::collections::*;
@@ -52,85 +51,6 @@ async fn snapshot_for(
     .await?
 }
 
-/// An IDP site as a feature: id `site@h3`.
-fn idp_feature(s: &IdpSite, date: &str) -> Feature {
-    let h3 = cell_from_u64(s.cell)
-        .map(|c| c.to_string())
-        .unwrap_or_default();
-    let mut m = Map::new();
-    m.insert("site".into(), json!(s.site));
-    m.insert("population".into(), num(s.population));
-    m.insert("assessed".into(), json!(s.date.map(format_date)));
-    m.insert("h3".into(), json!(h3));
-    m.insert("date".into(), json!(date));
-    (format!("{}@{h3}", s.site), point_geometry(s.lat, s.lon), m)
-}
-
-/// One feature ready to be written: id, geometry (GeoJSON text) and properties.
-type Feature = (String, String, Map<String, Value>);
-
-fn cell_feature(r: &CellRecord, date: &str, access: &Access) -> Feature {
-    let mut props = cell_properties(r, date);
-    access.audience().redact(&mut props);
-    let id = props
-        .get("h3")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
-    let geometry = cell_from_u64(r.cell)
-        .map(cell_geometry)
-        .unwrap_or_else(|_| "null".into());
-    (id, geometry, props)
-}
-
-fn base_feature(a: &crate::coverage::ActiveBase<'_>, loaded: &Loaded) -> Feature {
-    let b = a.base;
-    let mut m = Map::new();
-    m.insert("mission".into(), json!(b.mission));
-    m.insert("location".into(), json!(b.location));
-    m.insert("troops".into(), json!(b.troops));
-    m.insert("reach_km".into(), num(a.radius_km));
-    m.insert("protects".into(), json!(a.protects));
-    m.insert("rainy_season_reduced".into(), json!(a.reduced));
-    m.insert("infantry".into(), json!(b.infantry));
-    m.insert("fpu".into(), json!(b.fpu));
-    m.insert("unpol".into(), json!(b.unpol));
-    m.insert("observers".into(), json!(b.observers));
-    m.insert("valid_from".into(), json!(format_date(b.valid_from)));
-    m.insert("valid_to".into(), json!(format_date(b.valid_to)));
-    m.insert("date".into(), json!(loaded.snapshot.date));
-    (b.id(), point_geometry(b.lat, b.lon), m)
-}
-
-fn event_feature(e: &Event) -> Feature {
-    let mut m = Map::new();
-    m.insert("source".into(), json!(e.source));
-    m.insert("source_id".into(), json!(e.source_id));
-    m.insert("date_start".into(), json!(format_date(e.date_start)));
-    m.insert("date_end".into(), json!(format_date(e.date_end)));
-    m.insert("category".into(), json!(e.category.as_str()));
-    m.insert("precision".into(), json!(e.precision.as_str()));
-    m.insert("fatalities".into(), json!(e.fatalities));
-    m.insert("civilian_fatalities".into(), json!(e.civilian_fatalities));
-    m.insert("actor1".into(), json!(e.actor1));
-    m.insert("actor2".into(), json!(e.actor2));
-    m.insert("admin1".into(), json!(e.admin1));
-    m.insert("admin2".into(), json!(e.admin2));
-    m.insert("duplicate_of".into(), json!(e.duplicate_of));
-    m.insert(
-        "h3".into(),
-        json!(e
-            .cell
-            .and_then(|c| cell_from_u64(c).ok())
-            .map(|c| c.to_string())),
-    );
-    (
-        format!("{}:{}", e.source, e.source_id),
-        point_geometry(e.lat, e.lon),
-        m,
-    )
-}
-
 /// The snapshot's events: last day within the scoring window, known by the date.
 async fn window_events(state: &Arc<AppState>, loaded: &Loaded) -> Result<Vec<Event>, ApiError> {
     let d = loaded.snapshot.day();
@@ -140,51 +60,6 @@ async fn window_events(state: &Arc<AppState>, loaded: &Loaded) -> Result<Vec<Eve
         tokio::task::spawn_blocking(move || st.read_store(|s| Ok(s.events_between(from, d)?)))
             .await??;
     Ok(crate::risk::events::rows_counting_on(events, d))
-}
-
-fn area_features(loaded: &Loaded, access: &Access, level: Option<&str>) -> Vec<Feature> {
-    let mut levels: Vec<&str> = loaded.areas.iter().map(|a| a.level.as_str()).collect();
-    levels.sort_unstable();
-    levels.dedup();
-    let cells = &loaded.snapshot.cells;
-    let mut out = Vec::new();
-    for l in levels.into_iter().filter(|l| level.is_none_or(|x| x == *l)) {
-        // By area id: names repeat (ADM3 units, an area called `all`), ids do not.
-        let units: HashMap<String, Totals> =
-            crate::analysis::rollup::by_area(cells, l, &loaded.areas, &loaded.area_cells)
-                .into_iter()
-                .filter_map(|u| Some((u.area_id?, u.totals)))
-                .collect();
-        for a in loaded.areas.iter().filter(|a| a.level == l) {
-            let t = units.get(&a.area_id).copied().unwrap_or_default();
-            let mut m = Map::new();
-            m.insert("area_id".into(), json!(a.area_id));
-            m.insert("name".into(), json!(a.name));
-            m.insert("level".into(), json!(a.level));
-            m.insert("date".into(), json!(loaded.snapshot.date));
-            m.insert("cells".into(), json!(t.cells));
-            m.insert("population".into(), num(t.population));
-            m.insert("high_cells".into(), json!(t.high_cells()));
-            m.insert("risk_mean".into(), num(t.risk_mean()));
-            m.insert("risk_max".into(), num(t.risk_max));
-            m.insert(
-                "civilian_fatalities_30d".into(),
-                json!(t.civilian_fatalities_30d),
-            );
-            m.insert(
-                "civilian_fatalities_90d".into(),
-                json!(t.civilian_fatalities_90d),
-            );
-            m.insert("covered_cells".into(), json!(t.covered_cells));
-            m.insert("gap_cells".into(), json!(t.gap_cells));
-            m.insert("population_in_gaps".into(), num(t.population_in_gaps));
-            m.insert("gap_hit_rate_30d".into(), json!(t.gap_hit_rate(30)));
-            m.insert("gap_hit_rate_90d".into(), json!(t.gap_hit_rate(90)));
-            access.audience().redact(&mut m);
-            out.push((a.area_id.clone(), a.geometry.clone(), m));
-        }
-    }
-    out
 }
 
 fn geometry_bbox(geometry: &str) -> Option<[f64; 4]> {
@@ -214,7 +89,7 @@ enum Matched<'a> {
 impl Matched<'_> {
     fn render(self, date: &str, access: &Access) -> Feature {
         match self {
-            Matched::Cell(r) => cell_feature(r, date, access),
+            Matched::Cell(r) => features::cell(r, date, access.audience()),
             Matched::Built(f) => f,
         }
     }
@@ -261,13 +136,13 @@ async fn features_of<'a>(
                 .iter()
                 .filter(|a| mission.is_none_or(|m| a.base.mission.eq_ignore_ascii_case(m)))
                 .filter(|a| point_in(a.base.lat, a.base.lon, q.bbox))
-                .map(|a| Matched::Built(base_feature(a, loaded)))
+                .map(|a| Matched::Built(features::base(a, &snap.date)))
                 .collect()
         }
         Layer::IdpSites => IdpSite::known_on(&loaded.idp, snap.day())
             .into_iter()
             .filter(|s| point_in(s.lat, s.lon, q.bbox))
-            .map(|s| Matched::Built(idp_feature(s, &snap.date)))
+            .map(|s| Matched::Built(features::idp_site(s, &snap.date)))
             .collect(),
         Layer::Events => {
             let category = filter("category");
@@ -285,17 +160,23 @@ async fn features_of<'a>(
                 .filter(|e| category.is_none_or(|k| e.category.as_str() == k))
                 .filter(|e| first.is_none_or(|f| e.date_end >= f))
                 .filter(|e| point_in(e.lat, e.lon, q.bbox))
-                .map(|e| Matched::Built(event_feature(e)))
+                .map(|e| Matched::Built(features::event(e)))
                 .collect()
         }
-        Layer::Areas => area_features(loaded, access, filter("level"))
-            .into_iter()
-            .filter(|(_, g, _)| {
-                q.bbox
-                    .is_none_or(|b| geometry_bbox(g).is_some_and(|gb| intersects(gb, b)))
-            })
-            .map(Matched::Built)
-            .collect(),
+        Layer::Areas => features::areas(
+            snap,
+            &loaded.areas,
+            &loaded.area_cells,
+            access.audience(),
+            filter("level"),
+        )
+        .into_iter()
+        .filter(|(_, g, _)| {
+            q.bbox
+                .is_none_or(|b| geometry_bbox(g).is_some_and(|gb| intersects(gb, b)))
+        })
+        .map(Matched::Built)
+        .collect(),
     })
 }
 
@@ -486,7 +367,7 @@ async fn find_feature(
                 .get(&u64::from(cell))
                 .map(|i| &snap.cells[*i])
                 .filter(|r| c.layer == Layer::Risk || r.flags.gap)
-                .map(|r| cell_feature(r, &snap.date, access))
+                .map(|r| features::cell(r, &snap.date, access.audience()))
         }
         _ => {
             let q = ItemsQuery {
@@ -647,10 +528,16 @@ mod tests {
             vec![area("A1"), area("A2")],
             vec![member("A1", 1), member("A2", 2), member("A2", 3)],
         );
-        let got: Vec<(String, Value)> = area_features(&loaded, &Access::OPEN, None)
-            .into_iter()
-            .map(|(id, _, p)| (id, p["cells"].clone()))
-            .collect();
+        let got: Vec<(String, Value)> = features::areas(
+            &loaded.snapshot,
+            &loaded.areas,
+            &loaded.area_cells,
+            crate::model::visibility::Audience::WithDeployments,
+            None,
+        )
+        .into_iter()
+        .map(|(id, _, p)| (id, p["cells"].clone()))
+        .collect();
         assert_eq!(got, vec![("A1".into(), json!(1)), ("A2".into(), json!(2))]);
     }
 

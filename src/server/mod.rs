@@ -71,7 +71,7 @@ pub struct Loaded {
     pub idp: Vec<IdpSite>,
     csv: [OnceLock<Result<Vec<u8>, String>>; 2],
     /// Tile units per H3 resolution, built on first use.
-    pub tile_units: [OnceLock<Vec<tiles::TileUnit>>; 16],
+    pub tile_units: [OnceLock<Vec<crate::output::tiles::TileUnit>>; 16],
 }
 
 impl Loaded {

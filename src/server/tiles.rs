@@ -6,11 +6,12 @@
 use super::auth::Access;
 use super::problem::ApiError;
 use super::{AppState, Loaded};
-use crate::analysis::rollup::by_resolution;
-use crate::grid::{cell_bbox, cell_from_u64};
-use crate::model::cell::Tier;
 use crate::model::layer::Layer;
-use crate::output::mvt::{encode_tile, Feature, Geometry, TileId, Value, BUFFER};
+use crate::output::mvt::{encode_tile, Feature, TileId};
+use crate::output::tiles::{
+    base_features, build_units, cell_features, data_max_zoom, resolution_for_zoom, TileUnit,
+    MAX_ZOOM,
+};
 use axum::body::Body;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -19,68 +20,6 @@ use axum::Json;
 use serde_json::json;
 use std::io::Write;
 use std::sync::Arc;
-
-/// Highest zoom served.
-pub const MAX_ZOOM: u8 = 16;
-
-/// The H3 resolution drawn at zoom `z` (a cell a few pixels wide or more), at most `base`.
-pub fn resolution_for_zoom(z: u8, base: u8) -> u8 {
-    let r = match z {
-        0..=1 => 1,
-        2 => 2,
-        3..=4 => 3,
-        5 => 4,
-        6..=7 => 5,
-        8 => 6,
-        9..=10 => 7,
-        11 => 8,
-        _ => 9,
-    };
-    r.min(base)
-}
-
-/// One drawable unit of a resolution: a cell of the snapshot or a parent cell with the
-/// roll-up of its children.
-#[derive(Debug, Clone)]
-pub struct TileUnit {
-    /// H3 cell.
-    pub cell: u64,
-    /// `[west, south, east, north]`.
-    pub bbox: [f64; 4],
-    /// Boundary, (lon, lat), longitudes unwrapped around the first vertex.
-    pub boundary: Vec<(f64, f64)>,
-    /// Worst cell risk.
-    pub risk: f64,
-    /// Population-weighted mean risk.
-    pub risk_mean: f64,
-    /// Worst tier.
-    pub tier: Tier,
-    /// Base cells.
-    pub cells: i64,
-    /// High or critical base cells.
-    pub high_cells: i64,
-    /// Gap base cells.
-    pub gap_cells: i64,
-    /// Residents and displaced.
-    pub population: f64,
-}
-
-/// A cell's boundary as (lon, lat) and its bounding box.
-type Outline = (Vec<(f64, f64)>, [f64; 4]);
-
-fn boundary(cell: u64) -> Option<Outline> {
-    let c = cell_from_u64(cell).ok()?;
-    let mut pts: Vec<(f64, f64)> = c.boundary().iter().map(|ll| (ll.lng(), ll.lat())).collect();
-    let first = pts.first()?.0;
-    for p in &mut pts {
-        if p.0 - first > 180.0 {
-            p.0 -= 360.0;
-        } else if first - p.0 > 180.0 {
-            p.0 += 360.0;
-        }
-    }
-    Some((pts, cell_bbox(c)))
-}
 
 /// The units of `loaded` at resolution `res` (computed once per snapshot).
 pub fn units(loaded: &Loaded, res: u8, base: u8) -> Result<&[TileUnit], ApiError> {
@@ -91,142 +30,36 @@ pub fn units(loaded: &Loaded, res: u8, base: u8) -> Result<&[TileUnit], ApiError
     if let Some(u) = slot.get() {
         return Ok(u);
     }
-    let cells = &loaded.snapshot.cells;
-    let built: Vec<TileUnit> = if res >= base {
-        cells
-            .iter()
-            .filter_map(|r| {
-                let (boundary, bbox) = boundary(r.cell)?;
-                Some(TileUnit {
-                    cell: r.cell,
-                    bbox,
-                    boundary,
-                    risk: r.risk,
-                    risk_mean: r.risk,
-                    tier: r.tier,
-                    cells: 1,
-                    high_cells: i64::from(r.tier.is_high()),
-                    gap_cells: i64::from(r.flags.gap),
-                    population: r.population.unwrap_or(0.0) + r.displaced,
-                })
-            })
-            .collect()
-    } else {
-        let h3res = crate::grid::resolution(res)?;
-        by_resolution(cells, h3res)?
-            .into_iter()
-            .filter_map(|u| {
-                let cell = u.cell?;
-                let (boundary, bbox) = boundary(cell)?;
-                let t = u.totals;
-                Some(TileUnit {
-                    cell,
-                    bbox,
-                    boundary,
-                    risk: t.risk_max,
-                    risk_mean: t.risk_mean(),
-                    tier: Tier::ALL
-                        .iter()
-                        .rev()
-                        .find(|x| t.tiers[**x as usize] > 0)
-                        .copied()
-                        .unwrap_or(Tier::Low),
-                    cells: t.cells,
-                    high_cells: t.high_cells(),
-                    gap_cells: t.gap_cells,
-                    population: t.population + t.displaced,
-                })
-            })
-            .collect()
-    };
+    let built = build_units(&loaded.snapshot.cells, res, base)?;
     Ok(slot.get_or_init(|| built))
 }
 
-fn h3(cell: u64) -> String {
-    cell_from_u64(cell)
-        .map(|c| c.to_string())
-        .unwrap_or_default()
-}
-
-fn round(x: f64) -> f64 {
-    (x * 1e4).round() / 1e4
-}
-
-/// The features of `layer` in `tile`.
-pub fn tile_features(
+/// The features of `layer` in `tile`, as `access` may see them.
+fn features_in(
     state: &AppState,
     loaded: &Loaded,
     layer: Layer,
     tile: TileId,
     access: &Access,
 ) -> Result<Vec<Feature>, ApiError> {
-    let env = tile.bounds(BUFFER);
-    let inside =
-        |b: &[f64; 4]| b[0] <= env[2] && b[2] >= env[0] && b[1] <= env[3] && b[3] >= env[1];
-    let audience = access.audience();
     let base = state.config.grid.resolution;
+    let audience = access.audience();
     if layer == Layer::Bases {
         let active = crate::coverage::snapshot_bases(
             &loaded.bases,
             &loaded.snapshot,
             &state.config.coverage,
         );
-        return Ok(active
-            .iter()
-            .filter(|a| inside(&[a.base.lon, a.base.lat, a.base.lon, a.base.lat]))
-            .map(|a| {
-                let (b, reach_km, protects) = (a.base, a.radius_km, a.protects);
-                let (x, y) = tile.project(b.lon, b.lat);
-                Feature {
-                    id: None,
-                    geometry: Geometry::Point((x.round() as i32, y.round() as i32)),
-                    properties: vec![
-                        ("id".into(), Value::String(b.id())),
-                        ("mission".into(), Value::String(b.mission.clone())),
-                        ("location".into(), Value::String(b.location.clone())),
-                        ("troops".into(), Value::Int(b.troops.unwrap_or(0))),
-                        ("reach_km".into(), Value::Double(reach_km)),
-                        ("protects".into(), Value::Bool(protects)),
-                    ],
-                }
-            })
-            .collect());
+        return Ok(base_features(&active, tile));
     }
     let res = resolution_for_zoom(tile.z, base);
-    let gaps_only = layer == Layer::CoverageGaps;
-    Ok(units(loaded, res, base)?
-        .iter()
-        .filter(|u| !gaps_only || u.gap_cells > 0)
-        .filter(|u| inside(&u.bbox))
-        .map(|u| {
-            let ring: Vec<(i32, i32)> = u
-                .boundary
-                .iter()
-                .map(|(lon, lat)| {
-                    let (x, y) = tile.project(*lon, *lat);
-                    (x.round() as i32, y.round() as i32)
-                })
-                .collect();
-            let mut properties = vec![
-                ("h3".into(), Value::String(h3(u.cell))),
-                ("resolution".into(), Value::Int(i64::from(res))),
-                ("risk".into(), Value::Double(round(u.risk))),
-                ("risk_mean".into(), Value::Double(round(u.risk_mean))),
-                ("tier".into(), Value::String(u.tier.as_str().into())),
-                ("cells".into(), Value::Int(u.cells)),
-                ("high_cells".into(), Value::Int(u.high_cells)),
-                ("population".into(), Value::Double(u.population.round())),
-            ];
-            if audience.may_see("gap_cells") {
-                properties.push(("gap_cells".into(), Value::Int(u.gap_cells)));
-            }
-            Feature {
-                id: Some(u.cell),
-                geometry: Geometry::Polygons(vec![vec![ring]]),
-                properties,
-            }
-        })
-        .collect())
+    Ok(cell_features(
+        units(loaded, res, base)?,
+        res,
+        layer,
+        tile,
+        audience,
+    ))
 }
 
 /// The tiled layer, if it exists and the caller may read it.
@@ -284,7 +117,7 @@ pub async fn tile(
     let id = tile_id(&z, &x, &file)?;
     let q = tile_query(params)?;
     let loaded = state.snapshot_on(q.date.as_deref()).await?;
-    let features = tile_features(&state, &loaded, layer, id, &access)?;
+    let features = features_in(&state, &loaded, layer, id, &access)?;
     let mut res = match encode_tile(layer.id(), &features) {
         None => StatusCode::NO_CONTENT.into_response(),
         Some(bytes) => {
@@ -357,9 +190,10 @@ pub async fn tilejson(
     let q = tile_query(params)?;
     let loaded = state.snapshot_on(q.date.as_deref()).await?;
     let base = super::collections::base_url(&headers);
+    let res = state.config.grid.resolution;
     Ok(Json(tilejson_body(
         &loaded,
-        layer,
+        (layer, res),
         q.date.as_deref(),
         &base,
         &access,
@@ -367,10 +201,12 @@ pub async fn tilejson(
     .into_response())
 }
 
-/// TileJSON 3.0.0 of `layer` over `loaded`, its tile URLs on `base` (dated when `date`).
+/// TileJSON 3.0.0 of `layer` over `loaded` (a grid of resolution `res`), its tile URLs on
+/// `base` (dated when `date`). `maxzoom` is the zoom of the grid's own cells: clients
+/// overzoom beyond it instead of asking for tiles with no more detail.
 fn tilejson_body(
     loaded: &Loaded,
-    layer: Layer,
+    (layer, res): (Layer, u8),
     date: Option<&str>,
     base: &str,
     access: &Access,
@@ -398,28 +234,9 @@ fn tilejson_body(
         "scheme": "xyz",
         "tiles": [format!("{base}/tiles/{layer}/{{z}}/{{x}}/{{y}}.mvt?{dated}v={}", snap.info.sha256)],
         "minzoom": 0,
-        "maxzoom": MAX_ZOOM,
+        "maxzoom": data_max_zoom(res),
         "bounds": [b[0], b[1], b[2], b[3]],
         "center": [(b[0] + b[2]) / 2.0, (b[1] + b[3]) / 2.0, 7],
-        "vector_layers": [{"id": layer.id(), "fields": fields, "minzoom": 0, "maxzoom": MAX_ZOOM}],
+        "vector_layers": [{"id": layer.id(), "fields": fields, "minzoom": 0, "maxzoom": data_max_zoom(res)}],
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn zoom_to_resolution() {
-        assert_eq!(resolution_for_zoom(0, 7), 1);
-        assert_eq!(resolution_for_zoom(6, 7), 5);
-        assert_eq!(resolution_for_zoom(9, 7), 7);
-        assert_eq!(resolution_for_zoom(14, 7), 7, "never finer than the grid");
-        let mut last = 0;
-        for z in 0..=MAX_ZOOM {
-            let r = resolution_for_zoom(z, 9);
-            assert!(r >= last);
-            last = r;
-        }
-    }
 }

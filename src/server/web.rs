@@ -49,8 +49,20 @@ macro_rules! vendor {
     };
 }
 
-/// The page's files and the vendored MapLibre (its licence beside it).
-static ASSETS: [Asset; 16] = [
+macro_rules! pmtiles {
+    ($path:literal, $file:literal, $mime:expr) => {
+        Asset {
+            path: $path,
+            mime: $mime,
+            bytes: include_bytes!(concat!("../../web/vendor/pmtiles/", $file)),
+            vendor: true,
+        }
+    };
+}
+
+/// The page's files, the tile archive viewer, the vendored MapLibre and PMTiles reader
+/// (their licences beside them).
+static ASSETS: [Asset; 21] = [
     page!("index.html", "text/html; charset=utf-8"),
     page!("map.css", "text/css; charset=utf-8"),
     page!("js/main.js", JS),
@@ -62,11 +74,24 @@ static ASSETS: [Asset; 16] = [
     page!("js/scenario.js", JS),
     page!("js/alerts.js", JS),
     page!("js/export.js", JS),
+    page!("archive.html", "text/html; charset=utf-8"),
+    page!("js/archive.js", JS),
     vendor!("maplibre-gl.mjs", JS),
     vendor!("maplibre-gl-worker.mjs", JS),
     vendor!("maplibre-gl.css", "text/css; charset=utf-8"),
     vendor!("LICENSE.txt", "text/plain; charset=utf-8"),
     vendor!("VERSION", "text/plain; charset=utf-8"),
+    pmtiles!("vendor/pmtiles.js", "pmtiles.js", JS),
+    pmtiles!(
+        "vendor/pmtiles/LICENSE.txt",
+        "LICENSE.txt",
+        "text/plain; charset=utf-8"
+    ),
+    pmtiles!(
+        "vendor/pmtiles/VERSION",
+        "VERSION",
+        "text/plain; charset=utf-8"
+    ),
 ];
 
 /// The embedded file at `path` (under `/map/`), if any.
@@ -191,6 +216,7 @@ pub async fn settings(
         "sees_deployments": access.audience().sees_deployments(),
         "basemap": if basemap.is_empty() { Value::Null } else { json!(basemap) },
         "maplibre": maplibre_version(),
+        "tiles_maxzoom": crate::output::tiles::data_max_zoom(state.config.grid.resolution),
         "vigil": env!("CARGO_PKG_VERSION"),
     }))
     .into_response();

@@ -151,6 +151,18 @@ fn the_web_map_in_chromium() {
     let (_open, open_url) = serve(&ctx.store, None);
     let (_tokens, tokens_url) = serve(&ctx.store, Some(&config));
     let artifacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&artifacts).unwrap_or_else(|e| panic!("{e}"));
+    // The latest day's tile archive, as `vigil export tiles` writes it, for the archive page.
+    let pmtiles = artifacts.join("day.pmtiles");
+    common::export(
+        &ctx,
+        vigil::output::export::What::Tiles,
+        None,
+        None,
+        vigil::output::export::Format::Pmtiles,
+        Some(&pmtiles),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
 
     let mut suite = Command::new("node")
         .arg("tests/map.test.mjs")
@@ -160,6 +172,7 @@ fn the_web_map_in_chromium() {
         .env("VIGIL_RISK_TOKEN", risk_token)
         .env("VIGIL_FULL_TOKEN", full_token)
         .env("VIGIL_ARTIFACTS", &artifacts)
+        .env("VIGIL_PMTILES", &pmtiles)
         .env("VIGIL_BASEMAP_PORT", basemap_port.to_string())
         .env("CHROMIUM", chromium())
         .stdout(Stdio::piped())

@@ -2,7 +2,6 @@
 
 use crate::common;
 
-use vigil::app;
 use vigil::output::export::{Format, What};
 
 #[test]
@@ -17,7 +16,7 @@ fn every_table_exports_in_every_format() {
     ] {
         // CSV: a header with `h3` where the table has cells, and one row per stored row.
         let csv_path = dir.path().join(format!("{what:?}.csv"));
-        app::export(&ctx, what, None, None, Format::Csv, Some(&csv_path))
+        common::export(&ctx, what, None, None, Format::Csv, Some(&csv_path))
             .unwrap_or_else(|e| panic!("{what:?}: {e}"));
         let mut reader = csv::Reader::from_path(&csv_path).unwrap_or_else(|e| panic!("{e}"));
         let headers = reader.headers().cloned().unwrap_or_default();
@@ -36,7 +35,7 @@ fn every_table_exports_in_every_format() {
 
         // GeoJSON: a FeatureCollection with one feature per row and a geometry each.
         let gj_path = dir.path().join(format!("{what:?}.geojson"));
-        app::export(&ctx, what, None, None, Format::Geojson, Some(&gj_path))
+        common::export(&ctx, what, None, None, Format::Geojson, Some(&gj_path))
             .unwrap_or_else(|e| panic!("{what:?}: {e}"));
         let text = std::fs::read_to_string(&gj_path).unwrap_or_else(|e| panic!("{e}"));
         let fc: geojson::FeatureCollection =
@@ -52,13 +51,13 @@ fn every_table_exports_in_every_format() {
 
         // Parquet: readable, same row count, `h3` column.
         let pq_path = dir.path().join(format!("{what:?}.parquet"));
-        app::export(&ctx, what, None, None, Format::Parquet, Some(&pq_path))
+        common::export(&ctx, what, None, None, Format::Parquet, Some(&pq_path))
             .unwrap_or_else(|e| panic!("{what:?}: {e}"));
         let df = vigil::store::read_parquet(&pq_path).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(df.height(), rows, "{what:?}");
         assert_eq!(df.column("h3").is_ok(), has_cells, "{what:?}");
     }
-    let err = app::export(
+    let err = common::export(
         &ctx,
         What::Grid,
         Some("2001-01-01"),
@@ -70,7 +69,7 @@ fn every_table_exports_in_every_format() {
     .map(|e| e.to_string())
     .unwrap_or_default();
     assert!(err.contains("no snapshot for 2001-01-01"), "{err}");
-    let err = app::export(&ctx, What::Grid, Some("yesterday"), None, Format::Csv, None)
+    let err = common::export(&ctx, What::Grid, Some("yesterday"), None, Format::Csv, None)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
@@ -97,13 +96,13 @@ fn rollups_sum_to_the_grid_at_every_level() {
         (rows, sum)
     };
     let grid = dir.path().join("grid.csv");
-    app::export(&ctx, What::Grid, None, None, Format::Csv, Some(&grid))
+    common::export(&ctx, What::Grid, None, None, Format::Csv, Some(&grid))
         .unwrap_or_else(|e| panic!("{e}"));
     let (cells, events) = total(&grid, "events");
     let (_, population) = total(&grid, "population");
     for level in ["res6", "res5", "ADM1"] {
         let out = dir.path().join(format!("{level}.csv"));
-        app::export(
+        common::export(
             &ctx,
             What::Rollup,
             None,
@@ -123,7 +122,7 @@ fn rollups_sum_to_the_grid_at_every_level() {
         );
     }
     let gj = dir.path().join("adm1.geojson");
-    app::export(
+    common::export(
         &ctx,
         What::Rollup,
         None,
@@ -137,17 +136,17 @@ fn rollups_sum_to_the_grid_at_every_level() {
     let features = v["features"].as_array().cloned().unwrap_or_default();
     assert!(!features.is_empty());
     assert!(features.iter().all(|f| f["geometry"]["type"].is_string()));
-    let err = app::export(&ctx, What::Rollup, None, Some("res9"), Format::Csv, None)
+    let err = common::export(&ctx, What::Rollup, None, Some("res9"), Format::Csv, None)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("res9") && err.contains("ADM1"), "{err}");
-    let err = app::export(&ctx, What::Grid, None, Some("res6"), Format::Csv, None)
+    let err = common::export(&ctx, What::Grid, None, Some("res6"), Format::Csv, None)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
     assert!(err.contains("rollup"), "{err}");
-    let err = app::export(&ctx, What::Rollup, None, None, Format::Csv, None)
+    let err = common::export(&ctx, What::Rollup, None, None, Format::Csv, None)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();

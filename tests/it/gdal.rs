@@ -136,3 +136,123 @@ fn gdal_sends_a_token_with_gdal_http_headers() {
         gaps
     );
 }
+
+/// `vigil export kit`: GDAL opens the GeoPackage with every layer, its count, geometry type
+/// and EPSG:4326, and QGIS's style table; a risk-only kit has no deployment layer.
+#[test]
+fn the_field_kit_opens_in_gdal() {
+    if !ogrinfo_available() {
+        return;
+    }
+    let (dir, ctx, date) = common::scored_store();
+    let out = dir.path().join("kit");
+    let run = |out: &std::path::Path, risk_only: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_vigil"));
+        cmd.arg("--store")
+            .arg(&ctx.store)
+            .args(["export", "kit", "--out"])
+            .arg(out);
+        if risk_only {
+            cmd.arg("--risk-only");
+        }
+        let o = cmd.output().unwrap_or_else(|e| panic!("{e}"));
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    run(&out, false);
+    let gpkg = out.join(format!("vigil-{date}.gpkg"));
+    for f in ["README.md", "vigil-tiers.qml"] {
+        assert!(out.join(f).is_file(), "{f}");
+    }
+    assert!(out.join(format!("vigil-{date}-grid.csv")).is_file());
+    assert!(out.join(format!("vigil-{date}.pmtiles")).is_file());
+    let gpkg_s = gpkg.display().to_string();
+    let listing = ogrinfo(&["-ro", "-so", "-al", &gpkg_s]);
+    let layers: Vec<(String, String, usize)> = listing
+        .split("Layer name: ")
+        .skip(1)
+        .map(|block| {
+            let name = block.lines().next().unwrap_or_default().trim().to_owned();
+            let field = |key: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(key))
+                    .unwrap_or_default()
+                    .trim()
+                    .to_owned()
+            };
+            let count = field("Feature Count:").parse().unwrap_or(usize::MAX);
+            (name, field("Geometry:"), count)
+        })
+        .collect();
+    let names: Vec<&str> = layers.iter().map(|(n, _, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        ["risk", "gaps", "bases", "events", "areas", "layer_styles"],
+        "{listing}"
+    );
+    let state = vigil::server::load_state(&ctx.store, vigil::config::Config::default())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let snap = &state.current().snapshot;
+    let gaps = snap.cells.iter().filter(|r| r.flags.gap).count();
+    let expect = [
+        ("risk", "Multi Polygon", snap.cells.len()),
+        ("gaps", "Multi Polygon", gaps),
+    ];
+    for (name, geometry, count) in expect {
+        let got = layers.iter().find(|l| l.0 == name);
+        assert_eq!(got, Some(&(name.to_owned(), geometry.to_owned(), count)));
+    }
+    for (name, geometry) in [
+        ("bases", "Point"),
+        ("events", "Point"),
+        ("areas", "Multi Polygon"),
+    ] {
+        let got = layers
+            .iter()
+            .find(|l| l.0 == name)
+            .cloned()
+            .unwrap_or_default();
+        assert_eq!(got.1, geometry, "{name}");
+        assert!(got.2 > 0 && got.2 != usize::MAX, "{name}: {got:?}");
+    }
+    // Every feature layer is in EPSG:4326.
+    let srs = listing.matches("ID[\"EPSG\",4326]").count();
+    assert_eq!(srs, 5, "{listing}");
+    // The tier style is the default of the cell layers.
+    let styles = ogrinfo(&[
+        "-ro",
+        &gpkg_s,
+        "-sql",
+        "SELECT f_table_name, useAsDefault FROM layer_styles",
+    ]);
+    assert!(styles.contains("f_table_name (String) = risk"), "{styles}");
+    assert!(styles.contains("f_table_name (String) = gaps"), "{styles}");
+    // Every risk cell has a tier the style knows.
+    let tiers = ogrinfo(&["-ro", &gpkg_s, "-sql", "SELECT COUNT(*) AS n FROM risk WHERE tier NOT IN ('low','moderate','elevated','high','critical')"]);
+    assert!(tiers.contains("n (Integer) = 0"), "{tiers}");
+
+    // Risk only: no deployment layer, no deployment field.
+    let shared = dir.path().join("shared");
+    run(&shared, true);
+    let listing = ogrinfo(&[
+        "-ro",
+        "-so",
+        "-al",
+        &shared
+            .join(format!("vigil-{date}.gpkg"))
+            .display()
+            .to_string(),
+    ]);
+    assert!(!listing.contains("Layer name: bases") && !listing.contains("Layer name: gaps"));
+    for field in vigil::model::visibility::DEPLOYMENT_FIELDS {
+        assert!(
+            !listing.contains(&format!("\n{field}: ")),
+            "{field} in a risk-only kit"
+        );
+    }
+    let readme = std::fs::read_to_string(shared.join("README.md")).unwrap_or_default();
+    assert!(
+        readme.contains("--risk-only") && readme.contains(&date),
+        "{readme}"
+    );
+}

@@ -8,7 +8,6 @@ use crate::common;
 
 use std::path::Path;
 use std::process::Command;
-use vigil::app;
 use vigil::output::export::{Format, What};
 
 /// The script's report, or `None` (skip) when the Python packages are missing.
@@ -56,7 +55,7 @@ fn geopandas_and_duckdb_read_every_parquet_export_as_a_layer() {
         (What::Grid, "grid", "MultiPolygon"),
     ] {
         let path = dir.path().join(format!("{name}.parquet"));
-        app::export(&ctx, what, None, None, Format::Parquet, Some(&path))
+        common::export(&ctx, what, None, None, Format::Parquet, Some(&path))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let rows = vigil::store::read_parquet(&path)
             .unwrap_or_else(|e| panic!("{e}"))
@@ -65,7 +64,7 @@ fn geopandas_and_duckdb_read_every_parquet_export_as_a_layer() {
         expected.push((format!("{name}.parquet"), rows, kind));
     }
     let path = dir.path().join("rollup.parquet");
-    app::export(
+    common::export(
         &ctx,
         What::Rollup,
         None,
@@ -145,4 +144,71 @@ fn geopandas_and_duckdb_read_every_parquet_export_as_a_layer() {
     assert!(served
         .as_array()
         .is_some_and(|c| c.iter().any(|c| c == "h3")));
+}
+
+/// `vigil export tiles`: the `pmtiles` reader opens the archive, and each of its tiles is
+/// byte for byte what `/tiles/{layer}/{z}/{x}/{y}.mvt` serves for risk, coverage gaps and
+/// bases, one after the other; every zoom from 0 to the grid's own (9 for the sample).
+#[test]
+fn the_pmtiles_archive_holds_the_servers_tiles() {
+    let (dir, ctx, date) = common::scored_store();
+    let path = dir.path().join("day.pmtiles");
+    common::export(&ctx, What::Tiles, None, None, Format::Pmtiles, Some(&path))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let Some(report) = read_layers(&[path.as_path()], "pmtiles") else {
+        return;
+    };
+    let header = &report["header"];
+    assert_eq!(header["version"], 3);
+    assert_eq!(header["tile_type"], "MVT");
+    assert_eq!(
+        (header["min_zoom"].as_u64(), header["max_zoom"].as_u64()),
+        (Some(0), Some(9))
+    );
+    assert_eq!(report["metadata"]["date"], date);
+    let layers: Vec<&str> = report["metadata"]["vector_layers"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|l| l["id"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(layers, ["risk", "coverage-gaps", "bases"]);
+    let tiles = report["tiles"].as_object().cloned().unwrap_or_default();
+    let zooms: std::collections::BTreeSet<u64> = tiles
+        .keys()
+        .filter_map(|k| k.split('/').next()?.parse().ok())
+        .collect();
+    assert_eq!(
+        zooms.into_iter().collect::<Vec<_>>(),
+        (0..=9).collect::<Vec<_>>()
+    );
+
+    let state = std::sync::Arc::new(
+        vigil::server::load_state(&ctx.store, vigil::config::Config::default())
+            .unwrap_or_else(|e| panic!("{e}")),
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap_or_else(|e| panic!("{e}"));
+    for (zxy, hex) in &tiles {
+        let mut served = Vec::new();
+        for layer in ["risk", "coverage-gaps", "bases"] {
+            let a = rt.block_on(common::call(
+                &state,
+                axum::http::Method::GET,
+                &format!("/tiles/{layer}/{zxy}.mvt"),
+                &[],
+                None,
+            ));
+            assert!(
+                a.status == 200 || a.status == 204,
+                "{layer}/{zxy}: {}",
+                a.status
+            );
+            served.extend_from_slice(&a.body);
+        }
+        let hex_served: String = served.iter().map(|b| format!("{b:02x}")).collect();
+        assert!(
+            hex.as_str() == Some(hex_served.as_str()),
+            "tile {zxy} differs from the server's"
+        );
+    }
+    // Every zoom holds tiles over the extent (38 for the sample).
+    assert!(tiles.len() >= 10, "{} tiles", tiles.len());
 }

@@ -304,6 +304,9 @@ async fn tilejson_is_valid_tilejson_3() {
             tj["maxzoom"].as_u64().unwrap_or(0),
         );
         assert!(minz <= maxz && maxz <= 30);
+        // The sample's grid is H3 resolution 7, drawn cell for cell from zoom 9 on.
+        assert_eq!(maxz, 9, "TileJSON ends where the data do");
+        assert_eq!(vl[0]["maxzoom"], 9);
         let b: Vec<f64> = tj["bounds"]
             .as_array()
             .map(|a| a.iter().filter_map(Value::as_f64).collect())

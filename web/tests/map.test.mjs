@@ -25,6 +25,7 @@ const TOKENS = env('VIGIL_TOKENS_URL');
 const RISK_TOKEN = env('VIGIL_RISK_TOKEN');
 const FULL_TOKEN = env('VIGIL_FULL_TOKEN');
 const OUT = env('VIGIL_ARTIFACTS');
+const PMTILES = env('VIGIL_PMTILES');
 mkdirSync(OUT, { recursive: true });
 const BASEMAP_PORT = Number(env('VIGIL_BASEMAP_PORT'));
 const BASEMAP = `http://127.0.0.1:${BASEMAP_PORT}`;
@@ -171,6 +172,36 @@ await check('the map renders the risk layer, bases, events and areas, with the l
   await s.page.screenshot({ path: join(OUT, 'map.png') });
   const outside = onlyServer(s.requests, BASE);
   assert(outside.length === 0, `requests left the server: ${outside.join(', ')}`);
+  assert(s.errors.length === 0, `page errors: ${s.errors.join(' | ')}`);
+  await s.context.close();
+});
+
+await check('a tile archive opens from a file: the day\'s tiers, gaps and bases drawn, no tile asked of a server', async () => {
+  const s = await open(BASE);
+  await s.page.goto(`${BASE}/map/archive.html`);
+  await s.page.setInputFiles('#archive-file', PMTILES);
+  await s.page.waitForFunction(() => window.vigil && window.vigil.ready, null, { timeout: 30000 });
+  const got = await s.page.evaluate(() => {
+    const m = window.vigil.map;
+    const n = (id) => m.queryRenderedFeatures({ layers: [id] }).length;
+    const tiers = {};
+    for (const f of m.queryRenderedFeatures({ layers: ['risk-fill'] })) tiers[f.properties.h3] = f.properties.tier;
+    return { date: window.vigil.date, layers: window.vigil.layers, risk: n('risk-fill'), gaps: n('gaps-line'), bases: n('bases-circle'), tiers };
+  });
+  assert(got.date === latest.date, `archive of ${got.date}, expected ${latest.date}`);
+  assert(sameJson(got.layers, ['risk', 'coverage-gaps', 'bases']), JSON.stringify(got.layers));
+  for (const k of ['risk', 'gaps', 'bases']) assert(got[k] > 0, `no ${k} drawn from the archive: ${JSON.stringify(got)}`);
+  // Its tiles are the server's byte for byte (tests/it/gis_clients.rs); here: they draw as tiers.
+  const tiers = new Set(Object.values(got.tiers));
+  assert([...tiers].every((t) => ['low', 'moderate', 'elevated', 'high', 'critical'].includes(t)), [...tiers].join());
+  assert(tiers.size >= 3, `only the tiers ${[...tiers].join()} drawn`);
+  const cs = await colours(s.page);
+  assert(cs.length > 50, `only ${cs.length} colours on the archive map`);
+  await s.page.screenshot({ path: join(OUT, 'archive.png') });
+  const tiles = s.requests.filter((u) => u.includes('/tiles/') || u.includes('/collections/'));
+  assert(tiles.length === 0, `the archive page asked the server for data: ${tiles.join(', ')}`);
+  const outside = onlyServer(s.requests, BASE);
+  assert(outside.length === 0, `requests left the page's own files: ${outside.join(', ')}`);
   assert(s.errors.length === 0, `page errors: ${s.errors.join(' | ')}`);
   await s.context.close();
 });

@@ -206,3 +206,25 @@ pub async fn call(
         body,
     }
 }
+
+/// `vigil export` of `what` with everything (deployments included), as the CLI does it.
+pub fn export(
+    ctx: &Context,
+    what: vigil::output::export::What,
+    date: Option<&str>,
+    level: Option<&str>,
+    format: vigil::output::export::Format,
+    out: Option<&Path>,
+) -> Result<usize, vigil::app::Error> {
+    app::export(
+        ctx,
+        &vigil::output::export::Request {
+            what,
+            date,
+            level,
+            format: Some(format),
+            out,
+            audience: vigil::model::visibility::Audience::WithDeployments,
+        },
+    )
+}

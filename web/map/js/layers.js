@@ -52,7 +52,7 @@ export function tileUrl(layer, snapshot) {
 const empty = { type: 'FeatureCollection', features: [] };
 
 /** A diagonal hatch as an image (made here: the page loads no sprite). */
-function hatch() {
+export function hatch() {
   const n = 8;
   const data = new Uint8Array(n * n * 4);
   for (let y = 0; y < n; y++) {
@@ -74,12 +74,13 @@ export function style(basemap) {
 
 const tierColour = ['match', ['get', 'tier'], ...TIERS.flatMap(([t, c]) => [t, c]), '#cccccc'];
 
-/** Adds every source and layer; `sees` = the caller may see deployments. */
-export function add(map, snapshot, sees) {
+/** Adds every source and layer; `sees` = the caller may see deployments; tiles stop at
+ * `maxzoom` (the zoom of the grid's own cells) and are overzoomed beyond. */
+export function add(map, snapshot, sees, maxzoom = 16) {
   map.addImage('hatch', hatch(), { pixelRatio: 1 });
   map.addSource('areas', { type: 'geojson', data: empty });
   map.addLayer({ id: 'areas-fill', type: 'fill', source: 'areas', paint: { 'fill-color': '#ffffff', 'fill-opacity': 0.01 } });
-  map.addSource('risk', { type: 'vector', tiles: [tileUrl('risk', snapshot)], minzoom: 0, maxzoom: 16 });
+  map.addSource('risk', { type: 'vector', tiles: [tileUrl('risk', snapshot)], minzoom: 0, maxzoom });
   map.addLayer({
     id: 'risk-fill', type: 'fill', source: 'risk', 'source-layer': 'risk',
     paint: {
@@ -94,7 +95,7 @@ export function add(map, snapshot, sees) {
     paint: { 'line-color': '#3d3d3d', 'line-width': ['match', ['get', 'level'], 'ADM1', 2, 'ADM2', 1.3, 0.8], 'line-dasharray': [3, 1.5] },
   });
   if (sees) {
-    map.addSource('coverage-gaps', { type: 'vector', tiles: [tileUrl('coverage-gaps', snapshot)], minzoom: 0, maxzoom: 16 });
+    map.addSource('coverage-gaps', { type: 'vector', tiles: [tileUrl('coverage-gaps', snapshot)], minzoom: 0, maxzoom });
     map.addLayer({ id: 'gaps-hatch', type: 'fill', source: 'coverage-gaps', 'source-layer': 'coverage-gaps', paint: { 'fill-pattern': 'hatch' } });
     map.addLayer({ id: 'gaps-line', type: 'line', source: 'coverage-gaps', 'source-layer': 'coverage-gaps', paint: { 'line-color': '#000000', 'line-width': 2 } });
     map.addSource('reach', { type: 'geojson', data: empty });

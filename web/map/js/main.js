@@ -188,7 +188,7 @@ async function main() {
   });
   await new Promise((resolve) => map.on('load', resolve));
   mark('load');
-  layers.add(map, snap, sees);
+  layers.add(map, snap, sees, settings.tiles_maxzoom);
   layers.legend(document.getElementById('legend'), sees);
   if (innerWidth < 1000) document.querySelector('details.legend').open = false; // a tablet upright: the map first
   layerList(map, view, sees);
