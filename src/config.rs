@@ -361,6 +361,16 @@ pub struct ServerConfig {
     /// Heavy answers (item pages over 1,000 features, grids) rendered and sent at once;
     /// others wait their turn, so memory stays bounded under many clients. Default 4.
     pub max_heavy_requests: usize,
+    /// The URL clients reach the server at, when it differs from what they send in `Host`
+    /// (behind a TLS proxy, under a path prefix): e.g. `https://vigil.example.org/vigil`.
+    /// Every link, `next`/`prev` page and TileJSON `tiles` URL starts with it. Default
+    /// empty: built from the request (see `trust_proxy`).
+    pub public_url: String,
+    /// Believe a proxy's `Forwarded` (RFC 7239 `proto`, `host`) and `X-Forwarded-Proto`,
+    /// `X-Forwarded-Host`, `X-Forwarded-Prefix` headers when building links. Turn on only
+    /// when every request comes through a proxy that sets (or strips) them; ignored when
+    /// `public_url` is set. Default false.
+    pub trust_proxy: bool,
     /// Bearer tokens, stored as the SHA-256 of the token. Default none: the server then
     /// binds loopback only unless started with `--allow-anonymous`.
     pub tokens: Vec<TokenConfig>,
@@ -377,6 +387,8 @@ impl Default for ServerConfig {
             header_timeout_secs: 10,
             max_connections: 512,
             max_heavy_requests: 4,
+            public_url: String::new(),
+            trust_proxy: false,
             tokens: Vec::new(),
         }
     }
@@ -505,6 +517,13 @@ impl Config {
                 reason: format!(
                     "must be an http(s) URL of a MapLibre style, or empty; got `{basemap}`"
                 ),
+            });
+        }
+        let public = &self.server.public_url;
+        if let Some(problem) = public_url_problem(public).filter(|_| !public.is_empty()) {
+            return Err(ConfigError::Invalid {
+                key: "server.public_url",
+                reason: format!("{problem}; got `{public}`"),
             });
         }
         positive_int("ingest.max_raster_bytes", self.ingest.max_raster_bytes)?;
@@ -747,4 +766,30 @@ mod doc_tests {
         let parsed = Config::from_toml(block).map_err(|e| e.to_string());
         assert_eq!(parsed, Ok(Config::default()));
     }
+}
+
+/// Why `url` cannot be a public URL (scheme, host, optional path; no query, fragment,
+/// user or spaces), or `None` when it can.
+pub fn public_url_problem(url: &str) -> Option<&'static str> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    let Some(rest) = rest else {
+        return Some("must start with http:// or https://");
+    };
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+    if !host_ok {
+        return Some("needs a host name (letters, digits, `.-:[]`) after the scheme");
+    }
+    let path_ok = path
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/-._~%".contains(c));
+    if !path_ok {
+        return Some("may only add a path (no query, fragment or spaces)");
+    }
+    None
 }

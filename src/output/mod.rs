@@ -9,5 +9,6 @@ pub mod kit;
 pub mod mvt;
 pub mod pmtiles;
 pub mod render;
+pub mod schema;
 pub mod shape;
 pub mod tiles;

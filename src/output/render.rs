@@ -65,6 +65,22 @@ pub fn push_feature(
     out.push('}');
 }
 
+/// A GeoJSON feature served on its own, with its `links` (OGC API – Features `self`,
+/// `collection`).
+pub fn push_item(
+    out: &mut String,
+    id: &str,
+    geometry: &str,
+    properties: &Map<String, Value>,
+    links: &Value,
+) {
+    push_feature(out, Some(id), geometry, properties);
+    out.pop();
+    out.push_str(",\"links\":");
+    out.push_str(&links.to_string());
+    out.push('}');
+}
+
 /// A number rounded to 6 decimals as JSON (null when not finite).
 pub fn num(x: f64) -> Value {
     serde_json::Number::from_f64(round6(x)).map_or(Value::Null, Value::Number)

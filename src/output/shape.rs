@@ -156,6 +156,35 @@ impl Shape {
         out
     }
 
+    /// OGC Well-Known Text (coordinates to 6 decimals), the geometry column of CSV
+    /// outputs that GDAL and QGIS read as a geometry.
+    pub fn wkt(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        match self {
+            Shape::Point(p) => {
+                let _ = write!(out, "POINT ({} {})", round6(p[0]), round6(p[1]));
+            }
+            Shape::MultiPolygon(polys) => {
+                out.push_str("MULTIPOLYGON (");
+                for (i, rings) in polys.iter().enumerate() {
+                    out.push_str(if i > 0 { ", (" } else { "(" });
+                    for (j, ring) in rings.iter().enumerate() {
+                        out.push_str(if j > 0 { ", (" } else { "(" });
+                        for (k, p) in ring.iter().enumerate() {
+                            let sep = if k > 0 { ", " } else { "" };
+                            let _ = write!(out, "{sep}{} {}", round6(p[0]), round6(p[1]));
+                        }
+                        out.push(')');
+                    }
+                    out.push(')');
+                }
+                out.push(')');
+            }
+        }
+        out
+    }
+
     /// ISO/OGC Well-Known Binary, little-endian, two dimensions.
     pub fn wkb(&self) -> Vec<u8> {
         let mut out = Vec::new();
@@ -255,6 +284,11 @@ mod tests {
             None
         );
         assert_eq!(Shape::from_geojson("not json"), None);
+        assert_eq!(p.wkt(), "MULTIPOLYGON (((0 0, 1 0, 1 1, 0 0)))");
+        assert_eq!(
+            Shape::point(2.0, 1.5).map(|s| s.wkt()).as_deref(),
+            Some("POINT (1.5 2)")
+        );
         assert_eq!(Shape::point(f64::NAN, 1.0), None);
     }
 }

@@ -2,6 +2,7 @@
 //! `areas`), content negotiation, and the `/collections` and `/collections/{id}` handlers.
 
 use super::auth::Access;
+use super::origin::Origin;
 use super::problem::ApiError;
 use super::{AppState, Loaded};
 use crate::model::layer::Layer;
@@ -78,19 +79,6 @@ pub(crate) fn visible(c: &CollectionDef, access: &Access) -> bool {
     access.audience().may_read_layer(c.layer)
 }
 
-/// `http://host` of the request (empty when the Host header is absent or odd).
-pub fn base_url(headers: &HeaderMap) -> String {
-    headers
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .filter(|h| {
-            h.chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
-        })
-        .map(|h| format!("http://{h}"))
-        .unwrap_or_default()
-}
-
 /// Refuses requests that accept neither JSON nor GeoJSON (406).
 pub fn negotiate(headers: &HeaderMap) -> Result<(), ApiError> {
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
@@ -100,14 +88,21 @@ pub fn negotiate(headers: &HeaderMap) -> Result<(), ApiError> {
         let m = m.split(';').next().unwrap_or("").trim();
         matches!(
             m,
-            "*/*" | "application/*" | "application/json" | "application/geo+json" | ""
+            "*/*"
+                | "application/*"
+                | "application/json"
+                | "application/geo+json"
+                | "application/geo+json-seq"
+                | "text/csv"
+                | "text/*"
+                | ""
         )
     });
     if ok {
         Ok(())
     } else {
         Err(ApiError::NotAcceptable(format!(
-            "`{accept}`: this resource is application/geo+json or application/json"
+            "`{accept}`: this resource is application/geo+json or application/json (items also application/geo+json-seq and text/csv)"
         )))
     }
 }
@@ -153,7 +148,9 @@ pub(crate) fn describe(c: &CollectionDef, cur: &Loaded, base: &str) -> Value {
         "attribution": s.attribution,
         "links": [
             {"href": format!("{base}/collections/{}", c.layer.id()), "rel": "self", "type": "application/json"},
-            {"href": format!("{base}/collections/{}/items", c.layer.id()), "rel": "items", "type": "application/geo+json"}
+            {"href": format!("{base}/collections/{}/items", c.layer.id()), "rel": "items", "type": "application/geo+json"},
+            {"href": format!("{base}/collections/{}/items?f=csv", c.layer.id()), "rel": "items", "type": "text/csv"},
+            {"href": format!("{base}/collections/{}/queryables", c.layer.id()), "rel": "http://www.opengis.net/def/rel/ogc/1.0/queryables", "type": "application/schema+json", "title": "Queryables"}
         ]
     })
 }
@@ -163,10 +160,10 @@ pub async fn collections(
     State(state): State<Arc<AppState>>,
     Extension(access): Extension<Access>,
     headers: HeaderMap,
+    Origin(base): Origin,
 ) -> Result<Response, ApiError> {
     negotiate(&headers)?;
     let cur = state.current();
-    let base = base_url(&headers);
     let list: Vec<Value> = COLLECTIONS
         .iter()
         .filter(|c| visible(c, &access))
@@ -185,10 +182,29 @@ pub async fn collection(
     Extension(access): Extension<Access>,
     Path(id): Path<String>,
     headers: HeaderMap,
+    Origin(base): Origin,
 ) -> Result<Response, ApiError> {
     negotiate(&headers)?;
     let c = find(&id, &access)?;
-    Ok(Json(describe(c, &state.current(), &base_url(&headers))).into_response())
+    Ok(Json(describe(c, &state.current(), &base)).into_response())
+}
+
+/// `GET /collections/{id}/queryables` (OGC API – Features Part 3): the properties the
+/// collection's items can be selected by, as JSON Schema.
+pub async fn queryables(
+    Extension(access): Extension<Access>,
+    Path(id): Path<String>,
+    Origin(base): Origin,
+) -> Result<Response, ApiError> {
+    let c = find(&id, &access)?;
+    let url = format!("{base}/collections/{id}/queryables");
+    let body = crate::output::schema::queryables(c.layer, c.filters, &url, c.title);
+    let mut r = Json(body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/schema+json"),
+    );
+    Ok(r)
 }
 
 /// `GET /snapshots`: the stored snapshots, oldest first — date, version, cells per tier

@@ -3,6 +3,7 @@
 //! (with their coverage summaries). `datetime` selects the snapshot.
 
 use super::auth::Access;
+use super::origin::Origin;
 use super::problem::ApiError;
 use super::{AppState, Loaded};
 use crate::grid::{cell_bbox, cell_from_u64, parse_cell};
@@ -11,7 +12,7 @@ use crate::model::day::{format_date, rfc3339_now};
 use crate::model::layer::Layer;
 use crate::model::rows::{Event, IdpSite};
 use crate::output::features::{self, Feature};
-use crate::output::render::push_feature;
+use crate::output::render::{push_feature, push_item};
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
@@ -22,13 +23,15 @@ use super::collections::*;
 use super::query::*;
 
 /// The snapshot a `datetime` selects: the latest stored one within the range (`Ok(None)`
-/// when none is), the served one without `datetime`.
+/// when none is), the served one without `datetime` and for events.
 async fn snapshot_for(
     state: &Arc<AppState>,
+    layer: Layer,
     range: Option<DateRange>,
 ) -> Result<Option<Arc<Loaded>>, ApiError> {
     let cur = state.current();
-    let Some(r) = range else {
+    // Events are filtered by their own dates (`events_interval`), not by snapshot.
+    let Some(r) = range.filter(|_| layer != Layer::Events) else {
         return Ok(Some(cur));
     };
     let lo = r.from.map_or_else(|| "0000-00-00".to_owned(), format_date);
@@ -51,13 +54,27 @@ async fn snapshot_for(
     .await?
 }
 
-/// The snapshot's events: last day within the scoring window, known by the date.
-async fn window_events(state: &Arc<AppState>, loaded: &Loaded) -> Result<Vec<Event>, ApiError> {
+/// The days an events request covers: its `datetime`, else the served snapshot's scoring
+/// window (what the map draws).
+fn events_interval(state: &AppState, loaded: &Loaded, range: Option<DateRange>) -> (i32, i32) {
     let d = loaded.snapshot.day();
-    let from = d - state.config.score.window_days as i32 + 1;
+    match range {
+        Some(r) => (r.from.unwrap_or(i32::MIN), r.to.unwrap_or(i32::MAX)),
+        None => (d - state.config.score.window_days as i32 + 1, d),
+    }
+}
+
+/// The stored events whose own dates intersect `from..=to`, as they count on the served
+/// snapshot's day (known by then, duplicates superseded).
+async fn events_in(
+    state: &Arc<AppState>,
+    loaded: &Loaded,
+    (from, to): (i32, i32),
+) -> Result<Vec<Event>, ApiError> {
+    let d = loaded.snapshot.day();
     let st = state.clone();
     let events =
-        tokio::task::spawn_blocking(move || st.read_store(|s| Ok(s.events_between(from, d)?)))
+        tokio::task::spawn_blocking(move || st.read_store(|s| Ok(s.events_overlapping(from, to)?)))
             .await??;
     Ok(crate::risk::events::rows_counting_on(events, d))
 }
@@ -154,7 +171,7 @@ async fn features_of<'a>(
                 })
                 .transpose()?;
             let first = days.map(|n| snap.day() - n + 1);
-            window_events(state, loaded)
+            events_in(state, loaded, events_interval(state, loaded, q.datetime))
                 .await?
                 .iter()
                 .filter(|e| category.is_none_or(|k| e.category.as_str() == k))
@@ -187,12 +204,12 @@ pub async fn items(
     Path(id): Path<String>,
     params: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
+    Origin(base): Origin,
 ) -> Result<Response, ApiError> {
     let c = find(&id, &access)?;
     let Query(params) = params.map_err(|e| ApiError::bad("query", e.body_text()))?;
     negotiate(&headers)?;
-    let cfg = &state.config.server;
-    let q = parse_items_query(&params, cfg.default_limit, cfg.max_limit, c.filters)?;
+    let q = items_query(&state, c, &params, &headers)?;
     filters_allowed(&q, &access)?;
     let raw_datetime = raw_param(&params, "datetime");
     // A large page is rendered and sent a few at a time (server.max_heavy_requests).
@@ -200,41 +217,113 @@ pub async fn items(
         true => Some(state.heavy_permit().await?),
         false => None,
     };
-    let loaded = snapshot_for(&state, q.datetime).await?;
+    let loaded = snapshot_for(&state, c.layer, q.datetime).await?;
     let matched = match &loaded {
         Some(l) => features_of(&state, c, l, &q, &access).await?,
         None => Vec::new(),
     };
-    let base = base_url(&headers);
-    // The next and previous pages are pinned to the snapshot this one was drawn from: a
-    // snapshot published while a client pages must not change the pages under it.
-    let pinned = raw_datetime
-        .map(str::to_owned)
-        .or_else(|| loaded.as_ref().map(|l| l.snapshot.date.clone()));
     let page = Page {
         id: &id,
+        layer: c.layer,
         base: &base,
         q: &q,
         raw_datetime,
-        pinned: pinned.as_deref(),
+        pinned: pinned_datetime(&state, c.layer, loaded.as_deref(), &q, raw_datetime),
     };
-    let out = page.render(matched, loaded.as_deref(), &access);
-    Ok(super::hold(geojson_response(out), permit))
+    let (number_matched, returned) = page.counts(matched.len());
+    let link = page.link_header(returned, number_matched);
+    let body = page.render(matched, loaded.as_deref(), &access);
+    let res = items_response(body, q.format, page.pinned.as_deref(), &link);
+    Ok(super::hold(res, permit))
+}
+
+/// The items query of a request: its parameters, and the encoding `Accept` prefers when
+/// `f` is absent.
+fn items_query(
+    state: &AppState,
+    c: &CollectionDef,
+    params: &[(String, String)],
+    headers: &HeaderMap,
+) -> Result<ItemsQuery, ApiError> {
+    let cfg = &state.config.server;
+    let limits = (cfg.default_limit, cfg.max_limit);
+    let mut q = parse_items_query(params, limits, c.layer, c.filters)?;
+    if raw_param(params, "f").is_none() {
+        let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+        q.format = accept.map_or(ItemsFormat::GeoJson, ItemsFormat::from_accept);
+    }
+    Ok(q)
+}
+
+/// A page with its media type, the days it was drawn from (`Vigil-Datetime`) and, when
+/// there are more pages, their `Link`s.
+fn items_response(body: String, format: ItemsFormat, pinned: Option<&str>, link: &str) -> Response {
+    let mut r = body.into_response();
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.media_type()),
+    );
+    if let Some(v) = pinned.and_then(|p| HeaderValue::from_str(p).ok()) {
+        h.insert("vigil-datetime", v);
+    }
+    if let Ok(v) = HeaderValue::from_str(link) {
+        if !link.is_empty() {
+            h.insert(header::LINK, v);
+        }
+    }
+    r
+}
+
+/// The `datetime` of the next and previous pages, so that a snapshot published while a
+/// client pages does not change the pages under it: the snapshot's date, or for events
+/// the interval of days the page was drawn from.
+fn pinned_datetime(
+    state: &AppState,
+    layer: Layer,
+    loaded: Option<&Loaded>,
+    q: &ItemsQuery,
+    raw: Option<&str>,
+) -> Option<String> {
+    let loaded = loaded?;
+    if layer != Layer::Events {
+        return Some(loaded.snapshot.date.clone());
+    }
+    let day = |d: i32| match d {
+        i32::MIN | i32::MAX => "..".to_owned(),
+        d => format_date(d),
+    };
+    match raw {
+        Some(r) => Some(r.to_owned()),
+        None => {
+            let (from, to) = events_interval(state, loaded, q.datetime);
+            Some(format!("{}/{}", day(from), day(to)))
+        }
+    }
 }
 
 /// One page of items: the request it answers.
 struct Page<'a> {
     id: &'a str,
+    layer: Layer,
     base: &'a str,
     q: &'a ItemsQuery,
     raw_datetime: Option<&'a str>,
-    /// The `datetime` of the next and previous pages.
-    pinned: Option<&'a str>,
+    /// The `datetime` of the next and previous pages (see [`pinned_datetime`]).
+    pinned: Option<String>,
 }
 
 impl Page<'_> {
-    /// The page as GeoJSON text: each feature rendered and written at once (only its text
-    /// stays in memory), then the counts, snapshot, attribution and paging links.
+    /// `(numberMatched, numberReturned)` of a page over `matched` features.
+    fn counts(&self, matched: usize) -> (usize, usize) {
+        (
+            matched,
+            matched.saturating_sub(self.q.offset).min(self.q.limit),
+        )
+    }
+
+    /// The page in its encoding: each feature rendered and written at once (only its text
+    /// stays in memory); GeoJSON then adds the counts, snapshot, attribution and links.
     fn render(
         &self,
         matched: Vec<Matched<'_>>,
@@ -246,12 +335,34 @@ impl Page<'_> {
         let returned = number_matched.saturating_sub(q.offset).min(q.limit);
         let date = loaded.map_or("", |l| l.snapshot.date.as_str());
         let mut out = String::with_capacity(returned * 900 + 512);
+        let page = matched.into_iter().skip(q.offset).take(q.limit);
+        let features = page.map(|m| select(m.render(date, access), q.properties.as_deref()));
+        match q.format {
+            ItemsFormat::Csv => {
+                write_csv(
+                    &mut out,
+                    self.layer,
+                    access,
+                    q.properties.as_deref(),
+                    features,
+                );
+                return out;
+            }
+            ItemsFormat::GeoJsonSeq => {
+                for (fid, geometry, props) in features {
+                    out.push('\u{1e}');
+                    push_feature(&mut out, Some(&fid), &geometry, &props);
+                    out.push('\n');
+                }
+                return out;
+            }
+            ItemsFormat::GeoJson => {}
+        }
         out.push_str("{\"type\":\"FeatureCollection\",\"features\":[");
-        for (i, m) in matched.into_iter().skip(q.offset).take(q.limit).enumerate() {
+        for (i, (fid, geometry, props)) in features.enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            let (fid, geometry, props): Feature = m.render(date, access);
             push_feature(&mut out, Some(&fid), &geometry, &props);
         }
         out.push_str("],");
@@ -263,6 +374,7 @@ impl Page<'_> {
             "numberMatched": number_matched,
             "numberReturned": returned,
             "timeStamp": rfc3339_now(),
+            "datetime": self.pinned,
             "snapshot": snapshot,
             "attribution": attribution,
             "links": self.links(returned, number_matched),
@@ -272,41 +384,121 @@ impl Page<'_> {
         out
     }
 
-    /// self, alternate, collection, and next / prev when there are more.
+    /// self, alternates (the other encodings), collection, and next / prev when there are
+    /// more.
     fn links(&self, returned: usize, number_matched: usize) -> Vec<Value> {
         let (q, base, id) = (self.q, self.base, self.id);
-        let href = |offset: usize, datetime: Option<&str>| {
+        let href = |offset: usize, datetime: Option<&str>, format: ItemsFormat| {
+            let q = ItemsQuery {
+                format,
+                ..q.clone()
+            };
             format!(
                 "{base}/collections/{id}/items?{}",
-                encode_query(q, offset, datetime)
+                encode_query(&q, offset, datetime)
             )
         };
-        let this = |offset: usize| href(offset, self.raw_datetime);
-        let pinned = |offset: usize| href(offset, self.pinned);
+        let this = |format| href(q.offset, self.raw_datetime, format);
+        let pinned = |offset: usize| href(offset, self.pinned.as_deref(), q.format);
+        let kind = q.format.media_type();
         let mut links = vec![
-            json!({"href": this(q.offset), "rel": "self", "type": "application/geo+json", "title": "This page"}),
-            json!({"href": format!("{}&f=json", this(q.offset)), "rel": "alternate", "type": "application/json", "title": "This page as JSON"}),
-            json!({"href": format!("{base}/collections/{id}"), "rel": "collection", "type": "application/json"}),
+            json!({"href": this(q.format), "rel": "self", "type": kind, "title": "This page"}),
         ];
+        for (f, title) in [
+            (ItemsFormat::GeoJson, "This page as GeoJSON"),
+            (
+                ItemsFormat::GeoJsonSeq,
+                "This page as a GeoJSON text sequence",
+            ),
+            (ItemsFormat::Csv, "This page as CSV (geometry as WKT)"),
+        ] {
+            if f != q.format {
+                links.push(json!({"href": this(f), "rel": "alternate", "type": f.media_type(), "title": title}));
+            }
+        }
+        links.push(json!({"href": format!("{base}/collections/{id}"), "rel": "collection", "type": "application/json"}));
         if q.offset + returned < number_matched {
-            links.push(json!({"href": pinned(q.offset + returned), "rel": "next", "type": "application/geo+json", "title": "Next page"}));
+            links.push(json!({"href": pinned(q.offset + returned), "rel": "next", "type": kind, "title": "Next page"}));
         }
         if q.offset > 0 {
-            links.push(json!({"href": pinned(q.offset.saturating_sub(q.limit)), "rel": "prev", "type": "application/geo+json", "title": "Previous page"}));
+            links.push(json!({"href": pinned(q.offset.saturating_sub(q.limit)), "rel": "prev", "type": kind, "title": "Previous page"}));
         }
         links
     }
+
+    /// RFC 8288 `Link` header of the next and previous pages (CSV and sequences carry no
+    /// links in their body).
+    fn link_header(&self, returned: usize, number_matched: usize) -> String {
+        self.links(returned, number_matched)
+            .iter()
+            .filter(|l| l["rel"] == "next" || l["rel"] == "prev")
+            .map(|l| {
+                format!(
+                    "<{}>; rel=\"{}\"",
+                    l["href"].as_str().unwrap_or_default(),
+                    l["rel"].as_str().unwrap_or_default()
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
+
+/// A feature with only the `properties=` selection kept.
+fn select(mut f: Feature, selected: Option<&[&'static str]>) -> Feature {
+    if let Some(keep) = selected {
+        f.2.retain(|k, _| keep.contains(&k.as_str()));
+    }
+    f
+}
+
+/// Features as CSV: `id`, the properties the caller sees (or selected) in the layer's
+/// order, and `wkt`.
+fn write_csv(
+    out: &mut String,
+    layer: Layer,
+    access: &Access,
+    selected: Option<&[&'static str]>,
+    features: impl Iterator<Item = Feature>,
+) {
+    let columns: Vec<&str> = crate::output::schema::names(layer)
+        .into_iter()
+        .filter(|n| access.audience().may_see(n))
+        .filter(|n| selected.is_none_or(|s| s.contains(n)))
+        .collect();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let header = std::iter::once("id")
+        .chain(columns.iter().copied())
+        .chain(["wkt"]);
+    let _ = w.write_record(header);
+    for (fid, geometry, props) in features {
+        let cell = |v: Option<&Value>| match v {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        };
+        let wkt = crate::output::shape::Shape::from_geojson(&geometry)
+            .map(|s| s.wkt())
+            .unwrap_or_default();
+        let row = std::iter::once(fid)
+            .chain(columns.iter().map(|c| cell(props.get(*c))))
+            .chain([wkt]);
+        let _ = w.write_record(row);
+    }
+    let bytes = w.into_inner().unwrap_or_default();
+    out.push_str(&String::from_utf8_lossy(&bytes));
+}
+
+/// The media type of GeoJSON answers.
+const GEOJSON: &str = "application/geo+json";
 
 /// Pages with more features than this take a heavy-answer permit.
 const HEAVY_PAGE: usize = 1_000;
 
 fn geojson_response(body: String) -> Response {
     let mut r = body.into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/geo+json"),
-    );
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(GEOJSON));
     r
 }
 
@@ -317,17 +509,26 @@ pub async fn item(
     Path((id, feature)): Path<(String, String)>,
     params: Result<Query<Vec<(String, String)>>, axum::extract::rejection::QueryRejection>,
     headers: HeaderMap,
+    Origin(base): Origin,
 ) -> Result<Response, ApiError> {
     let c = find(&id, &access)?;
     let Query(params) = params.map_err(|e| ApiError::bad("query", e.body_text()))?;
     negotiate(&headers)?;
     let range = item_params(&params)?;
     let missing = || ApiError::NotFound(format!("no feature `{feature}` in collection `{id}`"));
-    let loaded = snapshot_for(&state, range).await?.ok_or_else(missing)?;
+    let loaded = snapshot_for(&state, c.layer, range)
+        .await?
+        .ok_or_else(missing)?;
     let found = find_feature(&state, c, &loaded, &feature, &access).await?;
     let (fid, geometry, props) = found.ok_or_else(missing)?;
+    let collection = format!("{base}/collections/{id}");
+    let on = format!("datetime={}", loaded.snapshot.date);
+    let links = json!([
+        {"href": format!("{collection}/items/{fid}?{on}"), "rel": "self", "type": GEOJSON, "title": "This feature"},
+        {"href": collection, "rel": "collection", "type": "application/json", "title": c.title},
+    ]);
     let mut out = String::new();
-    push_feature(&mut out, Some(&fid), &geometry, &props);
+    push_item(&mut out, &fid, &geometry, &props, &links);
     Ok(geojson_response(out))
 }
 
@@ -376,6 +577,8 @@ async fn find_feature(
                 bbox: None,
                 datetime: None,
                 filters: Vec::new(),
+                properties: None,
+                format: ItemsFormat::GeoJson,
             };
             features_of(state, c, loaded, &q, access)
                 .await?
@@ -395,7 +598,7 @@ mod tests {
             .iter()
             .map(|(a, b)| ((*a).into(), (*b).into()))
             .collect();
-        parse_items_query(&v, 100, 1000, &["tier", "gap"])
+        parse_items_query(&v, (100, 1000), Layer::Risk, &["tier", "gap"])
     }
 
     #[test]

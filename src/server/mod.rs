@@ -9,6 +9,7 @@ pub mod features;
 pub mod grids;
 pub mod metrics;
 pub mod ogc;
+pub mod origin;
 pub mod problem;
 pub mod query;
 pub mod tiles;
@@ -320,6 +321,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics::render))
         .route("/collections", get(collections::collections))
         .route("/collections/{id}", get(collections::collection))
+        .route("/collections/{id}/queryables", get(collections::queryables))
         .route("/collections/{id}/items", get(features::items))
         .route("/collections/{id}/items/{feature}", get(features::item))
         .route("/grids/{file}", get(grids::grid))
@@ -352,6 +354,7 @@ async fn not_found(uri: axum::http::Uri) -> ApiError {
 
 async fn landing(
     headers: HeaderMap,
+    origin::Origin(base): origin::Origin,
     params: Result<
         axum::extract::Query<Vec<(String, String)>>,
         axum::extract::rejection::QueryRejection,
@@ -368,7 +371,6 @@ async fn landing(
             (other, _) => return Err(ApiError::bad(other, "unknown parameter; allowed: f")),
         }
     }
-    let base = collections::base_url(&headers);
     let title = "Vigil";
     let description = "Civilian-risk index and peacekeeping coverage gaps on an H3 grid";
     let links = vec![

@@ -10,20 +10,57 @@ use serde_json::json;
 use std::sync::Arc;
 
 /// The conformance classes implemented.
-pub const CONFORMANCE: [&str; 3] = [
+pub const CONFORMANCE: [&str; 5] = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson",
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/oas30",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables",
+    "http://www.opengis.net/spec/ogcapi-features-3/1.0/conf/queryables-query-parameters",
 ];
 
 const OPENAPI: &str = include_str!("openapi.json");
 
-/// The OpenAPI document with the server's limits and version.
+/// The OpenAPI document with the server's limits and version, and each collection's
+/// feature properties typed from `output::schema` (the one list of them).
 pub fn openapi_text(default_limit: usize, max_limit: usize) -> String {
-    OPENAPI
+    let text = OPENAPI
         .replace("{{default_limit}}", &default_limit.to_string())
         .replace("{{max_limit}}", &max_limit.to_string())
-        .replace("{{version}}", env!("CARGO_PKG_VERSION"))
+        .replace("{{version}}", env!("CARGO_PKG_VERSION"));
+    let Ok(mut doc) = serde_json::from_str::<serde_json::Value>(&text) else {
+        return text;
+    };
+    type_features(&mut doc);
+    doc.to_string()
+}
+
+/// Adds `components.schemas.<layer>-properties` and points each collection's items and
+/// item answers at a feature schema with them; documents the CSV and sequence encodings.
+fn type_features(doc: &mut serde_json::Value) {
+    use crate::model::layer::Layer;
+    use crate::output::schema::properties_schema;
+    for layer in Layer::ALL {
+        let id = layer.id();
+        let props = format!("{id}-properties");
+        doc["components"]["schemas"][&props] = properties_schema(layer);
+        let feature = json!({"allOf": [
+            {"$ref": "#/components/schemas/Feature"},
+            {"type": "object", "properties": {"properties": {"$ref": format!("#/components/schemas/{props}")}}}
+        ]});
+        let collection = json!({"allOf": [
+            {"$ref": "#/components/schemas/FeatureCollection"},
+            {"type": "object", "properties": {"features": {"type": "array", "items": feature}}}
+        ]});
+        let text = json!({"schema": {"type": "string"}});
+        let items = &mut doc["paths"][format!("/collections/{id}/items")]["get"]["responses"]
+            ["200"]["content"];
+        items["application/geo+json"] = json!({"schema": collection});
+        items["application/geo+json-seq"] = text.clone();
+        items["text/csv; charset=utf-8"] = text;
+        let item = &mut doc["paths"][format!("/collections/{id}/items/{{featureId}}")]["get"]
+            ["responses"]["200"]["content"];
+        item["application/geo+json"] = json!({"schema": feature});
+    }
 }
 
 /// `GET /conformance`
@@ -52,6 +89,14 @@ mod tests {
         let v: serde_json::Value =
             serde_json::from_str(&openapi_text(100, 10_000)).unwrap_or_default();
         assert_eq!(v["openapi"], "3.0.3");
+        // Feature properties are typed, with units.
+        let risk = &v["components"]["schemas"]["risk-properties"]["properties"];
+        assert_eq!(risk["nearest_base_km"]["type"], "number");
+        assert_eq!(risk["nearest_base_km"]["x-ogc-unit"], "km");
+        assert_eq!(risk["gap"]["type"], "boolean");
+        let ok = &v["paths"]["/collections/events/items"]["get"]["responses"]["200"]["content"];
+        assert!(ok["text/csv; charset=utf-8"].is_object());
+        assert!(v["paths"]["/collections/events/queryables"].is_object());
         let limit = &v["components"]["parameters"]["limit"]["schema"];
         assert_eq!(
             (limit["default"].as_u64(), limit["maximum"].as_u64()),

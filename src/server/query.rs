@@ -5,6 +5,7 @@ use super::auth::Access;
 use super::problem::ApiError;
 use crate::model::cell::Tier;
 use crate::model::day::parse_iso_date;
+use crate::model::layer::Layer;
 
 /// A `datetime` value: the snapshots dated within `from..=to` (open ends allowed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -15,14 +16,21 @@ pub struct DateRange {
     pub to: Option<i32>,
 }
 
+/// The UTC day of an RFC 3339 `full-date` (`2024-12-31`) or `date-time`
+/// (`2024-12-31T22:30:00-05:00`, offset required, converted to UTC), parsed strictly by
+/// `chrono`.
 pub(crate) fn parse_instant(s: &str) -> Option<i32> {
-    // 2024-12-31 or 2024-12-31T… (any time of that day; Z or an offset).
-    let day = s.get(..10)?;
-    let rest = &s[10..];
-    if !(rest.is_empty() || rest.starts_with('T') || rest.starts_with('t')) {
-        return None;
+    if s.len() == 10 {
+        // A full-date: RFC 3339's own grammar, checked by parsing it as that day's midnight.
+        chrono::DateTime::parse_from_rfc3339(&format!("{s}T00:00:00Z")).ok()?;
+        return parse_iso_date(s);
     }
-    parse_iso_date(day)
+    use chrono::Datelike;
+    let utc = chrono::DateTime::parse_from_rfc3339(s)
+        .ok()?
+        .naive_utc()
+        .date();
+    crate::model::day::days_from_ymd(utc.year(), utc.month(), utc.day())
 }
 
 /// Parses `datetime` (RFC 3339 date or date-time, or an interval `a/b` with `..` or an
@@ -84,14 +92,92 @@ pub struct ItemsQuery {
     pub datetime: Option<DateRange>,
     /// Property filters (name, value), validated against the collection's.
     pub filters: Vec<(String, String)>,
+    /// `properties=`: the properties to return (all when `None`), in the layer's order.
+    pub properties: Option<Vec<&'static str>>,
+    /// The encoding asked for with `f`.
+    pub format: ItemsFormat,
+}
+
+/// How a page of items is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ItemsFormat {
+    /// A GeoJSON FeatureCollection (`f=json`, `f=geojson`; the default).
+    #[default]
+    GeoJson,
+    /// GeoJSON text sequence, RFC 8142 (`f=geojsonseq`): one feature per record, for
+    /// streaming readers (`ogr2ogr`'s GeoJSONSeq driver, `jq --seq`).
+    GeoJsonSeq,
+    /// CSV (`f=csv`): `id`, the properties, and the geometry as WKT.
+    Csv,
+}
+
+impl ItemsFormat {
+    /// The value of `f`.
+    pub fn parse(v: &str) -> Option<ItemsFormat> {
+        match v {
+            "json" | "geojson" => Some(ItemsFormat::GeoJson),
+            "geojsonseq" => Some(ItemsFormat::GeoJsonSeq),
+            "csv" => Some(ItemsFormat::Csv),
+            _ => None,
+        }
+    }
+
+    /// The value of `f` that asks for this encoding.
+    pub fn name(self) -> &'static str {
+        match self {
+            ItemsFormat::GeoJson => "json",
+            ItemsFormat::GeoJsonSeq => "geojsonseq",
+            ItemsFormat::Csv => "csv",
+        }
+    }
+
+    /// Its media type.
+    pub fn media_type(self) -> &'static str {
+        match self {
+            ItemsFormat::GeoJson => "application/geo+json",
+            ItemsFormat::GeoJsonSeq => "application/geo+json-seq",
+            ItemsFormat::Csv => "text/csv; charset=utf-8",
+        }
+    }
+
+    /// The encoding an `Accept` header prefers when `f` is absent: a sequence or CSV only
+    /// when asked for by name ahead of JSON.
+    pub fn from_accept(accept: &str) -> ItemsFormat {
+        for m in accept.split(',') {
+            match m.split(';').next().unwrap_or("").trim() {
+                "application/geo+json-seq" => return ItemsFormat::GeoJsonSeq,
+                "text/csv" => return ItemsFormat::Csv,
+                "application/geo+json" | "application/json" => return ItemsFormat::GeoJson,
+                _ => {}
+            }
+        }
+        ItemsFormat::GeoJson
+    }
+}
+
+/// Parses `properties=a,b`: names of `layer`'s properties, returned in the layer's order.
+pub fn parse_properties(v: &str, layer: Layer) -> Result<Vec<&'static str>, ApiError> {
+    let names = crate::output::schema::names(layer);
+    let asked: Vec<&str> = v
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .collect();
+    if let Some(bad) = asked.iter().find(|a| !names.contains(a)) {
+        return Err(ApiError::bad(
+            "properties",
+            format!("no property `{bad}`; see /collections/{}/queryables or the API definition; this collection has: {}", layer.id(), names.join(", ")),
+        ));
+    }
+    Ok(names.into_iter().filter(|n| asked.contains(n)).collect())
 }
 
 /// Parses and validates the items query parameters; `filters` are the property filters
 /// the collection accepts.
 pub fn parse_items_query(
     params: &[(String, String)],
-    default_limit: usize,
-    max_limit: usize,
+    (default_limit, max_limit): (usize, usize),
+    layer: Layer,
     filters: &[&str],
 ) -> Result<ItemsQuery, ApiError> {
     let mut q = ItemsQuery {
@@ -100,6 +186,8 @@ pub fn parse_items_query(
         bbox: None,
         datetime: None,
         filters: Vec::new(),
+        properties: None,
+        format: ItemsFormat::GeoJson,
     };
     let mut seen = std::collections::HashSet::new();
     for (k, v) in params {
@@ -124,16 +212,17 @@ pub fn parse_items_query(
             "bbox" => q.bbox = Some(parse_bbox(v)?),
             "datetime" => q.datetime = Some(parse_datetime(v)?),
             "f" => {
-                if v != "json" && v != "geojson" {
-                    return Err(ApiError::bad("f", format!("`{v}`: use json or geojson")));
-                }
+                q.format = ItemsFormat::parse(v).ok_or_else(|| {
+                    ApiError::bad("f", format!("`{v}`: use json, geojson, geojsonseq or csv"))
+                })?;
             }
+            "properties" => q.properties = Some(parse_properties(v, layer)?),
             other if filters.contains(&other) => {
                 validate_filter(other, v)?;
                 q.filters.push((other.to_owned(), v.clone()));
             }
             other => {
-                let mut allowed = vec!["limit", "offset", "bbox", "datetime", "f"];
+                let mut allowed = vec!["limit", "offset", "bbox", "datetime", "properties", "f"];
                 allowed.extend_from_slice(filters);
                 return Err(ApiError::bad(
                     other,
@@ -147,13 +236,16 @@ pub fn parse_items_query(
 
 /// Refuses a filter on a field the caller may not see (`gap` without `deployments:read`).
 pub(crate) fn filters_allowed(q: &ItemsQuery, access: &Access) -> Result<(), ApiError> {
-    match q
-        .filters
-        .iter()
-        .find(|(k, _)| !access.audience().may_see(k))
-    {
-        Some((k, _)) => Err(ApiError::Forbidden(format!(
+    let audience = access.audience();
+    if let Some((k, _)) = q.filters.iter().find(|(k, _)| !audience.may_see(k)) {
+        return Err(ApiError::Forbidden(format!(
             "filtering on `{k}` needs the `deployments:read` scope"
+        )));
+    }
+    let selected = q.properties.iter().flatten();
+    match selected.into_iter().find(|k| !audience.may_see(k)) {
+        Some(k) => Err(ApiError::Forbidden(format!(
+            "the property `{k}` needs the `deployments:read` scope"
         ))),
         None => Ok(()),
     }
@@ -186,12 +278,19 @@ pub(crate) fn parse_bbox(v: &str) -> Result<[f64; 4], ApiError> {
         .split(',')
         .map(|p| p.trim().parse::<f64>())
         .collect::<Result<_, _>>()
-        .map_err(|_| ApiError::bad("bbox", format!("`{v}` is not four comma-separated numbers")))?;
-    let [x1, y1, x2, y2] = parts[..] else {
-        return Err(ApiError::bad(
+        .map_err(|_| {
+            ApiError::bad(
+                "bbox",
+                format!("`{v}` is not four (or six) comma-separated numbers"),
+            )
+        })?;
+    // Four numbers, or six with heights (ignored: the layers are flat).
+    let (x1, y1, x2, y2) = match parts[..] {
+        [x1, y1, x2, y2] | [x1, y1, _, x2, y2, _] => (x1, y1, x2, y2),
+        _ => return Err(ApiError::bad(
             "bbox",
-            "expected minLon,minLat,maxLon,maxLat",
-        ));
+            "expected minLon,minLat,maxLon,maxLat (or six numbers with minHeight and maxHeight)",
+        )),
     };
     if !parts.iter().all(|p| p.is_finite())
         || !(-180.0..=180.0).contains(&x1)
@@ -236,6 +335,12 @@ pub(crate) fn encode_query(q: &ItemsQuery, offset: usize, raw_datetime: Option<&
             "&{k}={}",
             v.replace('&', "%26").replace(' ', "%20")
         ));
+    }
+    if let Some(p) = &q.properties {
+        s.push_str(&format!("&properties={}", p.join(",")));
+    }
+    if q.format != ItemsFormat::GeoJson {
+        s.push_str(&format!("&f={}", q.format.name()));
     }
     s
 }

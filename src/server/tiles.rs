@@ -184,12 +184,11 @@ pub async fn tilejson(
     Extension(access): Extension<Access>,
     Path(layer): Path<String>,
     params: Params,
-    headers: HeaderMap,
+    super::origin::Origin(base): super::origin::Origin,
 ) -> Result<Response, ApiError> {
     let layer = layer_of(&layer, &access)?;
     let q = tile_query(params)?;
     let loaded = state.snapshot_on(q.date.as_deref()).await?;
-    let base = super::collections::base_url(&headers);
     let res = state.config.grid.resolution;
     Ok(Json(tilejson_body(
         &loaded,

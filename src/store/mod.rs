@@ -152,6 +152,18 @@ impl Store {
     /// The stored events whose last day is within `from..=to` (polars filters while
     /// scanning, so a large table is not read whole).
     pub fn events_between(&self, from: i32, to: i32) -> Result<Vec<crate::model::rows::Event>> {
+        let end = col("date_end").cast(DataType::Int32);
+        self.events_where(end.clone().gt_eq(lit(from)).and(end.lt_eq(lit(to))))
+    }
+
+    /// The stored events whose own dates (`date_start..=date_end`) intersect `from..=to`.
+    pub fn events_overlapping(&self, from: i32, to: i32) -> Result<Vec<crate::model::rows::Event>> {
+        let end = col("date_end").cast(DataType::Int32);
+        let start = col("date_start").cast(DataType::Int32);
+        self.events_where(end.gt_eq(lit(from)).and(start.lt_eq(lit(to))))
+    }
+
+    fn events_where(&self, keep: Expr) -> Result<Vec<crate::model::rows::Event>> {
         use crate::model::rows::Table;
         let Some(path) = self.table_path(crate::model::rows::Event::NAME) else {
             return Ok(Vec::new());
@@ -160,13 +172,12 @@ impl Store {
             path: path.clone(),
             source,
         };
-        let day = col("date_end").cast(DataType::Int32);
         let df = LazyFrame::scan_parquet(
             PlRefPath::try_from_path(&path).map_err(bad)?,
             ScanArgsParquet::default(),
         )
         .map_err(bad)?
-        .filter(day.clone().gt_eq(lit(from)).and(day.lt_eq(lit(to))))
+        .filter(keep)
         .collect()
         .map_err(bad)?;
         crate::model::rows::Event::from_frame(&df).map_err(bad)

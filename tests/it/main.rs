@@ -20,6 +20,7 @@ mod gdal;
 mod gis_clients;
 mod hostile;
 mod integrity;
+mod interop;
 mod layers;
 mod normalise;
 mod pipeline;
