@@ -45,7 +45,7 @@ fn matches(if_none_match: &HeaderValue, etag: &str) -> bool {
     if_none_match.to_str().is_ok_and(|v| {
         v.split(',').any(|t| {
             let t = t.trim();
-            t == "*" || t.trim_start_matches("W/") == etag
+            t == "*" || super::encoding::identity_tag(t.trim_start_matches("W/")) == etag
         })
     })
 }

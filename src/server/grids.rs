@@ -29,6 +29,7 @@ pub async fn grid(
     State(state): State<Arc<AppState>>,
     Extension(access): Extension<Access>,
     Path(file): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<Response, ApiError> {
     let audience = access.audience();
     let (stem, format, mime) = split(&file).ok_or_else(|| {
@@ -45,13 +46,21 @@ pub async fn grid(
         stored(&state, stem).await?
     };
     let snap = &cur.snapshot;
-    let bytes = if format == Format::Csv {
-        cur.csv(audience).map_err(ApiError::Internal)?
-    } else {
-        grid_bytes(snap, format, audience)?
+    let gzip = format != Format::Parquet && super::encoding::accepts_gzip(&headers);
+    let bytes = match (gzip, format) {
+        (true, _) => cur
+            .gzipped_grid(format, audience)
+            .map_err(ApiError::Internal)?,
+        (false, Format::Csv) => cur.csv(audience).map_err(ApiError::Internal)?,
+        (false, _) => grid_bytes(snap, format, audience)?,
     };
     let name = format!("vigil-grid-{}.{}", snap.date, format.extension());
-    Ok(super::hold(attachment(bytes, mime, &name), Some(permit)))
+    let mut res = attachment(bytes, mime, &name);
+    if gzip {
+        let h = res.headers_mut();
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
+    Ok(super::hold(res, Some(permit)))
 }
 
 /// The stored snapshot of `stem`, a `YYYY-MM-DD` date: only a real calendar date reaches the

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod cache;
 pub mod cells;
 pub mod collections;
+pub mod encoding;
 pub mod features;
 pub mod grids;
 pub mod metrics;
@@ -56,6 +57,9 @@ pub enum ServeError {
     Server(std::io::Error),
 }
 
+/// Bytes rendered on first use and kept (or why they could not be).
+type Cached = OnceLock<Result<Vec<u8>, String>>;
+
 /// A loaded snapshot, the store tables the API serves beside it, and its lazily rendered
 /// CSV grids (with and without the deployment fields).
 #[derive(Debug)]
@@ -70,7 +74,9 @@ pub struct Loaded {
     pub area_cells: Vec<AreaCell>,
     /// Every stored IDP site assessment (the `idp-sites` collection).
     pub idp: Vec<IdpSite>,
-    csv: [OnceLock<Result<Vec<u8>, String>>; 2],
+    csv: [Cached; 2],
+    /// The gzip-coded CSV and GeoJSON grids per audience, made on first use and kept.
+    gzipped: [[Cached; 2]; 2],
     /// Tile units per H3 resolution, built on first use.
     pub tile_units: [OnceLock<Vec<crate::output::tiles::TileUnit>>; 16],
 }
@@ -90,6 +96,7 @@ impl Loaded {
             area_cells,
             idp: Vec::new(),
             csv: [OnceLock::new(), OnceLock::new()],
+            gzipped: Default::default(),
             tile_units: Default::default(),
         }
     }
@@ -112,6 +119,27 @@ impl Loaded {
                     audience,
                 )
                 .map_err(|e| e.to_string())
+            })
+            .clone()
+    }
+
+    /// The gzip-coded grid in `format` (CSV or GeoJSON; cached), with what `audience` may
+    /// see: a grid is compressed once per snapshot, not once per request.
+    pub fn gzipped_grid(
+        &self,
+        format: crate::output::export::Format,
+        audience: crate::model::visibility::Audience,
+    ) -> Result<Vec<u8>, String> {
+        use crate::output::export::Format;
+        let i = usize::from(format != Format::Csv);
+        self.gzipped[i][usize::from(audience.sees_deployments())]
+            .get_or_init(|| {
+                let plain = match format {
+                    Format::Csv => self.csv(audience)?,
+                    _ => crate::output::export::grid_bytes(&self.snapshot, format, audience)
+                        .map_err(|e| e.to_string())?,
+                };
+                encoding::gzip(&plain).map_err(|e| e.to_string())
             })
             .clone()
     }
@@ -292,6 +320,25 @@ impl AppState {
     }
 }
 
+/// gzip for JSON, GeoJSON, CSV and HTML answers the handler did not code itself (tiles and
+/// grids do: theirs are made once); never Parquet, which is compressed already.
+fn compression(
+) -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+    let predicate = SizeAbove::new(256)
+        .and(NotForContentType::const_new(
+            "application/vnd.apache.parquet",
+        ))
+        .and(NotForContentType::const_new(
+            "application/vnd.mapbox-vector-tile",
+        ))
+        .and(NotForContentType::IMAGES)
+        .and(NotForContentType::const_new("application/x-protobuf"));
+    tower_http::compression::CompressionLayer::new()
+        .quality(tower_http::CompressionLevel::Fastest)
+        .compress_when(predicate)
+}
+
 /// The router over a state, with access control, ETags, metrics, CORS, body and time limits.
 pub fn router(state: Arc<AppState>) -> Router {
     let server = &state.config.server;
@@ -343,6 +390,8 @@ pub fn router(state: Arc<AppState>) -> Router {
             metrics::track,
         ))
         .layer(DefaultBodyLimit::max(server.body_limit_bytes))
+        .layer(compression())
+        .layer(middleware::from_fn(encoding::coding_etag))
         .layer(cors)
         .layer(timeout)
         .with_state(state)

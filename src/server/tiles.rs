@@ -120,13 +120,7 @@ pub async fn tile(
     let features = features_in(&state, &loaded, layer, id, &access)?;
     let mut res = match encode_tile(layer.id(), &features) {
         None => StatusCode::NO_CONTENT.into_response(),
-        Some(bytes) => {
-            let gzip = headers
-                .get(header::ACCEPT_ENCODING)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
-            mvt_response(bytes, gzip)?
-        }
+        Some(bytes) => mvt_response(bytes, super::encoding::accepts_gzip(&headers))?,
     };
     if q.date.is_some() && q.version.as_deref() == Some(loaded.snapshot.info.sha256.as_str()) {
         res.headers_mut().insert(

@@ -137,7 +137,7 @@ fn serve_asset(a: &'static Asset, headers: &HeaderMap) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| {
             v.split(',')
-                .any(|t| t.trim().trim_start_matches("W/") == tag)
+                .any(|t| super::encoding::identity_tag(t.trim().trim_start_matches("W/")) == tag)
         });
     let mut r = if fresh {
         StatusCode::NOT_MODIFIED.into_response()

@@ -256,3 +256,142 @@ fn the_field_kit_opens_in_gdal() {
         "{readme}"
     );
 }
+
+/// A forwarding proxy on a loopback port in front of `upstream`: each request is sent on
+/// with `Connection: close` (and `X-Forwarded-Prefix: /vigil` after the prefix is taken off
+/// the path), and its answer copied back. `on_request(n, path)` runs before the `n`th
+/// request (from 0) is forwarded.
+fn proxy(upstream: String, on_request: impl Fn(usize, &str) + Send + 'static) -> String {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+    let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+    std::thread::spawn(move || {
+        for (n, client) in listener.incoming().enumerate() {
+            let Ok(mut client) = client else { continue };
+            let mut reader = BufReader::new(client.try_clone().unwrap_or_else(|e| panic!("{e}")));
+            let mut head = Vec::new();
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push(line);
+            }
+            let Some(first) = head.first().cloned() else {
+                continue;
+            };
+            let path = first.split(' ').nth(1).unwrap_or("/").to_owned();
+            on_request(n, &path);
+            let inner = path.strip_prefix("/vigil").unwrap_or(&path);
+            let mut out = first.replacen(&path, if inner.is_empty() { "/" } else { inner }, 1);
+            for h in &head[1..] {
+                if !h.to_ascii_lowercase().starts_with("connection:") {
+                    out.push_str(h);
+                }
+            }
+            out.push_str("X-Forwarded-Prefix: /vigil\r\nConnection: close\r\n\r\n");
+            let mut up = std::net::TcpStream::connect(upstream.trim_start_matches("http://"))
+                .unwrap_or_else(|e| panic!("{e}"));
+            let _ = up.write_all(out.as_bytes());
+            let mut answer = Vec::new();
+            let _ = up.read_to_end(&mut answer);
+            let _ = client.write_all(&answer);
+        }
+    });
+    format!("http://{addr}/vigil")
+}
+
+/// Acceptance of issue 16: GDAL pages through `coverage-gaps`, behind a proxy that adds a
+/// path prefix, while a new snapshot is published and served after its first page — and
+/// still gets exactly the features of the day it started with, every one through the
+/// proxy's links.
+#[test]
+fn gdal_pages_through_a_proxy_while_a_new_day_is_published() {
+    if !ogrinfo_available() {
+        return;
+    }
+    let (_dir, ctx) = common::fresh_store();
+    vigil::app::load_sample(&ctx, &common::sample_dir()).unwrap_or_else(|e| panic!("{e}"));
+    let mut config = vigil::config::Config::default();
+    config.server.trust_proxy = true;
+    config.server.reload_secs = 0;
+    let state = vigil::server::load_state(&ctx.store, config).unwrap_or_else(|e| panic!("{e}"));
+    let day = state.current().snapshot.date.clone();
+    let gaps: Vec<String> = state
+        .current()
+        .snapshot
+        .cells
+        .iter()
+        .filter(|r| r.flags.gap)
+        .filter_map(|r| {
+            vigil::grid::cell_from_u64(r.cell)
+                .ok()
+                .map(|c| c.to_string())
+        })
+        .collect();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let served = state.clone();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        rt.block_on(async move {
+            let _ = vigil::server::serve(served, "127.0.0.1:0", false, move |addr| {
+                let _ = tx.send(addr);
+            })
+            .await;
+        });
+    });
+    let upstream = format!("http://{}", rx.recv().unwrap_or_else(|e| panic!("{e}")));
+    let pages = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let (seen, publisher) = (pages.clone(), state.clone());
+    let store = ctx.clone();
+    let base = proxy(upstream, move |_, path| {
+        if !path.contains("/collections/coverage-gaps/items") {
+            return;
+        }
+        seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        // After the first page (GDAL asks for it, then follows `next`): a later day is
+        // scored, published and served before the second page is answered.
+        if path.contains("offset=7&") || path.ends_with("offset=7") {
+            vigil::app::score(&store, Some("2025-01-15")).unwrap_or_else(|e| panic!("{e}"));
+            let now = publisher.reload().unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(now.as_deref(), Some("2025-01-15"));
+        }
+    });
+    let source = format!("OAPIF:{base}/");
+    let all = ogrinfo(&["-ro", "-q", "-oo", "PAGE_SIZE=7", &source, "coverage-gaps"]);
+    assert!(
+        pages.load(std::sync::atomic::Ordering::SeqCst) >= 8,
+        "GDAL followed the proxy's next links"
+    );
+    assert_eq!(
+        state.current().snapshot.date,
+        "2025-01-15",
+        "a new day is served"
+    );
+    let mut ids: Vec<String> = all
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("h3 (String) = "))
+        .map(str::to_owned)
+        .collect();
+    // GDAL may type the field as a Date (`2024/12/31`).
+    let dates: Vec<String> = all
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("date ("))
+        .filter_map(|l| l.split(" = ").nth(1))
+        .map(|d| d.replace('/', "-"))
+        .collect();
+    assert_eq!(dates.len(), ids.len());
+    assert!(
+        dates.iter().all(|d| *d == day),
+        "every feature of {day}: {dates:?}"
+    );
+    ids.sort();
+    let mut want = gaps;
+    want.sort();
+    assert_eq!(ids, want, "exactly the gaps of {day}");
+}

@@ -368,3 +368,119 @@ async fn every_feature_property_has_the_schema_type() {
     // The sample has no IDP site listed on the served day; every other layer is checked.
     assert!(checked >= Layer::ALL.len() - 1, "{checked}");
 }
+
+fn gunzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut out)
+        .unwrap_or_else(|e| panic!("{e}"));
+    out
+}
+
+/// The JSON of a page without its `timeStamp` (the one member that changes per request).
+fn page_json(bytes: &[u8]) -> Value {
+    let mut v: Value = serde_json::from_slice(bytes).unwrap_or_else(|e| panic!("{e}"));
+    if let Some(m) = v.as_object_mut() {
+        m.remove("timeStamp");
+    }
+    v
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_geojson_and_csv_are_gzipped_with_their_own_etags() {
+    let s = state_with(Config::default());
+    let uri = "/collections/risk/items?limit=1000";
+    let plain = get(&s, uri, &[]).await;
+    let gz = get(&s, uri, &[("accept-encoding", "gzip, br")]).await;
+    assert_eq!(plain.header("content-encoding"), "");
+    assert_eq!(gz.header("content-encoding"), "gzip");
+    assert!(
+        gz.body.len() * 5 < plain.body.len(),
+        "{} vs {}",
+        gz.body.len(),
+        plain.body.len()
+    );
+    assert_eq!(page_json(&gunzip(&gz.body)), page_json(&plain.body));
+    assert!(gz
+        .header("vary")
+        .to_ascii_lowercase()
+        .contains("accept-encoding"));
+    assert_ne!(gz.header("etag"), plain.header("etag"));
+    assert!(gz.header("etag").ends_with("-gzip\""));
+    // Each tag revalidates its own representation.
+    let again = get(
+        &s,
+        uri,
+        &[
+            ("accept-encoding", "gzip"),
+            ("if-none-match", gz.header("etag")),
+        ],
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(again.header("etag"), gz.header("etag"));
+    let again = get(&s, uri, &[("if-none-match", plain.header("etag"))]).await;
+    assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+    assert_eq!(again.header("etag"), plain.header("etag"));
+    // q-values: gzip refused by name is not sent.
+    for refuse in ["gzip;q=0", "identity", "br;q=1, gzip;q=0.000"] {
+        let a = get(&s, uri, &[("accept-encoding", refuse)]).await;
+        assert_eq!(a.header("content-encoding"), "", "{refuse}");
+    }
+    let csv = get(
+        &s,
+        "/collections/risk/items?limit=500&f=csv",
+        &[("accept-encoding", "gzip")],
+    )
+    .await;
+    assert_eq!(csv.header("content-encoding"), "gzip");
+    assert!(String::from_utf8_lossy(&gunzip(&csv.body)).starts_with("id,h3,date,"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grids_are_compressed_once_and_tiles_honour_q_values() {
+    let s = state_with(Config::default());
+    for file in ["latest.geojson", "latest.csv"] {
+        let uri = format!("/grids/{file}");
+        let plain = get(&s, &uri, &[]).await;
+        let gz = get(&s, &uri, &[("accept-encoding", "gzip")]).await;
+        let gz2 = get(&s, &uri, &[("accept-encoding", "gzip")]).await;
+        assert_eq!(gz.header("content-encoding"), "gzip", "{file}");
+        assert_eq!(gunzip(&gz.body), plain.body, "{file}");
+        assert_eq!(gz.body, gz2.body, "{file}: the cached encoding");
+        assert_ne!(gz.header("etag"), plain.header("etag"));
+    }
+    let parquet = get(&s, "/grids/latest.parquet", &[("accept-encoding", "gzip")]).await;
+    assert_eq!(
+        parquet.header("content-encoding"),
+        "",
+        "Parquet is compressed already"
+    );
+    let tj = get(&s, "/tiles/risk/tilejson.json", &[]).await.json();
+    let centre = tj["center"].as_array().cloned().unwrap_or_default();
+    let (lon, lat) = (
+        centre[0].as_f64().unwrap_or(0.0),
+        centre[1].as_f64().unwrap_or(0.0),
+    );
+    let z = 7u32;
+    let n = f64::from(1u32 << z);
+    let x = ((lon + 180.0) / 360.0 * n) as u32;
+    let y = ((1.0
+        - (lat.to_radians().tan() + 1.0 / lat.to_radians().cos()).ln() / std::f64::consts::PI)
+        / 2.0
+        * n) as u32;
+    let uri = format!("/tiles/risk/{z}/{x}/{y}.mvt");
+    let gz = get(&s, &uri, &[("accept-encoding", "gzip")]).await;
+    assert_eq!(gz.status, StatusCode::OK, "{uri}");
+    assert_eq!(gz.header("content-encoding"), "gzip");
+    let refused = get(&s, &uri, &[("accept-encoding", "gzip;q=0")]).await;
+    assert_eq!(refused.header("content-encoding"), "");
+    assert_eq!(gunzip(&gz.body), refused.body);
+    assert_ne!(gz.header("etag"), refused.header("etag"));
+    // Tiles of a day not stored are refused, not silently the served day.
+    let missing = get(&s, &format!("{uri}?date=2023-01-01"), &[]).await;
+    assert!(missing.status.is_client_error(), "{}", missing.status);
+    let odd = get(&s, &format!("{uri}?datetime=2024-12-31"), &[]).await;
+    assert_eq!(odd.status, StatusCode::BAD_REQUEST);
+}

@@ -229,8 +229,10 @@ async function main() {
   const loadDay = async () => {
     const date = snap.date;
     const fail = (e) => { panels.message(e.message); return null; };
+    // Events are selected by their own dates: the 30 days up to the day shown.
+    const from = new Date(Date.parse(`${date}T00:00:00Z`) - 29 * 86400000).toISOString().slice(0, 10);
     const [events, bases, idp] = await Promise.all([
-      api.json(`collections/events/items?datetime=${date}&days=30&limit=10000`).catch(fail),
+      api.json(`collections/events/items?datetime=${from}/${date}&limit=10000`).catch(fail),
       sees ? api.json(`collections/bases/items?datetime=${date}&limit=10000`).catch(fail) : null,
       api.json(`collections/idp-sites/items?datetime=${date}&limit=10000`).catch(fail),
     ]);
