@@ -9,31 +9,6 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-/// Sends one GET with `Accept-Encoding: coding` (none when empty): (status, body bytes).
-async fn fetch(
-    state: std::sync::Arc<vigil::server::AppState>,
-    uri: &str,
-    coding: &str,
-) -> (u16, usize) {
-    use tower::ServiceExt;
-    let mut b = axum::http::Request::builder().uri(uri);
-    if !coding.is_empty() {
-        b = b.header("accept-encoding", coding);
-    }
-    let req = b
-        .body(axum::body::Body::empty())
-        .unwrap_or_else(|e| panic!("{e}"));
-    let resp = vigil::server::router(state)
-        .oneshot(req)
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let status = resp.status().as_u16();
-    let body = http_body_util::BodyExt::collect(resp.into_body())
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    (status, body.to_bytes().len())
-}
-
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -62,7 +37,11 @@ fn main() {
             let mut first = Duration::ZERO;
             for i in 0..=runs {
                 let t = Instant::now();
-                let (status, n) = rt.block_on(fetch(state.clone(), uri, coding));
+                let headers: &[(&str, &str)] = match coding {
+                    "" => &[],
+                    _ => &[("accept-encoding", coding)],
+                };
+                let (status, n) = rt.block_on(common::fetch_with(state.clone(), uri, headers));
                 let dt = t.elapsed();
                 assert_eq!(status, 200, "{uri}");
                 size = n;

@@ -26,9 +26,21 @@ pub fn full() -> bool {
 
 /// Sends one GET through the router of `state`: (status, body length).
 pub async fn fetch(state: std::sync::Arc<vigil::server::AppState>, uri: String) -> (u16, usize) {
+    fetch_with(state, &uri, &[]).await
+}
+
+/// Sends one GET with `headers` through the router of `state`: (status, body length).
+pub async fn fetch_with(
+    state: std::sync::Arc<vigil::server::AppState>,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (u16, usize) {
     use tower::ServiceExt;
-    let req = axum::http::Request::builder()
-        .uri(uri)
+    let mut b = axum::http::Request::builder().uri(uri);
+    for (k, v) in headers {
+        b = b.header(*k, *v);
+    }
+    let req = b
         .body(axum::body::Body::empty())
         .unwrap_or_else(|e| panic!("{e}"));
     let resp = vigil::server::router(state)
