@@ -27,6 +27,8 @@ pub struct PlanOptions {
 
 /// Most sites one plan may ask for (a request must not buy unbounded work).
 pub const MAX_SITES: usize = 100;
+/// The most troops one base may have (a plan's or a scenario's new bases).
+pub const MAX_TROOPS: i64 = 100_000;
 
 /// A plan request that cannot be run; `parameter` is the request field (`k`, `radius_km`,
 /// `troops`), which the command line shows as its flag.
@@ -43,7 +45,7 @@ pub struct PlanError {
 
 impl PlanOptions {
     /// The one validation of a plan request, for the command line and the API alike: 1 to
-    /// [`MAX_SITES`] sites, a reach in (0, 200] km, no negative troops.
+    /// [`MAX_SITES`] sites, a reach in (0, 200] km, 0 to [`MAX_TROOPS`] troops.
     pub fn new(k: usize, radius_km: f64, troops: i64) -> Result<Self, PlanError> {
         let refuse = |parameter, value: String, reason| PlanError {
             parameter,
@@ -60,11 +62,11 @@ impl PlanOptions {
                 "the reach must be in (0, 200] km",
             ));
         }
-        if troops < 0 {
+        if !(0..=MAX_TROOPS).contains(&troops) {
             return Err(refuse(
                 "troops",
                 troops.to_string(),
-                "troops cannot be negative",
+                "troops must be within 0..=100000",
             ));
         }
         Ok(PlanOptions {

@@ -133,8 +133,12 @@ impl Scenario {
                     "longitude must be within -180..180",
                 );
             }
-            if b.troops < 0 {
-                return bad("troops", b.troops.to_string(), "troops cannot be negative");
+            if !(0..=crate::analysis::plan::MAX_TROOPS).contains(&b.troops) {
+                return bad(
+                    "troops",
+                    b.troops.to_string(),
+                    "troops must be within 0..=100000",
+                );
             }
             if let Some(r) = b.radius_km {
                 if !(r > 0.0 && r <= 200.0) {

@@ -71,12 +71,8 @@ pub async fn alerts(
         .map(|d| super::query::snapshot_date(d))
         .transpose()?;
     let cur = state.snapshot_on(date.as_deref()).await?;
-    if format_date(since) >= cur.snapshot.date {
-        return Err(ApiError::bad(
-            "since",
-            format!("must be before the snapshot ({})", cur.snapshot.date),
-        ));
-    }
+    // On or after the snapshot's own day: compared with itself, nothing has entered.
+    let since = parse_iso_date(&cur.snapshot.date).map_or(since, |day| since.min(day));
     let st = state.clone();
     let then = blocking(move || st.read_store(|s| Ok(Earlier::on_or_before(s, since)?))).await?;
     let audience = access.audience();
@@ -116,19 +112,21 @@ pub async fn summaries(
     .into_response())
 }
 
-/// `from` and `to`, both or neither, as `YYYY-MM-DD` in order.
+/// `from` and `to` as `YYYY-MM-DD` in order; one alone leaves the other end open.
 fn range_params(q: &HashMap<String, String>) -> Result<Option<(String, String)>, ApiError> {
-    match (q.get("from"), q.get("to")) {
-        (None, None) => Ok(None),
-        (Some(f), Some(t)) => {
-            let (a, b) = (date_param("from", f)?, date_param("to", t)?);
-            if a > b {
-                return Err(ApiError::bad("to", "the range ends before it starts"));
-            }
-            Ok(Some((format_date(a), format_date(b))))
-        }
-        _ => Err(ApiError::bad("from", "from and to go together")),
+    if q.get("from").is_none() && q.get("to").is_none() {
+        return Ok(None);
     }
+    let end = |name: &str, open: &str| {
+        q.get(name).map_or(Ok(open.to_string()), |v| {
+            date_param(name, v).map(format_date)
+        })
+    };
+    let (a, b) = (end("from", "0000-01-01")?, end("to", "9999-12-31")?);
+    if a > b {
+        return Err(ApiError::bad("to", "the range ends before it starts"));
+    }
+    Ok(Some((a, b)))
 }
 
 fn body<T>(r: Result<Json<T>, JsonRejection>) -> Result<T, ApiError> {

@@ -27,8 +27,11 @@ fn explain_params(
             "top" => {
                 top = v
                     .parse::<usize>()
-                    .map_err(|_| ApiError::bad("top", format!("`{v}` is not a positive integer")))?
-                    .min(MAX_TOP);
+                    .ok()
+                    .filter(|n| *n <= MAX_TOP)
+                    .ok_or_else(|| {
+                        ApiError::bad("top", format!("`{v}` is not an integer in 0..=200"))
+                    })?;
             }
             other => {
                 return Err(ApiError::bad(

@@ -22,6 +22,9 @@ use std::sync::Arc;
 use super::collections::*;
 use super::query::*;
 
+/// The most `days` of events one request may ask for (a century).
+pub const MAX_DAYS: i32 = 36_500;
+
 /// The snapshot a `datetime` selects: the latest stored one within the range (`Ok(None)`
 /// when none is), the served one without `datetime` and for events.
 async fn snapshot_for(
@@ -165,9 +168,15 @@ async fn features_of<'a>(
             let category = filter("category");
             let days = filter("days")
                 .map(|v| {
-                    v.parse::<i32>().ok().filter(|n| *n >= 1).ok_or_else(|| {
-                        ApiError::bad("days", format!("`{v}`: a whole number of days, at least 1"))
-                    })
+                    v.parse::<i32>()
+                        .ok()
+                        .filter(|n| (1..=MAX_DAYS).contains(n))
+                        .ok_or_else(|| {
+                            ApiError::bad(
+                                "days",
+                                format!("`{v}`: a whole number of days, 1 to 36500"),
+                            )
+                        })
                 })
                 .transpose()?;
             let first = days.map(|n| snap.day() - n + 1);

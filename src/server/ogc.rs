@@ -20,9 +20,10 @@ pub const CONFORMANCE: [&str; 5] = [
 
 const OPENAPI: &str = include_str!("openapi.json");
 
-/// The OpenAPI document with the server's limits and version, and each collection's
-/// feature properties typed from `output::schema` (the one list of them).
-pub fn openapi_text(default_limit: usize, max_limit: usize) -> String {
+/// The OpenAPI document with the server's limits and version, each collection's feature
+/// properties typed from `output::schema` (the one list of them), the `datetime` grammar
+/// from `query` and the summary levels of the loaded areas (`levels`).
+pub fn openapi_text(default_limit: usize, max_limit: usize, levels: &[&str]) -> String {
     let text = OPENAPI
         .replace("{{default_limit}}", &default_limit.to_string())
         .replace("{{max_limit}}", &max_limit.to_string())
@@ -31,6 +32,9 @@ pub fn openapi_text(default_limit: usize, max_limit: usize) -> String {
         return text;
     };
     type_features(&mut doc);
+    doc["components"]["parameters"]["datetime"]["schema"]["pattern"] =
+        super::query::datetime_pattern().into();
+    summary_levels(&mut doc, levels);
     doc.to_string()
 }
 
@@ -60,6 +64,58 @@ fn type_features(doc: &mut serde_json::Value) {
         let item = &mut doc["paths"][format!("/collections/{id}/items/{{featureId}}")]["get"]
             ["responses"]["200"]["content"];
         item["application/geo+json"] = json!({"schema": feature});
+        // `properties=`: this collection's names (the shared parameter cannot list them).
+        let shared = doc["components"]["parameters"]["properties"].clone();
+        let params = &mut doc["paths"][format!("/collections/{id}/items")]["get"]["parameters"];
+        if let Some(p) = params.as_array_mut().and_then(|ps| {
+            ps.iter_mut()
+                .find(|p| p["$ref"] == "#/components/parameters/properties")
+        }) {
+            let mut inline = shared.clone();
+            inline["schema"]["items"]["enum"] = json!(crate::output::schema::names(layer));
+            *p = inline;
+        }
+    }
+}
+
+/// `GET /summaries?level=`: `mission` or a loaded area level, in any case (as
+/// `GroupBy::parse` reads it: ASCII letters fold), as a pattern.
+fn summary_levels(doc: &mut serde_json::Value, levels: &[&str]) {
+    let any_case = |name: &str| -> String {
+        name.chars()
+            .map(|c| {
+                if c.is_ascii_alphabetic() {
+                    format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase())
+                } else if c.is_alphanumeric() {
+                    c.to_string()
+                } else {
+                    format!("\\{c}")
+                }
+            })
+            .collect()
+    };
+    let mut names = vec!["mission"];
+    names.extend(
+        levels
+            .iter()
+            .copied()
+            .filter(|l| !l.eq_ignore_ascii_case("mission")),
+    );
+    let pattern = names
+        .iter()
+        .map(|n| any_case(n))
+        .collect::<Vec<_>>()
+        .join("|");
+    let Some(params) = doc["paths"]["/summaries"]["get"]["parameters"].as_array_mut() else {
+        return;
+    };
+    for p in params.iter_mut().filter(|p| p["name"] == "level") {
+        p["schema"]["pattern"] = format!("^(?:{pattern})$").into();
+        p["description"] = format!(
+            "Group by the mission or a loaded area level (any case): {}.",
+            names.join(", ")
+        )
+        .into();
     }
 }
 
@@ -71,7 +127,11 @@ pub async fn conformance() -> Response {
 /// `GET /api`
 pub async fn openapi(State(state): State<Arc<AppState>>) -> Response {
     let s = &state.config.server;
-    let mut r = openapi_text(s.default_limit, s.max_limit).into_response();
+    let cur = state.current();
+    let mut levels: Vec<&str> = cur.areas.iter().map(|a| a.level.as_str()).collect();
+    levels.sort_unstable();
+    levels.dedup();
+    let mut r = openapi_text(s.default_limit, s.max_limit, &levels).into_response();
     r.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/vnd.oai.openapi+json;version=3.0"),
@@ -87,7 +147,8 @@ mod tests {
     #[test]
     fn the_document_is_openapi_3_0_with_the_limits() {
         let v: serde_json::Value =
-            serde_json::from_str(&openapi_text(100, 10_000)).unwrap_or_default();
+            serde_json::from_str(&openapi_text(100, 10_000, &["ADM1", "région-2"]))
+                .unwrap_or_default();
         assert_eq!(v["openapi"], "3.0.3");
         // Feature properties are typed, with units.
         let risk = &v["components"]["schemas"]["risk-properties"]["properties"];
@@ -102,6 +163,16 @@ mod tests {
             (limit["default"].as_u64(), limit["maximum"].as_u64()),
             (Some(100), Some(10_000))
         );
+        // Summary levels: mission and the loaded ones, in any case, nothing else.
+        let level = &v["paths"]["/summaries"]["get"]["parameters"][0]["schema"]["pattern"];
+        let re =
+            regex::Regex::new(level.as_str().unwrap_or("^$")).unwrap_or_else(|e| panic!("{e}"));
+        for ok in ["mission", "MISSION", "ADM1", "adm1", "région-2", "RéGION-2"] {
+            assert!(re.is_match(ok), "{ok} vs {level}");
+        }
+        for no in ["", "adm2", "ADM1 ", "region-2", "RÉGION-2", "mission|ADM1"] {
+            assert!(!re.is_match(no), "{no} vs {level}");
+        }
         // The document lists the layers of `Layer`, the one list of them.
         for c in Layer::ALL.map(Layer::id) {
             assert!(

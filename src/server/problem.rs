@@ -30,6 +30,10 @@ pub enum ApiError {
     /// A request body is not a valid request (a scenario, a plan).
     #[error("{0}")]
     Unprocessable(String),
+    /// A valid request that the stored state contradicts (a scenario closing a base that
+    /// is not active on its date).
+    #[error("{0}")]
+    Conflict(String),
     /// A request body was refused before it was read as a request (size, media type,
     /// syntax), with the status the extractor chose.
     #[error("{detail}")]
@@ -71,7 +75,9 @@ impl From<crate::analysis::scenario::ScenarioError> for ApiError {
         use crate::analysis::scenario::ScenarioError as E;
         match e {
             // The request's own changes: the caller can fix them.
-            E::Change { .. } | E::UnknownBase { .. } => Self::Unprocessable(e.to_string()),
+            E::Change { .. } => Self::Unprocessable(e.to_string()),
+            // Well formed, but the snapshot has no such active base.
+            E::UnknownBase { .. } => Self::Conflict(e.to_string()),
             other => Self::internal(&other),
         }
     }
@@ -153,6 +159,7 @@ impl ApiError {
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotAcceptable(_) => StatusCode::NOT_ACCEPTABLE,
             Self::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict(_) => StatusCode::CONFLICT,
             Self::Rejected { status, .. } => *status,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
             Self::MissingFile(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -33,6 +33,26 @@ pub(crate) fn parse_instant(s: &str) -> Option<i32> {
     crate::model::day::days_from_ymd(utc.year(), utc.month(), utc.day())
 }
 
+/// What `datetime` accepts, as a JSON Schema `pattern` (ECMA-262) for the OpenAPI
+/// document: a Gregorian date (leap days included), optionally a time with seconds,
+/// fraction and offset, alone or as an interval with `..` or an empty side for an open end.
+/// It says what [`parse_datetime`] accepts, no more and no less, except the order of an
+/// interval's ends (a pattern cannot compare them; an interval that ends before it starts
+/// is a 400). The tests below hold the two to each other.
+pub fn datetime_pattern() -> String {
+    let day = "(?:0[1-9]|1[0-9]|2[0-8])";
+    let date = format!(
+        "(?:[0-9]{{4}}-(?:(?:0[1-9]|1[0-2])-{day}|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)\
+         |(?:[0-9]{{2}}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29)"
+    );
+    // chrono's RFC 3339 reader: `T`, `t` or a space; a leap second; any number of
+    // fraction digits; `Z`, `z` or an offset up to 23:59.
+    let time = "(?:[Tt ](?:[01][0-9]|2[0-3]):[0-5][0-9]:(?:[0-5][0-9]|60)(?:\\.[0-9]+)?\
+                (?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9]))";
+    let at = format!("{date}{time}?");
+    format!("^(?:{at}|{at}/(?:{at}|\\.\\.)?|(?:\\.\\.)?/(?:{at}|\\.\\.)|\\.\\./)$")
+}
+
 /// Parses `datetime` (RFC 3339 date or date-time, or an interval `a/b` with `..` or an
 /// empty side for an open end).
 pub fn parse_datetime(v: &str) -> Result<DateRange, ApiError> {
@@ -158,19 +178,18 @@ impl ItemsFormat {
 /// Parses `properties=a,b`: names of `layer`'s properties, returned in the layer's order.
 pub fn parse_properties(v: &str, layer: Layer) -> Result<Vec<&'static str>, ApiError> {
     let names = crate::output::schema::names(layer);
-    let asked: Vec<&str> = v
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .collect();
+    let asked: Vec<&str> = v.split(',').collect();
     if let Some(bad) = asked.iter().find(|a| !names.contains(a)) {
         return Err(ApiError::bad(
             "properties",
-            format!("no property `{bad}`; see /collections/{}/queryables or the API definition; this collection has: {}", layer.id(), names.join(", ")),
+            format!("no property `{bad}` (names are separated by commas, without spaces); see /collections/{}/queryables or the API definition; this collection has: {}", layer.id(), names.join(", ")),
         ));
     }
     Ok(names.into_iter().filter(|n| asked.contains(n)).collect())
 }
+
+/// The largest `offset` (as documented): far beyond any layer's features.
+pub const MAX_OFFSET: usize = 1_000_000_000;
 
 /// Parses and validates the items query parameters; `filters` are the property filters
 /// the collection accepts.
@@ -205,8 +224,11 @@ pub fn parse_items_query(
                 q.limit = usize::try_from(n).unwrap_or(usize::MAX).min(max_limit);
             }
             "offset" => {
-                q.offset = v.parse().map_err(|_| {
-                    ApiError::bad("offset", format!("`{v}` is not a non-negative integer"))
+                q.offset = v.parse().ok().filter(|n| *n <= MAX_OFFSET).ok_or_else(|| {
+                    ApiError::bad(
+                        "offset",
+                        format!("`{v}` is not an integer in 0..=1000000000"),
+                    )
                 })?;
             }
             "bbox" => q.bbox = Some(parse_bbox(v)?),
@@ -292,16 +314,32 @@ pub(crate) fn parse_bbox(v: &str) -> Result<[f64; 4], ApiError> {
             "expected minLon,minLat,maxLon,maxLat (or six numbers with minHeight and maxHeight)",
         )),
     };
-    if !parts.iter().all(|p| p.is_finite())
-        || !(-180.0..=180.0).contains(&x1)
-        || !(-180.0..=180.0).contains(&x2)
-        || !(-90.0..=90.0).contains(&y1)
-        || !(-90.0..=90.0).contains(&y2)
-        || y1 > y2
-    {
+    // OpenAPI 3.0 cannot bound each position of the array: the ranges are said in the
+    // document's description (heights, metres, are only required to be numbers).
+    if !parts.iter().all(|p| p.is_finite()) {
         return Err(ApiError::bad(
             "bbox",
-            format!("`{v}` is outside WGS84 bounds or inverted"),
+            format!("`{v}`: a number is not finite"),
+        ));
+    }
+    if !(-180.0..=180.0).contains(&x1) || !(-180.0..=180.0).contains(&x2) {
+        return Err(ApiError::bad(
+            "bbox",
+            format!("`{v}`: a longitude is outside -180..180 (the order is minLon,minLat,maxLon,maxLat)"),
+        ));
+    }
+    if !(-90.0..=90.0).contains(&y1) || !(-90.0..=90.0).contains(&y2) {
+        return Err(ApiError::bad(
+            "bbox",
+            format!(
+                "`{v}`: a latitude is outside -90..90 (the order is minLon,minLat,maxLon,maxLat)"
+            ),
+        ));
+    }
+    if y1 > y2 {
+        return Err(ApiError::bad(
+            "bbox",
+            format!("`{v}`: minLat {y1} > maxLat {y2}, the box ends before it starts"),
         ));
     }
     Ok([x1, y1, x2, y2])
@@ -351,4 +389,96 @@ pub fn snapshot_date(v: &str) -> Result<String, ApiError> {
     parse_iso_date(v)
         .map(crate::model::day::format_date)
         .ok_or_else(|| ApiError::bad("date", format!("`{v}` is not a date (YYYY-MM-DD)")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn documented(v: &str) -> bool {
+        regex::Regex::new(&datetime_pattern())
+            .map(|re| re.is_match(v))
+            .unwrap_or(false)
+    }
+
+    fn reversed(v: &str) -> bool {
+        parse_datetime(v).is_err_and(|e| e.to_string().contains("ends before it starts"))
+    }
+
+    #[test]
+    fn the_pattern_says_what_the_parser_accepts() {
+        for v in [
+            "2024-12-31",
+            "2024-02-29",
+            "2000-02-29",
+            "0000-02-29",
+            "2024-12-31T22:00:00Z",
+            "2024-12-31t22:00:00z",
+            "2024-12-31 22:00:00+05:00",
+            "2024-12-31T23:59:60.123456789012Z",
+            "0000-01-01T00:00:00+05:00",
+            "2024-01-01/2024-12-31",
+            "../2024-12-31",
+            "2024-12-31/..",
+            "/2024-12-31",
+            "2024-12-31/",
+            "../..",
+            "../",
+            "/..",
+        ] {
+            assert!(documented(v), "{v} should match the pattern");
+            assert!(parse_datetime(v).is_ok(), "{v} should parse");
+        }
+        for v in [
+            "",
+            "0",
+            "00",
+            "/",
+            "..",
+            "2023-02-29",
+            "1900-02-29",
+            "2024-04-31",
+            "2024-13-01",
+            "2024-00-10",
+            "2024-1-31",
+            "2024-12-31Tgarbage",
+            "2024-12-31T25:00:00Z",
+            "2024-12-31T12:00Z",
+            "2024-12-31T12:00:00",
+            "2024-12-31T12:00:00+24:00",
+            "2024-12-31T12:00:00+0500",
+            "2024-12-31T12:00:00.Z",
+            "2024-12-31T12:00:00,5Z",
+            "+2024-12-31",
+            "2024-12-31 ",
+            "2024-12-31/2025-01-01/2025-02-01",
+            ".../2024-12-31",
+        ] {
+            assert!(!documented(v), "{v:?} should not match the pattern");
+            assert!(parse_datetime(v).is_err(), "{v:?} should be refused");
+        }
+        assert!(reversed("2024-12-31/2024-01-01"));
+    }
+
+    proptest! {
+        // Everything the pattern documents is accepted (or refused only for its order).
+        #[test]
+        fn every_documented_datetime_is_accepted(
+            v in proptest::string::string_regex(
+                datetime_pattern().trim_start_matches('^').trim_end_matches('$'),
+            ).unwrap_or_else(|e| panic!("{e}"))
+        ) {
+            prop_assert!(documented(&v), "{v}");
+            prop_assert!(parse_datetime(&v).is_ok() || reversed(&v), "{v}");
+        }
+
+        // Near misses: the pattern and the parser agree on strings that look like dates.
+        #[test]
+        fn pattern_and_parser_agree_on_near_misses(
+            v in "(\\.\\.|[0-9]{2}(00|[0-9]{2})-(0[0-9]|1[0-3])-([0-2][0-9]|3[0-2])([Tt _]([01][0-9]|2[0-5]):[0-6][0-9]:[0-6][0-9](\\.[0-9]{0,3})?([Zz]|[+-]([01][0-9]|2[0-5]):?[0-6][0-9])?)?)?(/(\\.\\.|[0-9]{4}-(0[0-9]|1[0-3])-([0-2][0-9]|3[0-2]))?)?"
+        ) {
+            prop_assert_eq!(documented(&v), parse_datetime(&v).is_ok() || reversed(&v), "{}", v);
+        }
+    }
 }

@@ -269,7 +269,11 @@ async fn hostile_parameters_are_problems_not_crashes() {
         ("/grids/2024-99-99.csv", StatusCode::NOT_FOUND),
         ("/grids/1999-01-01.csv", StatusCode::NOT_FOUND),
         ("/alerts", StatusCode::BAD_REQUEST),
-        ("/alerts?since=2030-01-01", StatusCode::BAD_REQUEST),
+        ("/alerts?since=2024-12-99", StatusCode::BAD_REQUEST),
+        (
+            "/summaries?from=2024-12-31&to=2024-12-01",
+            StatusCode::BAD_REQUEST,
+        ),
         ("/summaries?level=district", StatusCode::BAD_REQUEST),
         ("/cells/zzz/explain", StatusCode::NOT_FOUND),
         ("/nothing/here", StatusCode::NOT_FOUND),
@@ -325,11 +329,12 @@ async fn plan_requests_are_validated_by_one_rule_in_the_api_and_the_cli() {
     use vigil::analysis::plan::PlanOptions;
     let s = open();
     let (_, ctx) = store();
-    let cases: [(usize, f64, i64, &str, &str); 4] = [
+    let cases: [(usize, f64, i64, &str, &str); 5] = [
         (0, 10.0, 100, "--k", "0"),
         (101, 10.0, 100, "--k", "101"),
         (3, 250.0, 100, "--radius-km", "250"),
         (3, 10.0, -5, "--troops", "-5"),
+        (3, 10.0, 100_001, "--troops", "100001"),
     ];
     for (k, radius_km, troops, flag, value) in cases {
         let reason = PlanOptions::new(k, radius_km, troops)
@@ -648,6 +653,22 @@ async fn analysis_endpoints() {
         common::series_dates(&series["summaries"]),
         ["2024-12-01", "2024-12-31"]
     );
+    // One end alone leaves the other open.
+    for (uri, dates) in [
+        ("/summaries?from=2024-12-02", &["2024-12-31"][..]),
+        ("/summaries?to=2024-12-30", &["2024-12-01"][..]),
+        (
+            "/summaries?from=2000-01-01",
+            &["2024-12-01", "2024-12-31"][..],
+        ),
+    ] {
+        let rows = get(&s, uri).await.json();
+        assert_eq!(common::series_dates(&rows["summaries"]), dates, "{uri}");
+    }
+    // Since a day on or after the snapshot's own: compared with itself, nothing entered.
+    let later = get(&s, "/alerts?since=2030-01-01").await;
+    assert_eq!(later.status, StatusCode::OK);
+    assert_eq!(later.json()["numberMatched"], 0);
     let plan = call(&s, Method::POST, "/plan", &[], Some("{\"k\": 3}".into()))
         .await
         .json();
@@ -671,7 +692,8 @@ async fn analysis_endpoints() {
         Some(json!({"close": ["Atlantis"]}).to_string()),
     )
     .await;
-    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    // Well formed, but no such base is active on the snapshot's date.
+    assert_eq!(bad.status, StatusCode::CONFLICT);
     assert!(bad.json()["detail"]
         .as_str()
         .is_some_and(|d| d.contains("Atlantis")));

@@ -34,27 +34,7 @@ fn serve_with(config: vigil::config::Config) -> (tempfile::TempDir, String, usiz
         .iter()
         .filter(|r| r.flags.gap)
         .count();
-    (dir, listen(state), gaps)
-}
-
-/// Serves `state` on a loopback port in a background runtime: its `http://` URL.
-fn listen(state: std::sync::Arc<vigil::server::AppState>) -> String {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .unwrap_or_else(|e| panic!("{e}"));
-        rt.block_on(async move {
-            let _ = vigil::server::serve(state, "127.0.0.1:0", false, move |addr| {
-                let _ = tx.send(addr);
-            })
-            .await;
-        });
-    });
-    let addr = rx.recv().unwrap_or_else(|e| panic!("{e}"));
-    format!("http://{addr}")
+    (dir, common::listen(state), gaps)
 }
 
 fn ogrinfo(args: &[&str]) -> String {
@@ -334,7 +314,7 @@ fn gdal_pages_through_a_proxy_while_a_new_day_is_published() {
                 .map(|c| c.to_string())
         })
         .collect();
-    let upstream = listen(state.clone());
+    let upstream = common::listen(state.clone());
     let pages = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let (seen, publisher) = (pages.clone(), state.clone());
     let store = ctx.clone();

@@ -23,6 +23,7 @@ mod integrity;
 mod interop;
 mod layers;
 mod normalise;
+mod openapi_check;
 mod pipeline;
 mod properties;
 mod real_car_backtest;

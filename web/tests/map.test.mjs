@@ -402,9 +402,10 @@ await check('usable: keyboard-reachable controls, a 10-inch tablet, a loading in
   await s.page.keyboard.press('[');
   await ready(s.page, earlier.date);
   // A slow answer shows the loading indicator; a failed one, a message that says why.
-  await s.page.route('**/collections/events/items*', async (route) => { await new Promise((r) => setTimeout(r, 1500)); await route.continue(); });
+  // (Generous times: under a loaded CI machine the request may start a second late.)
+  await s.page.route('**/collections/events/items*', async (route) => { await new Promise((r) => setTimeout(r, 3000)); await route.continue(); });
   await s.page.keyboard.press(']');
-  await s.page.waitForSelector('#busy:not([hidden])', { timeout: 1000 });
+  await s.page.waitForSelector('#busy:not([hidden])', { timeout: 5000 });
   await ready(s.page, latest.date);
   await s.page.route('**/cells/*/explain*', (route) => route.fulfill({
     status: 503, contentType: 'application/problem+json',

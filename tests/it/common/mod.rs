@@ -228,3 +228,23 @@ pub fn export(
         },
     )
 }
+
+/// Serves `state` on a loopback port in a background runtime: its `http://` URL.
+pub fn listen(state: std::sync::Arc<vigil::server::AppState>) -> String {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap_or_else(|e| panic!("{e}"));
+        rt.block_on(async move {
+            let _ = vigil::server::serve(state, "127.0.0.1:0", false, move |addr| {
+                let _ = tx.send(addr);
+            })
+            .await;
+        });
+    });
+    let addr = rx.recv().unwrap_or_else(|e| panic!("{e}"));
+    format!("http://{addr}")
+}
