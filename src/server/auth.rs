@@ -1,5 +1,7 @@
 //! Access control (DESIGN §6): bearer tokens from the configuration, stored as SHA-256
-//! hashes, with scopes. Every route needs one scope (or none); callers without
+//! hashes, with scopes. A token also arrives as the password of `Authorization: Basic`
+//! (any user name), for GIS clients that can send a user and password but no custom header
+//! (QGIS before 3.26, ArcGIS Pro's OGC API connections, GDAL's `GDAL_HTTP_USERPWD`). Every route needs one scope (or none); callers without
 //! `deployments:read` never see where bases are, not even as fields of the risk grid.
 
 use super::problem::ApiError;
@@ -142,6 +144,17 @@ fn same(a: &str, b: &str) -> bool {
             == 0
 }
 
+/// The password of Basic credentials (`base64(user:password)`, RFC 7617): the token.
+fn basic_password(credentials: &str) -> Option<String> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(credentials)
+        .ok()?;
+    let text = String::from_utf8(raw).ok()?;
+    text.split_once(':')
+        .map(|(_, password)| password.to_owned())
+}
+
 /// The access of a request's `Authorization` header: `Ok(None)` without one.
 fn access_of(tokens: &[TokenConfig], auth: Option<&HeaderValue>) -> Result<Option<Access>, ()> {
     let Some(value) = auth else {
@@ -152,13 +165,18 @@ fn access_of(tokens: &[TokenConfig], auth: Option<&HeaderValue>) -> Result<Optio
         .ok()
         .and_then(|v| {
             // The scheme is case-insensitive (RFC 9110 §11.1).
-            let (scheme, token) = v.trim_start().split_once(' ')?;
-            scheme.eq_ignore_ascii_case("bearer").then_some(token)
+            let (scheme, credentials) = v.trim_start().split_once(' ')?;
+            if scheme.eq_ignore_ascii_case("bearer") {
+                Some(credentials.trim().to_owned())
+            } else if scheme.eq_ignore_ascii_case("basic") {
+                basic_password(credentials.trim())
+            } else {
+                None
+            }
         })
-        .map(str::trim)
         .filter(|t| !t.is_empty())
         .ok_or(())?;
-    let hash = token_hash(token);
+    let hash = token_hash(&token);
     // Every stored hash is compared, so the time does not say which one matched.
     let mut found = None;
     for (i, t) in tokens.iter().enumerate() {
@@ -285,7 +303,21 @@ mod tests {
             Ok(Some((true, false)))
         );
         assert_eq!(access_of(&tokens, h("Bearer nope").as_ref()), Err(()));
+        // Basic: the password is the token, whatever the user name.
         assert_eq!(access_of(&tokens, h("Basic s3cret").as_ref()), Err(()));
+        for (user_pass, ok) in [
+            ("analyst:s3cret", true),
+            ("anyone:s3cret", true),
+            (":s3cret", true),
+            ("analyst:nope", false),
+            ("s3cret", false),
+            ("analyst:", false),
+        ] {
+            use base64::Engine;
+            let b64 = base64::engine::general_purpose::STANDARD.encode(user_pass);
+            let a = access_of(&tokens, h(&format!("basic {b64}")).as_ref());
+            assert_eq!(a.is_ok_and(|a| a.is_some()), ok, "{user_pass}");
+        }
         for scheme in ["BEARER", "bEaReR", "bearer"] {
             assert!(
                 access_of(&tokens, h(&format!("{scheme} s3cret")).as_ref())

@@ -35,6 +35,7 @@ pub fn openapi_text(default_limit: usize, max_limit: usize, levels: &[&str]) -> 
     doc["components"]["parameters"]["datetime"]["schema"]["pattern"] =
         super::query::datetime_pattern().into();
     summary_levels(&mut doc, levels);
+    public_routes(&mut doc);
     doc.to_string()
 }
 
@@ -74,6 +75,25 @@ fn type_features(doc: &mut serde_json::Value) {
             let mut inline = shared.clone();
             inline["schema"]["items"]["enum"] = json!(crate::output::schema::names(layer));
             *p = inline;
+        }
+    }
+}
+
+/// Marks the operations that need no token (`security: []`), by the one rule of which
+/// routes are public, `auth::required`.
+fn public_routes(doc: &mut serde_json::Value) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    for (path, ops) in paths.iter_mut() {
+        let Some(ops) = ops.as_object_mut() else {
+            continue;
+        };
+        for (method, op) in ops.iter_mut() {
+            let method = axum::http::Method::from_bytes(method.to_ascii_uppercase().as_bytes());
+            if method.is_ok_and(|m| super::auth::required(&m, path).is_none()) {
+                op["security"] = json!([]);
+            }
         }
     }
 }
@@ -163,6 +183,18 @@ mod tests {
             (limit["default"].as_u64(), limit["maximum"].as_u64()),
             (Some(100), Some(10_000))
         );
+        // The public routes say so; the others need a token (the document's default).
+        for path in ["/", "/conformance", "/api", "/healthz", "/map"] {
+            assert_eq!(v["paths"][path]["get"]["security"], json!([]), "{path}");
+        }
+        for path in [
+            "/collections",
+            "/metrics",
+            "/collections/risk/items",
+            "/snapshots",
+        ] {
+            assert!(v["paths"][path]["get"]["security"].is_null(), "{path}");
+        }
         // Summary levels: mission and the loaded ones, in any case, nothing else.
         let level = &v["paths"]["/summaries"]["get"]["parameters"][0]["schema"]["pattern"];
         let re =

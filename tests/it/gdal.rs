@@ -83,7 +83,8 @@ fn ogrinfo_lists_the_collections_and_pages_through_every_gap() {
     assert_eq!(all.matches("  h3 (String) = ").count(), features);
 }
 
-/// The recipe of docs/api.md: a token passed to GDAL with `GDAL_HTTP_HEADERS`.
+/// The recipes of docs/gis.md: a token passed to GDAL with `GDAL_HTTP_HEADERS`, or as the
+/// password of `GDAL_HTTP_USERPWD`.
 #[test]
 fn gdal_sends_a_token_with_gdal_http_headers() {
     if !ogrinfo_available() {
@@ -105,21 +106,31 @@ fn gdal_sends_a_token_with_gdal_http_headers() {
         .output()
         .unwrap_or_else(|e| panic!("{e}"));
     assert!(!refused.status.success(), "no token, no layer");
-    let out = Command::new("ogrinfo")
-        .args(["-ro", "-q", &source, "coverage-gaps"])
-        .env("GDAL_HTTP_HEADERS", "Authorization: Bearer gis-secret")
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{text}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        text.lines().filter(|l| l.starts_with("OGRFeature")).count(),
-        gaps
-    );
+    // The bearer header, or the token as a Basic password (GDAL_HTTP_AUTH=BASIC sends it
+    // at once; Vigil's 401 challenges only for Bearer, so that browsers never prompt).
+    let bearer = [("GDAL_HTTP_HEADERS", "Authorization: Bearer gis-secret")];
+    let basic = [
+        ("GDAL_HTTP_AUTH", "BASIC"),
+        ("GDAL_HTTP_USERPWD", "joc-analyst:gis-secret"),
+    ];
+    for env in [&bearer[..], &basic[..]] {
+        let out = Command::new("ogrinfo")
+            .args(["-ro", "-q", &source, "coverage-gaps"])
+            .envs(env.iter().copied())
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"));
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{env:?}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            text.lines().filter(|l| l.starts_with("OGRFeature")).count(),
+            gaps,
+            "{env:?}"
+        );
+    }
 }
 
 /// `vigil export kit`: GDAL opens the GeoPackage with every layer, its count, geometry type

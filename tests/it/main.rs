@@ -26,6 +26,7 @@ mod normalise;
 mod openapi_check;
 mod pipeline;
 mod properties;
+mod qgis;
 mod real_car_backtest;
 mod real_car_range;
 mod real_car_reach;
