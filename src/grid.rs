@@ -85,6 +85,13 @@ pub fn unit_distance_km(a: &Unit, b: &Unit) -> f64 {
     2.0 * R * (chord / 2.0).min(1.0).asin()
 }
 
+/// The squared chord between two unit vectors.
+#[inline]
+pub fn squared_chord(a: &Unit, b: &Unit) -> f64 {
+    let (x, y, z) = (a[0] - b[0], a[1] - b[1], a[2] - b[2]);
+    x * x + y * y + z * z
+}
+
 /// "Within `km`" between unit vectors, by the same test as [`unit_distance_km`]`(a, b) <=
 /// km` but mostly without its arcsine: the squared chord is compared with bounds a hair
 /// either side of the radius's, and only between them is the distance measured.
@@ -110,8 +117,12 @@ impl WithinKm {
 
     /// Whether `b` is within the radius of `a`.
     pub fn contains(&self, a: &Unit, b: &Unit) -> bool {
-        let (x, y, z) = (a[0] - b[0], a[1] - b[1], a[2] - b[2]);
-        let c2 = x * x + y * y + z * z;
+        self.contains_chord2(squared_chord(a, b), a, b)
+    }
+
+    /// [`Self::contains`] when the squared chord `c2` between `a` and `b` is known.
+    #[inline]
+    pub fn contains_chord2(&self, c2: f64, a: &Unit, b: &Unit) -> bool {
         if c2 < self.inside {
             true
         } else if c2 > self.outside {
@@ -208,11 +219,21 @@ impl CellPositions {
     }
 }
 
-/// The number of rings that surely contains every cell whose centre is within `km` of the
-/// centre cell's centre.
+/// The number of rings that holds every cell whose centre is within `km` of the centre
+/// cell's centre where cells have their average size (1.5 average edges a ring). Where
+/// cells are smaller — away from the equator, beside pentagons — a few cells within `km`
+/// lie beyond it; [`sure_rings_for_km`] holds them all.
 pub fn rings_for_km(km: f64, res: Resolution) -> u32 {
-    // Hexagon rings grow by at least 1.5 edge lengths per ring along any direction.
     let per_ring = res.edge_length_km() * 1.5;
+    (km / per_ring).ceil() as u32 + 1
+}
+
+/// The number of rings that contains every cell whose centre is within `km` of the centre
+/// cell's anywhere on the globe, beside pentagons and where cells are smallest (at 65°
+/// latitude a ring is 0.71 of the average [`rings_for_km`] assumes; measured the world
+/// over, this bound leaves a margin of 1.2 on that).
+pub fn sure_rings_for_km(km: f64, res: Resolution) -> u32 {
+    let per_ring = res.edge_length_km() * 0.85;
     (km / per_ring).ceil() as u32 + 1
 }
 
@@ -323,6 +344,34 @@ pub fn cell_bbox(cell: CellIndex) -> [f64; 4] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sure_rings_hold_every_cell_within_the_distance_the_world_over() {
+        let mut rng = crate::model::rand::SplitMix64::new(7);
+        for res in [Resolution::Three, Resolution::Five, Resolution::Seven] {
+            let mut cells: Vec<CellIndex> = (0..300)
+                .filter_map(|_| {
+                    let lat = (2.0 * rng.next_f64() - 1.0).asin().to_degrees();
+                    cell_of(lat, 360.0 * rng.next_f64() - 180.0, res).ok()
+                })
+                .collect();
+            for p in res.pentagons() {
+                cells.extend(p.grid_disk::<Vec<CellIndex>>(2));
+            }
+            let edge = res.edge_length_km();
+            for km in [2.0 * edge, 8.0 * edge, 16.0 * edge] {
+                let k = sure_rings_for_km(km, res);
+                for c in &cells {
+                    let here = unit(center(*c));
+                    for (n, d) in c.grid_disk_distances::<Vec<(CellIndex, u32)>>(k + 4) {
+                        if unit_distance_km(&here, &unit(center(n))) <= km {
+                            assert!(d <= k, "{c} to {n}: {d} rings > {k} at {km} km");
+                        }
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn within_km_is_the_distance_test() {

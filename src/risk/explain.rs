@@ -10,8 +10,8 @@ use crate::model::params::Normalisation;
 use crate::risk::events::{Ages, Trend};
 use crate::risk::forecast_terms::ForecastExplanation;
 use crate::risk::{
-    decay, escalation, index, kernel, placement, Amounts, AreaCells, AreaIndex, EventClass,
-    EventSet, Index, Placed, ScoreError,
+    decay, escalation, index, placement, Amounts, AreaCells, AreaIndex, EventClass, EventSet,
+    Index, Placed, ScoreError, SpreadKernel,
 };
 use crate::store::snapshot::Snapshot;
 use crate::store::Store;
@@ -124,6 +124,7 @@ pub fn explain(
     let here_unit = unit(here);
     let per_period = f64::from(cfg.recent_days) / f64::from(cfg.baseline_days);
     let w = cfg.weights;
+    let kernel = SpreadKernel::new(cfg.spread_km, cfg.spread_decay_km);
 
     let mut contributions = Vec::new();
     let (mut sum_h, mut sum_c, mut sum_s, mut sum_r, mut sum_b) = (0.0, 0.0, 0.0, 0.0, 0.0);
@@ -148,14 +149,15 @@ pub fn explain(
         let (mut own, mut spread, mut r, mut b) = (0.0, 0.0, 0.0, 0.0);
         for (c, f) in &placed {
             let Ok(ci) = cell_from_u64(*c) else { continue };
-            // The same distance function and operands as the engine's neighbourhoods.
-            let dist = unit_distance_km(&unit(center(ci)), &here_unit);
+            // The same distance function, kernel and operands as the engine's neighbourhoods.
+            let source = unit(center(ci));
+            let dist = unit_distance_km(&source, &here_unit);
             if ages.weighs(age) {
                 let wd = sev * f * dec;
                 if *c == cell {
                     own += wd;
-                } else if dist <= cfg.spread_km {
-                    spread += g * wd * kernel(dist, cfg.spread_decay_km);
+                } else if let Some(k) = kernel.between(&source, &here_unit) {
+                    spread += g * wd * k;
                 }
             }
             if dist <= cfg.escalation_km {

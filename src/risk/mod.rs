@@ -25,7 +25,7 @@ pub use areas::{AreaCells, AreaIndex};
 pub use engine::{decay, Engine, Scored};
 pub use events::{last_event_date, EventClass, EventSet};
 pub use index::{escalation, index, saturate, Amounts, Index};
-pub use neighbourhood::{kernel, within};
+pub use neighbourhood::{within, SpreadKernel};
 pub use placement::{placement, Placed};
 pub use prior::Prior;
 

@@ -24,6 +24,7 @@ mod interop;
 mod layers;
 mod normalise;
 mod openapi_check;
+mod peers;
 mod pipeline;
 mod properties;
 mod qgis;
