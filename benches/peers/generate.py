@@ -73,6 +73,9 @@ def events(n: int, seed: int) -> pl.DataFrame:
     # Published 1-30 days after the event (ACLED's weekly upload), as a Unix timestamp.
     published = (day + rng.integers(1, 31, n)).astype(np.int64) * 86400 + 43200
     published += FIRST.astype("datetime64[s]").astype(np.int64)
+    def const(value: str) -> pl.Series:
+        return pl.repeat(value, n, eager=True)
+
     types = pl.Series([t[0] for t in EVENT_TYPES])
     subs = pl.Series([t[1] for t in EVENT_TYPES])
     kind_s = pl.Series(kind)
@@ -83,34 +86,32 @@ def events(n: int, seed: int) -> pl.DataFrame:
             "event_date": date_s,
             "year": date_s.str.slice(0, 4),
             "time_precision": pl.Series(np.ones(n, dtype=np.int64)),
-            "disorder_type": pl.Series(["Political violence"] * 1).extend_constant("Political violence", n - 1),
+            "disorder_type": const("Political violence"),
             "event_type": types.gather(kind_s),
             "sub_event_type": subs.gather(kind_s),
-            "actor1": pl.Series(["Synthetic armed group"]).extend_constant("Synthetic armed group", n - 1),
-            "assoc_actor_1": pl.Series([""]).extend_constant("", n - 1),
-            "inter1": pl.Series(["Rebel group"]).extend_constant("Rebel group", n - 1),
-            "actor2": pl.Series(["Civilians"]).extend_constant("Civilians", n - 1),
-            "assoc_actor_2": pl.Series([""]).extend_constant("", n - 1),
-            "inter2": pl.Series(["Civilians"]).extend_constant("Civilians", n - 1),
-            "interaction": pl.Series(["Rebel group-Civilians"]).extend_constant("Rebel group-Civilians", n - 1),
+            "actor1": const("Synthetic armed group"),
+            "assoc_actor_1": const(""),
+            "inter1": const("Rebel group"),
+            "actor2": const("Civilians"),
+            "assoc_actor_2": const(""),
+            "inter2": const("Civilians"),
+            "interaction": const("Rebel group-Civilians"),
             "civilian_targeting": pl.Series(np.where(targeting, "Civilian targeting", "")),
-            "iso": pl.Series(["999"]).extend_constant("999", n - 1),
-            "region": pl.Series(["Middle Africa"]).extend_constant("Middle Africa", n - 1),
-            "country": pl.Series(["Synthetica"]).extend_constant("Synthetica", n - 1),
-            "admin1": pl.Series([""]).extend_constant("", n - 1),
-            "admin2": pl.Series([""]).extend_constant("", n - 1),
-            "admin3": pl.Series([""]).extend_constant("", n - 1),
-            "location": pl.Series(["Somewhere"]).extend_constant("Somewhere", n - 1),
+            "iso": const("999"),
+            "region": const("Middle Africa"),
+            "country": const("Synthetica"),
+            "admin1": const(""),
+            "admin2": const(""),
+            "admin3": const(""),
+            "location": const("Somewhere"),
             "latitude": pl.Series(np.round(lat, 4)),
             "longitude": pl.Series(np.round(lon, 4)),
             "geo_precision": pl.Series(precision),
-            "source": pl.Series(["Synthetic Radio"]).extend_constant("Synthetic Radio", n - 1),
-            "source_scale": pl.Series(["Subnational"]).extend_constant("Subnational", n - 1),
-            "notes": pl.Series(["A synthetic event of the peer benchmark; no real place or person."]).extend_constant(
-                "A synthetic event of the peer benchmark; no real place or person.", n - 1
-            ),
+            "source": const("Synthetic Radio"),
+            "source_scale": const("Subnational"),
+            "notes": const("A synthetic event of the peer benchmark; no real place or person."),
             "fatalities": pl.Series(fatalities.astype(np.int64)),
-            "tags": pl.Series([""]).extend_constant("", n - 1),
+            "tags": const(""),
             "timestamp": pl.Series(published),
         }
     ).select(HEADER)

@@ -8,23 +8,24 @@ call each (the only per-item Python work), and the disks are flattened with nump
     python pandas_peer.py --csv acled.csv --grid grid.geojson --date 2024-12-31 --out out.parquet
 """
 
-import argparse
 import json
-import math
 
 import h3
 import numpy as np
 import pandas as pd
 
-RES = 7
-WINDOW_DAYS = 365
-HALF_LIFE_DAYS = 30.0
-SPREAD_KM = 20.0
-SPREAD_DECAY_KM = 8.0
-WEIGHTS = (0.4, 0.15, 0.25)
-SCALES = (1.5, 2.0, 4.0)
-RINGS = math.ceil(SPREAD_KM / (1.5 * 1.406475763)) + 1  # as polars_peer.py
-EARTH_KM = 6371.007180918475
+from rules import (
+    EARTH_KM,
+    HALF_LIFE_DAYS,
+    RES,
+    RINGS,
+    SCALES,
+    SPREAD_DECAY_KM,
+    SPREAD_KM,
+    WEIGHTS,
+    WINDOW_DAYS,
+    arguments,
+)
 
 
 def grid(path: str) -> pd.DataFrame:
@@ -93,12 +94,7 @@ def spread(src: pd.DataFrame, cells: pd.DataFrame) -> pd.DataFrame:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--csv", required=True, help="ACLED export")
-    ap.add_argument("--grid", required=True, help="GeoJSON of the region scored")
-    ap.add_argument("--date", required=True, help="as-of day, YYYY-MM-DD")
-    ap.add_argument("--out", required=True, help="Parquet of cell, harm, conflict, spread")
-    a = ap.parse_args()
+    a = arguments(__doc__)
     day = pd.Timestamp(a.date)
     cells = grid(a.grid)
     src = amounts(a.csv, day)

@@ -21,26 +21,24 @@ over rows.
     python polars_peer.py --csv acled.csv --grid grid.geojson --date 2024-12-31 --out out.parquet
 """
 
-import argparse
 import datetime as dt
 import json
-import math
 
 import polars as pl
 import polars_h3 as plh3
 
-RES = 7
-WINDOW_DAYS = 365
-HALF_LIFE_DAYS = 30.0
-SPREAD_KM = 20.0
-SPREAD_DECAY_KM = 8.0
-WEIGHTS = (0.4, 0.15, 0.25)
-SCALES = (1.5, 2.0, 4.0)
-EARTH_KM = 6371.007180918475  # H3's authalic radius, as Vigil and h3-py
-# Rings that hold every cell within 20 km at resolution 7 where cells have their average
-# size (1.406 km on a side, 1.5 sides a ring): true in the tropics, where the generated
-# region lies; at high latitudes more are needed.
-RINGS = math.ceil(SPREAD_KM / (1.5 * 1.406475763)) + 1
+from rules import (
+    EARTH_KM,
+    HALF_LIFE_DAYS,
+    RES,
+    RINGS,
+    SCALES,
+    SPREAD_DECAY_KM,
+    SPREAD_KM,
+    WEIGHTS,
+    WINDOW_DAYS,
+    arguments,
+)
 
 
 def grid(path: str) -> pl.DataFrame:
@@ -144,12 +142,7 @@ def spread(sources: pl.DataFrame, cells: pl.DataFrame) -> pl.DataFrame:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--csv", required=True, help="ACLED export")
-    ap.add_argument("--grid", required=True, help="GeoJSON of the region scored")
-    ap.add_argument("--date", required=True, help="as-of day, YYYY-MM-DD")
-    ap.add_argument("--out", required=True, help="Parquet of cell, harm, conflict, spread")
-    a = ap.parse_args()
+    a = arguments(__doc__)
     day = dt.date.fromisoformat(a.date)
     cells = grid(a.grid)
     src = amounts(a.csv, day)
