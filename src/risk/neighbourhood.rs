@@ -399,6 +399,17 @@ impl<'a> Blocks<'a> {
             }
         }
         let test = WithinKm::new(km);
+        // Per block, the squared chord beyond which no cell of it is within km (a hair
+        // generous: it only spares the cells' tests).
+        let reach: Vec<f64> = self
+            .radii
+            .iter()
+            .map(|r| {
+                let angle =
+                    ((km + r + SLACK_KM) / (2.0 * EARTH_KM)).min(std::f64::consts::FRAC_PI_2);
+                (2.0 * angle.sin()).powi(2) * (1.0 + 1e-9)
+            })
+            .collect();
         groups
             .par_iter()
             .flat_map_iter(|&(a, from, to)| {
@@ -408,16 +419,14 @@ impl<'a> Blocks<'a> {
                     .collect();
                 let candidates = self.candidates(a, &members, km);
                 let mut found: Vec<(u32, f64)> = Vec::new();
-                let visit = &visit;
+                let (visit, reach) = (&visit, &reach);
                 members
                     .into_iter()
                     .map(move |here| {
                         found.clear();
                         for &b in &candidates {
                             let b = b as usize;
-                            if unit_distance_km(&here, &self.centres[b])
-                                > km + self.radii[b] + SLACK_KM
-                            {
+                            if squared_chord(&here, &self.centres[b]) > reach[b] {
                                 continue;
                             }
                             for p in self.starts[b]..self.starts[b + 1] {
