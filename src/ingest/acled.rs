@@ -20,14 +20,21 @@ const REQUIRED: [&str; 6] = [
 /// Maps ACLED's event type (current or pre-2018), sub-event type and civilian-targeting flag
 /// to the canonical category.
 pub fn categorise(event_type: &str, civilian_targeting: bool) -> Category {
-    let t = event_type.to_ascii_lowercase();
-    if t.starts_with("violence against civilians") || civilian_targeting {
+    // Case-insensitive prefixes, compared in place (a lowercased copy per row costs an
+    // allocation per event).
+    let is = |prefix: &str| {
+        event_type
+            .as_bytes()
+            .get(..prefix.len())
+            .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
+    };
+    if is("violence against civilians") || civilian_targeting {
         Category::CivilianHarm
-    } else if t.starts_with("battle") {
+    } else if is("battle") {
         Category::ArmedClash
-    } else if t.starts_with("explosions") || t.starts_with("remote violence") {
+    } else if is("explosions") || is("remote violence") {
         Category::RemoteViolence
-    } else if t.starts_with("riots") || t.starts_with("protests") {
+    } else if is("riots") || is("protests") {
         // Mob violence counts as civilian harm only when ACLED flags civilian targeting.
         Category::Unrest
     } else {
@@ -157,6 +164,31 @@ mod tests {
         assert_eq!(e.civilian_fatalities, Some(3));
         assert_eq!(e.published_at, Some(1_747_400_000));
         assert_eq!(crate::model::day::format_date(e.date_start), "2025-05-16");
+    }
+
+    #[test]
+    fn event_types_are_matched_by_prefix_in_any_case() {
+        let cases = [
+            ("Violence against civilians", false, Category::CivilianHarm),
+            ("VIOLENCE AGAINST CIVILIANS", false, Category::CivilianHarm),
+            ("Battles", false, Category::ArmedClash),
+            ("Battle-No change of territory", false, Category::ArmedClash),
+            (
+                "Explosions/Remote violence",
+                false,
+                Category::RemoteViolence,
+            ),
+            ("Remote violence", false, Category::RemoteViolence),
+            ("Riots", false, Category::Unrest),
+            ("PROTESTS", true, Category::CivilianHarm),
+            ("Strategic developments", false, Category::Other),
+            ("Batt", false, Category::Other),
+            ("", false, Category::Other),
+            ("Bättle", false, Category::Other),
+        ];
+        for (event_type, targeting, want) in cases {
+            assert_eq!(categorise(event_type, targeting), want, "{event_type}");
+        }
     }
 
     #[test]

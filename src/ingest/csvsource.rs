@@ -310,6 +310,7 @@ impl<'a> CsvSource<'a> {
         // Stitch: a span is kept when the true reader is where its guessed start put it;
         // otherwise its stretch is read again from where the true reader is.
         let mut at = skip_terminators(self.data, start);
+        let mut parts = Vec::with_capacity(spans.len());
         for ((span, &from), &stop) in spans.into_iter().zip(&cuts).zip(&stops) {
             let part = if skip_terminators(self.data, from) == at && span.end != usize::MAX {
                 span
@@ -324,9 +325,20 @@ impl<'a> CsvSource<'a> {
                 self.span(at, stop, lines, parse, None)
             };
             at = part.end;
-            out.rows_read += part.parsed.rows_read;
-            out.rows.extend(part.parsed.rows);
-            out.rejects.extend(part.parsed.rejects);
+            parts.push(part.parsed);
+        }
+        // The first stretch's rows are moved, not copied (when no row came before them);
+        // the vector then grows once for the rest.
+        let more: usize = parts.iter().map(|p| p.rows.len()).sum();
+        for part in parts {
+            out.rows_read += part.rows_read;
+            if out.rows.is_empty() {
+                out.rows = part.rows;
+                out.rows.reserve(more.saturating_sub(out.rows.len()));
+            } else {
+                out.rows.extend(part.rows);
+            }
+            out.rejects.extend(part.rejects);
         }
         if let Some(bar) = bar {
             bar.finish();
@@ -358,19 +370,21 @@ impl<'a> CsvSource<'a> {
         out.rows.reserve(stop.saturating_sub(from) / 256);
         // One record buffer for the whole stretch: no allocation per row.
         let mut rec = StringRecord::new();
-        // Lines are counted here, from the bytes, not taken from the csv reader (whose
-        // record position includes any blank lines before the record).
-        let mut counted_to = 0usize;
-        let mut line_before = lines;
         let end = loop {
-            let here = skip_terminators(self.data, from + reader.position().byte() as usize);
+            let at = reader.position();
+            let (at_byte, at_line) = (at.byte() as usize, at.line());
+            let here = skip_terminators(self.data, from + at_byte);
             if here >= stop || here >= self.data.len() {
                 break here;
             }
             let begin = here - from;
-            line_before += memchr::memchr_iter(b'\n', &slice[counted_to..begin]).count() as u64;
-            counted_to = begin;
-            let line = line_before + 1;
+            // The reader counts the line ends it consumed (`at_line` is one more); those of
+            // the blank lines and terminators before the record, which it has not consumed
+            // yet, are counted here.
+            let line = lines
+                + at_line.saturating_sub(1)
+                + memchr::memchr_iter(b'\n', &slice[at_byte.min(begin)..begin]).count() as u64
+                + 1;
             let result = reader.read_record(&mut rec);
             let after = reader.position().byte() as usize;
             match result {

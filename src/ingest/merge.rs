@@ -39,7 +39,7 @@ pub fn merge_events(existing: Vec<Event>, new: Vec<Event>) -> Merged {
             ahash::AHashMap::with_capacity(slots.len());
         for (i, e) in slots.iter().enumerate() {
             let Some(e) = e else { continue };
-            match seen.entry((e.source.as_str(), e.source_id.as_str())) {
+            match seen.entry((&*e.source, e.source_id.as_str())) {
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(places.len());
                     places.push((i, i));
@@ -72,10 +72,24 @@ pub fn merge_events(existing: Vec<Event>, new: Vec<Event>) -> Merged {
     }
 }
 
+/// Whether no two rows share a (`source`, `source_id`) key. The keys' 64-bit hashes are
+/// sorted on every core and compared: all distinct proves the keys distinct; an equal pair
+/// (a duplicate, or a rare collision) is settled by the exact test.
 fn all_keys_unique(rows: &[Event]) -> bool {
+    use rayon::prelude::*;
+    let state = ahash::RandomState::new();
+    let mut hashes: Vec<u64> = rows
+        .par_iter()
+        .map(|e| state.hash_one((&*e.source, e.source_id.as_str())))
+        .collect();
+    hashes.par_sort_unstable();
+    hashes.windows(2).all(|w| w[0] != w[1]) || keys_unique_exactly(rows)
+}
+
+fn keys_unique_exactly(rows: &[Event]) -> bool {
     let mut seen: ahash::AHashSet<(&str, &str)> = ahash::AHashSet::with_capacity(rows.len());
     rows.iter()
-        .all(|e| seen.insert((e.source.as_str(), e.source_id.as_str())))
+        .all(|e| seen.insert((&*e.source, e.source_id.as_str())))
 }
 
 fn compatible(a: Category, b: Category) -> bool {
@@ -89,8 +103,15 @@ fn compatible(a: Category, b: Category) -> bool {
 /// `duplicate_of`. Links are recomputed from scratch on every ingest. Returns the number of
 /// linked events.
 pub fn link_cross_source(rows: &mut [Event], cfg: &crate::config::IngestConfig) -> usize {
-    if !rows.iter().any(|e| e.source.starts_with("ucdp")) {
-        rows.iter_mut().for_each(|e| e.duplicate_of = None);
+    // One pass: every link is dropped (they are recomputed) while looking for UCDP events.
+    let mut any_ucdp = false;
+    for e in rows.iter_mut() {
+        any_ucdp |= e.source.starts_with("ucdp");
+        if e.duplicate_of.is_some() {
+            e.duplicate_of = None;
+        }
+    }
+    if !any_ucdp {
         return 0;
     }
     // Candidates are bucketed by day and by a coarse cell (res 5, edge ≈ 8.5 km): the incident
@@ -101,8 +122,7 @@ pub fn link_cross_source(rows: &mut [Event], cfg: &crate::config::IngestConfig) 
     };
     let rings = crate::grid::rings_for_km(cfg.duplicate_km, h3o::Resolution::Five);
     let mut buckets: HashMap<(i32, h3o::CellIndex), Vec<usize>> = HashMap::new();
-    for (i, e) in rows.iter_mut().enumerate() {
-        e.duplicate_of = None;
+    for (i, e) in rows.iter().enumerate() {
         if e.source == "acled" {
             if let Some(c) = coarse(e.cell) {
                 buckets.entry((e.date_start, c)).or_default().push(i);
@@ -189,6 +209,22 @@ pub(super) fn ev(
 mod tests {
     use super::*;
     use crate::ingest::ucdp;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn the_hashed_uniqueness_test_agrees_with_the_exact_one(
+            keys in proptest::collection::vec((0u8..3, 0u16..400), 0..300)
+        ) {
+            let rows: Vec<Event> = keys
+                .iter()
+                .map(|(s, id)| ev(["acled", ucdp::GED, ucdp::CANDIDATE][*s as usize], &id.to_string(), 1, None, 0))
+                .collect();
+            let distinct: std::collections::HashSet<_> = keys.iter().collect();
+            prop_assert_eq!(all_keys_unique(&rows), distinct.len() == keys.len());
+            prop_assert_eq!(keys_unique_exactly(&rows), distinct.len() == keys.len());
+        }
+    }
 
     #[test]
     fn final_ged_supersedes_candidate_events_of_its_period() {

@@ -99,6 +99,77 @@ fn density_grid(store: &Store, units: population::Units) -> Result<Option<Vec<u6
     Ok((!cells.is_empty()).then_some(cells))
 }
 
+/// What a reader made of a file, before it is merged with the store.
+enum Read {
+    Events(Parsed<crate::model::rows::Event>),
+    Bases(Parsed<geopko::RawBase>),
+    Population(Parsed<crate::model::rows::PopulationCell>),
+    Climate(Parsed<crate::model::rows::ClimateValue>),
+    Idp(Parsed<crate::model::rows::IdpSite>),
+    Areas(areas::ParsedAreas),
+}
+
+/// Reads `bytes` (the content of `file`) as `kind`.
+fn read_kind(
+    store: &Store,
+    config: &Config,
+    kind: Kind,
+    file: &str,
+    bytes: &[u8],
+    res: h3o::Resolution,
+    opts: &IngestOptions,
+) -> Result<Read, IngestError> {
+    Ok(match kind {
+        Kind::Acled => Read::Events(acled::read(file, bytes, res)?),
+        Kind::Ucdp => Read::Events(ucdp::read(file, bytes, res, ucdp::GED)?),
+        Kind::UcdpCandidate => Read::Events(ucdp::read(file, bytes, res, ucdp::CANDIDATE)?),
+        Kind::Incidents => {
+            Read::Events(incidents::read(file, bytes, res, &config.ingest.incidents)?)
+        }
+        Kind::Geopko => Read::Bases(geopko::read(file, bytes, res)?),
+        Kind::Population => {
+            let grid = density_grid(store, opts.units)?;
+            Read::Population(population::read(
+                file,
+                bytes,
+                res,
+                opts.units,
+                grid.as_deref(),
+            )?)
+        }
+        Kind::Climate => Read::Climate(climate::read(file, bytes, res, opts)?),
+        Kind::Idp => Read::Idp(idp::read(file, bytes, res, &config.ingest.idp)?),
+        Kind::Areas => {
+            let area_opts = areas::AreaOptions {
+                level: opts.level.clone(),
+                name_field: opts.name_field.clone(),
+                max_cells: config.grid.max_cells,
+                max_field_bytes: config.ingest.max_field_bytes,
+            };
+            Read::Areas(areas::read(file, bytes, res, &area_opts)?)
+        }
+    })
+}
+
+impl Read {
+    /// The rows merged with the store's, as the frames to publish, and the rejects.
+    fn into_tables(
+        self,
+        store: &Store,
+        config: &Config,
+        record: &mut IngestRecord,
+    ) -> Result<Tables, IngestError> {
+        match self {
+            Read::Events(parsed) => events_tables(store, config, parsed, record),
+            Read::Bases(parsed) => bases_tables(store, config, parsed, record),
+            Read::Population(parsed) => population_tables(store, parsed, record),
+            Read::Climate(parsed) => climate_tables(store, parsed, record),
+            Read::Idp(parsed) => idp_tables(store, parsed, record),
+            Read::Areas(parsed) => areas_tables(store, parsed, record),
+        }
+    }
+}
+
 /// Reads `path` as `kind`, validates, merges with the store and publishes.
 pub fn ingest_file(
     store: &mut Store,
@@ -122,58 +193,22 @@ pub fn ingest_file(
         attribution: kind.attribution().to_owned(),
         ..IngestRecord::default()
     };
-    // The file's hash (for the manifest) is computed on another core while it is parsed.
+    // The file is parsed on every core; its hash (for the manifest) is computed on another
+    // core once it is parsed, while the rows are merged and framed.
     let limits = csvsource::Limits::of(config);
     let (sha, parsed) = std::thread::scope(|scope| {
-        let hashing = scope.spawn(|| sha256_hex(bytes));
-        let parsed = csvsource::with_limits(limits, || -> Result<Tables, IngestError> {
-            Ok(match kind {
-                Kind::Acled => {
-                    let parsed = acled::read(&file, bytes, res)?;
-                    events_tables(store, config, parsed, &mut record)?
-                }
-                Kind::Ucdp => {
-                    let parsed = ucdp::read(&file, bytes, res, ucdp::GED)?;
-                    events_tables(store, config, parsed, &mut record)?
-                }
-                Kind::UcdpCandidate => {
-                    let parsed = ucdp::read(&file, bytes, res, ucdp::CANDIDATE)?;
-                    events_tables(store, config, parsed, &mut record)?
-                }
-                Kind::Geopko => {
-                    let parsed = geopko::read(&file, bytes, res)?;
-                    bases_tables(store, config, parsed, &mut record)?
-                }
-                Kind::Population => {
-                    let grid = density_grid(store, opts.units)?;
-                    let parsed = population::read(&file, bytes, res, opts.units, grid.as_deref())?;
-                    population_tables(store, parsed, &mut record)?
-                }
-                Kind::Climate => {
-                    let parsed = climate::read(&file, bytes, res, opts)?;
-                    climate_tables(store, parsed, &mut record)?
-                }
-                Kind::Idp => {
-                    let parsed = idp::read(&file, bytes, res, &config.ingest.idp)?;
-                    idp_tables(store, parsed, &mut record)?
-                }
-                Kind::Incidents => {
-                    let parsed = incidents::read(&file, bytes, res, &config.ingest.incidents)?;
-                    events_tables(store, config, parsed, &mut record)?
-                }
-                Kind::Areas => {
-                    let area_opts = areas::AreaOptions {
-                        level: opts.level.clone(),
-                        name_field: opts.name_field.clone(),
-                        max_cells: config.grid.max_cells,
-                        max_field_bytes: config.ingest.max_field_bytes,
-                    };
-                    let parsed = areas::read(&file, bytes, res, &area_opts)?;
-                    areas_tables(store, parsed, &mut record)?
-                }
-            })
+        let parsed = csvsource::with_limits(limits, || -> Result<_, IngestError> {
+            let read = read_kind(store, config, kind, &file, bytes, res, opts)?;
+            let hashing = scope.spawn(|| sha256_hex(bytes));
+            Ok((hashing, read.into_tables(store, config, &mut record)?))
         });
-        (hashing.join().unwrap_or_else(|_| sha256_hex(bytes)), parsed)
+        match parsed {
+            Ok((hashing, tables)) => (
+                hashing.join().unwrap_or_else(|_| sha256_hex(bytes)),
+                Ok(tables),
+            ),
+            Err(e) => (String::new(), Err(e)),
+        }
     });
     let (tables, rejects) = parsed?;
     tracing::debug!(

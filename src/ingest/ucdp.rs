@@ -125,7 +125,7 @@ fn event(row: &Row<'_>, res: Resolution, source: &str) -> Result<Event, Reject> 
         Some(u64::from(c))
     };
     Ok(Event {
-        source: source.to_owned(),
+        source: crate::model::rows::source_name(source),
         source_id: id,
         date_start,
         date_end,

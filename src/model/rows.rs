@@ -90,11 +90,28 @@ impl Category {
     }
 }
 
+/// A source's name as events carry it: borrowed when it is one of the sources Vigil
+/// reads (no allocation per event), owned otherwise.
+pub fn source_name(name: &str) -> std::borrow::Cow<'static, str> {
+    const KNOWN: [&str; 5] = [
+        "acled",
+        "ucdp_ged",
+        "ucdp_candidate",
+        "incidents",
+        "synthetic",
+    ];
+    KNOWN
+        .iter()
+        .find(|k| **k == name)
+        .map_or_else(|| name.to_owned().into(), |k| (*k).into())
+}
+
 /// One row of `events`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
-    /// `acled`, `ucdp_ged`, `ucdp_candidate` or `incidents`.
-    pub source: String,
+    /// `acled`, `ucdp_ged`, `ucdp_candidate` or `incidents` (borrowed when it is one of
+    /// those: no allocation per event).
+    pub source: std::borrow::Cow<'static, str>,
     /// The source's own identifier.
     pub source_id: String,
     /// First day, days since 1970-01-01.
@@ -332,7 +349,7 @@ impl Event {
         fatalities: i64,
     ) -> Event {
         Event {
-            source: source.into(),
+            source: source_name(source),
             source_id: source_id.into(),
             date_start: day,
             date_end: day,
@@ -354,45 +371,91 @@ impl Event {
     }
 }
 
+/// The first nine columns of the events table, gathered in one pass over `rows` (a pass
+/// per column would read every row once per column).
+fn event_columns_head(rows: &[Event]) -> PolarsResult<Vec<Column>> {
+    let n = rows.len();
+    let mut source = Vec::with_capacity(n);
+    let mut source_id = Vec::with_capacity(n);
+    let mut date_start = Vec::with_capacity(n);
+    let mut date_end = Vec::with_capacity(n);
+    let mut published_at = Vec::with_capacity(n);
+    let mut lat = Vec::with_capacity(n);
+    let mut lon = Vec::with_capacity(n);
+    let mut cell = Vec::with_capacity(n);
+    let mut precision = Vec::with_capacity(n);
+    for r in rows {
+        source.push(&*r.source);
+        source_id.push(r.source_id.as_str());
+        date_start.push(r.date_start);
+        date_end.push(r.date_end);
+        published_at.push(r.published_at);
+        lat.push(r.lat);
+        lon.push(r.lon);
+        cell.push(r.cell);
+        precision.push(r.precision.as_str());
+    }
+    Ok(vec![
+        Column::new("source".into(), source),
+        Column::new("source_id".into(), source_id),
+        date_col("date_start", date_start)?,
+        date_col("date_end", date_end)?,
+        Column::new("published_at".into(), published_at),
+        Column::new("lat".into(), lat),
+        Column::new("lon".into(), lon),
+        Column::new("cell".into(), cell),
+        Column::new("precision".into(), precision),
+    ])
+}
+
+/// The other nine columns of the events table, in one pass over `rows`.
+fn event_columns_tail(rows: &[Event]) -> Vec<Column> {
+    let n = rows.len();
+    let mut category = Vec::with_capacity(n);
+    let mut civilian_targeted = Vec::with_capacity(n);
+    let mut fatalities = Vec::with_capacity(n);
+    let mut civilian_fatalities = Vec::with_capacity(n);
+    let mut actor1 = Vec::with_capacity(n);
+    let mut actor2 = Vec::with_capacity(n);
+    let mut admin1 = Vec::with_capacity(n);
+    let mut admin2 = Vec::with_capacity(n);
+    let mut duplicate_of = Vec::with_capacity(n);
+    for r in rows {
+        category.push(r.category.as_str());
+        civilian_targeted.push(r.civilian_targeted);
+        fatalities.push(r.fatalities);
+        civilian_fatalities.push(r.civilian_fatalities);
+        actor1.push(r.actor1.as_str());
+        actor2.push(r.actor2.as_str());
+        admin1.push(r.admin1.as_str());
+        admin2.push(r.admin2.as_str());
+        duplicate_of.push(r.duplicate_of.as_deref());
+    }
+    vec![
+        Column::new("category".into(), category),
+        Column::new("civilian_targeted".into(), civilian_targeted),
+        Column::new("fatalities".into(), fatalities),
+        Column::new("civilian_fatalities".into(), civilian_fatalities),
+        Column::new("actor1".into(), actor1),
+        Column::new("actor2".into(), actor2),
+        Column::new("admin1".into(), admin1),
+        Column::new("admin2".into(), admin2),
+        Column::new("duplicate_of".into(), duplicate_of),
+    ]
+}
+
 impl Table for Event {
     const NAME: &'static str = "events";
 
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
-        // Text columns dominate: build half of them on another core.
-        let (first, second) = std::thread::scope(|scope| {
-            let text = scope.spawn(|| {
-                vec![
-                    column("actor1", rows, |r| r.actor1.as_str()),
-                    column("actor2", rows, |r| r.actor2.as_str()),
-                    column("admin1", rows, |r| r.admin1.as_str()),
-                    column("admin2", rows, |r| r.admin2.as_str()),
-                    column("duplicate_of", rows, |r| r.duplicate_of.as_deref()),
-                ]
-            });
-            let first = (|| -> PolarsResult<Vec<Column>> {
-                Ok(vec![
-                    column("source", rows, |r| r.source.as_str()),
-                    column("source_id", rows, |r| r.source_id.as_str()),
-                    date_col("date_start", rows.iter().map(|r| r.date_start).collect())?,
-                    date_col("date_end", rows.iter().map(|r| r.date_end).collect())?,
-                    column("published_at", rows, |r| r.published_at),
-                    column("lat", rows, |r| r.lat),
-                    column("lon", rows, |r| r.lon),
-                    column("cell", rows, |r| r.cell),
-                    column("precision", rows, |r| r.precision.as_str()),
-                    column("category", rows, |r| r.category.as_str()),
-                    column("civilian_targeted", rows, |r| r.civilian_targeted),
-                    column("fatalities", rows, |r| r.fatalities),
-                    column("civilian_fatalities", rows, |r| r.civilian_fatalities),
-                ])
-            })();
-            (first, text.join())
+        // Half of the columns on another core.
+        let (head, tail) = std::thread::scope(|scope| {
+            let tail = scope.spawn(|| event_columns_tail(rows));
+            (event_columns_head(rows), tail.join())
         });
-        let mut columns = first?;
+        let mut columns = head?;
         columns.extend(
-            second.map_err(|_| {
-                PolarsError::ComputeError("building the text columns failed".into())
-            })?,
+            tail.map_err(|_| PolarsError::ComputeError("building the events frame failed".into()))?,
         );
         DataFrame::new_infer_height(columns)
     }
@@ -417,7 +480,7 @@ impl Table for Event {
         (0..df.height())
             .map(|i| {
                 Ok(Event {
-                    source: source[i].clone(),
+                    source: source_name(&source[i]),
                     source_id: source_id[i].clone(),
                     date_start: ds[i],
                     date_end: de[i],

@@ -3,7 +3,9 @@
 //! neighbourhoods; placements, neighbour lists, coverage (per set of active bases), climate
 //! stress (per month) and the previous day's risks are kept from day to day. A single day
 //! is a range of one, so `score --date D` and `score --from … --to …` give identical
-//! snapshots.
+//! snapshots; without the forecast it gathers each grid cell's spread from the sources
+//! within reach instead of building neighbour lists it would use once (the same sums to
+//! the bit).
 
 use super::areas::{first_level_names, AreaIndex, NONE};
 use super::climate::ClimateModel;
@@ -11,7 +13,9 @@ use super::events::{Ages, EventClass, EventSet, Trend};
 use super::features::{watched, CellInputs, FeatureGrid};
 use super::index::{escalation, index, Amounts};
 use super::inputs::Inputs;
-use super::neighbourhood::{base_disks, neighbourhoods, universe, Neighbours};
+use super::neighbourhood::{
+    base_disks, gather, neighbourhoods, universe, Neighbours, SpreadKernel,
+};
 use super::placement::{Place, Sources};
 use super::prior::Prior;
 use super::ScoreError;
@@ -55,6 +59,30 @@ struct Day {
     in_grid: Vec<bool>,
 }
 
+/// Per-day sums by source (indices of the engine's source cells).
+struct SourceDay {
+    harm: Vec<f64>,
+    conflict: Vec<f64>,
+    precise: Vec<f64>,
+    recent: Vec<f64>,
+    base: Vec<f64>,
+    events: Vec<i64>,
+    civ90: Vec<i64>,
+    civ30: Vec<i64>,
+    /// Some event is placed on the source.
+    touched: Vec<bool>,
+    /// Some event within the look-back has the source as its own cell.
+    seeds: Vec<bool>,
+}
+
+impl SourceDay {
+    /// What source `s` spreads to its neighbourhood, before the kernel.
+    fn signal(&self, s: usize) -> f64 {
+        EventClass::Harm.signal_factor() * self.harm[s]
+            + EventClass::Conflict.signal_factor() * self.conflict[s]
+    }
+}
+
 /// One scored day, before publishing.
 #[derive(Debug, Clone)]
 pub struct Scored {
@@ -79,7 +107,10 @@ pub struct Engine {
     place: Vec<Place>,
     own: Vec<u32>,
     area_sources: Vec<Vec<u32>>,
-    neighbours: Vec<Neighbours>,
+    /// Each source's neighbourhood, built when the engine is loaded for a range of days or
+    /// for the forecast, else on first use: a single day without the forecast gathers its
+    /// spread per grid cell instead ([`gather`]), without these lists.
+    neighbours: std::sync::OnceLock<Vec<Neighbours>>,
     /// The source cells (sorted), of `neighbours`.
     source_cells: Vec<u64>,
     /// The grid's centres as unit vectors, by position.
@@ -187,8 +218,11 @@ impl Engine {
             .collect();
         let units: Vec<Unit> = centres.par_iter().map(|c| unit(*c)).collect();
         stage("positions and centres");
-        let neighbours = neighbourhoods(&sources.cells, &pos, &units, cfg, res);
-        stage("neighbourhoods");
+        let neighbours = std::sync::OnceLock::new();
+        if from != to || forecast {
+            let _ = neighbours.set(neighbourhoods(&sources.cells, &pos, &units, cfg, res));
+            stage("neighbourhoods");
+        }
         let source_pos: Vec<u32> = sources
             .cells
             .iter()
@@ -286,11 +320,10 @@ impl Engine {
         &self.norm
     }
 
-    /// The raw amounts of every grid position on day `d`.
-    fn amounts(&self, d: i32) -> Day {
+    /// The sums of day `d` by source: each source's own amounts and what it spreads.
+    fn source_day(&self, d: i32) -> SourceDay {
         let cfg = &self.config.score;
-        let n = self.pos.len();
-        let ns = self.neighbours.len();
+        let ns = self.source_cells.len();
         let (mut h, mut c, mut pr, mut r, mut b) = (
             vec![0.0; ns],
             vec![0.0; ns],
@@ -353,6 +386,24 @@ impl Engine {
                 }
             }
         }
+        SourceDay {
+            harm: h,
+            conflict: c,
+            precise: pr,
+            recent: r,
+            base: b,
+            events: ev,
+            civ90: civ,
+            civ30,
+            touched,
+            seeds,
+        }
+    }
+
+    /// The raw amounts of every grid position on day `d`.
+    fn amounts(&self, d: i32) -> Day {
+        let src = self.source_day(d);
+        let n = self.pos.len();
         let mut day = Day {
             harm: vec![0.0; n],
             conflict: vec![0.0; n],
@@ -365,28 +416,38 @@ impl Engine {
             civ30: vec![0; n],
             in_grid: vec![self.fixed_grid; n],
         };
-        for s in 0..ns {
+        for (s, p) in self.source_pos.iter().enumerate() {
+            if *p != NONE {
+                let p = *p as usize;
+                day.harm[p] = src.harm[s];
+                day.conflict[p] = src.conflict[s];
+                day.precise[p] = src.precise[s];
+                day.events[p] = src.events[s];
+                day.civ90[p] = src.civ90[s];
+                day.civ30[p] = src.civ30[s];
+            }
+        }
+        match self.neighbours.get() {
+            Some(neighbours) => self.scatter(&src, neighbours, &mut day),
+            None => self.gather(&src, &mut day),
+        }
+        day
+    }
+
+    /// What each source spreads, added to the grid positions of its neighbourhood, source
+    /// after source.
+    fn scatter(&self, src: &SourceDay, neighbours: &[Neighbours], day: &mut Day) {
+        for (s, nb) in neighbours.iter().enumerate() {
             let p = self.source_pos[s];
-            let nb = &self.neighbours[s];
-            if seeds[s] && !self.fixed_grid {
+            if src.seeds[s] && !self.fixed_grid {
                 for t in &nb.pos[..nb.n_spread] {
                     day.in_grid[*t as usize] = true;
                 }
             }
-            if p != NONE {
-                let p = p as usize;
-                day.harm[p] = h[s];
-                day.conflict[p] = c[s];
-                day.precise[p] = pr[s];
-                day.events[p] = ev[s];
-                day.civ90[p] = civ[s];
-                day.civ30[p] = civ30[s];
-            }
-            if !touched[s] {
+            if !src.touched[s] {
                 continue;
             }
-            let signal = EventClass::Harm.signal_factor() * h[s]
-                + EventClass::Conflict.signal_factor() * c[s];
+            let signal = src.signal(s);
             if signal > 0.0 {
                 for j in 0..nb.n_spread {
                     let t = nb.pos[j];
@@ -395,14 +456,68 @@ impl Engine {
                     }
                 }
             }
-            if r[s] > 0.0 || b[s] > 0.0 {
+            if src.recent[s] > 0.0 || src.base[s] > 0.0 {
                 for t in &nb.pos[..nb.n_esc] {
-                    day.recent[*t as usize] += r[s];
-                    day.base[*t as usize] += b[s];
+                    day.recent[*t as usize] += src.recent[s];
+                    day.base[*t as usize] += src.base[s];
                 }
             }
         }
-        day
+    }
+
+    /// [`Self::scatter`] turned around: each grid position sums what the sources within
+    /// reach spread to it, in source order — the same terms in the same order as the
+    /// scatter adds them, so the same sums to the bit, without every source's list.
+    fn gather(&self, src: &SourceDay, day: &mut Day) {
+        let cfg = &self.config.score;
+        let reach = self.reach_km;
+        let kernel = SpreadKernel::new(cfg.spread_km, cfg.spread_decay_km);
+        let spread_within = crate::grid::WithinKm::new(cfg.spread_km);
+        let escalation_within = crate::grid::WithinKm::new(cfg.escalation_km);
+        let source_units: Vec<Unit> = self
+            .source_cells
+            .par_iter()
+            .map(|c| cell_from_u64(*c).map_or([f64::NAN; 3], |c| unit(center(c))))
+            .collect();
+        let sums = gather(
+            &self.source_cells,
+            &source_units,
+            self.pos.cells(),
+            reach,
+            self.res,
+            |t, here, found| {
+                let (mut spread, mut recent, mut base, mut seeded) = (0.0, 0.0, 0.0, false);
+                for &(s, c2) in found {
+                    let s = s as usize;
+                    let there = &source_units[s];
+                    // The lists of `neighbourhoods`: within the spread radius, within the
+                    // escalation radius (the larger one is the reach itself).
+                    let in_spread =
+                        reach <= cfg.spread_km || spread_within.contains_chord2(c2, here, there);
+                    let in_escalation = reach <= cfg.escalation_km
+                        || escalation_within.contains_chord2(c2, here, there);
+                    seeded |= in_spread && src.seeds[s];
+                    if !src.touched[s] {
+                        continue;
+                    }
+                    let signal = src.signal(s);
+                    if in_spread && signal > 0.0 && self.source_pos[s] as usize != t {
+                        spread += signal * kernel.of_chord2(c2);
+                    }
+                    if in_escalation && (src.recent[s] > 0.0 || src.base[s] > 0.0) {
+                        recent += src.recent[s];
+                        base += src.base[s];
+                    }
+                }
+                (spread, recent, base, seeded)
+            },
+        );
+        for (t, (spread, recent, base, seeded)) in sums.into_iter().enumerate() {
+            day.spread[t] = spread;
+            day.recent[t] = recent;
+            day.base[t] = base;
+            day.in_grid[t] |= seeded;
+        }
     }
 
     /// Recomputes the coverage of every grid position for the bases active on `d` unless
@@ -715,12 +830,17 @@ impl Engine {
     /// counts read off the index's neighbourhoods where it has them).
     fn feature_day(&mut self, d: i32) -> super::features::DayFeatures {
         let (pos, area_name) = (&self.pos, &self.area_name);
-        let grid_disk = grid_disks(
-            &self.source_cells,
-            &self.neighbours,
-            &self.units,
-            self.reach_km,
-        );
+        // Each source's neighbourhood, built now if the engine was loaded without them.
+        let neighbours = self.neighbours.get_or_init(|| {
+            neighbourhoods(
+                &self.source_cells,
+                &self.pos,
+                &self.units,
+                &self.config.score,
+                self.res,
+            )
+        });
+        let grid_disk = grid_disks(&self.source_cells, neighbours, &self.units, self.reach_km);
         self.features.day(
             &self.events,
             d,
@@ -787,3 +907,114 @@ fn grid_disks<'a>(
 
 /// One cell's forecast inputs.
 type Row = [f32; P];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::rows::{AreaCell, Category, Event, Precision, Table};
+
+    /// Events of two years around a few places (days 0..730), deterministic.
+    fn events(res: Resolution) -> Vec<Event> {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state >> 11) as f64 / (1u64 << 53) as f64
+        };
+        let categories = [
+            Category::CivilianHarm,
+            Category::ArmedClash,
+            Category::RemoteViolence,
+            Category::Unrest,
+        ];
+        let precisions = [Precision::Exact, Precision::Near, Precision::Region];
+        (0..3000)
+            .map(|i| {
+                let (lat, lon) = (6.0 + next() * 0.9, 20.5 + next() * 0.9);
+                let cell = crate::grid::cell_of(lat, lon, res).map(u64::from).ok();
+                Event {
+                    precision: precisions[i % 3],
+                    civilian_fatalities: Some(i as i64 % 4),
+                    ..Event::at(
+                        "acled",
+                        &i.to_string(),
+                        (next() * 730.0) as i32,
+                        (lat, lon),
+                        cell,
+                        categories[i % 4],
+                        i as i64 % 5,
+                    )
+                }
+            })
+            .collect()
+    }
+
+    /// The day's amounts gathered per grid cell and scattered from each source's list are
+    /// equal to the bit, with and without a fixed grid, with the escalation radius inside
+    /// and beyond the spread radius.
+    #[test]
+    fn a_gathered_day_equals_the_scattered_one_to_the_bit() {
+        let res = Resolution::Seven;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let df = Event::to_frame(&events(res)).unwrap_or_else(|e| panic!("{e}"));
+        store
+            .publish(vec![("events", df)], None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let area: Vec<AreaCell> = crate::grid::cell_of(6.4, 20.9, res)
+            .map(|c| c.grid_disk::<Vec<h3o::CellIndex>>(40))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|c| AreaCell {
+                area_id: "A".into(),
+                level: "ADM1".into(),
+                cell: u64::from(c),
+            })
+            .collect();
+        for fixed in [false, true] {
+            if fixed {
+                let df = AreaCell::to_frame(&area).unwrap_or_else(|e| panic!("{e}"));
+                store
+                    .publish(vec![("area_cells", df)], None)
+                    .unwrap_or_else(|e| panic!("{e}"));
+            }
+            for (spread_km, escalation_km) in [(20.0, 10.0), (12.0, 30.0), (15.0, 15.0)] {
+                let mut config = Config::default();
+                config.score.spread_km = spread_km;
+                config.score.escalation_km = escalation_km;
+                for d in [400, 729] {
+                    let engine =
+                        Engine::new(&store, &config, d, d).unwrap_or_else(|e| panic!("{e}"));
+                    assert!(engine.neighbours.get().is_none(), "one day: no lists");
+                    let gathered = engine.amounts(d);
+                    let _ = engine.neighbours.set(neighbourhoods(
+                        &engine.source_cells,
+                        &engine.pos,
+                        &engine.units,
+                        &config.score,
+                        res,
+                    ));
+                    let scattered = engine.amounts(d);
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    let what = format!("fixed {fixed}, radii {spread_km}/{escalation_km}, day {d}");
+                    assert!(
+                        gathered.spread.iter().filter(|x| **x > 0.0).count() > 100,
+                        "{what}"
+                    );
+                    assert!(
+                        gathered.recent.iter().filter(|x| **x > 0.0).count() > 100,
+                        "{what}"
+                    );
+                    assert_eq!(bits(&gathered.spread), bits(&scattered.spread), "{what}");
+                    assert_eq!(bits(&gathered.recent), bits(&scattered.recent), "{what}");
+                    assert_eq!(bits(&gathered.base), bits(&scattered.base), "{what}");
+                    assert_eq!(bits(&gathered.harm), bits(&scattered.harm), "{what}");
+                    assert_eq!(gathered.in_grid, scattered.in_grid, "{what}");
+                    assert_eq!(gathered.events, scattered.events, "{what}");
+                }
+            }
+        }
+    }
+}

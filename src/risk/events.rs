@@ -331,7 +331,7 @@ pub fn rows_counting_on(
     rows.retain(|e| known_day(e.date_end, e.published_at) <= d);
     let known: std::collections::HashSet<(String, String)> = rows
         .iter()
-        .map(|e| (e.source.clone(), e.source_id.clone()))
+        .map(|e| (e.source.to_string(), e.source_id.clone()))
         .collect();
     rows.retain(|e| {
         e.duplicate_of
@@ -355,7 +355,7 @@ mod tests {
         dup: Option<&str>,
     ) -> Event {
         Event {
-            source: source.into(),
+            source: crate::model::rows::source_name(source),
             source_id: id.into(),
             date_start: day,
             date_end: day,

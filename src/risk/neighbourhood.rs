@@ -75,7 +75,7 @@ impl SpreadKernel {
 
     /// The kernel at squared chord `c2`, which must be within the radius.
     #[inline]
-    fn of_chord2(&self, c2: f64) -> f64 {
+    pub(super) fn of_chord2(&self, c2: f64) -> f64 {
         let f = c2.sqrt() * self.per_step;
         let i = (f as usize).min(self.value.len() - 2);
         let t = f - i as f64;
@@ -218,7 +218,7 @@ pub(super) fn universe(
             .map(|c| cell_from_u64(*c).map_or([0.0; 3], |c| unit(center(c))))
             .collect();
         let blocks = Blocks::new(&candidates, &units, res);
-        let near: Vec<Vec<u32>> = blocks.near(sources, cfg.spread_km, |_, found| {
+        let near: Vec<Vec<u32>> = blocks.near(sources, cfg.spread_km, false, |_, _, found| {
             found.iter().map(|(p, _)| *p).collect()
         });
         let mut reached = vec![false; candidates.len()];
@@ -378,14 +378,16 @@ impl<'a> Blocks<'a> {
     }
 
     /// For each of `sources` (sorted cells of the grid's resolution, in the grid or not),
-    /// `visit(its centre, the grid positions within km of it with their squared chords)`
-    /// — in block order —, in the order of `sources`. Sources sharing an ancestor share the search
-    /// for their candidate blocks; they are worked on in parallel.
+    /// `visit(its index, its centre, the grid positions within km of it with their squared
+    /// chords)` — in block order, or ascending when `ascending` —, in the order of
+    /// `sources`. Sources sharing an ancestor share the search for their candidate blocks;
+    /// they are worked on in parallel.
     fn near<T: Send>(
         &self,
         sources: &[u64],
         km: f64,
-        visit: impl Fn(&Unit, &[(u32, f64)]) -> T + Sync,
+        ascending: bool,
+        visit: impl Fn(usize, &Unit, &[(u32, f64)]) -> T + Sync,
     ) -> Vec<T> {
         let mut groups: Vec<(u64, usize, usize)> = Vec::new();
         for (i, s) in sources.iter().enumerate() {
@@ -417,12 +419,17 @@ impl<'a> Blocks<'a> {
                     .iter()
                     .map(|s| cell_from_u64(*s).map_or([f64::NAN; 3], |c| unit(center(c))))
                     .collect();
-                let candidates = self.candidates(a, &members, km);
+                let mut candidates = self.candidates(a, &members, km);
+                if ascending {
+                    // Blocks hold ascending, contiguous positions.
+                    candidates.sort_unstable();
+                }
                 let mut found: Vec<(u32, f64)> = Vec::new();
                 let (visit, reach) = (&visit, &reach);
                 members
                     .into_iter()
-                    .map(move |here| {
+                    .enumerate()
+                    .map(move |(k, here)| {
                         found.clear();
                         for &b in &candidates {
                             let b = b as usize;
@@ -437,7 +444,7 @@ impl<'a> Blocks<'a> {
                                 }
                             }
                         }
-                        visit(&here, &found)
+                        visit(from + k, &here, &found)
                     })
                     .collect::<Vec<T>>()
             })
@@ -484,7 +491,7 @@ pub(super) fn neighbourhoods(
     let blocks = Blocks::new(pos.cells(), units, res);
     let spread = SpreadKernel::new(cfg.spread_km, cfg.spread_decay_km);
     let inner = WithinKm::new(inner_km);
-    blocks.near(sources, reach_km, |here, found| {
+    blocks.near(sources, reach_km, false, |_, here, found| {
         let mut n = Neighbours {
             pos: Vec::with_capacity(found.len()),
             kernel: Vec::with_capacity(found.len()),
@@ -519,6 +526,23 @@ pub(super) fn neighbourhoods(
         }
         n
     })
+}
+
+/// For each cell of `grid` (sorted), `visit(its position, its centre, the sources within
+/// `reach_km` of it with their squared chords, in ascending source order)`, in grid order:
+/// [`neighbourhoods`] turned around. `sources` are sorted cells and `source_units` their
+/// centres. A day scored once sums its spread over these lists instead of building every
+/// source's (the same pairs, the same chords, and each cell's terms in the same order, so
+/// the same sums to the bit).
+pub(super) fn gather<T: Send>(
+    sources: &[u64],
+    source_units: &[Unit],
+    grid: &[u64],
+    reach_km: f64,
+    res: Resolution,
+    visit: impl Fn(usize, &Unit, &[(u32, f64)]) -> T + Sync,
+) -> Vec<T> {
+    Blocks::new(sources, source_units, res).near(grid, reach_km, true, visit)
 }
 
 /// Each base's grid positions within `spread_km`: without a fixed grid, they join the

@@ -155,7 +155,7 @@ pub fn bench_store(
         });
     }
     rows.sort_by(|a, b| {
-        (a.source.as_str(), a.source_id.as_str()).cmp(&(b.source.as_str(), b.source_id.as_str()))
+        (&*a.source, a.source_id.as_str()).cmp(&(&*b.source, b.source_id.as_str()))
     });
 
     let bases: Vec<Base> = (0..150)
