@@ -107,9 +107,10 @@ pub struct Engine {
     place: Vec<Place>,
     own: Vec<u32>,
     area_sources: Vec<Vec<u32>>,
-    /// Each source's neighbourhood, built when the engine is loaded for a range of days or
-    /// for the forecast, else on first use: a single day without the forecast gathers its
-    /// spread per grid cell instead ([`gather`]), without these lists.
+    /// Each source's neighbourhood, built when the engine is loaded for a range of days, for
+    /// the forecast or for a grid more than eight times the sources, else on first use: a
+    /// single day without the forecast gathers its spread per grid cell instead
+    /// ([`gather`]), without these lists.
     neighbours: std::sync::OnceLock<Vec<Neighbours>>,
     /// The source cells (sorted), of `neighbours`.
     source_cells: Vec<u64>,
@@ -218,8 +219,11 @@ impl Engine {
             .collect();
         let units: Vec<Unit> = centres.par_iter().map(|c| unit(*c)).collect();
         stage("positions and centres");
+        // A single day without the forecast gathers its spread per grid cell, unless the
+        // grid is much larger than the sources' reach (each grid cell costs a search, each
+        // listed pair a few bytes): lists then, as for a range.
         let neighbours = std::sync::OnceLock::new();
-        if from != to || forecast {
+        if from != to || forecast || sources.cells.len().saturating_mul(8) < universe.len() {
             let _ = neighbours.set(neighbourhoods(&sources.cells, &pos, &units, cfg, res));
             stage("neighbourhoods");
         }
@@ -483,6 +487,7 @@ impl Engine {
             &self.source_cells,
             &source_units,
             self.pos.cells(),
+            &self.units,
             reach,
             self.res,
             |t, here, found| {
@@ -985,17 +990,19 @@ mod tests {
                 config.score.spread_km = spread_km;
                 config.score.escalation_km = escalation_km;
                 for d in [400, 729] {
-                    let engine =
+                    let mut engine =
                         Engine::new(&store, &config, d, d).unwrap_or_else(|e| panic!("{e}"));
-                    assert!(engine.neighbours.get().is_none(), "one day: no lists");
+                    let lists = engine.neighbours.take();
                     let gathered = engine.amounts(d);
-                    let _ = engine.neighbours.set(neighbourhoods(
-                        &engine.source_cells,
-                        &engine.pos,
-                        &engine.units,
-                        &config.score,
-                        res,
-                    ));
+                    let _ = engine.neighbours.set(lists.unwrap_or_else(|| {
+                        neighbourhoods(
+                            &engine.source_cells,
+                            &engine.pos,
+                            &engine.units,
+                            &config.score,
+                            res,
+                        )
+                    }));
                     let scattered = engine.amounts(d);
                     let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
                     let what = format!("fixed {fixed}, radii {spread_km}/{escalation_km}, day {d}");

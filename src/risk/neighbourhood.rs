@@ -218,9 +218,10 @@ pub(super) fn universe(
             .map(|c| cell_from_u64(*c).map_or([0.0; 3], |c| unit(center(c))))
             .collect();
         let blocks = Blocks::new(&candidates, &units, res);
-        let near: Vec<Vec<u32>> = blocks.near(sources, cfg.spread_km, false, |_, _, found| {
-            found.iter().map(|(p, _)| *p).collect()
-        });
+        let near: Vec<Vec<u32>> =
+            blocks.near(sources, None, cfg.spread_km, false, |_, _, found| {
+                found.iter().map(|(p, _)| *p).collect()
+            });
         let mut reached = vec![false; candidates.len()];
         for p in near.iter().flatten() {
             reached[*p as usize] = true;
@@ -380,11 +381,13 @@ impl<'a> Blocks<'a> {
     /// For each of `sources` (sorted cells of the grid's resolution, in the grid or not),
     /// `visit(its index, its centre, the grid positions within km of it with their squared
     /// chords)` — in block order, or ascending when `ascending` —, in the order of
-    /// `sources`. Sources sharing an ancestor share the search for their candidate blocks;
-    /// they are worked on in parallel.
+    /// `sources`. Their centres are `source_units` when given, else computed. Sources
+    /// sharing an ancestor share the search for their candidate blocks; they are worked on
+    /// in parallel.
     fn near<T: Send>(
         &self,
         sources: &[u64],
+        source_units: Option<&[Unit]>,
         km: f64,
         ascending: bool,
         visit: impl Fn(usize, &Unit, &[(u32, f64)]) -> T + Sync,
@@ -415,10 +418,13 @@ impl<'a> Blocks<'a> {
         groups
             .par_iter()
             .flat_map_iter(|&(a, from, to)| {
-                let members: Vec<Unit> = sources[from..to]
-                    .iter()
-                    .map(|s| cell_from_u64(*s).map_or([f64::NAN; 3], |c| unit(center(c))))
-                    .collect();
+                let members: Vec<Unit> = match source_units {
+                    Some(units) => units[from..to].to_vec(),
+                    None => sources[from..to]
+                        .iter()
+                        .map(|s| cell_from_u64(*s).map_or([f64::NAN; 3], |c| unit(center(c))))
+                        .collect(),
+                };
                 let mut candidates = self.candidates(a, &members, km);
                 if ascending {
                     // Blocks hold ascending, contiguous positions.
@@ -491,7 +497,7 @@ pub(super) fn neighbourhoods(
     let blocks = Blocks::new(pos.cells(), units, res);
     let spread = SpreadKernel::new(cfg.spread_km, cfg.spread_decay_km);
     let inner = WithinKm::new(inner_km);
-    blocks.near(sources, reach_km, false, |_, here, found| {
+    blocks.near(sources, None, reach_km, false, |_, here, found| {
         let mut n = Neighbours {
             pos: Vec::with_capacity(found.len()),
             kernel: Vec::with_capacity(found.len()),
@@ -528,21 +534,22 @@ pub(super) fn neighbourhoods(
     })
 }
 
-/// For each cell of `grid` (sorted), `visit(its position, its centre, the sources within
-/// `reach_km` of it with their squared chords, in ascending source order)`, in grid order:
-/// [`neighbourhoods`] turned around. `sources` are sorted cells and `source_units` their
-/// centres. A day scored once sums its spread over these lists instead of building every
+/// For each cell of `grid` (sorted; `grid_units` their centres), `visit(its position, its
+/// centre, the sources within `reach_km` of it with their squared chords, in ascending
+/// source order)`, in grid order: [`neighbourhoods`] turned around. `sources` are sorted
+/// cells and `source_units` their centres. A day scored once sums its spread over these lists instead of building every
 /// source's (the same pairs, the same chords, and each cell's terms in the same order, so
 /// the same sums to the bit).
 pub(super) fn gather<T: Send>(
     sources: &[u64],
     source_units: &[Unit],
     grid: &[u64],
+    grid_units: &[Unit],
     reach_km: f64,
     res: Resolution,
     visit: impl Fn(usize, &Unit, &[(u32, f64)]) -> T + Sync,
 ) -> Vec<T> {
-    Blocks::new(sources, source_units, res).near(grid, reach_km, true, visit)
+    Blocks::new(sources, source_units, res).near(grid, Some(grid_units), reach_km, true, visit)
 }
 
 /// Each base's grid positions within `spread_km`: without a fixed grid, they join the
