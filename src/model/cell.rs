@@ -1,7 +1,7 @@
 //! One cell of a snapshot: the risk components, tier, decomposition, delta, coverage and gap
 //! flag of one H3 cell on one as-of day, and its column table (rows ⇄ DataFrames).
 
-use crate::model::rows::{bools, f64s, i64s, missing, req_strs, strs, u64s, Table};
+use crate::model::rows::{bools, f64s, i64s, missing, one_pass, req_strs, strs, u64s, Table};
 use polars::prelude::*;
 
 /// Risk tier.
@@ -229,143 +229,64 @@ impl CellRecord {
     }
 }
 
-/// The first 20 columns of a snapshot, gathered in one pass over `rows` (a pass per column
-/// would read every row once per column).
+/// The first 20 columns of a snapshot.
 fn snapshot_columns_head(rows: &[CellRecord]) -> Vec<Column> {
-    let n = rows.len();
-    let mut cell = Vec::with_capacity(n);
-    let mut lat = Vec::with_capacity(n);
-    let mut lon = Vec::with_capacity(n);
-    let mut area = Vec::with_capacity(n);
-    let mut harm = Vec::with_capacity(n);
-    let mut conflict = Vec::with_capacity(n);
-    let mut spread = Vec::with_capacity(n);
-    let mut baseline = Vec::with_capacity(n);
-    let mut escalation = Vec::with_capacity(n);
-    let mut climate = Vec::with_capacity(n);
-    let mut hazard = Vec::with_capacity(n);
-    let mut population = Vec::with_capacity(n);
-    let mut displaced = Vec::with_capacity(n);
-    let mut exposure = Vec::with_capacity(n);
-    let mut risk = Vec::with_capacity(n);
-    let mut tier = Vec::with_capacity(n);
-    let mut probability = Vec::with_capacity(n);
-    let mut watch = Vec::with_capacity(n);
-    let mut harm_share = Vec::with_capacity(n);
-    let mut conflict_share = Vec::with_capacity(n);
-    for r in rows {
-        cell.push(r.cell);
-        lat.push(r.lat);
-        lon.push(r.lon);
-        area.push(r.area.as_deref());
-        harm.push(r.harm);
-        conflict.push(r.conflict);
-        spread.push(r.spread);
-        baseline.push(r.baseline);
-        escalation.push(r.escalation);
-        climate.push(r.climate);
-        hazard.push(r.hazard);
-        population.push(r.population);
-        displaced.push(r.displaced);
-        exposure.push(r.exposure);
-        risk.push(r.risk);
-        tier.push(r.tier.as_str());
-        probability.push(r.probability);
-        watch.push(r.watch);
-        harm_share.push(r.harm_share);
-        conflict_share.push(r.conflict_share);
-    }
-    vec![
-        Column::new("cell".into(), cell),
-        Column::new("lat".into(), lat),
-        Column::new("lon".into(), lon),
-        Column::new("area".into(), area),
-        Column::new("harm".into(), harm),
-        Column::new("conflict".into(), conflict),
-        Column::new("spread".into(), spread),
-        Column::new("baseline".into(), baseline),
-        Column::new("escalation".into(), escalation),
-        Column::new("climate".into(), climate),
-        Column::new("hazard".into(), hazard),
-        Column::new("population".into(), population),
-        Column::new("displaced".into(), displaced),
-        Column::new("exposure".into(), exposure),
-        Column::new("risk".into(), risk),
-        Column::new("tier".into(), tier),
-        Column::new("probability".into(), probability),
-        Column::new("watch".into(), watch),
-        Column::new("harm_share".into(), harm_share),
-        Column::new("conflict_share".into(), conflict_share),
-    ]
+    one_pass!(
+        rows,
+        r,
+        [
+            cell: r.cell,
+            lat: r.lat,
+            lon: r.lon,
+            area: r.area.as_deref(),
+            harm: r.harm,
+            conflict: r.conflict,
+            spread: r.spread,
+            baseline: r.baseline,
+            escalation: r.escalation,
+            climate: r.climate,
+            hazard: r.hazard,
+            population: r.population,
+            displaced: r.displaced,
+            exposure: r.exposure,
+            risk: r.risk,
+            tier: r.tier.as_str(),
+            probability: r.probability,
+            watch: r.watch,
+            harm_share: r.harm_share,
+            conflict_share: r.conflict_share,
+        ]
+    )
 }
 
-/// The other 20 columns of a snapshot, in one pass over `rows`.
+/// The other 20 columns of a snapshot.
 fn snapshot_columns_tail(rows: &[CellRecord]) -> Vec<Column> {
-    let n = rows.len();
-    let mut spread_share = Vec::with_capacity(n);
-    let mut baseline_share = Vec::with_capacity(n);
-    let mut escalation_share = Vec::with_capacity(n);
-    let mut climate_share = Vec::with_capacity(n);
-    let mut delta_risk = Vec::with_capacity(n);
-    let mut prev_tier = Vec::with_capacity(n);
-    let mut events = Vec::with_capacity(n);
-    let mut precise_share = Vec::with_capacity(n);
-    let mut civilian_fatalities_30d = Vec::with_capacity(n);
-    let mut civilian_fatalities_90d = Vec::with_capacity(n);
-    let mut covered = Vec::with_capacity(n);
-    let mut presence = Vec::with_capacity(n);
-    let mut nearest_base = Vec::with_capacity(n);
-    let mut nearest_base_km = Vec::with_capacity(n);
-    let mut mission = Vec::with_capacity(n);
-    let mut troops_in_reach = Vec::with_capacity(n);
-    let mut troops_per_1000 = Vec::with_capacity(n);
-    let mut gap = Vec::with_capacity(n);
-    let mut under_covered = Vec::with_capacity(n);
-    let mut gap_severity = Vec::with_capacity(n);
-    for r in rows {
-        spread_share.push(r.spread_share);
-        baseline_share.push(r.baseline_share);
-        escalation_share.push(r.escalation_share);
-        climate_share.push(r.climate_share);
-        delta_risk.push(r.delta_risk);
-        prev_tier.push(r.prev_tier.map(Tier::as_str));
-        events.push(r.events);
-        precise_share.push(r.precise_share);
-        civilian_fatalities_30d.push(r.civilian_fatalities_30d);
-        civilian_fatalities_90d.push(r.civilian_fatalities_90d);
-        covered.push(r.coverage.covered);
-        presence.push(r.coverage.presence);
-        nearest_base.push(r.coverage.nearest_base.as_deref());
-        nearest_base_km.push(r.coverage.nearest_base_km);
-        mission.push(r.coverage.mission.as_deref());
-        troops_in_reach.push(r.coverage.troops_in_reach);
-        troops_per_1000.push(r.coverage.troops_per_1000);
-        gap.push(r.flags.gap);
-        under_covered.push(r.flags.under_covered);
-        gap_severity.push(r.flags.gap_severity);
-    }
-    vec![
-        Column::new("spread_share".into(), spread_share),
-        Column::new("baseline_share".into(), baseline_share),
-        Column::new("escalation_share".into(), escalation_share),
-        Column::new("climate_share".into(), climate_share),
-        Column::new("delta_risk".into(), delta_risk),
-        Column::new("prev_tier".into(), prev_tier),
-        Column::new("events".into(), events),
-        Column::new("precise_share".into(), precise_share),
-        Column::new("civilian_fatalities_30d".into(), civilian_fatalities_30d),
-        Column::new("civilian_fatalities_90d".into(), civilian_fatalities_90d),
-        Column::new("covered".into(), covered),
-        Column::new("presence".into(), presence),
-        Column::new("nearest_base".into(), nearest_base),
-        Column::new("nearest_base_km".into(), nearest_base_km),
-        Column::new("mission".into(), mission),
-        Column::new("troops_in_reach".into(), troops_in_reach),
-        Column::new("troops_per_1000".into(), troops_per_1000),
-        Column::new("gap".into(), gap),
-        Column::new("under_covered".into(), under_covered),
-        Column::new("gap_severity".into(), gap_severity),
-    ]
+    one_pass!(
+        rows,
+        r,
+        [
+            spread_share: r.spread_share,
+            baseline_share: r.baseline_share,
+            escalation_share: r.escalation_share,
+            climate_share: r.climate_share,
+            delta_risk: r.delta_risk,
+            prev_tier: r.prev_tier.map(Tier::as_str),
+            events: r.events,
+            precise_share: r.precise_share,
+            civilian_fatalities_30d: r.civilian_fatalities_30d,
+            civilian_fatalities_90d: r.civilian_fatalities_90d,
+            covered: r.coverage.covered,
+            presence: r.coverage.presence,
+            nearest_base: r.coverage.nearest_base.as_deref(),
+            nearest_base_km: r.coverage.nearest_base_km,
+            mission: r.coverage.mission.as_deref(),
+            troops_in_reach: r.coverage.troops_in_reach,
+            troops_per_1000: r.coverage.troops_per_1000,
+            gap: r.flags.gap,
+            under_covered: r.flags.under_covered,
+            gap_severity: r.flags.gap_severity,
+        ]
+    )
 }
 
 impl Table for CellRecord {

@@ -371,77 +371,61 @@ impl Event {
     }
 }
 
-/// The first nine columns of the events table, gathered in one pass over `rows` (a pass
-/// per column would read every row once per column).
+/// Frame columns gathered in one pass over `rows` (a pass per column would read every row
+/// once per column): `one_pass!(rows, r, [name: value of r, ...])` gives one column per
+/// name, in order, named after it.
+macro_rules! one_pass {
+    ($rows:expr, $r:ident, [$($name:ident : $value:expr),+ $(,)?]) => {{
+        let rows = $rows;
+        $(let mut $name = Vec::with_capacity(rows.len());)+
+        for $r in rows {
+            $($name.push($value);)+
+        }
+        vec![$(Column::new(stringify!($name).into(), $name)),+]
+    }};
+}
+pub(crate) use one_pass;
+
+/// The first nine columns of the events table.
 fn event_columns_head(rows: &[Event]) -> PolarsResult<Vec<Column>> {
-    let n = rows.len();
-    let mut source = Vec::with_capacity(n);
-    let mut source_id = Vec::with_capacity(n);
-    let mut date_start = Vec::with_capacity(n);
-    let mut date_end = Vec::with_capacity(n);
-    let mut published_at = Vec::with_capacity(n);
-    let mut lat = Vec::with_capacity(n);
-    let mut lon = Vec::with_capacity(n);
-    let mut cell = Vec::with_capacity(n);
-    let mut precision = Vec::with_capacity(n);
-    for r in rows {
-        source.push(&*r.source);
-        source_id.push(r.source_id.as_str());
-        date_start.push(r.date_start);
-        date_end.push(r.date_end);
-        published_at.push(r.published_at);
-        lat.push(r.lat);
-        lon.push(r.lon);
-        cell.push(r.cell);
-        precision.push(r.precision.as_str());
+    let mut columns = one_pass!(
+        rows,
+        r,
+        [
+            source: &*r.source,
+            source_id: r.source_id.as_str(),
+            date_start: r.date_start,
+            date_end: r.date_end,
+            published_at: r.published_at,
+            lat: r.lat,
+            lon: r.lon,
+            cell: r.cell,
+            precision: r.precision.as_str(),
+        ]
+    );
+    for c in columns.iter_mut().filter(|c| c.name().starts_with("date_")) {
+        *c = c.cast(&DataType::Date)?;
     }
-    Ok(vec![
-        Column::new("source".into(), source),
-        Column::new("source_id".into(), source_id),
-        date_col("date_start", date_start)?,
-        date_col("date_end", date_end)?,
-        Column::new("published_at".into(), published_at),
-        Column::new("lat".into(), lat),
-        Column::new("lon".into(), lon),
-        Column::new("cell".into(), cell),
-        Column::new("precision".into(), precision),
-    ])
+    Ok(columns)
 }
 
-/// The other nine columns of the events table, in one pass over `rows`.
+/// The other nine columns of the events table.
 fn event_columns_tail(rows: &[Event]) -> Vec<Column> {
-    let n = rows.len();
-    let mut category = Vec::with_capacity(n);
-    let mut civilian_targeted = Vec::with_capacity(n);
-    let mut fatalities = Vec::with_capacity(n);
-    let mut civilian_fatalities = Vec::with_capacity(n);
-    let mut actor1 = Vec::with_capacity(n);
-    let mut actor2 = Vec::with_capacity(n);
-    let mut admin1 = Vec::with_capacity(n);
-    let mut admin2 = Vec::with_capacity(n);
-    let mut duplicate_of = Vec::with_capacity(n);
-    for r in rows {
-        category.push(r.category.as_str());
-        civilian_targeted.push(r.civilian_targeted);
-        fatalities.push(r.fatalities);
-        civilian_fatalities.push(r.civilian_fatalities);
-        actor1.push(r.actor1.as_str());
-        actor2.push(r.actor2.as_str());
-        admin1.push(r.admin1.as_str());
-        admin2.push(r.admin2.as_str());
-        duplicate_of.push(r.duplicate_of.as_deref());
-    }
-    vec![
-        Column::new("category".into(), category),
-        Column::new("civilian_targeted".into(), civilian_targeted),
-        Column::new("fatalities".into(), fatalities),
-        Column::new("civilian_fatalities".into(), civilian_fatalities),
-        Column::new("actor1".into(), actor1),
-        Column::new("actor2".into(), actor2),
-        Column::new("admin1".into(), admin1),
-        Column::new("admin2".into(), admin2),
-        Column::new("duplicate_of".into(), duplicate_of),
-    ]
+    one_pass!(
+        rows,
+        r,
+        [
+            category: r.category.as_str(),
+            civilian_targeted: r.civilian_targeted,
+            fatalities: r.fatalities,
+            civilian_fatalities: r.civilian_fatalities,
+            actor1: r.actor1.as_str(),
+            actor2: r.actor2.as_str(),
+            admin1: r.admin1.as_str(),
+            admin2: r.admin2.as_str(),
+            duplicate_of: r.duplicate_of.as_deref(),
+        ]
+    )
 }
 
 impl Table for Event {
