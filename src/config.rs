@@ -51,6 +51,126 @@ pub struct Config {
     pub map: MapConfig,
     /// Store maintenance settings.
     pub store: StoreConfig,
+    /// What `vigil update` picks up.
+    pub update: UpdateConfig,
+    /// Alert episodes and where their messages go.
+    pub alerts: AlertsConfig,
+}
+
+/// `[update]`: the drop folders `vigil update` ingests from.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct UpdateConfig {
+    /// `[[update.sources]]`, ingested in this order. Default none.
+    pub sources: Vec<DropSource>,
+    /// Files modified less than this many seconds ago are left for the next run (a copy
+    /// into the folder may still be under way). Default 10.
+    pub settle_secs: u64,
+}
+
+impl Default for UpdateConfig {
+    fn default() -> Self {
+        Self {
+            sources: Vec::new(),
+            settle_secs: 10,
+        }
+    }
+}
+
+/// `[[update.sources]]`: files of one kind.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DropSource {
+    /// What the files hold, as for `vigil ingest` (`acled`, `ucdp`, `incidents`, `geopko`,
+    /// `bases`, `areas`, `population`, `climate`, `idp`…).
+    pub kind: String,
+    /// The files: a path whose last part may hold `*` and `?` (e.g.
+    /// `/srv/drop/acled/*.csv`); relative paths are relative to the working folder.
+    pub path: String,
+    /// Areas only: the level of every area (as `vigil ingest areas --level`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub level: Option<String>,
+    /// Areas only: the property holding the name (as `--name-field`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_field: Option<String>,
+}
+
+/// `[alerts]`: how alerting cells group into episodes and how messages are delivered.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AlertsConfig {
+    /// Alerting cells whose centres are within this many km join one episode (beyond
+    /// touching cells, which always do). Default 0.
+    pub join_km: f64,
+    /// Closed episodes stay in the feeds this many days. Default 30.
+    pub keep_closed_days: u32,
+    /// CAP `<sender>`: who the messages are from (no spaces, commas, `<` or `&`). Default
+    /// `vigil@localhost`.
+    pub sender: String,
+    /// CAP `<status>`: `Actual`, `Exercise`, `System`, `Test` or `Draft`. Default `Actual`.
+    pub status: String,
+    /// An update run spends at most this many seconds delivering; messages not tried by
+    /// then wait for the next run. Default 30.
+    pub delivery_budget_secs: u64,
+    /// Connect, send and answer timeout of one delivery attempt, seconds. Default 5.
+    pub timeout_secs: u64,
+    /// Attempts per message before it is written to the dead-letter file. Default 5.
+    pub max_attempts: u32,
+    /// Delay before the first retry, milliseconds; it doubles with every retry, plus a
+    /// random jitter of up to as much again. Default 500.
+    pub backoff_ms: u64,
+    /// `[[alerts.webhooks]]`: where messages are POSTed. Default none.
+    pub webhooks: Vec<Webhook>,
+}
+
+impl Default for AlertsConfig {
+    fn default() -> Self {
+        Self {
+            join_km: 0.0,
+            keep_closed_days: 30,
+            sender: "vigil@localhost".into(),
+            status: "Actual".into(),
+            delivery_budget_secs: 30,
+            timeout_secs: 5,
+            max_attempts: 5,
+            backoff_ms: 500,
+            webhooks: Vec::new(),
+        }
+    }
+}
+
+/// `[[alerts.webhooks]]`: one destination and what it subscribes to.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    /// Its name (logs, the outbox, the dead-letter file).
+    pub name: String,
+    /// `http://host:port/path` (plain HTTP: put a TLS relay on the same host for an
+    /// `https://` receiver).
+    pub url: String,
+    /// The shared secret of the HMAC-SHA256 signature (at least 16 characters).
+    pub secret: String,
+    /// Cleared for deployment-sensitive content: coverage-gap episodes, the nearest base
+    /// and the mission. Default false.
+    #[serde(default)]
+    pub cleared: bool,
+    /// Lowest tier of an episode's peak sent (`high` or `critical`). Default `high`.
+    #[serde(default = "default_min_tier")]
+    pub min_tier: String,
+    /// Only episodes touching one of these areas (names as loaded). Default: all.
+    #[serde(default)]
+    pub areas: Vec<String>,
+    /// Only episodes in one of these missions' areas. Default: all.
+    #[serde(default)]
+    pub missions: Vec<String>,
+    /// Only episodes whose highest probability reaches this (a calibrated store; 0: all).
+    /// Default 0.
+    #[serde(default)]
+    pub min_probability: f64,
+}
+
+fn default_min_tier() -> String {
+    "high".into()
 }
 
 /// `[store]`
@@ -452,6 +572,86 @@ impl From<Scope> for String {
 }
 
 impl Config {
+    /// `[update]` and `[alerts]`: kinds, URLs, secrets, CAP values.
+    fn validate_alerts(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &'static str, reason: String| Err(ConfigError::Invalid { key, reason });
+        // Kinds are checked by `vigil update` (the ingest layer knows them).
+        for s in &self.update.sources {
+            if s.path.trim().is_empty() {
+                return invalid("update.sources.path", "must name files".into());
+            }
+        }
+        let a = &self.alerts;
+        if !(a.join_km.is_finite() && (0.0..=100.0).contains(&a.join_km)) {
+            return invalid(
+                "alerts.join_km",
+                format!("must be 0 to 100, got {}", a.join_km),
+            );
+        }
+        if a.sender.is_empty() || a.sender.contains([' ', ',', '<', '&']) {
+            return invalid(
+                "alerts.sender",
+                format!(
+                    "must be non-empty without spaces, commas, `<` or `&`; got `{}`",
+                    a.sender
+                ),
+            );
+        }
+        if !["Actual", "Exercise", "System", "Test", "Draft"].contains(&a.status.as_str()) {
+            return invalid(
+                "alerts.status",
+                format!(
+                    "must be Actual, Exercise, System, Test or Draft; got `{}`",
+                    a.status
+                ),
+            );
+        }
+        if a.max_attempts == 0 || a.timeout_secs == 0 {
+            return invalid(
+                "alerts.max_attempts",
+                "max_attempts and timeout_secs must be at least 1".into(),
+            );
+        }
+        let mut names = std::collections::HashSet::new();
+        for w in &a.webhooks {
+            if w.name.is_empty() || !names.insert(w.name.as_str()) {
+                return invalid(
+                    "alerts.webhooks.name",
+                    format!("must be non-empty and unique; got `{}`", w.name),
+                );
+            }
+            if crate::model::http_url::HttpUrl::parse(&w.url).is_none() {
+                return invalid(
+                    "alerts.webhooks.url",
+                    format!(
+                        "`{}` ({}): expected http://host:port/path; for an https:// receiver \
+                         run a TLS relay beside Vigil",
+                        w.url, w.name
+                    ),
+                );
+            }
+            if w.secret.chars().count() < 16 {
+                return invalid(
+                    "alerts.webhooks.secret",
+                    format!("`{}`: at least 16 characters", w.name),
+                );
+            }
+            if !matches!(w.min_tier.as_str(), "high" | "critical") {
+                return invalid(
+                    "alerts.webhooks.min_tier",
+                    format!("`{}`: high or critical, got `{}`", w.name, w.min_tier),
+                );
+            }
+            if !(0.0..=1.0).contains(&w.min_probability) {
+                return invalid(
+                    "alerts.webhooks.min_probability",
+                    format!("`{}`: 0 to 1, got {}", w.name, w.min_probability),
+                );
+            }
+        }
+        Ok(())
+    }
+
     /// Reads `path` when given, else the defaults.
     pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
         let Some(path) = path else {
@@ -548,6 +748,7 @@ impl Config {
                 reason: format!("must be between 0 and 1, got {share}"),
             });
         }
+        self.validate_alerts()?;
         let s = &self.score;
         positive("score.half_life_days", s.half_life_days)?;
         positive("score.spread_km", s.spread_km)?;
@@ -747,6 +948,40 @@ mod token_tests {
             Config::from_toml("[map]\nbasemap_url = \"x\"\n").is_err(),
             "unknown key"
         );
+    }
+}
+
+#[cfg(test)]
+mod alert_tests {
+    use super::*;
+
+    #[test]
+    fn webhooks_and_drop_sources_are_checked() {
+        let hook = |extra: &str| {
+            Config::from_toml(&format!(
+                "[[alerts.webhooks]]\nname = \"joc\"\nsecret = \"0123456789abcdef\"\n{extra}\n"
+            ))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+        };
+        assert_eq!(hook("url = \"http://127.0.0.1:9000/x\""), "");
+        assert!(hook("url = \"https://hooks.example.org/x\"").contains("TLS relay"));
+        assert!(hook("url = \"http://h/x\"\nmin_tier = \"elevated\"").contains("min_tier"));
+        assert!(hook("url = \"http://h/x\"\nmin_probability = 2.0").contains("min_probability"));
+        assert!(hook("url = \"http://h/x\"\nsecrets = 1").contains("unknown field"));
+        let short = Config::from_toml(
+            "[[alerts.webhooks]]\nname = \"a\"\nurl = \"http://h/\"\nsecret = \"short\"\n",
+        );
+        assert!(short
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default()
+            .contains("16"));
+        let sender = Config::from_toml("[alerts]\nsender = \"a b\"\n");
+        assert!(sender.is_err());
+        let status = Config::from_toml("[alerts]\nstatus = \"Real\"\n");
+        assert!(status.is_err());
     }
 }
 

@@ -341,6 +341,27 @@ pub fn cell_bbox(cell: CellIndex) -> [f64; 4] {
     b
 }
 
+/// The outer rings of the union of `cells` (one per connected part, holes left out), each a
+/// closed ring of `(lat, lon)` in degrees; empty when a cell is not a valid index or the
+/// cells are of mixed resolutions.
+pub fn outline(cells: &[u64]) -> Vec<Vec<(f64, f64)>> {
+    let Ok(cells) = cells
+        .iter()
+        .map(|c| CellIndex::try_from(*c))
+        .collect::<Result<std::collections::BTreeSet<CellIndex>, _>>()
+    else {
+        return Vec::new();
+    };
+    let Ok(shape) = h3o::geom::SolventBuilder::new().build().dissolve(cells) else {
+        return Vec::new();
+    };
+    shape
+        .0
+        .iter()
+        .map(|p| p.exterior().0.iter().map(|c| (c.y, c.x)).collect())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

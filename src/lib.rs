@@ -27,6 +27,7 @@ pub mod analysis;
 pub mod app;
 pub mod config;
 pub mod coverage;
+pub mod delivery;
 pub mod evaluation;
 pub mod grid;
 pub mod ingest;

@@ -32,14 +32,22 @@ struct Cli {
     log_format: LogFormat,
     /// Commands that write the store (ingest, score, normalise, calibrate, gc, demo, sample
     /// --bench-store) take its writer lock; while another writer holds it, wait this long
-    /// (`600`, `90s`, `10m`, `1h`) before failing. Readers never wait.
+    /// (`600`, `90s`, `10m`, `1h`) before failing with exit code 5. Readers never wait.
     #[arg(long, global = true, default_value = "10m", value_parser = parse_duration, value_name = "DURATION")]
     lock_timeout: std::time::Duration,
-    /// Writers: fail at once, naming the holder, when another writer holds the store's lock.
+    /// Writers: fail at once (exit code 5), naming the holder, when another writer holds the
+    /// store's lock.
     #[arg(long, global = true)]
     no_wait: bool,
     #[command(subcommand)]
     command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum AlertsCommand {
+    /// Send the dead-letter file's messages (`<store>/alerts/dead-letter.jsonl`) again,
+    /// signed anew; those that fail again stay in the file. Exit code 4 when any stays.
+    Redeliver,
 }
 
 #[derive(Subcommand, Debug)]
@@ -320,6 +328,23 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000, requires = "bench_store")]
         events: usize,
     },
+    /// One run of the daily loop, for a timer: ingest the new files of the drop folders
+    /// (`[[update.sources]]`; files seen before, by content, are skipped), score every day
+    /// after the last snapshot up to the latest day with data (never after today), follow
+    /// the alert episodes and deliver their messages (`[[alerts.webhooks]]`). Safe to run
+    /// every 15 minutes. Exit codes: 0 nothing to do or done; 3 a file was refused; 4 a
+    /// message went to the dead-letter file; 5 another writer held the store past
+    /// --lock-timeout; 1 any other error. Prints one line; see docs/operations.md.
+    Update {
+        /// Also write what the run did as JSON to this file.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+    },
+    /// Alert messages.
+    Alerts {
+        #[command(subcommand)]
+        command: AlertsCommand,
+    },
     /// Remove what no reader needs any more: temporary files of writers that died, data
     /// files no manifest named, and files retired longer ago than the grace period
     /// (`store.gc_grace_secs`, default 600). Every writer also does this when it ends.
@@ -437,6 +462,8 @@ fn main() -> ExitCode {
             no_wait: cli.no_wait,
         },
     };
+    // The exit code of a command that finished (`vigil update`, `alerts redeliver`).
+    let mut status: u8 = 0;
     let result = match cli.command {
         Command::Ingest {
             kind,
@@ -571,6 +598,25 @@ fn main() -> ExitCode {
             print::demo(&sample, &d);
             runtime()?.block_on(app::serve(&ctx, &bind, allow_anonymous, print::urls))
         }),
+        Command::Update { report } => app::update(&ctx, report.as_deref()).map(|r| {
+            println!("{}", print::update_summary(&r));
+            status = match r.status() {
+                app::UpdateStatus::Done => 0,
+                app::UpdateStatus::InputRefused => 3,
+                app::UpdateStatus::DeliveryFailed => 4,
+            };
+        }),
+        Command::Alerts {
+            command: AlertsCommand::Redeliver,
+        } => app::redeliver(&ctx).map(|r| {
+            println!(
+                "redeliver: {} delivered, {} still in the dead-letter file",
+                r.delivered, r.kept
+            );
+            if r.kept > 0 {
+                status = 4;
+            }
+        }),
         Command::Gc { dry_run, grace } => {
             app::gc(&ctx, grace, dry_run).map(|r| print!("{}", print::gc_report(&r, dry_run)))
         }
@@ -633,10 +679,14 @@ fn main() -> ExitCode {
         }),
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => ExitCode::from(status),
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::FAILURE
+            if matches!(e, app::Error::Store(vigil::StoreError::Locked { .. })) {
+                ExitCode::from(5)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }

@@ -3,6 +3,7 @@
 //! outside every base's reach, and their tables.
 
 pub mod alerts;
+pub mod episodes;
 pub mod outside_reach;
 pub mod plan;
 pub mod recompute;

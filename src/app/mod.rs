@@ -8,6 +8,7 @@ mod ingest;
 mod score;
 mod serve;
 mod store;
+mod update;
 
 pub use coverage::{
     coverage, outside_reach, plan, responsiveness, scenario, CoverageRequest, PlanReport,
@@ -18,6 +19,10 @@ pub use ingest::{bench_store, ingest, load_sample, load_sample_weeks, sample, De
 pub use score::{explain, normalise, score, score_range};
 pub use serve::{healthcheck, serve, token, Token};
 pub use store::{export, gc};
+pub use update::{
+    redeliver, subscribes, update, EpisodeChange, IngestedFile, RedeliverReport, RefusedFile,
+    UpdateReport, UpdateStatus,
+};
 
 use crate::config::{Config, ConfigError};
 use crate::ingest::IngestError;
@@ -78,6 +83,17 @@ pub enum Error {
         value: String,
         /// Why it is refused.
         reason: &'static str,
+    },
+    /// An alert message could not be delivered or recorded.
+    #[error(transparent)]
+    Delivery(#[from] crate::delivery::DeliveryError),
+    /// A report file could not be written.
+    #[error("cannot write {path}: {source}")]
+    ReportFile {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
     },
     /// The server's health check failed.
     #[error("unhealthy: {0}")]

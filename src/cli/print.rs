@@ -238,3 +238,25 @@ pub fn urls(addr: SocketAddr) {
     println!("  API definition:    {base}/api");
     println!("Press Ctrl-C to stop.");
 }
+
+/// `vigil update`: one line for the log of a timer.
+pub fn update_summary(r: &vigil::app::UpdateReport) -> String {
+    let days = match (r.scored.first(), r.scored.last()) {
+        (Some(a), Some(b)) if a == b => format!(" ({a})"),
+        (Some(a), Some(b)) => format!(" ({a}..{b})"),
+        _ => String::new(),
+    };
+    format!(
+        "update: {} file(s) ingested, {} already seen, {} settling, {} refused; {} day(s) scored{days}; {} episode change(s); {} message(s) delivered, {} dead-lettered, {} waiting; {:.1} s",
+        r.ingested.len(),
+        r.already_seen,
+        r.settling.len(),
+        r.refused.len(),
+        r.scored.len(),
+        r.episodes.len(),
+        r.delivered,
+        r.dead_lettered,
+        r.waiting,
+        r.seconds,
+    )
+}

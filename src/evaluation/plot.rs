@@ -2,6 +2,7 @@
 //! diagram, skill by year): no plotting dependency, output that any browser, QGIS report or
 //! slide deck shows, and text that tests can read.
 
+use crate::output::xml::escape;
 use std::fmt::Write as _;
 
 /// An axis: its label, range and whether it is logarithmic.
@@ -114,13 +115,6 @@ const BOTTOM: f64 = 55.0;
 const COLOURS: [&str; 7] = [
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
 ];
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
 
 fn tick_label(v: f64, log: bool) -> String {
     if log && v < 0.01 {

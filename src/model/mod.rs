@@ -4,6 +4,8 @@
 pub mod cell;
 pub mod day;
 pub mod digest;
+pub mod episode;
+pub mod http_url;
 pub mod layer;
 pub mod params;
 pub mod progress;

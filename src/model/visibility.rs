@@ -67,6 +67,21 @@ impl Audience {
         self.sees_deployments() || !layer.shows_deployments()
     }
 
+    /// An alert episode as this audience may see it: none of the coverage-gap episodes
+    /// without deployments, and risk episodes without their nearest base and missions.
+    pub fn episode(self, e: &super::episode::Episode) -> Option<super::episode::Episode> {
+        if self.sees_deployments() {
+            return Some(e.clone());
+        }
+        if e.kind.is_deployment_sensitive() {
+            return None;
+        }
+        let mut e = e.clone();
+        e.nearest_base = None;
+        e.missions.clear();
+        Some(e)
+    }
+
     /// Removes from `m` what this audience may not see.
     pub fn redact(self, m: &mut Map<String, Value>) {
         if !self.sees_deployments() {

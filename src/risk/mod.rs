@@ -120,7 +120,7 @@ pub fn score_day(
 
 /// The last event day, but never after today: an implausible future date that reached the
 /// store must not become the "latest" snapshot.
-fn last_scorable_day(store: &Store) -> Result<i32, ScoreError> {
+pub fn last_scorable_day(store: &Store) -> Result<i32, ScoreError> {
     Ok(
         last_event_date(&store.table_path("events").ok_or(ScoreError::NoEvents)?)?
             .min(crate::model::day::today()),

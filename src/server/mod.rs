@@ -6,6 +6,7 @@ pub mod cache;
 pub mod cells;
 pub mod collections;
 pub mod encoding;
+pub mod episodes;
 pub mod features;
 pub mod grids;
 pub mod metrics;
@@ -376,6 +377,10 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/tiles/{layer}/tilejson.json", get(tiles::tilejson))
         .route("/tiles/{layer}/{z}/{x}/{file}", get(tiles::tile))
         .route("/alerts", get(analysis::alerts))
+        .route("/alerts.atom", get(episodes::atom_feed))
+        .route("/alerts.cap", get(episodes::cap_feed))
+        .route("/alerts/episodes", get(episodes::list))
+        .route("/alerts/episodes/{file}", get(episodes::one))
         .route("/summaries", get(analysis::summaries))
         .route("/scenarios", post(analysis::scenarios))
         .route("/plan", post(analysis::plan))
@@ -432,6 +437,8 @@ async fn landing(
         json!({"href": format!("{base}/grids/latest.csv"), "rel": "alternate", "type": "text/csv", "title": "Latest daily grid (CSV)"}),
         json!({"href": format!("{base}/tiles/risk/tilejson.json"), "rel": "tiles", "type": "application/json", "title": "Vector tiles of the risk grid (TileJSON)"}),
         json!({"href": format!("{base}/alerts"), "rel": "related", "type": "application/geo+json", "title": "Cells that entered high or critical, new gaps"}),
+        json!({"href": format!("{base}/alerts.atom"), "rel": "related", "type": "application/atom+xml", "title": "Alert episodes (Atom)"}),
+        json!({"href": format!("{base}/alerts.cap"), "rel": "related", "type": "application/atom+xml", "title": "Alert episodes as CAP 1.2 messages (Atom feed)"}),
         json!({"href": format!("{base}/summaries"), "rel": "related", "type": "application/json", "title": "Coverage summaries per mission or area"}),
         json!({"href": format!("{base}/healthz"), "rel": "status", "type": "application/json", "title": "Health"}),
     ];

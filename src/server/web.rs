@@ -6,6 +6,7 @@
 use super::auth::Access;
 use super::problem::ApiError;
 use super::AppState;
+use crate::output::xml::escape;
 use axum::extract::{Extension, Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -252,13 +253,6 @@ pub fn wants_html(headers: &HeaderMap, f: Option<&str>) -> bool {
         }
     }
     html > 0.0 && html >= json
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// The landing page's links (`href`, `rel`, `type`, `title`) as a small HTML page.

@@ -120,6 +120,13 @@ pub struct Manifest {
     /// they are deleted only by the garbage collector, after the grace period.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub retired: BTreeMap<String, u64>,
+    /// Alert episodes, the last day they are computed for and the messages not yet
+    /// delivered (`vigil update`).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::model::episode::AlertLog::is_empty"
+    )]
+    pub alerts: crate::model::episode::AlertLog,
 }
 
 impl Manifest {

@@ -59,6 +59,7 @@ impl Store {
                 normalisation: None,
                 calibration: None,
                 retired: BTreeMap::new(),
+                alerts: Default::default(),
             },
             Err(source) => return Err(StoreError::Io { path, source }),
         };
@@ -313,6 +314,14 @@ impl Store {
     ) -> Result<()> {
         let mut next = self.manifest.clone();
         next.calibration = cal;
+        self.commit(next)
+    }
+
+    /// Records the alert log (episodes and outbox) in one commit.
+    pub fn set_alerts(&mut self, log: crate::model::episode::AlertLog) -> Result<()> {
+        self.require_writer()?;
+        let mut next = self.manifest.clone();
+        next.alerts = log;
         self.commit(next)
     }
 

@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["ingest", "coverage"],
     &["risk", "analysis"],
     &["output"],
-    &["evaluation", "server"],
+    &["evaluation", "server", "delivery"],
     &["synthetic"],
     &["app"],
 ];

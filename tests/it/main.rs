@@ -35,5 +35,6 @@ mod real_data;
 mod seasonal_reach;
 mod serve_cli;
 mod tiles;
+mod update;
 mod web;
 mod worked_example;
