@@ -260,6 +260,7 @@ fn describe(
         events: records.iter().map(|r| r.events).sum(),
         civilian_fatalities_30d: records.iter().map(|r| r.civilian_fatalities_30d).sum(),
         nearest_base,
+        drivers: Vec::new(),
     }
 }
 

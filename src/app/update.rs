@@ -330,7 +330,9 @@ fn follow_episodes(
             continue;
         }
         let cells = snapshot_cells(store, &date)?;
-        for e in advance(&mut log, &date, &cells, &bases, grouping) {
+        let mut changed = advance(&mut log, &date, &cells, &bases, grouping);
+        attach_drivers(store, &date, &mut changed, &mut log)?;
+        for e in changed {
             out.episodes.push(EpisodeChange {
                 id: e.id.clone(),
                 version: e.version,
@@ -344,6 +346,71 @@ fn follow_episodes(
     }
     if log != before {
         store.set_alerts(log)?;
+    }
+    Ok(())
+}
+
+/// The events that drove each episode that began or grew on `date`: up to five counting on
+/// that day in its cells over the 30 days before, civilian harm first, then the deadliest,
+/// then the latest.
+fn attach_drivers(
+    store: &Store,
+    date: &str,
+    changed: &mut [Episode],
+    log: &mut AlertLog,
+) -> Result<(), Error> {
+    use crate::model::episode::{Change, Driver};
+    use crate::model::rows::Category;
+    let Some(d) = parse_iso_date(date) else {
+        return Ok(());
+    };
+    if changed.iter().all(|e| e.change == Change::Closed) {
+        return Ok(());
+    }
+    let rows = crate::risk::events::rows_counting_on(store.events_between(d - 29, d)?, d);
+    let mut by_cell: std::collections::HashMap<u64, Vec<&crate::model::rows::Event>> =
+        std::collections::HashMap::new();
+    for r in &rows {
+        if let Some(c) = r.cell {
+            by_cell.entry(c).or_default().push(r);
+        }
+    }
+    for e in changed.iter_mut().filter(|e| e.change != Change::Closed) {
+        let mut found: Vec<&crate::model::rows::Event> = e
+            .cells
+            .iter()
+            .filter_map(|c| by_cell.get(c))
+            .flatten()
+            .copied()
+            .collect();
+        found.sort_by(|a, b| {
+            (b.category == Category::CivilianHarm)
+                .cmp(&(a.category == Category::CivilianHarm))
+                .then(
+                    b.civilian_fatalities
+                        .unwrap_or(0)
+                        .cmp(&a.civilian_fatalities.unwrap_or(0)),
+                )
+                .then(b.fatalities.cmp(&a.fatalities))
+                .then(b.date_end.cmp(&a.date_end))
+                .then(a.source.cmp(&b.source))
+                .then(a.source_id.cmp(&b.source_id))
+        });
+        e.drivers = found
+            .into_iter()
+            .take(5)
+            .map(|r| Driver {
+                source: r.source.to_string(),
+                id: r.source_id.clone(),
+                date: crate::model::day::format_date(r.date_end),
+                category: r.category.as_str().to_owned(),
+                fatalities: r.fatalities,
+                civilian_fatalities: r.civilian_fatalities,
+            })
+            .collect();
+        if let Some(stored) = log.episodes.iter_mut().find(|s| s.id == e.id) {
+            stored.drivers = e.drivers.clone();
+        }
     }
     Ok(())
 }

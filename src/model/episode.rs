@@ -63,6 +63,25 @@ pub struct NearestBase {
     pub direction: String,
 }
 
+/// One event that drove an episode: recorded in its cells in the 30 days before the
+/// version's day.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Driver {
+    /// The event's source (`acled`, `ucdp`, `incidents`…).
+    pub source: String,
+    /// Its identifier in that source.
+    pub id: String,
+    /// Its (last) day, `YYYY-MM-DD`.
+    pub date: String,
+    /// Its category (`civilian_harm`, `armed_clash`…).
+    pub category: String,
+    /// Fatalities.
+    pub fatalities: i64,
+    /// Civilian fatalities, when the source says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub civilian_fatalities: Option<i64>,
+}
+
 /// One episode as of its latest version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Episode {
@@ -122,6 +141,10 @@ pub struct Episode {
     /// The nearest base to its centre (deployment-sensitive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nearest_base: Option<NearestBase>,
+    /// The events that drove it: up to five in its cells in the 30 days before its day,
+    /// civilian harm and the deadliest first.
+    #[serde(default)]
+    pub drivers: Vec<Driver>,
 }
 
 impl Episode {

@@ -131,6 +131,25 @@ pub fn description(e: &Episode) -> String {
         " {} events in the scoring window, {} civilian fatalities in the last 30 days.",
         e.events, e.civilian_fatalities_30d
     ));
+    if let Some(d) = e.drivers.first() {
+        let killed = match d.civilian_fatalities {
+            Some(c) if c > 0 => format!(", {} killed, {c} of them civilians", d.fatalities),
+            _ if d.fatalities > 0 => format!(", {} killed", d.fatalities),
+            _ => String::new(),
+        };
+        let more = match e.drivers.len().saturating_sub(1) {
+            0 => String::new(),
+            1 => " and 1 more event".to_owned(),
+            n => format!(" and {n} more events"),
+        };
+        s.push_str(&format!(
+            " Driven by {} {} ({} {}{killed}){more}.",
+            d.date,
+            d.category.replace('_', " "),
+            d.source,
+            d.id,
+        ));
+    }
     if let Some(into) = &e.merged_into {
         s.push_str(&format!(" Merged into {into}."));
     } else if e.change == Change::Closed {
@@ -169,6 +188,7 @@ pub fn payload(e: &Episode, links: &Links, attribution: &[String]) -> Value {
         "people": e.people,
         "events": e.events,
         "civilian_fatalities_30d": e.civilian_fatalities_30d,
+        "drivers": e.drivers,
         "links": {
             "map": links.map(e),
             "explain": links.explain(e),

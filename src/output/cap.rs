@@ -220,6 +220,7 @@ mod tests {
                 km: 31.2,
                 direction: "NE".into(),
             }),
+            drivers: Vec::new(),
         }
     }
 

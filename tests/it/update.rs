@@ -356,6 +356,16 @@ fn repeated_and_killed_update_runs_deliver_each_episode_version_once() {
         control.len()
     );
     assert!(control.iter().all(|r| r.signature_ok), "signatures verify");
+    // New and growing episodes name the events that drove them.
+    let with_drivers = control
+        .iter()
+        .filter(|r| r.body["change"] != "closed")
+        .filter(|r| r.body["drivers"].as_array().is_some_and(|d| !d.is_empty()))
+        .count();
+    assert!(with_drivers > 0, "no episode names its events");
+    assert!(control.iter().any(|r| r.body["description"]
+        .as_str()
+        .is_some_and(|d| d.contains("Driven by"))));
     let control_ids = ids(&control);
     let mut dedup = control_ids.clone();
     dedup.dedup();
@@ -440,6 +450,11 @@ fn repeated_and_killed_update_runs_deliver_each_episode_version_once() {
         got_ids, control_all,
         "killed runs lose no message and invent none"
     );
+    // And the same messages, body for body (nothing in a body depends on when it was sent).
+    for r in &got {
+        let twin = control.iter().find(|c| c.delivery == r.delivery);
+        assert_eq!(twin.map(|c| &c.body), Some(&r.body), "{}", r.delivery);
+    }
     let repeats = raw - got_ids.len();
     eprintln!("{kills} kills, {repeats} repeated deliveries (deduplicated by X-Vigil-Delivery)");
     assert!(repeats <= kills, "{repeats} repeats for {kills} kills");
