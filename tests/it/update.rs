@@ -742,3 +742,95 @@ fn an_unknown_source_kind_is_refused_before_anything_runs() {
     );
     assert!(!dir.path().join("store").exists(), "nothing was written");
 }
+
+/// On the real CAR extracts (skips without them): the drop folders take the boundaries,
+/// Geo-PKO and SPEI files and UCDP GED in two slices; the episodes name real ADM3 areas and
+/// MINUSCA bases, and the deadly clash of 2019-07-15 near Birao (23 deaths in UCDP GED)
+/// drives a new episode the day it happened.
+#[test]
+fn on_real_car_data_episodes_name_real_places_and_the_events_behind_them() {
+    let (Some(areas), Some(bases), Some(spei), Some(ged)) = (
+        common::real("geoboundaries/geoBoundaries-CAF-ADM3_simplified.geojson"),
+        common::real("geopko/geopko_v2x_location_map_MINUSCA_UNMISS_MONUSCO_MINUSMA.csv"),
+        common::real("spei/spei_-0.25_5.25.csv.gz"),
+        common::real("ucdp_ged/GEDEvent_v23_1_CAF_reconstructed.csv"),
+    ) else {
+        return;
+    };
+    let receiver = Receiver::start(Mode::Accept);
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = &dir.path().to_path_buf();
+    let mut toml = String::from("[update]\nsettle_secs = 0\n");
+    for (kind, file) in [("areas", &areas), ("geopko", &bases), ("climate", &spei)] {
+        let folder = root.join("drop").join(kind);
+        std::fs::create_dir_all(&folder).unwrap_or_else(|e| panic!("{e}"));
+        let name = file.file_name().unwrap_or_default();
+        std::fs::copy(file, folder.join(name)).unwrap_or_else(|e| panic!("{e}"));
+        toml.push_str(&format!(
+            "[[update.sources]]\nkind = \"{kind}\"\npath = \"{}\"\n",
+            folder.join("*").display()
+        ));
+    }
+    let events = root.join("drop/ucdp");
+    std::fs::create_dir_all(&events).unwrap_or_else(|e| panic!("{e}"));
+    toml.push_str(&format!(
+        "[[update.sources]]\nkind = \"ucdp\"\npath = \"{}\"\n",
+        events.join("*.csv").display()
+    ));
+    toml.push_str(&format!(
+        "[alerts]\n[[alerts.webhooks]]\nname = \"joc\"\nurl = \"{}\"\nsecret = \"{SECRET}\"\ncleared = true\n",
+        receiver.url
+    ));
+    std::fs::write(root.join("vigil.toml"), toml).unwrap_or_else(|e| panic!("{e}"));
+    // UCDP GED up to 2019-07-10, then to 2019-07-15 (the real file, split by date_start).
+    let mut r = csv::Reader::from_path(&ged).unwrap_or_else(|e| panic!("{e}"));
+    let headers = r.headers().unwrap_or_else(|e| panic!("{e}")).clone();
+    let col = headers.iter().position(|h| h == "date_start").unwrap_or(0);
+    let rows: Vec<csv::StringRecord> = r.records().map_while(Result::ok).collect();
+    let slice = |name: &str, from: &str, to: &str| {
+        let mut w = csv::Writer::from_path(events.join(name)).unwrap_or_else(|e| panic!("{e}"));
+        w.write_record(&headers).unwrap_or_else(|e| panic!("{e}"));
+        for row in rows.iter().filter(|x| {
+            let d = &x[col][..10.min(x[col].len())];
+            d > from && d <= to
+        }) {
+            w.write_record(row).unwrap_or_else(|e| panic!("{e}"));
+        }
+        w.flush().unwrap_or_else(|e| panic!("{e}"));
+    };
+    let site = Site {
+        _dir: dir,
+        root: root.clone(),
+    };
+    slice("ged-a.csv", "", "2019-07-10");
+    let (code, first) = site.update();
+    assert_eq!(code, 0, "{first}");
+    slice("ged-b.csv", "2019-07-10", "2019-07-15");
+    let (code, second) = site.update();
+    assert_eq!(code, 0, "{second}");
+    assert_eq!(
+        second["scored"].as_array().and_then(|d| d.last()).cloned(),
+        Some(serde_json::json!("2019-07-15")),
+        "{second}"
+    );
+    let got = receiver.received();
+    assert!(got.iter().all(|r| r.signature_ok));
+    let birao = got
+        .iter()
+        .find(|r| {
+            r.body["date"] == "2019-07-15"
+                && r.body["change"] == "new"
+                && r.body["drivers"]
+                    .as_array()
+                    .is_some_and(|d| d.iter().any(|x| x["fatalities"] == 23))
+        })
+        .unwrap_or_else(|| panic!("no episode of 2019-07-15 driven by the 23-death clash"));
+    assert_eq!(
+        birao.body["nearest_base"]["name"], "Birao",
+        "{}",
+        birao.body
+    );
+    let headline = birao.body["headline"].as_str().unwrap_or_default();
+    assert!(headline.contains("of Birao"), "{headline}");
+    eprintln!("{headline}");
+}
