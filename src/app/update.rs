@@ -135,6 +135,7 @@ pub fn update(ctx: &Context, report: Option<&Path>) -> Result<UpdateReport, Erro
     let mut out = ctx.write(|config, store| {
         let mut out = UpdateReport::default();
         ingest_new_files(store, config, &mut out);
+        start_alert_log(store, config)?;
         score_missing_days(store, config, &mut out)?;
         follow_episodes(store, config, &mut out)?;
         deliver_outbox(store, config, &mut out)?;
@@ -223,11 +224,9 @@ fn ingest_new_files(store: &mut Store, config: &Config, out: &mut UpdateReport) 
                 out.settling.push(shown);
                 continue;
             }
-            let seen = match std::fs::read(&file) {
-                Ok(bytes) => {
-                    let sha = crate::model::digest::sha256_hex(&bytes);
-                    store.manifest().ingests.iter().any(|r| r.sha256 == sha)
-                }
+            // Streamed: a file of any size costs 1 MiB here.
+            let seen = match crate::store::sha256_file(&file) {
+                Ok(sha) => store.manifest().ingests.iter().any(|r| r.sha256 == sha),
                 Err(e) => {
                     out.refused.push(RefusedFile {
                         kind: source.kind.clone(),
@@ -294,9 +293,39 @@ fn score_missing_days(
     Ok(())
 }
 
+/// How alerting cells group (`[alerts]`, the grid's resolution).
+fn grouping(config: &Config) -> Grouping {
+    Grouping::new(
+        config.alerts.join_km,
+        // Validated 5 to 9 when the configuration was read.
+        crate::grid::resolution(config.grid.resolution).unwrap_or(h3o::Resolution::Seven),
+        config.alerts.keep_closed_days,
+    )
+}
+
+/// The first update run on a store starts its alert log, before it scores anything: from
+/// the latest snapshot already there, silently (what was already red is not news), or
+/// empty. Committed at once, so that a run killed later — after scoring new days, before
+/// their alerts — leaves those days to be alerted by the next run, not taken for the start.
+fn start_alert_log(store: &mut Store, config: &Config) -> Result<(), Error> {
+    let log = &store.manifest().alerts;
+    if log.started || log.through.is_some() {
+        return Ok(());
+    }
+    let mut log = log.clone();
+    log.started = true;
+    if let Some(seed) = store.latest_snapshot().map(str::to_owned) {
+        let bases: Vec<Base> = store.read::<Base>()?;
+        let cells = snapshot_cells(store, &seed)?;
+        advance(&mut log, &seed, &cells, &bases, grouping(config));
+        tracing::info!(date = %seed, episodes = log.episodes.len(), "alert log started");
+    }
+    store.set_alerts(log)?;
+    Ok(())
+}
+
 /// Computes the episodes of every snapshot after the alert log's last day and queues their
-/// messages, in one commit. A log never started begins silently from the snapshot before
-/// the first new one (what was already red is not news).
+/// messages, in one commit.
 fn follow_episodes(
     store: &mut Store,
     config: &Config,
@@ -304,27 +333,9 @@ fn follow_episodes(
 ) -> Result<(), Error> {
     let mut log = store.manifest().alerts.clone();
     let dates: Vec<String> = store.manifest().snapshots.keys().cloned().collect();
-    let first_new = out.scored.first().cloned();
-    let grouping = Grouping::new(
-        config.alerts.join_km,
-        // Validated 5 to 9 when the configuration was read.
-        crate::grid::resolution(config.grid.resolution).unwrap_or(h3o::Resolution::Seven),
-        config.alerts.keep_closed_days,
-    );
+    let grouping = grouping(config);
     let bases: Vec<Base> = store.read::<Base>()?;
     let before = log.clone();
-    if log.through.is_none() {
-        // Where to start: the snapshot before this run's first new day, if any.
-        let seed = match &first_new {
-            Some(f) => dates.iter().rfind(|d| *d < f),
-            None => dates.last(),
-        };
-        if let Some(seed) = seed {
-            let cells = snapshot_cells(store, seed)?;
-            advance(&mut log, seed, &cells, &bases, grouping);
-            tracing::info!(date = %seed, episodes = log.episodes.len(), "alert log started");
-        }
-    }
     for date in dates {
         if log.through.as_ref().is_some_and(|t| date <= *t) {
             continue;

@@ -60,9 +60,16 @@ impl DeadLetters {
         line.push('\n');
         let mut f = std::fs::OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(&self.path)
             .map_err(|e| self.error(e.to_string()))?;
+        // A run killed in the middle of an append left a line without its end: start on a
+        // line of our own (the reader skips the fragment; the message is still in the
+        // outbox, so it was not lost).
+        if ends_mid_line(&mut f).map_err(|e| self.error(e.to_string()))? {
+            line.insert(0, '\n');
+        }
         f.write_all(line.as_bytes())
             .and_then(|()| f.sync_all())
             .map_err(|e| self.error(e.to_string()))
@@ -76,13 +83,24 @@ impl DeadLetters {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
             Err(e) => return Err(self.error(e.to_string())),
         };
-        text.lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| {
-                serde_json::from_str(l).map_err(|e| self.error(format!("line {}: {e}", i + 1)))
-            })
-            .collect()
+        let lines: Vec<&str> = text.split('\n').collect();
+        let mut out = Vec::new();
+        for (i, l) in lines.iter().enumerate() {
+            if l.trim().is_empty() {
+                continue;
+            }
+            match serde_json::from_str(l) {
+                Ok(letter) => out.push(letter),
+                // A fragment an append killed midway left (not ended by a newline, or
+                // followed by one that started afresh): skipped, the message is still
+                // in the outbox.
+                Err(e) if e.is_eof() => {
+                    tracing::warn!(path = %self.path.display(), line = i + 1, "skipping an unfinished line of the dead-letter file");
+                }
+                Err(e) => return Err(self.error(format!("line {}: {e}", i + 1))),
+            }
+        }
+        Ok(out)
     }
 
     /// Replaces the file with `letters` (removes it when there are none), atomically.
@@ -106,6 +124,19 @@ impl DeadLetters {
             .and_then(|()| std::fs::rename(&tmp, &self.path))
             .map_err(|e| self.error(e.to_string()))
     }
+}
+
+/// Whether the file's last byte is not a newline (an append was cut short).
+fn ends_mid_line(f: &mut std::fs::File) -> std::io::Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = f.metadata()?.len();
+    if len == 0 {
+        return Ok(false);
+    }
+    f.seek(SeekFrom::Start(len - 1))?;
+    let mut last = [0u8; 1];
+    f.read_exact(&mut last)?;
+    Ok(last[0] != b'\n')
 }
 
 #[cfg(test)]
@@ -137,5 +168,29 @@ mod tests {
         std::fs::write(dl.path(), "{\"destination\":1}\n").unwrap_or_else(|e| panic!("{e}"));
         let err = dl.read().err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn an_append_cut_short_by_a_crash_is_skipped_and_the_next_starts_afresh() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let dl = DeadLetters::of_store(dir.path());
+        let letter = |n: u32| DeadLetter {
+            destination: "joc".into(),
+            delivery: format!("gap-20240601-{n}.v1"),
+            body: "{}".into(),
+            attempts: 1,
+            error: "down".into(),
+            at: 2,
+        };
+        assert!(dl.append(&letter(1)).is_ok());
+        // Half of a second line, as a SIGKILL during the write leaves it.
+        let whole = serde_json::to_string(&letter(2)).unwrap_or_default();
+        let mut text = std::fs::read_to_string(dl.path()).unwrap_or_default();
+        text.push_str(&whole[..whole.len() / 2]);
+        std::fs::write(dl.path(), &text).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(dl.read().ok(), Some(vec![letter(1)]));
+        // The next run dead-letters it again, on a line of its own.
+        assert!(dl.append(&letter(2)).is_ok());
+        assert_eq!(dl.read().ok(), Some(vec![letter(1), letter(2)]));
     }
 }

@@ -81,10 +81,20 @@ pub fn post(r: &Request<'_>) -> Result<(), DeliveryError> {
     conn.write_all(head.as_bytes()).map_err(io)?;
     conn.write_all(r.body).map_err(io)?;
     conn.flush().map_err(io)?;
-    // The status line is all that is needed; read at most 1 KiB of the answer.
+    // The status line is all that is needed; read at most 1 KiB of the answer, within the
+    // attempt's timeout overall (a receiver trickling a byte at a time cannot hold the run).
+    let deadline = std::time::Instant::now() + r.timeout;
     let mut buf = [0u8; 1024];
     let mut n = 0;
     while n < buf.len() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "no status line within the timeout",
+            )));
+        }
+        conn.set_read_timeout(Some(left)).map_err(io)?;
         let got = conn.read(&mut buf[n..]).map_err(io)?;
         if got == 0 || buf[..n + got].contains(&b'\n') {
             n += got;
@@ -129,5 +139,35 @@ mod tests {
             sign("kez", 1_700_000_000, b"{}"),
             sign("key", 1_700_000_000, b"{}")
         );
+    }
+
+    #[test]
+    fn a_receiver_trickling_its_answer_cannot_hold_an_attempt_past_its_timeout() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("{e}"));
+        let addr = listener.local_addr().unwrap_or_else(|e| panic!("{e}"));
+        std::thread::spawn(move || {
+            if let Ok((mut c, _)) = listener.accept() {
+                let mut buf = [0u8; 4096];
+                let _ = c.read(&mut buf);
+                // One byte every 300 ms, never a whole status line.
+                for _ in 0..40 {
+                    if c.write_all(b"H").is_err() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(300));
+                }
+            }
+        });
+        let url = HttpUrl::parse(&format!("http://{addr}/x")).unwrap_or_else(|| panic!("url"));
+        let t = std::time::Instant::now();
+        let r = post(&Request {
+            url: &url,
+            secret: "0123456789abcdef",
+            delivery_id: "risk-1.v1",
+            body: b"{}",
+            timeout: Duration::from_secs(1),
+        });
+        assert!(r.is_err());
+        assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
     }
 }

@@ -176,6 +176,9 @@ pub struct Pending {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AlertLog {
+    /// Whether `vigil update` started the log (from the snapshots there were then).
+    #[serde(default)]
+    pub started: bool,
     /// The last snapshot day whose alerts are computed (`YYYY-MM-DD`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub through: Option<String>,

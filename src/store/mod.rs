@@ -13,7 +13,7 @@ mod manifest;
 pub mod snapshot;
 
 pub use error::StoreError;
-pub use files::{encode_parquet, read_parquet, read_parquet_columns, write_atomic};
+pub use files::{encode_parquet, read_parquet, read_parquet_columns, sha256_file, write_atomic};
 use gc::unix_now;
 pub use gc::{GcKind, GcReport};
 pub use manifest::{IngestRecord, Manifest, SnapshotInfo, TableInfo};

@@ -834,3 +834,58 @@ fn on_real_car_data_episodes_name_real_places_and_the_events_behind_them() {
     assert!(headline.contains("of Birao"), "{headline}");
     eprintln!("{headline}");
 }
+
+/// A first run killed after it scored a day and before it computed that day's alerts: the
+/// next run alerts that day (the log started before the scoring, so the day is not taken
+/// for the silent start). The killed run's state is made deterministically: a run on empty
+/// folders starts the log, then the day is ingested and scored by hand.
+#[test]
+fn a_day_scored_by_a_run_killed_before_its_alerts_is_alerted_by_the_next() {
+    let slice = &slices("2024-12-25", 0)[0];
+    let control = Receiver::start(Mode::Accept);
+    let site = Site::new(&control.url, None, "");
+    site.drop_slice(slice);
+    assert_eq!(site.update().0, 0);
+    let expected = ids(&control.received());
+    assert!(!expected.is_empty());
+
+    let receiver = Receiver::start(Mode::Accept);
+    let crashed = Site::new(&receiver.url, None, "");
+    assert_eq!(crashed.update().0, 0, "empty folders: the log starts");
+    for (kind, name, bytes) in slice {
+        let path = crashed.root.join(name);
+        std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+        crashed.expect(&["ingest", kind, &path.display().to_string()], 0);
+    }
+    crashed.expect(&["score"], 0);
+    assert!(receiver.received().is_empty());
+    crashed.drop_slice(slice);
+    let (code, report) = crashed.update();
+    assert_eq!(code, 0, "{report}");
+    assert_eq!(
+        report["scored"].as_array().map(Vec::len),
+        Some(0),
+        "{report}"
+    );
+    assert_eq!(ids(&receiver.received()), expected);
+
+    // Whereas a store scored by hand before any update run starts its log silently: what
+    // was already red is not news.
+    let quiet = Receiver::start(Mode::Accept);
+    let earlier = Site::new(&quiet.url, None, "");
+    for (kind, name, bytes) in slice {
+        let path = earlier.root.join(name);
+        std::fs::write(&path, bytes).unwrap_or_else(|e| panic!("{e}"));
+        earlier.expect(&["ingest", kind, &path.display().to_string()], 0);
+    }
+    earlier.expect(&["score"], 0);
+    earlier.drop_slice(slice);
+    let (code, report) = earlier.update();
+    assert_eq!(code, 0);
+    assert_eq!(
+        report["episodes"].as_array().map(Vec::len),
+        Some(0),
+        "{report}"
+    );
+    assert!(quiet.received().is_empty());
+}
