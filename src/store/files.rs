@@ -9,14 +9,14 @@ use std::path::Path;
 /// Encodes a DataFrame as Parquet bytes (Snappy: fast to write, read by every Parquet tool;
 /// statistics on).
 pub fn encode_parquet(df: &mut DataFrame, path_for_errors: &Path) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    ParquetWriter::new(&mut bytes)
-        .with_compression(ParquetCompression::Snappy)
-        .finish(df)
-        .map_err(|source| StoreError::Parquet {
-            path: path_for_errors.to_path_buf(),
-            source,
-        })?;
+    // Room for the whole file from the start: the encoded file is smaller than the frame in
+    // memory, and pages never written are never touched. Growing by doubling instead copied
+    // a snapshot's 18 MB several times over and faulted in every new block.
+    let mut bytes = Vec::with_capacity(df.estimated_size() + (64 << 10));
+    super::encode::parquet(df, &mut bytes).map_err(|source| StoreError::Parquet {
+        path: path_for_errors.to_path_buf(),
+        source,
+    })?;
     Ok(bytes)
 }
 
@@ -63,9 +63,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
+        write_synced(&tmp, bytes)?;
         std::fs::rename(&tmp, path)?;
         if let Ok(d) = std::fs::File::open(dir) {
             // Directory fsync is not supported everywhere; the rename is already atomic.
@@ -77,6 +75,70 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result.map_err(io)
+}
+
+/// Files from this size on are written past the page cache where the system allows it.
+const DIRECT_FROM: usize = 1 << 20;
+
+/// Writes `bytes` to a new file at `path` and syncs it. Large files are written with
+/// `O_DIRECT` on Linux: copying a snapshot into the page cache and writing it back from
+/// there cost more than encoding it (a year of daily snapshots of 150,000 cells is 6.5 GB),
+/// while the device takes the same bytes from an aligned buffer several times faster. A
+/// file system that refuses `O_DIRECT` (tmpfs, some network mounts) gets an ordinary write.
+fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    #[cfg(target_os = "linux")]
+    if bytes.len() >= DIRECT_FROM {
+        match direct::write(path, bytes) {
+            Ok(()) => return Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                tracing::debug!(path = %path.display(), "O_DIRECT refused; writing through the page cache");
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let mut f = std::fs::File::create(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
+#[cfg(target_os = "linux")]
+mod direct {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    use std::path::Path;
+
+    /// Alignment of buffer addresses, lengths and file offsets (covers 512-byte and
+    /// 4 KiB logical blocks).
+    const BLOCK: usize = 4096;
+    /// Bytes copied into the aligned buffer and written per call.
+    const PIECE: usize = 4 << 20;
+
+    fn round_up(n: usize) -> usize {
+        n.div_ceil(BLOCK) * BLOCK
+    }
+
+    /// Writes `bytes` in aligned pieces (the last one padded with zeros), cuts the file to
+    /// its length and syncs it.
+    pub(super) fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .custom_flags(libc::O_DIRECT)
+            .open(path)?;
+        let cap = PIECE.min(round_up(bytes.len()));
+        let mut scratch = vec![0u8; cap + BLOCK];
+        let start = scratch.as_ptr().align_offset(BLOCK).min(BLOCK);
+        let buf = &mut scratch[start..start + cap];
+        for piece in bytes.chunks(cap) {
+            let padded = round_up(piece.len());
+            buf[..piece.len()].copy_from_slice(piece);
+            buf[piece.len()..padded].fill(0);
+            f.write_all(&buf[..padded])?;
+        }
+        f.set_len(bytes.len() as u64)?;
+        f.sync_all()
+    }
 }
 
 /// Lower-case hexadecimal SHA-256 of a file's bytes, read in 1 MiB pieces (a file of any
@@ -103,4 +165,74 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Bytes that differ at every position of a block, so that a piece written at the
+    /// wrong offset or a padding left in the file would show.
+    fn payload(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 7 + i / 4093) as u8).collect()
+    }
+
+    #[test]
+    fn files_written_past_the_page_cache_read_back_exactly() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        // Below the threshold, exactly one piece, pieces plus a ragged tail, whole blocks.
+        for len in [
+            1000,
+            DIRECT_FROM - 1,
+            DIRECT_FROM,
+            4 << 20,
+            (9 << 20) + 4095,
+            (5 << 20) + 1,
+            3 * 4096 * 100,
+        ] {
+            let path = dir.path().join(format!("f-{len}.bin"));
+            let bytes = payload(len);
+            write_atomic(&path, &bytes).unwrap_or_else(|e| panic!("{len}: {e}"));
+            let back = std::fs::read(&path).unwrap_or_else(|e| panic!("{e}"));
+            assert_eq!(back.len(), len);
+            assert!(back == bytes, "{len} bytes differ after the write");
+            // No temporary file left beside it.
+            let left: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap_or_else(|e| panic!("{e}"))
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().ends_with(".tmp"))
+                .collect();
+            assert!(left.is_empty(), "{left:?}");
+        }
+    }
+
+    #[test]
+    fn a_rewritten_file_takes_the_new_length() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("f.bin");
+        write_atomic(&path, &payload(6 << 20)).unwrap_or_else(|e| panic!("{e}"));
+        let shorter = payload((2 << 20) + 17);
+        write_atomic(&path, &shorter).unwrap_or_else(|e| panic!("{e}"));
+        assert!(std::fs::read(&path).unwrap_or_else(|e| panic!("{e}")) == shorter);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_direct_write_itself_is_exact() {
+        // `write_atomic` falls back to the page cache on a file system that refuses
+        // O_DIRECT; this calls the direct path itself where it is accepted, so that a
+        // fallback cannot hide a fault in it.
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("d.bin");
+        let bytes = payload((4 << 20) + 4097);
+        match direct::write(&path, &bytes) {
+            Ok(()) => {
+                assert!(std::fs::read(&path).unwrap_or_else(|e| panic!("{e}")) == bytes);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
+                eprintln!("skipped: {} refuses O_DIRECT", dir.path().display());
+            }
+            Err(e) => panic!("{e}"),
+        }
+    }
 }

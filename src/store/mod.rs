@@ -5,6 +5,7 @@
 //! same way, and only then are superseded files removed. A crash at any point leaves the
 //! previous manifest pointing at files that still exist.
 
+mod encode;
 mod error;
 mod files;
 mod gc;
