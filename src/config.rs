@@ -181,11 +181,19 @@ pub struct StoreConfig {
     /// server) that still hold the older manifest; then the garbage collector (`vigil gc`,
     /// and every writer when it ends) removes them. Default 600.
     pub gc_grace_secs: u64,
+    /// Options of the object store of a `--store` URL (`s3://…`, `gs://…`, `az://…`), by the
+    /// `object_store` crate's names: `aws_region`, `aws_endpoint_url`, `aws_allow_http`,
+    /// `aws_access_key_id`… They win over the environment's `AWS_*` (`GOOGLE_*`, `AZURE_*`)
+    /// variables. A name the store's scheme does not know is an error. Default none.
+    pub object_options: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
-        Self { gc_grace_secs: 600 }
+        Self {
+            gc_grace_secs: 600,
+            object_options: Default::default(),
+        }
     }
 }
 

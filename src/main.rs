@@ -16,9 +16,14 @@ use vigil::ingest::IngestOptions;
 #[derive(Parser, Debug)]
 #[command(version, about, long_about = None)]
 struct Cli {
-    /// Store folder (Parquet tables, snapshots and manifest.json).
-    #[arg(long, global = true, env = "VIGIL_STORE", default_value = "./store")]
-    store: PathBuf,
+    /// The store: a folder (Parquet tables, snapshots, numbered manifests), `file:///path`,
+    /// or a bucket of an object store — `s3://bucket/prefix` (also S3-compatible servers:
+    /// AWS_ENDPOINT_URL, AWS_ALLOW_HTTP), `gs://bucket/prefix`, `az://container/prefix` —
+    /// with credentials and region from the usual AWS_* / GOOGLE_* / AZURE_* variables or
+    /// `store.object_options`. A bucket's files are cached in $VIGIL_CACHE_DIR (default
+    /// $XDG_CACHE_HOME/vigil or ~/.cache/vigil). Any other scheme is an error.
+    #[arg(long, global = true, env = "VIGIL_STORE", default_value = "./store", value_parser = parse_store)]
+    store: vigil::store::Location,
     /// Configuration file (vigil.toml); defaults are used when absent. See docs/configuration.md.
     #[arg(long, global = true, env = "VIGIL_CONFIG")]
     config: Option<PathBuf>,
@@ -404,6 +409,11 @@ fn log_filter(flag: Option<&str>) -> Result<tracing_subscriber::EnvFilter, Strin
 const DEMO_WEEKS: u32 = 4;
 
 /// A duration: whole seconds, or a number with `s`, `m` or `h`.
+/// `--store`: a folder or the URL of a bucket (see [`vigil::store::Location::parse`]).
+fn parse_store(s: &str) -> Result<vigil::store::Location, String> {
+    vigil::store::Location::parse(s, &vigil::store::default_cache_root()).map_err(|e| e.to_string())
+}
+
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
     let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
@@ -455,12 +465,11 @@ fn main() -> ExitCode {
     }
     vigil::model::progress::set_reporter(Box::new(cli::progress::Bars));
     let ctx = Context {
-        store: cli.store,
-        config: cli.config,
         lock: vigil::store::lock::LockOptions {
             timeout: cli.lock_timeout,
             no_wait: cli.no_wait,
         },
+        ..Context::at(&cli.store, cli.config)
     };
     // The exit code of a command that finished (`vigil update`, `alerts redeliver`).
     let mut status: u8 = 0;
@@ -549,7 +558,7 @@ fn main() -> ExitCode {
             events,
             ..
         } => app::bench_store(&ctx, cells, events, seed)
-            .map(|s| println!("{}", print::bench_store(&ctx.store, &s))),
+            .map(|s| println!("{}", print::bench_store(&ctx.location(), &s))),
         Command::Sample {
             out,
             seed,

@@ -98,7 +98,9 @@ pub fn bench_store(
     events: usize,
     seed: u64,
 ) -> Result<crate::synthetic::Summary, Error> {
-    Ok(crate::synthetic::bench_store(
-        &ctx.store, cells, events, seed, &ctx.lock,
+    let config = crate::config::Config::load(ctx.config.as_deref())?;
+    let store = ctx.open_writer(&config)?;
+    Ok(crate::synthetic::bench_store_into(
+        store, cells, events, seed,
     )?)
 }

@@ -31,7 +31,7 @@ use crate::output::export::ExportError;
 use crate::risk::ScoreError;
 use crate::server::ServeError;
 use crate::store::lock::LockOptions;
-use crate::store::{Store, StoreError};
+use crate::store::{Location, Store, StoreError};
 use crate::synthetic::sample::SampleError;
 use std::path::PathBuf;
 
@@ -109,8 +109,11 @@ pub enum Error {
 /// Where the store and configuration are, and how a writer waits for the store's lock.
 #[derive(Debug, Clone)]
 pub struct Context {
-    /// Store folder.
+    /// Store folder; for a store in a bucket, its local cache folder.
     pub store: PathBuf,
+    /// The bucket URL of a store in an object store (`s3://bucket/prefix`); `None`: the
+    /// folder is the store.
+    pub bucket: Option<String>,
     /// Configuration file, if any.
     pub config: Option<PathBuf>,
     /// How a writing command waits for another writer (`--lock-timeout`, `--no-wait`).
@@ -122,15 +125,52 @@ impl Context {
     pub fn new(store: impl Into<PathBuf>, config: Option<PathBuf>) -> Self {
         Self {
             store: store.into(),
+            bucket: None,
             config,
             lock: LockOptions::default(),
         }
     }
 
+    /// A context for the store at `location` (a folder, or a bucket and its cache folder).
+    pub fn at(location: &Location, config: Option<PathBuf>) -> Self {
+        Self {
+            store: location.local_dir().to_path_buf(),
+            bucket: location.bucket().map(str::to_owned),
+            config,
+            lock: LockOptions::default(),
+        }
+    }
+
+    /// Where the store is.
+    pub fn location(&self) -> Location {
+        match &self.bucket {
+            Some(url) => Location::Bucket {
+                url: url.clone(),
+                cache: self.store.clone(),
+            },
+            None => Location::Folder(self.store.clone()),
+        }
+    }
+
+    /// The store opened for writing: a folder under its writer lock, a bucket with
+    /// conditional commits.
+    fn open_writer(&self, config: &Config) -> Result<Store, Error> {
+        Ok(Store::open_writer_at(
+            &self.location(),
+            &config.store.object_options,
+            config.grid.resolution,
+            &self.lock,
+        )?)
+    }
+
     /// The configuration and the store opened for reading (no lock).
     fn load(&self) -> Result<(Config, Store), Error> {
         let config = Config::load(self.config.as_deref())?;
-        let store = Store::open(&self.store, config.grid.resolution)?;
+        let store = Store::open_at(
+            &self.location(),
+            &config.store.object_options,
+            config.grid.resolution,
+        )?;
         Ok((config, store))
     }
 
@@ -142,7 +182,7 @@ impl Context {
         f: impl FnOnce(&Config, &mut Store) -> Result<T, Error>,
     ) -> Result<T, Error> {
         let config = Config::load(self.config.as_deref())?;
-        let mut store = Store::open_writer(&self.store, config.grid.resolution, &self.lock)?;
+        let mut store = self.open_writer(&config)?;
         let out = f(&config, &mut store)?;
         collect_garbage(&mut store, &config);
         Ok(out)

@@ -16,7 +16,7 @@ pub async fn serve(
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), Error> {
     let config = Config::load(ctx.config.as_deref())?;
-    let state = server::load_state(&ctx.store, config)?;
+    let state = server::load_state_at(&ctx.location(), config)?;
     server::serve(state, bind, allow_anonymous, ready).await?;
     Ok(())
 }

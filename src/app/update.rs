@@ -275,7 +275,7 @@ fn score_missing_days(
     config: &Config,
     out: &mut UpdateReport,
 ) -> Result<(), Error> {
-    if store.table_path("events").is_none() {
+    if !store.manifest().tables.contains_key("events") {
         return Ok(());
     }
     let last = crate::risk::last_scorable_day(store)?;

@@ -113,10 +113,10 @@ pub fn calibration(c: Option<&Calibration>) -> String {
 }
 
 /// `vigil sample --bench-store`: what the synthetic store holds.
-pub fn bench_store(store: &std::path::Path, s: &vigil::synthetic::Summary) -> String {
+pub fn bench_store(store: &vigil::store::Location, s: &vigil::synthetic::Summary) -> String {
     format!(
         "synthetic store {}: {} cells, {} events {}..{}, {} bases, {} climate values",
-        store.display(),
+        store,
         s.cells,
         s.events,
         vigil::model::day::format_date(s.days.0),

@@ -58,6 +58,7 @@ impl Observer {
         let max_h = horizons.iter().copied().max().unwrap_or(30) as i32;
         let path = store
             .table_path(crate::model::rows::Event::NAME)
+            .map_err(crate::risk::ScoreError::from)?
             .ok_or(BacktestError::NoEvents)?;
         // Harm events of the look-back and of the horizons: truth and reference forecasts.
         let ev = EventSet::load(&path, from - 366, to + max_h, false)?;

@@ -226,6 +226,8 @@ pub fn ingest_file(
     if !rejects.is_empty() {
         let rel = format!("rejects/{}-{}.csv", kind.as_str(), &sha[..16]);
         write_rejects(&store.root().join(&rel), &file, &rejects)?;
+        // A bucket gets the report too, before any commit names it.
+        store.upload(&rel)?;
         record.rejects_file = Some(rel);
     }
     let share = if record.rows_read == 0 {

@@ -606,7 +606,7 @@ impl Engine {
         match file {
             Some(file) => {
                 let mut by_pos = vec![None; self.pos.len()];
-                for (cell, risk, tier) in super::previous_risks(&prior.root.join(file))? {
+                for (cell, risk, tier) in super::previous_risks(&prior.store.local_file(&file)?)? {
                     if let Some(p) = self.pos.get(cell) {
                         by_pos[p as usize] = Some((risk, tier));
                     }

@@ -114,7 +114,7 @@ pub fn explain(
         .normalisation
         .clone()
         .unwrap_or_else(|| Normalisation::defaults(cfg));
-    let Some(path) = store.table_path("events") else {
+    let Some(path) = store.table_path("events")? else {
         return Err(ScoreError::NoEvents);
     };
     let ages = Ages::of(cfg);

@@ -41,7 +41,7 @@ impl Inputs {
         to: i32,
         forecast: bool,
     ) -> Result<Self, ScoreError> {
-        let events_path = store.table_path("events").ok_or(ScoreError::NoEvents)?;
+        let events_path = store.table_path("events")?.ok_or(ScoreError::NoEvents)?;
         let ages = Ages::of(&config.score);
         // The index's look-back, and the forecast's (three years) when it is computed.
         let mut read_from = ages.read_from(from);

@@ -122,7 +122,7 @@ pub fn score_day(
 /// store must not become the "latest" snapshot.
 pub fn last_scorable_day(store: &Store) -> Result<i32, ScoreError> {
     Ok(
-        last_event_date(&store.table_path("events").ok_or(ScoreError::NoEvents)?)?
+        last_event_date(&store.table_path("events")?.ok_or(ScoreError::NoEvents)?)?
             .min(crate::model::day::today()),
     )
 }

@@ -7,7 +7,8 @@ use std::collections::BTreeSet;
 /// the days scored so far in the run (which replace stored ones of the same date).
 #[derive(Debug, Clone)]
 pub struct Prior {
-    pub(super) root: std::path::PathBuf,
+    /// The store (its files: a bucket's are fetched into its cache when read).
+    pub(super) store: Store,
     stored: std::collections::BTreeMap<String, String>,
     scored: BTreeSet<String>,
 }
@@ -16,7 +17,7 @@ impl Prior {
     /// The store's snapshots now.
     pub fn of(store: &Store) -> Self {
         Prior {
-            root: store.root().to_path_buf(),
+            store: store.clone(),
             stored: store
                 .manifest()
                 .snapshots

@@ -157,7 +157,7 @@ pub struct AppState {
     /// Configuration.
     pub config: Config,
     /// The store the snapshot comes from (explanations, other dates, reloads).
-    pub store_dir: std::path::PathBuf,
+    pub location: crate::store::Location,
     /// Request counters for `/metrics`.
     pub metrics: metrics::Metrics,
     /// Snapshots of other dates than the served one that were asked for lately (tiles and
@@ -173,15 +173,24 @@ pub struct AppState {
 pub const DATED_SNAPSHOTS: usize = 4;
 
 impl AppState {
-    /// State serving `loaded` from the store at `store_dir`.
+    /// State serving `loaded` from the store folder `store_dir`.
     pub fn new(loaded: Loaded, config: Config, store_dir: &Path) -> Self {
+        Self::at(
+            loaded,
+            config,
+            crate::store::Location::Folder(store_dir.to_path_buf()),
+        )
+    }
+
+    /// State serving `loaded` from the store at `location`.
+    pub fn at(loaded: Loaded, config: Config, location: crate::store::Location) -> Self {
         Self {
             current: RwLock::new(Arc::new(loaded)),
             heavy: Arc::new(tokio::sync::Semaphore::new(
                 config.server.max_heavy_requests.max(1),
             )),
             config,
-            store_dir: store_dir.to_path_buf(),
+            location,
             metrics: metrics::Metrics::default(),
             dated: std::sync::Mutex::new(Vec::new()),
             loading: std::sync::Mutex::new(()),
@@ -208,7 +217,11 @@ impl AppState {
 
     /// Opens the store read by this server.
     pub fn store(&self) -> Result<Store, StoreError> {
-        Store::open(&self.store_dir, self.config.grid.resolution)
+        Store::open_at(
+            &self.location,
+            &self.config.store.object_options,
+            self.config.grid.resolution,
+        )
     }
 
     /// Runs `f` on the store's current manifest. When a file that manifest named has gone
@@ -468,12 +481,27 @@ async fn healthz(axum::extract::State(state): axum::extract::State<Arc<AppState>
     r
 }
 
-/// Loads the latest snapshot of the store at `store_dir`.
+/// Loads the latest snapshot of the store folder `store_dir`.
 pub fn load_state(store_dir: &Path, config: Config) -> Result<Arc<AppState>, ServeError> {
-    let store = Store::open(store_dir, config.grid.resolution)?;
+    load_state_at(
+        &crate::store::Location::Folder(store_dir.to_path_buf()),
+        config,
+    )
+}
+
+/// Loads the latest snapshot of the store at `location`.
+pub fn load_state_at(
+    location: &crate::store::Location,
+    config: Config,
+) -> Result<Arc<AppState>, ServeError> {
+    let store = Store::open_at(
+        location,
+        &config.store.object_options,
+        config.grid.resolution,
+    )?;
     let loaded = Loaded::from_store(&store, None)?;
     tracing::info!(date = %loaded.snapshot.date, cells = loaded.snapshot.cells.len(), "snapshot loaded");
-    Ok(Arc::new(AppState::new(loaded, config, store_dir)))
+    Ok(Arc::new(AppState::at(loaded, config, location.clone())))
 }
 
 /// Binds `addr` and serves until Ctrl-C or SIGTERM, swapping to newly published snapshots

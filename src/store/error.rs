@@ -66,4 +66,28 @@ pub enum StoreError {
         /// The store folder.
         path: PathBuf,
     },
+    /// A `--store` that is neither a folder nor a URL of a known object store.
+    #[error("--store {store}: {reason}")]
+    Location {
+        /// The argument.
+        store: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A request to the object store failed.
+    #[error("{url}: {message}")]
+    Bucket {
+        /// The bucket URL (and key).
+        url: String,
+        /// What the object store said.
+        message: String,
+    },
+    /// Other writers kept committing first.
+    #[error("store {store}: other writers committed first {attempts} times in a row; try again")]
+    Contended {
+        /// The store.
+        store: String,
+        /// Attempts made.
+        attempts: u32,
+    },
 }

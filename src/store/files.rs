@@ -85,7 +85,7 @@ const DIRECT_FROM: usize = 1 << 20;
 /// there cost more than encoding it (a year of daily snapshots of 150,000 cells is 6.5 GB),
 /// while the device takes the same bytes from an aligned buffer several times faster. A
 /// file system that refuses `O_DIRECT` (tmpfs, some network mounts) gets an ordinary write.
-fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(super) fn write_synced(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     #[cfg(target_os = "linux")]
     if bytes.len() >= DIRECT_FROM {
         match direct::write(path, bytes) {

@@ -2,14 +2,26 @@
 
 use super::{Result, Store, StoreError};
 
+/// A file of the store the collector looks at.
+struct Found {
+    /// Relative to the store.
+    rel: String,
+    len: u64,
+    /// Seconds since it was last modified.
+    age: u64,
+}
+
 impl Store {
     /// Removes what no reader can need any more: temporary files of writers that died
-    /// (this writer holds the lock, so no other writer is running), data files that no
-    /// manifest ever named (a writer killed before its commit), and retired files whose
-    /// grace period has passed. With `dry_run`, only reports.
+    /// (in a folder, this writer holds the lock, so no other writer is running), data files
+    /// that no manifest ever named (a writer killed before its commit — in a bucket, where
+    /// another writer may be between its upload and its commit, only once older than the
+    /// grace period), retired files whose grace period has passed, and manifests older than
+    /// the latest by more than the grace period. With `dry_run`, only reports.
     pub fn gc(&mut self, grace: std::time::Duration, dry_run: bool) -> Result<GcReport> {
         self.require_writer()?;
         let now = unix_now();
+        let grace_s = grace.as_secs();
         let mut report = GcReport::default();
         let live: std::collections::HashSet<String> = self
             .manifest
@@ -17,61 +29,55 @@ impl Store {
             .into_iter()
             .map(str::to_owned)
             .collect();
+        let (files, manifests) = self.found(now)?;
+        let present: std::collections::HashSet<&str> =
+            files.iter().map(|f| f.rel.as_str()).collect();
         let mut expired = Vec::new();
-        for dir in ["", "snapshots", "rejects"] {
-            let folder = self.root.join(dir);
-            let Ok(entries) = std::fs::read_dir(&folder) else {
+        let mut doomed = Vec::new();
+        for f in &files {
+            let (dir, name) = f.rel.rsplit_once('/').unwrap_or(("", &f.rel));
+            let temporary = name.starts_with('.') && name.ends_with(".tmp");
+            let data = name.ends_with(".parquet") || (dir == "rejects" && name.ends_with(".csv"));
+            if !(temporary || data) || live.contains(&f.rel) {
                 continue;
+            }
+            let kind = if temporary {
+                GcKind::Temporary
+            } else {
+                match self.manifest.retired.get(&f.rel) {
+                    Some(since) if now < since.saturating_add(grace_s) => {
+                        report.kept.push(f.rel.clone());
+                        continue;
+                    }
+                    Some(_) => GcKind::Retired,
+                    // A refused file's rejects are its report: kept for the grace period; so
+                    // is an unnamed file in a bucket (another writer's, not committed yet).
+                    None if (dir == "rejects" || self.bucket.is_some()) && f.age < grace_s => {
+                        report.kept.push(f.rel.clone());
+                        continue;
+                    }
+                    None => GcKind::Orphan,
+                }
             };
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let rel = if dir.is_empty() {
-                    name.clone()
-                } else {
-                    format!("{dir}/{name}")
-                };
-                if !entry.file_type().is_ok_and(|t| t.is_file()) {
-                    continue;
-                }
-                let temporary = name.starts_with('.') && name.ends_with(".tmp");
-                let data =
-                    name.ends_with(".parquet") || (dir == "rejects" && name.ends_with(".csv"));
-                if !(temporary || data) || live.contains(&rel) {
-                    continue;
-                }
-                let meta = entry.metadata().ok();
-                let len = meta.as_ref().map_or(0, |m| m.len());
-                let kind = if temporary {
-                    GcKind::Temporary
-                } else {
-                    match self.manifest.retired.get(&rel) {
-                        Some(since) if now < since.saturating_add(grace.as_secs()) => {
-                            report.kept.push(rel);
-                            continue;
-                        }
-                        Some(_) => GcKind::Retired,
-                        // A refused file's rejects are its report: kept for the grace period.
-                        None if dir == "rejects" && age(meta.as_ref(), now) < grace.as_secs() => {
-                            report.kept.push(rel);
-                            continue;
-                        }
-                        None => GcKind::Orphan,
-                    }
-                };
-                report.removed.push((rel.clone(), kind, len));
-                if kind == GcKind::Retired {
-                    expired.push(rel.clone());
-                }
-                if !dry_run {
-                    if let Err(source) = std::fs::remove_file(entry.path()) {
-                        if source.kind() != std::io::ErrorKind::NotFound {
-                            return Err(StoreError::Io {
-                                path: entry.path(),
-                                source,
-                            });
-                        }
-                    }
-                }
+            report.removed.push((f.rel.clone(), kind, f.len));
+            if kind == GcKind::Retired {
+                expired.push(f.rel.clone());
+            }
+            doomed.push(f.rel.clone());
+        }
+        // Manifests before the latest, once no reader can still be starting from them.
+        let old_manifests: Vec<String> = manifests
+            .iter()
+            .filter(|m| {
+                super::commits::serial_of(&m.rel).is_some_and(|n| n < self.manifest.serial)
+                    && m.age >= grace_s
+            })
+            .map(|m| m.rel.clone())
+            .collect();
+        report.manifests = old_manifests.len();
+        if !dry_run {
+            for rel in doomed.iter().chain(&old_manifests) {
+                self.remove(rel)?;
             }
         }
         // Retired entries whose file is gone (or was just removed) leave the manifest.
@@ -79,17 +85,84 @@ impl Store {
             .manifest
             .retired
             .keys()
-            .filter(|f| expired.contains(f) || !self.root.join(f.as_str()).exists())
+            .filter(|f| expired.contains(f) || !present.contains(f.as_str()))
             .cloned()
             .collect();
         if !dry_run && !stale.is_empty() {
-            let mut next = self.manifest.clone();
-            for f in &stale {
-                next.retired.remove(f);
-            }
-            self.commit(next)?;
+            self.commit_with(|next| {
+                let before = next.retired.len();
+                for f in &stale {
+                    next.retired.remove(f);
+                }
+                next.retired.len() != before
+            })?;
         }
         Ok(report)
+    }
+
+    /// The files of the store's data folders, and its numbered manifests.
+    fn found(&self, now: u64) -> Result<(Vec<Found>, Vec<Found>)> {
+        let mut files = Vec::new();
+        let mut manifests = Vec::new();
+        match &self.bucket {
+            Some(b) => {
+                for l in b.list("", None)? {
+                    let f = Found {
+                        age: now.saturating_sub(l.modified),
+                        len: l.size,
+                        rel: l.key,
+                    };
+                    let dir = f.rel.rsplit_once('/').map_or("", |(d, _)| d);
+                    match dir {
+                        super::commits::MANIFESTS => manifests.push(f),
+                        "" | "snapshots" | "rejects" => files.push(f),
+                        _ => {}
+                    }
+                }
+            }
+            None => {
+                for dir in ["", "snapshots", "rejects", super::commits::MANIFESTS] {
+                    let Ok(entries) = std::fs::read_dir(self.root.join(dir)) else {
+                        continue;
+                    };
+                    for entry in entries.flatten() {
+                        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+                            continue;
+                        }
+                        let name = entry.file_name().to_string_lossy().into_owned();
+                        let meta = entry.metadata().ok();
+                        let f = Found {
+                            rel: if dir.is_empty() {
+                                name
+                            } else {
+                                format!("{dir}/{name}")
+                            },
+                            len: meta.as_ref().map_or(0, |m| m.len()),
+                            age: age(meta.as_ref(), now),
+                        };
+                        if dir == super::commits::MANIFESTS {
+                            manifests.push(f);
+                        } else {
+                            files.push(f);
+                        }
+                    }
+                }
+            }
+        }
+        Ok((files, manifests))
+    }
+
+    /// Deletes one stored file (in a bucket, and its cached copy).
+    fn remove(&self, rel: &str) -> Result<()> {
+        if let Some(b) = &self.bucket {
+            b.delete(rel)?;
+        }
+        let path = self.root.join(rel);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(StoreError::Io { path, source }),
+        }
     }
 }
 
@@ -100,6 +173,8 @@ pub struct GcReport {
     pub removed: Vec<(String, GcKind, u64)>,
     /// Retired files kept because their grace period has not passed.
     pub kept: Vec<String>,
+    /// Manifests before the latest removed (older than the grace period).
+    pub manifests: usize,
 }
 
 /// Why the garbage collector removes a file.

@@ -101,6 +101,10 @@ pub struct SnapshotInfo {
 pub struct Manifest {
     /// Layout version of the store.
     pub format: u32,
+    /// The commit's number: `manifests/{serial:020}.json` (0: a store written before
+    /// numbered commits, or none yet).
+    #[serde(default)]
+    pub serial: u64,
     /// Base H3 resolution of every table.
     pub resolution: u8,
     /// Published tables by name.
@@ -130,6 +134,22 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// The manifest of a store with nothing committed.
+    pub fn empty(resolution: u8) -> Self {
+        Manifest {
+            format: 1,
+            serial: 0,
+            resolution,
+            tables: BTreeMap::new(),
+            ingests: Vec::new(),
+            snapshots: BTreeMap::new(),
+            normalisation: None,
+            calibration: None,
+            retired: BTreeMap::new(),
+            alerts: Default::default(),
+        }
+    }
+
     /// Every file this manifest names (tables, snapshots, rejects), relative to the store.
     pub fn live_files(&self) -> std::collections::HashSet<&str> {
         self.tables

@@ -54,9 +54,9 @@ pub fn load_columns(
         .get(date)
         .ok_or_else(|| StoreError::NoSnapshot {
             what: format!("for {date}"),
-            path: store.root().to_path_buf(),
+            path: store.name().into(),
         })?;
-    let path = store.root().join(&info.file);
+    let path = store.local_file(&info.file)?;
     let df = crate::store::read_parquet_columns(&path, columns)?;
     records(&df, false).map_err(|source| StoreError::Parquet { path, source })
 }
@@ -75,7 +75,7 @@ impl Snapshot {
                 .latest_snapshot()
                 .ok_or_else(|| StoreError::NoSnapshot {
                     what: "at all".into(),
-                    path: store.root().to_path_buf(),
+                    path: store.name().into(),
                 })?
                 .to_owned(),
         };

@@ -48,13 +48,24 @@ pub struct Summary {
 /// Distinct event locations of a synthetic store.
 pub const PLACES: usize = 40_000;
 
-/// Writes a synthetic store of about `cells` res-7 cells and `events` events into `root`.
+/// Writes a synthetic store of about `cells` res-7 cells and `events` events into the
+/// folder `root`.
 pub fn bench_store(
     root: &Path,
     cells: usize,
     events: usize,
     seed: u64,
     lock: &crate::store::lock::LockOptions,
+) -> Result<Summary, SyntheticError> {
+    bench_store_into(Store::open_writer(root, 7, lock)?, cells, events, seed)
+}
+
+/// [`bench_store`] into `store` (opened for writing, at resolution 7: a folder or a bucket).
+pub fn bench_store_into(
+    mut store: Store,
+    cells: usize,
+    events: usize,
+    seed: u64,
 ) -> Result<Summary, SyntheticError> {
     let res = Resolution::Seven;
     let mut rng = SplitMix64::new(seed);
@@ -208,7 +219,6 @@ pub fn bench_store(
         lat += 0.5;
     }
 
-    let mut store = Store::open_writer(root, 7, lock)?;
     let summary = Summary {
         cells: area.len(),
         events: rows.len(),

@@ -11,6 +11,7 @@ mod asof;
 mod backtest;
 mod bad_input;
 mod browser;
+mod bucket;
 mod container;
 mod coverage;
 mod determinism;
