@@ -99,6 +99,12 @@ enum Command {
         /// Step of the range in days (7 = weekly).
         #[arg(long, default_value_t = 1, requires = "from")]
         every: u32,
+        /// Score only this worker's block of the range's days: I/N is worker I (from 0) of
+        /// N, each started alone (a Kubernetes Indexed Job: JOB_COMPLETION_INDEX of
+        /// JOB_COMPLETIONS, when --shard is absent). The workers' snapshots are those of
+        /// one run over the whole range, to the byte; on a bucket they commit side by side.
+        #[arg(long, requires = "from", value_parser = parse_shard, value_name = "I/N")]
+        shard: Option<vigil::model::shard::Shard>,
     },
     /// Fix the normalisation (each amount's reference level) on a reference period; later
     /// snapshots are scored with it and record it. `--reset` returns to the defaults.
@@ -409,6 +415,24 @@ fn log_filter(flag: Option<&str>) -> Result<tracing_subscriber::EnvFilter, Strin
 const DEMO_WEEKS: u32 = 4;
 
 /// A duration: whole seconds, or a number with `s`, `m` or `h`.
+/// `--shard I/N`.
+fn parse_shard(s: &str) -> Result<vigil::model::shard::Shard, String> {
+    vigil::model::shard::Shard::parse(s)
+}
+
+/// The shard of a batch command: `--shard`, else the environment of an Indexed Job.
+fn job_shard(
+    arg: Option<vigil::model::shard::Shard>,
+) -> Result<Option<vigil::model::shard::Shard>, app::Error> {
+    match arg {
+        Some(s) => Ok(Some(s)),
+        None => vigil::model::shard::Shard::from_env().map_err(|reason| app::Error::Environment {
+            variable: vigil::model::shard::INDEX_VAR,
+            reason,
+        }),
+    }
+}
+
 /// `--store`: a folder or the URL of a bucket (see [`vigil::store::Location::parse`]).
 fn parse_store(s: &str) -> Result<vigil::store::Location, String> {
     vigil::store::Location::parse(s, &vigil::store::default_cache_root()).map_err(|e| e.to_string())
@@ -498,12 +522,15 @@ fn main() -> ExitCode {
             from,
             to,
             every,
+            shard,
         } => match (from, to) {
-            (Some(from), Some(to)) => app::score_range(&ctx, &from, &to, every).map(|days| {
-                for (d, info) in days {
-                    println!("{}", print::snapshot_summary(&d, &info));
-                }
-            }),
+            (Some(from), Some(to)) => job_shard(shard)
+                .and_then(|shard| app::score_range(&ctx, &from, &to, every, shard))
+                .map(|days| {
+                    for (d, info) in days {
+                        println!("{}", print::snapshot_summary(&d, &info));
+                    }
+                }),
             _ => app::score(&ctx, date.as_deref())
                 .map(|(d, info)| println!("{}", print::snapshot_summary(&d, &info))),
         },

@@ -84,6 +84,14 @@ pub enum Error {
         /// Why it is refused.
         reason: &'static str,
     },
+    /// An environment variable is invalid.
+    #[error("{variable}: {reason}")]
+    Environment {
+        /// The variable.
+        variable: &'static str,
+        /// Why it is refused.
+        reason: String,
+    },
     /// An alert message could not be delivered or recorded.
     #[error(transparent)]
     Delivery(#[from] crate::delivery::DeliveryError),

@@ -2,6 +2,7 @@
 
 use super::{date_arg, Context, Error};
 use crate::model::params::Normalisation;
+use crate::model::shard::Shard;
 use crate::risk::{self, explain::Explanation};
 use crate::store::SnapshotInfo;
 
@@ -11,16 +12,21 @@ pub fn score(ctx: &Context, date: Option<&str>) -> Result<(String, SnapshotInfo)
     ctx.write(|config, store| Ok(risk::score_day(store, config, date)?))
 }
 
-/// `vigil score --from D1 --to D2 [--every N]`: one snapshot per day of the range.
+/// `vigil score --from D1 --to D2 [--every N] [--shard I/N]`: one snapshot per day of the
+/// range (of the shard's block of its days).
 pub fn score_range(
     ctx: &Context,
     from: &str,
     to: &str,
     every: u32,
+    shard: Option<Shard>,
 ) -> Result<Vec<(String, SnapshotInfo)>, Error> {
     let (from, to) = (date_arg("--from", from)?, date_arg("--to", to)?);
     let days = risk::days(from, to, every)?;
-    ctx.write(|config, store| Ok(risk::score_range(store, config, &days)?))
+    ctx.write(|config, store| match shard {
+        Some(s) => Ok(risk::score_shard(store, config, &days, s)?),
+        None => Ok(risk::score_range(store, config, &days)?),
+    })
 }
 
 /// `vigil normalise --from D1 --to D2 [--every N]` (or `--reset`, `range` `None`): fixes

@@ -11,4 +11,5 @@ pub mod params;
 pub mod progress;
 pub mod rand;
 pub mod rows;
+pub mod shard;
 pub mod visibility;

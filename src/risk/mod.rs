@@ -146,20 +146,56 @@ pub fn score_range(
     config: &Config,
     days: &[i32],
 ) -> Result<Vec<(String, SnapshotInfo)>, ScoreError> {
+    score_days(store, config, None, days)
+}
+
+/// [`score_range`] for one shard of the days: its contiguous block, the same snapshots to
+/// the byte as one run over all the days publishes for them. The day before the block is
+/// scored first and not published, so that the block's first day takes its changes from
+/// it as a single run does (from that day, scored in the run; never from a version another
+/// shard may or may not have published yet).
+pub fn score_shard(
+    store: &mut Store,
+    config: &Config,
+    days: &[i32],
+    shard: crate::model::shard::Shard,
+) -> Result<Vec<(String, SnapshotInfo)>, ScoreError> {
+    let block = shard.block(days.len());
+    let warm_up = block.start.checked_sub(1).map(|i| days[i]);
+    tracing::info!(
+        %shard,
+        days = block.len(),
+        of = days.len(),
+        first = block.clone().next().map(|i| format_date(days[i])),
+        "scoring one shard of the days"
+    );
+    score_days(store, config, warm_up, &days[block])
+}
+
+fn score_days(
+    store: &mut Store,
+    config: &Config,
+    warm_up: Option<i32>,
+    days: &[i32],
+) -> Result<Vec<(String, SnapshotInfo)>, ScoreError> {
     let (Some(first), Some(last)) = (days.first(), days.last()) else {
         return Ok(Vec::new());
     };
     let started = std::time::Instant::now();
-    let mut engine = Engine::new(store, config, *first, *last)?;
+    let mut engine = Engine::new(store, config, warm_up.unwrap_or(*first), *last)?;
     tracing::debug!(ms = started.elapsed().as_millis() as u64, "engine ready");
     let bar = if days.len() > 1 {
         Progress::start("scoring", Unit::Days, days.len() as u64)
     } else {
         Progress::hidden()
     };
+    let mut prior = Prior::of(store);
+    if let Some(d) = warm_up {
+        let scored = engine.score(&prior, d)?;
+        prior.record(&scored.date);
+    }
     // Scoring and publishing overlap: this thread scores day d + 1 while a second one
     // encodes, hashes and writes day d.
-    let mut prior = Prior::of(store);
     let (tx, rx) = std::sync::mpsc::sync_channel::<(String, DataFrame, SnapshotInfo)>(2);
     std::thread::scope(|scope| {
         let writer = scope.spawn(|| -> Result<Vec<(String, SnapshotInfo)>, ScoreError> {

@@ -166,6 +166,10 @@ pub struct AppState {
     /// Held while a snapshot of another date is read from disk, so that the tiles a map
     /// asks for at once on a new date wait for one read instead of each making its own.
     loading: std::sync::Mutex<()>,
+    /// A store in a bucket as last opened, and when: finding its latest manifest is a
+    /// request or two to the object store, so requests share one opening for up to
+    /// `server.reload_secs` (a folder's manifest is read anew for each request).
+    opened: std::sync::Mutex<Option<(std::time::Instant, Store)>>,
 }
 
 /// Snapshots of other dates kept loaded at once (each holds its cells, about 200 bytes a
@@ -194,6 +198,7 @@ impl AppState {
             metrics: metrics::Metrics::default(),
             dated: std::sync::Mutex::new(Vec::new()),
             loading: std::sync::Mutex::new(()),
+            opened: std::sync::Mutex::new(None),
         }
     }
 
@@ -215,13 +220,39 @@ impl AppState {
             .map_err(ApiError::from)
     }
 
-    /// Opens the store read by this server.
+    /// Opens the store read by this server (a bucket's: as opened within the last
+    /// `server.reload_secs`).
     pub fn store(&self) -> Result<Store, StoreError> {
-        Store::open_at(
+        if self.location.bucket().is_some() {
+            let fresh = std::time::Duration::from_secs(self.config.server.reload_secs.max(1));
+            let opened = match self.opened.lock() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            if let Some((at, store)) = opened.as_ref() {
+                if at.elapsed() < fresh {
+                    return Ok(store.clone());
+                }
+            }
+        }
+        self.open_store()
+    }
+
+    /// Opens the store anew (its latest manifest).
+    fn open_store(&self) -> Result<Store, StoreError> {
+        let store = Store::open_at(
             &self.location,
             &self.config.store.object_options,
             self.config.grid.resolution,
-        )
+        )?;
+        if self.location.bucket().is_some() {
+            let mut opened = match self.opened.lock() {
+                Ok(g) => g,
+                Err(poisoned) => poisoned.into_inner(),
+            };
+            *opened = Some((std::time::Instant::now(), store.clone()));
+        }
+        Ok(store)
     }
 
     /// Runs `f` on the store's current manifest. When a file that manifest named has gone
@@ -310,7 +341,7 @@ impl AppState {
     /// Swaps to the store's latest snapshot when it is another one than the one served;
     /// returns its date when it swapped. Requests in flight finish on the old one.
     pub fn reload(&self) -> Result<Option<String>, StoreError> {
-        let store = self.store()?;
+        let store = self.open_store()?;
         let Some(latest) = store.latest_snapshot() else {
             return Ok(None);
         };

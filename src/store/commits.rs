@@ -168,11 +168,7 @@ fn create_file(path: &Path, bytes: &[u8]) -> Result<bool> {
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
-    let tmp = dir.join(format!(
-        ".commit.{}.{:?}.tmp",
-        std::process::id(),
-        std::thread::current().id()
-    ));
+    let tmp = dir.join(super::files::temporary_name("commit"));
     super::files::write_synced(&tmp, bytes).map_err(io)?;
     let linked = std::fs::hard_link(&tmp, path);
     let _ = std::fs::remove_file(&tmp);

@@ -49,6 +49,15 @@ pub fn read_parquet_columns(path: &Path, columns: &[&str]) -> Result<DataFrame> 
         })
 }
 
+/// A temporary file name no other writer uses at the same time: two threads of one process
+/// replacing the same file (two writers committing, each then replacing `manifest.json`)
+/// must not share a temporary file, or one renames the other's away.
+pub fn temporary_name(name: &str) -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!(".{name}.{}.{n}.tmp", std::process::id())
+}
+
 /// Writes `bytes` to `path` atomically: temporary file in the same folder, fsync, rename,
 /// fsync of the folder.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -61,7 +70,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let tmp = dir.join(temporary_name(&name));
     let result = (|| {
         write_synced(&tmp, bytes)?;
         std::fs::rename(&tmp, path)?;

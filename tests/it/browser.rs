@@ -128,7 +128,7 @@ fn the_web_map_in_chromium() {
     )
     .unwrap_or_else(|e| panic!("{e}"));
     common::ingest(&ctx, &[(vigil::ingest::Kind::Idp, idp.as_path())]);
-    vigil::app::score_range(&ctx, &demo.earlier[0], &demo.date, 7)
+    vigil::app::score_range(&ctx, &demo.earlier[0], &demo.date, 7, None)
         .unwrap_or_else(|e| panic!("{e}"));
     let (risk_token, full_token) = ("browser-analyst-token", "browser-planner-token");
     // A mission's own tile server for the basemap, played by the suite on a free port.

@@ -163,8 +163,15 @@ fn object(m: &Moto, bucket: &str, key: &str) -> Vec<u8> {
 
 /// `vigil` on `store` as a user runs it against the server (`cache`: VIGIL_CACHE_DIR).
 fn vigil(m: &Moto, cache: &Path, store: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(["--store", store, "--log", "info"])
+    command(m, cache, store, args)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The command [`vigil`] runs, to be started by the caller.
+fn command(m: &Moto, cache: &Path, store: &str, args: &[&str]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vigil"));
+    c.args(["--store", store, "--log", "info"])
         .args(args)
         .env("AWS_ACCESS_KEY_ID", "vigil-test")
         .env("AWS_SECRET_ACCESS_KEY", "vigil-test-secret")
@@ -174,8 +181,9 @@ fn vigil(m: &Moto, cache: &Path, store: &str, args: &[&str]) -> Output {
         .env("VIGIL_CACHE_DIR", cache)
         .env_remove("VIGIL_STORE")
         .env_remove("VIGIL_CONFIG")
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"))
+        .env_remove("JOB_COMPLETION_INDEX")
+        .env_remove("JOB_COMPLETIONS");
+    c
 }
 
 fn ok(out: Output, what: &str) -> Output {
@@ -373,6 +381,96 @@ fn two_writers_on_one_bucket_lose_no_update() {
 }
 
 #[test]
+fn an_indexed_job_scores_a_range_as_one_run_does() {
+    let Some(m) = moto() else { return };
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    make_bucket(&m, "vigil-job");
+    let url = "s3://vigil-job/store";
+    let folder = tmp.path().join("store").display().to_string();
+    let cache = tmp.path().join("cache");
+    ingest_sample(&m, &cache, url);
+    ingest_sample(&m, &cache, &folder);
+    let range = ["score", "--from", "2024-12-10", "--to", "2024-12-31"];
+    ok(vigil(&m, &cache, &folder, &range), "one run");
+    // Three workers at once, each on its own machine (cache): two told their shard with
+    // --shard, one by the environment Kubernetes gives the pods of an Indexed Job.
+    let workers: Vec<Child> = (0..3)
+        .map(|i| {
+            let worker_cache = tmp.path().join(format!("cache-worker-{i}"));
+            let shard = format!("{i}/3");
+            let mut c = if i == 1 {
+                let mut c = command(&m, &worker_cache, url, &range);
+                c.env("JOB_COMPLETION_INDEX", "1")
+                    .env("JOB_COMPLETIONS", "3");
+                c
+            } else {
+                let mut args = range.to_vec();
+                args.extend(["--shard", shard.as_str()]);
+                command(&m, &worker_cache, url, &args)
+            };
+            c.stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect();
+    let mut printed = 0;
+    for (i, w) in workers.into_iter().enumerate() {
+        let out = ok(
+            w.wait_with_output().unwrap_or_else(|e| panic!("{e}")),
+            &format!("worker {i}"),
+        );
+        let days = String::from_utf8_lossy(&out.stdout).lines().count();
+        assert!((7..=8).contains(&days), "worker {i} scored {days} days");
+        printed += days;
+    }
+    assert_eq!(printed, 22, "the workers share the 22 days");
+    // The bucket's latest manifest lists the folder's snapshots, and their bytes are equal.
+    let all = keys(&m, "vigil-job", "store");
+    let latest = all
+        .iter()
+        .rfind(|k| k.starts_with("manifests/"))
+        .unwrap_or_else(|| panic!("no manifest: {all:?}"));
+    let latest: serde_json::Value =
+        serde_json::from_slice(&object(&m, "vigil-job", &format!("store/{latest}")))
+            .unwrap_or_else(|e| panic!("{latest}: {e}"));
+    let folder_manifest = vigil::store::Store::open(Path::new(&folder), 7)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .manifest()
+        .clone();
+    let listed = latest["snapshots"]
+        .as_object()
+        .map(|s| {
+            s.iter()
+                .map(|(d, v)| (d.clone(), v["sha256"].as_str().unwrap_or("").to_owned()))
+                .collect::<BTreeMap<_, _>>()
+        })
+        .unwrap_or_default();
+    let expected: BTreeMap<String, String> = folder_manifest
+        .snapshots
+        .iter()
+        .map(|(d, i)| (d.clone(), i.sha256.clone()))
+        .collect();
+    assert_eq!(listed, expected);
+    let snapshots: BTreeMap<String, Vec<u8>> = data_files(
+        keys(&m, "vigil-job", "store")
+            .into_iter()
+            .filter(|k| k.starts_with("snapshots/"))
+            .map(|k| {
+                let bytes = object(&m, "vigil-job", &format!("store/{k}"));
+                (k, bytes)
+            }),
+    );
+    let folder_snapshots: BTreeMap<String, Vec<u8>> = data_files(
+        crate::common::tree(Path::new(&folder))
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("snapshots/")),
+    );
+    assert_eq!(snapshots.len(), 22);
+    assert!(snapshots == folder_snapshots, "the same snapshot bytes");
+}
+
+#[test]
 fn an_unknown_scheme_is_an_error_not_a_folder() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
@@ -391,4 +489,201 @@ fn an_unknown_scheme_is_an_error_not_a_folder() {
         .map(|e| e.file_name())
         .collect();
     assert!(left.is_empty(), "nothing created: {left:?}");
+}
+
+/// A `vigil serve` replica on `url`: the child and the address it serves on.
+fn replica(m: &Moto, cache: &Path, config: &Path, url: &str) -> (Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["--store", url, "--log", "warn", "--config"])
+        .arg(config)
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("AWS_ACCESS_KEY_ID", "vigil-test")
+        .env("AWS_SECRET_ACCESS_KEY", "vigil-test-secret")
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{}", m.port))
+        .env("AWS_ALLOW_HTTP", "true")
+        .env("VIGIL_CACHE_DIR", cache)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
+    let mut lines = std::io::BufReader::new(stdout).lines();
+    let first = lines.next().and_then(Result::ok).unwrap_or_default();
+    // The rest of its output is read, so that the replica never writes to a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    let addr = first
+        .rsplit("http://")
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    assert!(addr.starts_with("127.0.0.1:"), "{first}");
+    (child, addr)
+}
+
+/// GET `path` from `addr`: status, ETag and body.
+fn get(addr: &str, path: &str) -> (u16, String, Vec<u8>) {
+    let port: u16 = addr
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    let (status, head, body) = http_full(port, path).unwrap_or_else(|| panic!("GET {addr}{path}"));
+    let etag = head
+        .lines()
+        .find_map(|l| {
+            l.split_once(':')
+                .filter(|(k, _)| k.eq_ignore_ascii_case("etag"))
+                .map(|(_, v)| v.trim().to_owned())
+        })
+        .unwrap_or_default();
+    (status, etag, body)
+}
+
+fn http_full(port: u16, path: &str) -> Option<(u16, String, Vec<u8>)> {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).ok()?;
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_string();
+    let status = head.split_whitespace().nth(1)?.parse().ok()?;
+    let mut body = raw[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        body = dechunk(&body);
+    }
+    Some((status, head, body))
+}
+
+fn served_day(addr: &str) -> String {
+    let (_, _, body) = get(addr, "/healthz");
+    let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    v["snapshot"].as_str().unwrap_or_default().to_owned()
+}
+
+/// The answers compared between replicas: a page of features, a vector tile, the grid, an
+/// explanation (which reads the events table from the bucket), the stored days.
+const SAME_ANSWERS: [&str; 5] = [
+    "/collections/risk/items?limit=40",
+    "/tiles/risk/6/35/30.mvt",
+    "/grids/latest.csv",
+    "/cells/876b891b6ffffff/explain",
+    "/snapshots",
+];
+
+#[test]
+fn replicas_on_one_bucket_serve_the_same_answers_and_follow_commits() {
+    let Some(m) = moto() else { return };
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    make_bucket(&m, "vigil-replicas");
+    let url = "s3://vigil-replicas/store";
+    let cache0 = tmp.path().join("cache-0");
+    ingest_sample(&m, &cache0, url);
+    ok(
+        vigil(&m, &cache0, url, &["score", "--date", "2024-12-30"]),
+        "score",
+    );
+    // Behind one load balancer: links name its public address, whichever replica answers.
+    let config = tmp.path().join("vigil.toml");
+    std::fs::write(
+        &config,
+        "[server]\nreload_secs = 1\npublic_url = \"https://vigil.example.org\"\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (mut a, addr_a) = replica(&m, &tmp.path().join("cache-a"), &config, url);
+    let (mut b, addr_b) = replica(&m, &tmp.path().join("cache-b"), &config, url);
+    let same = |when: &str| {
+        for path in SAME_ANSWERS {
+            let (sa, ea, ba) = get(&addr_a, path);
+            let (sb, eb, bb) = get(&addr_b, path);
+            assert_eq!((sa, sb), (200, 200), "{when}: {path}");
+            assert!(ba == bb && !ba.is_empty(), "{when}: {path}: bodies differ");
+            assert_eq!(ea, eb, "{when}: {path}: ETags differ");
+            assert!(
+                !ea.is_empty() || path == "/snapshots",
+                "{when}: {path}: no ETag"
+            );
+        }
+    };
+    same("before the commit");
+    assert_eq!(served_day(&addr_a), "2024-12-30");
+
+    // A bounded load on both replicas while a third process commits a new day.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = [
+        addr_a.clone(),
+        addr_b.clone(),
+        addr_a.clone(),
+        addr_b.clone(),
+    ]
+    .into_iter()
+    .enumerate()
+    .map(|(i, addr)| {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let (mut answers, mut errors) = (0usize, Vec::new());
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let path = SAME_ANSWERS[(answers + i) % SAME_ANSWERS.len()];
+                let (status, _, _) = get(&addr, path);
+                answers += 1;
+                if status >= 500 {
+                    errors.push(format!("{status} {path}"));
+                }
+            }
+            (answers, errors)
+        })
+    })
+    .collect();
+    ok(
+        vigil(
+            &m,
+            &tmp.path().join("cache-c"),
+            url,
+            &["score", "--date", "2024-12-31"],
+        ),
+        "commit",
+    );
+    let committed = Instant::now();
+    let mut seen = [None, None];
+    while seen.iter().any(Option::is_none) && committed.elapsed() < Duration::from_secs(30) {
+        for (k, addr) in [&addr_a, &addr_b].into_iter().enumerate() {
+            if seen[k].is_none() && served_day(addr) == "2024-12-31" {
+                seen[k] = Some(committed.elapsed());
+            }
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut answers, mut errors) = (0, Vec::new());
+    for l in load {
+        let (n, e) = l
+            .join()
+            .unwrap_or_else(|_| panic!("a load thread panicked"));
+        answers += n;
+        errors.extend(e);
+    }
+    eprintln!("replicas: new day served after {seen:?} (reload_secs = 1); {answers} answers under load, {} 5xx", errors.len());
+    assert!(errors.is_empty(), "{errors:?}");
+    assert!(answers > 20, "the load ran: {answers}");
+    for (k, s) in seen.iter().enumerate() {
+        let s = s.unwrap_or_else(|| panic!("replica {k} never served the new day"));
+        // Within reload_secs of the commit, plus the time to read the new day (one tick).
+        assert!(s <= Duration::from_secs(3), "replica {k}: {s:?}");
+    }
+    same("after the commit");
+    for c in [&mut a, &mut b] {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
 }

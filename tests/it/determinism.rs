@@ -97,6 +97,51 @@ fn reingesting_the_same_file_changes_nothing() {
 }
 
 #[test]
+fn shards_of_a_range_give_the_snapshots_of_one_run() {
+    // Store A: one run over the range. Store B: three shards, started out of order, each
+    // alone (as the pods of an Indexed Job may start).
+    let (_a, ctx_a, _) = common::scored_store();
+    let (_b, ctx_b, _) = common::scored_store();
+    let (from, to, every) = ("2024-05-30", "2024-06-29", 3);
+    let whole = app::score_range(&ctx_a, from, to, every, None).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(whole.len(), 11);
+    let mut sharded = Vec::new();
+    for index in [2, 0, 1] {
+        let shard = vigil::model::shard::Shard { index, count: 3 };
+        let part = app::score_range(&ctx_b, from, to, every, Some(shard))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            (3..=4).contains(&part.len()),
+            "shard {index}: {}",
+            part.len()
+        );
+        sharded.extend(part);
+    }
+    sharded.sort_by(|a, b| a.0.cmp(&b.0));
+    let dates = |v: &[(String, vigil::store::SnapshotInfo)]| -> Vec<String> {
+        v.iter().map(|(d, _)| d.clone()).collect()
+    };
+    assert_eq!(
+        dates(&whole),
+        dates(&sharded),
+        "the shards cover the range once"
+    );
+    let store_a = vigil::store::Store::open(&ctx_a.store, 7).unwrap_or_else(|e| panic!("{e}"));
+    let store_b = vigil::store::Store::open(&ctx_b.store, 7).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        store_a.manifest().snapshots.keys().collect::<Vec<_>>(),
+        store_b.manifest().snapshots.keys().collect::<Vec<_>>()
+    );
+    for (d, a) in &store_a.manifest().snapshots {
+        let b = &store_b.manifest().snapshots[d];
+        assert_eq!(a.sha256, b.sha256, "{d}: a shard's snapshot differs");
+        assert_eq!(a.file, b.file, "{d}");
+    }
+    // A shard that does not exist is refused before any work.
+    assert!(vigil::model::shard::Shard::parse("3/3").is_err());
+}
+
+#[test]
 fn a_range_gives_the_snapshots_that_single_days_give() {
     // Store A: the days one by one. Store B: the same days as one range.
     let (_a, ctx_a, _) = common::scored_store();
@@ -105,7 +150,8 @@ fn a_range_gives_the_snapshots_that_single_days_give() {
     for d in days {
         app::score(&ctx_a, Some(d)).unwrap_or_else(|e| panic!("{e}"));
     }
-    let ranged = app::score_range(&ctx_b, days[0], days[2], 1).unwrap_or_else(|e| panic!("{e}"));
+    let ranged =
+        app::score_range(&ctx_b, days[0], days[2], 1, None).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(ranged.len(), 3);
     let store_a = vigil::store::Store::open(&ctx_a.store, 7).unwrap_or_else(|e| panic!("{e}"));
     let store_b = vigil::store::Store::open(&ctx_b.store, 7).unwrap_or_else(|e| panic!("{e}"));
@@ -117,7 +163,7 @@ fn a_range_gives_the_snapshots_that_single_days_give() {
             "{d}: the range and the single day differ"
         );
     }
-    let err = app::score_range(&ctx_b, days[2], days[0], 1)
+    let err = app::score_range(&ctx_b, days[2], days[0], 1, None)
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
