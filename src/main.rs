@@ -294,6 +294,22 @@ enum Command {
         /// curves, reliability diagram, skill by year).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Run as worker I/N of a job of N (an Indexed Job: JOB_COMPLETION_INDEX of
+        /// JOB_COMPLETIONS, when absent): score this worker's block of each window's
+        /// origins into the store's work folder; the last worker to finish writes
+        /// results.json and results.md there (and into --out), the same bytes as one
+        /// process gives. Give every worker the same options.
+        #[arg(long, value_parser = parse_shard, value_name = "I/N", conflicts_with = "merge")]
+        shard: Option<vigil::model::shard::Shard>,
+        /// Put together the parts N workers wrote (with the options they were given) into
+        /// --out, without scoring anything.
+        #[arg(long, value_name = "N")]
+        merge: Option<usize>,
+        /// With --shard and --tune-until: how long at least a worker waits for the others'
+        /// tuning rows before scoring the missing ones itself (it also waits twice as long
+        /// as its own took). The results do not depend on it.
+        #[arg(long, default_value = "30s", value_parser = parse_duration, value_name = "DURATION", requires = "shard")]
+        wait: std::time::Duration,
     },
     /// Fit the calibration (a logistic model on the index components giving the probability
     /// of civilian harm in a cell within the horizon) on the weekly origins of a tuning
@@ -315,6 +331,14 @@ enum Command {
         /// Remove the stored calibration: later snapshots carry no probability.
         #[arg(long, conflicts_with_all = ["from", "to"])]
         reset: bool,
+        /// Run as worker I/N of a job of N (or JOB_COMPLETION_INDEX of JOB_COMPLETIONS):
+        /// this worker's block of origins' training rows into the store's work folder; the
+        /// last worker to finish fits and stores the calibration, the same as one process.
+        #[arg(long, value_parser = parse_shard, value_name = "I/N", requires = "from", conflicts_with = "merge")]
+        shard: Option<vigil::model::shard::Shard>,
+        /// Fit and store the calibration from the rows N workers wrote.
+        #[arg(long, value_name = "N", requires = "from")]
+        merge: Option<usize>,
     },
     /// Generate the deterministic synthetic sample.
     Sample {
@@ -414,7 +438,6 @@ fn log_filter(flag: Option<&str>) -> Result<tracing_subscriber::EnvFilter, Strin
 /// control steps through them).
 const DEMO_WEEKS: u32 = 4;
 
-/// A duration: whole seconds, or a number with `s`, `m` or `h`.
 /// `--shard I/N`.
 fn parse_shard(s: &str) -> Result<vigil::model::shard::Shard, String> {
     vigil::model::shard::Shard::parse(s)
@@ -438,6 +461,7 @@ fn parse_store(s: &str) -> Result<vigil::store::Location, String> {
     vigil::store::Location::parse(s, &vigil::store::default_cache_root()).map_err(|e| e.to_string())
 }
 
+/// A duration: whole seconds, or a number with `s`, `m` or `h`.
 fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
     let s = s.trim();
     let (digits, unit) = match s.char_indices().find(|(_, c)| !c.is_ascii_digit()) {
@@ -603,28 +627,55 @@ fn main() -> ExitCode {
             horizons,
             tune_until,
             out,
-        } => app::backtest(
-            &ctx,
-            &app::BacktestRequest {
+            shard,
+            merge,
+            wait,
+        } => {
+            let req = app::BacktestRequest {
                 from: &from,
                 to: &to,
                 step,
                 horizons: &horizons,
                 tune_until: tune_until.as_deref(),
                 out: out.as_deref(),
-            },
-        )
-        .map(|b| print!("{}", b.report())),
+            };
+            match merge {
+                Some(n) => app::backtest_merge(&ctx, &req, n).map(|b| print!("{}", b.report())),
+                None => job_shard(shard).and_then(|shard| match shard {
+                    None => app::backtest(&ctx, &req).map(|b| print!("{}", b.report())),
+                    Some(s) => app::backtest_shard(&ctx, &req, s, wait).map(|o| {
+                        print!(
+                            "{}",
+                            print::shard_outcome(&s, &o, o.results.as_ref().map(|b| b.report()))
+                        );
+                    }),
+                }),
+            }
+        }
         Command::Calibrate {
             from,
             to,
             step,
             horizon,
             reset: _,
+            shard,
+            merge,
         } => {
             let range = from.as_deref().zip(to.as_deref());
-            app::calibrate(&ctx, range, step, horizon)
-                .map(|c| print!("{}", print::calibration(c.as_ref())))
+            match (range, merge) {
+                (Some(range), Some(n)) => app::calibrate_merge(&ctx, range, step, horizon, n)
+                    .map(|c| print!("{}", print::calibration(Some(&c)))),
+                (Some(range), None) => job_shard(shard).and_then(|shard| match shard {
+                    Some(s) => app::calibrate_shard(&ctx, range, step, horizon, s).map(|o| {
+                        let fitted = o.results.as_ref().map(|c| print::calibration(Some(c)));
+                        print!("{}", print::shard_outcome(&s, &o, fitted));
+                    }),
+                    None => app::calibrate(&ctx, Some(range), step, horizon)
+                        .map(|c| print!("{}", print::calibration(c.as_ref()))),
+                }),
+                (None, _) => app::calibrate(&ctx, None, step, horizon)
+                    .map(|c| print!("{}", print::calibration(c.as_ref()))),
+            }
         }
         Command::Demo {
             bind,

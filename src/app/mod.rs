@@ -14,7 +14,10 @@ pub use coverage::{
     coverage, outside_reach, plan, responsiveness, scenario, CoverageRequest, PlanReport,
     PlanRequest, ResponsivenessReport,
 };
-pub use evaluation::{backtest, calibrate, BacktestRequest};
+pub use evaluation::{
+    backtest, backtest_merge, backtest_shard, calibrate, calibrate_merge, calibrate_shard,
+    BacktestRequest,
+};
 pub use ingest::{bench_store, ingest, load_sample, load_sample_weeks, sample, Demo};
 pub use score::{explain, normalise, score, score_range};
 pub use serve::{healthcheck, serve, token, Token};

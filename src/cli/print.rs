@@ -260,3 +260,27 @@ pub fn update_summary(r: &vigil::app::UpdateReport) -> String {
         r.seconds,
     )
 }
+
+/// What one worker of a sharded job did; `done`, the job's results when it was the last.
+pub fn shard_outcome<T>(
+    shard: &vigil::model::shard::Shard,
+    o: &vigil::evaluation::ShardOutcome<T>,
+    done: Option<String>,
+) -> String {
+    let mut out = format!(
+        "worker {shard}: {} origins scored; parts in {}\n",
+        o.origins, o.work
+    );
+    match done {
+        Some(results) => {
+            out.push_str("the last worker: every part is in, the results are put together\n");
+            out.push_str(&results);
+        }
+        None => out.push_str(&format!(
+            "waiting on {} part(s) of other workers; the last to finish puts the results together (or run the same command with --merge {} instead of --shard)\n",
+            o.waiting_on.len(),
+            shard.count
+        )),
+    }
+    out
+}

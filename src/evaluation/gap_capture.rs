@@ -9,7 +9,7 @@ use crate::model::cell::CellRecord;
 use crate::risk::within;
 use crate::risk::{EventClass, EventSet};
 use h3o::Resolution;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The days after an origin whose deaths count.
@@ -17,8 +17,8 @@ pub const GAP_HORIZON_DAYS: i32 = 30;
 /// "Near a gap": within this distance of a gap cell's centre, km.
 pub const GAP_NEAR_KM: f64 = 10.0;
 
-/// Sums over the origins of one window and year.
-#[derive(Debug, Clone, Default, PartialEq)]
+/// Sums over the origins of one window and year (or one origin's, to be added to them).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(super) struct GapAcc {
     origins: usize,
     deaths_outside: f64,
@@ -51,6 +51,20 @@ pub struct GapCapture {
     pub near_cell_share: f64,
     /// The horizon, days.
     pub horizon_days: i32,
+}
+
+impl GapAcc {
+    /// Adds another's sums (an origin's); every sum is a whole number, so the order of
+    /// the additions does not change the result.
+    pub(super) fn add(&mut self, other: &GapAcc) {
+        self.origins += other.origins;
+        self.deaths_outside += other.deaths_outside;
+        self.in_gap += other.in_gap;
+        self.near_gap += other.near_gap;
+        self.gap_cells += other.gap_cells;
+        self.near_cells += other.near_cells;
+        self.cells += other.cells;
+    }
 }
 
 /// The cells within `km` of any of `cells` (themselves included).

@@ -184,7 +184,7 @@ pub const RARE_EDGES: [f64; 14] = [
 
 /// Accumulates the Brier score and the reliability of probability forecasts, one forecast
 /// at a time (a backtest has millions).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Reliability {
     edges: Vec<f64>,
     count: Vec<usize>,

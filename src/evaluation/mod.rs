@@ -17,8 +17,10 @@ mod gap_capture;
 mod lead;
 pub mod metrics;
 mod observe;
+mod parts;
 pub mod plot;
 mod report;
+mod shards;
 mod tally;
 mod training;
 
@@ -28,20 +30,18 @@ pub use report::{calibration_line, markdown};
 pub use tally::ModelMetrics;
 pub use training::{calibrate, CalibrationUsed};
 
-use lead::lead_times;
 use observe::Observer;
-use tally::accumulate;
-use training::{add_training, fit_in_run, stored_calibration};
+use parts::Plan;
+pub use shards::{
+    merge_backtest, merge_calibrate, run_backtest_shard, run_calibrate_shard, ShardOutcome,
+};
 
 use crate::config::Config;
-use crate::model::day::{format_date, ymd_from_days};
-use crate::model::params::Calibration;
 use crate::model::progress::{Progress, Unit};
-use crate::risk::calibration::{self, TrainingSet};
-use crate::risk::{self, ScoreError};
+use crate::risk::calibration;
+use crate::risk::ScoreError;
 use crate::store::Store;
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
 
 /// The forecasts compared.
 pub const MODELS: [&str; 6] = [
@@ -111,6 +111,23 @@ pub enum BacktestError {
     /// The calibration could not be fitted.
     #[error(transparent)]
     Calibration(#[from] calibration::CalibrationError),
+    /// The store's work folder could not be read or written.
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+    /// A part written by a worker of a sharded job is unreadable.
+    #[error("{what}: {reason}")]
+    Part {
+        /// The part, as named to users.
+        what: String,
+        /// Why.
+        reason: String,
+    },
+    /// `--merge`: some workers' parts are not in the store.
+    #[error("not every worker has written its part yet (or they ran on another state of the store, or with another count of workers); missing: {}", missing.join(", "))]
+    Incomplete {
+        /// The parts missing.
+        missing: Vec<String>,
+    },
 }
 
 /// Runs the backtest, reporting progress over the origins.
@@ -119,166 +136,24 @@ pub fn run(
     config: &Config,
     opts: &BacktestOptions,
 ) -> Result<Backtest, BacktestError> {
-    if opts.horizons.is_empty() || opts.horizons.contains(&0) {
-        return Err(BacktestError::Options {
-            parameter: "--horizon",
-            reason: "give at least one horizon of 1 day or more".into(),
-        });
-    }
-    let origins = risk::days(opts.from, opts.to, opts.step)?;
-    if let Some(t) = opts.tune_until {
-        if t < opts.from || t >= opts.to {
-            return Err(BacktestError::Options {
-                parameter: "--tune-until",
-                reason: format!(
-                    "{} must fall between --from {} and --to {} so that both windows have origins",
-                    format_date(t),
-                    format_date(opts.from),
-                    format_date(opts.to)
-                ),
-            });
-        }
-    }
+    let plan = Plan::new(opts, config)?;
     let mut obs = Observer::new(store, config, opts.from, opts.to, &opts.horizons)?;
-    let bar = Progress::start("backtest", Unit::Days, origins.len() as u64);
-    let mut acc = BTreeMap::new();
-    // Per horizon: the calibration in use, and with --tune-until its training rows.
-    let mut used: Vec<CalibrationUsed> = opts
-        .horizons
-        .iter()
-        .map(|h| stored_calibration(store, opts, *h))
-        .collect();
-    let mut cals: Vec<Option<Calibration>> = used.iter().map(|u| u.calibration.clone()).collect();
-    let training_origins: Vec<Vec<i32>> = opts
-        .horizons
-        .iter()
-        .map(|h| match opts.tune_until {
-            Some(t) => origins
-                .iter()
-                .copied()
-                .filter(|d| d + *h as i32 <= t)
-                .collect(),
-            None => Vec::new(),
-        })
-        .collect();
-    let mut training: Vec<TrainingSet> = opts
-        .horizons
-        .iter()
-        .map(|_| TrainingSet::default())
-        .collect();
-    let mut fitted = false;
-    // With a tuning window, the engine's watch (and the gaps it adds) come from the model
-    // fitted on it, from the first evaluation origin on; never from a stored one.
-    if opts.tune_until.is_some() {
-        obs.engine.set_calibration(None);
-    }
-    let gap_horizon = opts
-        .horizons
-        .iter()
-        .position(|h| *h as i32 == GAP_HORIZON_DAYS)
-        .unwrap_or(0);
-    // The high-or-critical cells and the watched cells of each origin, for the lead times.
-    let mut flags: Vec<(i32, HashSet<u64>)> = Vec::new();
-    let mut watch: Vec<(i32, HashSet<u64>)> = Vec::new();
-    let mut grid: HashSet<u64> = HashSet::new();
-    let mut last_grid: Vec<u64> = Vec::new();
-    let mut gaps = BTreeMap::new();
-    let res = crate::grid::resolution(config.grid.resolution).map_err(ScoreError::from)?;
-    for &d in &origins {
-        if opts.tune_until.is_some_and(|t| d > t) && !fitted {
-            fitted = true;
-            for (k, h) in opts.horizons.iter().enumerate() {
-                used[k] = fit_in_run(&training[k], *h, &training_origins[k], opts.step);
-                cals[k] = used[k].calibration.clone();
-                training[k] = TrainingSet::default();
-            }
-            obs.engine.set_calibration(cals[gap_horizon].clone());
+    let bar = Progress::start("backtest", Unit::Days, plan.origins() as u64);
+    plan.prepare(&mut obs);
+    let mut used = plan.stored_calibrations(store);
+    let mut first = plan.observe(&mut obs, &plan.first, &used, &bar)?;
+    let training = std::mem::take(&mut first.training);
+    let mut parts = vec![first];
+    if !plan.second.is_empty() {
+        if plan.fits() {
+            used = plan.fit(&training);
+            plan.use_fit(&used, &mut obs);
         }
-        let o = obs.at(d)?;
-        for (k, days) in training_origins.iter().enumerate() {
-            if days.contains(&d) {
-                add_training(&mut training[k], &o, k, d, days.len());
-            }
-        }
-        accumulate(&mut acc, opts, d, &o, &cals);
-        let year = ymd_from_days(d).0;
-        for key in [(opts.window(d), None), (opts.window(d), Some(year))] {
-            gap_capture::add_origin(gaps.entry(key).or_default(), &obs.ev, &o.rows, d, res);
-        }
-        flags.push((
-            d,
-            o.rows
-                .iter()
-                .filter(|r| r.tier.is_high())
-                .map(|r| r.cell)
-                .collect(),
-        ));
-        watch.push((
-            d,
-            o.rows.iter().filter(|r| r.watch).map(|r| r.cell).collect(),
-        ));
-        let cells: Vec<u64> = o.rows.iter().map(|r| r.cell).collect();
-        if cells != last_grid {
-            grid.extend(cells.iter().copied());
-            last_grid = cells;
-        }
-        bar.step(&format_date(d));
+        drop(training);
+        parts.push(plan.observe(&mut obs, &plan.second, &used, &bar)?);
     }
     bar.finish();
-    if opts.tune_until.is_some() && !fitted {
-        for u in &mut used {
-            u.note = Some(
-                "no origin falls after --tune-until: nothing to evaluate the calibration on".into(),
-            );
-        }
-    }
-    let windows: Vec<&'static str> = match opts.tune_until {
-        None => vec!["all"],
-        Some(_) => vec!["tuning", "evaluation"],
-    };
-    let mut lead = Vec::new();
-    for w in windows {
-        // Origins are in date order, so each window's flags are one run of them.
-        let in_window = |(d, _): &(i32, HashSet<u64>)| opts.window(*d) == w;
-        let (Some(a), Some(b)) = (
-            flags.iter().position(in_window),
-            flags.iter().rposition(in_window),
-        ) else {
-            continue;
-        };
-        let kinds = [
-            ("high tier", &flags[a..=b], LEAD_WINDOW_DAYS, 0.0),
-            ("high tier", &flags[a..=b], WATCH_WINDOW_DAYS, NEAR_KM),
-            ("watch", &watch[a..=b], WATCH_WINDOW_DAYS, 0.0),
-            ("watch", &watch[a..=b], WATCH_WINDOW_DAYS, NEAR_KM),
-        ];
-        for (name, f, days, near) in kinds {
-            if name == "watch" && f.iter().all(|(_, s)| s.is_empty()) {
-                continue;
-            }
-            let (first, last) = (&f[0], &f[f.len() - 1]);
-            let (y0, y1) = (ymd_from_days(first.0 + 1).0, ymd_from_days(last.0 + days).0);
-            for year in std::iter::once(None).chain((y0..=y1).map(Some)) {
-                lead.push(lead_times(
-                    &obs.ev,
-                    (name, f),
-                    &grid,
-                    (w, year),
-                    (days, near),
-                    res,
-                ));
-            }
-        }
-    }
-    Ok(Backtest {
-        metrics: acc
-            .iter()
-            .map(|((h, w, y, m), a)| ModelMetrics::of(*h, w, *y, MODELS[*m], a))
-            .collect(),
-        lead,
-        gap_capture: gap_capture::captures(&gaps),
-        calibrations: used,
-    })
+    Ok(plan.finish(&obs.ev, &parts, used))
 }
 
 /// What a backtest gives.

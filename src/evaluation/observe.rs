@@ -36,6 +36,22 @@ pub(super) struct Observation {
     pub(super) future: Vec<(Vec<f64>, Vec<f64>)>,
 }
 
+/// The events of origins `from..=to`'s look-back and horizons: the truth and the reference
+/// forecasts.
+pub(super) fn outcome_events(
+    store: &Store,
+    from: i32,
+    to: i32,
+    horizons: &[u32],
+) -> Result<EventSet, BacktestError> {
+    let max_h = horizons.iter().copied().max().unwrap_or(30) as i32;
+    let path = store
+        .table_path(crate::model::rows::Event::NAME)
+        .map_err(crate::risk::ScoreError::from)?
+        .ok_or(BacktestError::NoEvents)?;
+    Ok(EventSet::load(&path, from - 366, to + max_h, false)?)
+}
+
 /// Scores origins as of their day and looks up what happened next.
 pub(super) struct Observer {
     pub(super) engine: Engine,
@@ -55,13 +71,7 @@ impl Observer {
         to: i32,
         horizons: &[u32],
     ) -> Result<Self, BacktestError> {
-        let max_h = horizons.iter().copied().max().unwrap_or(30) as i32;
-        let path = store
-            .table_path(crate::model::rows::Event::NAME)
-            .map_err(crate::risk::ScoreError::from)?
-            .ok_or(BacktestError::NoEvents)?;
-        // Harm events of the look-back and of the horizons: truth and reference forecasts.
-        let ev = EventSet::load(&path, from - 366, to + max_h, false)?;
+        let ev = outcome_events(store, from, to, horizons)?;
         let mut engine = Engine::for_forecast(store, config, from, to)?;
         engine.keep_features(true);
         Ok(Observer {

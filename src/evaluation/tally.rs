@@ -5,7 +5,7 @@ use super::observe::{random_score, Observation};
 use super::{metrics, BacktestOptions, FORECAST, TOP};
 use crate::model::day::ymd_from_days;
 use crate::model::params::Calibration;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Sums over origins for one (horizon, window, year, model).
@@ -157,14 +157,35 @@ impl ModelMetrics {
     }
 }
 
+/// What one origin adds to the sums of one horizon and model: computed where the origin
+/// is scored (in a shard of a backtest, stored with its partial results), added to the sums
+/// in origin order wherever the results are put together, so that the sums are the same
+/// to the bit whichever process scored the origin.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct Contribution {
+    horizon: u32,
+    model: usize,
+    /// ROC-AUC and average precision, when an event followed.
+    ranking: Option<(f64, f64)>,
+    top_events: [f64; 3],
+    top_deaths: [f64; 3],
+    top_events_pop: [f64; 3],
+    has_people: bool,
+    events: f64,
+    deaths: f64,
+    hits: Vec<(f64, f64)>,
+    positives: f64,
+    reliability: Option<Reliability>,
+    reference_squared: f64,
+}
+
 /// One origin's forecasts and outcomes, for every model and horizon.
-pub(super) fn accumulate(
-    acc: &mut BTreeMap<(u32, &'static str, Option<i32>, usize), Acc>,
+pub(super) fn tally_origin(
     opts: &BacktestOptions,
     d: i32,
     o: &Observation,
     cals: &[Option<Calibration>],
-) {
+) -> Vec<Contribution> {
     let cells: Vec<u64> = o.rows.iter().map(|r| r.cell).collect();
     let index: Vec<f64> = o.rows.iter().map(|r| r.risk).collect();
     let people: Vec<f64> = o
@@ -183,9 +204,9 @@ pub(super) fn accumulate(
     ];
     // Each model is ranked once per origin; every metric and horizon reads the ranking.
     let orders: Vec<Vec<usize>> = fixed.iter().map(|(_, s)| metrics::order_desc(s)).collect();
-    let year = ymd_from_days(d).0;
     let window = opts.window(d);
     let cuts = metrics::pr_cuts();
+    let mut out = Vec::new();
     for (k, h) in opts.horizons.iter().enumerate() {
         let (events, deaths) = &o.future[k];
         let positive: Vec<bool> = events.iter().map(|e| *e > 0.0).collect();
@@ -210,54 +231,81 @@ pub(super) fn accumulate(
         for (m, scores, order) in models {
             let auc = metrics::roc_auc_ranked(scores, order, &positive);
             let ap = metrics::average_precision_ranked(scores, order, &positive);
-            let tops_e = TOP
-                .map(|t| metrics::recall_at_ranked(order, events, t).unwrap_or(0.0) * total_events);
-            let tops_d = TOP
-                .map(|t| metrics::recall_at_ranked(order, deaths, t).unwrap_or(0.0) * total_deaths);
-            let tops_p = TOP.map(|t| {
-                metrics::recall_at_population_ranked(order, events, &people, t).unwrap_or(0.0)
-                    * total_events
-            });
-            let hits = metrics::hits_at_ranked(order, &positive, &cuts);
-            let mut rel = None;
-            let mut reference = 0.0;
+            let mut reliability = None;
+            let mut reference_squared = 0.0;
             if m == FORECAST {
                 if let Some(c) = cal {
                     let mut r = Reliability::new(&metrics::RARE_EDGES);
                     for (p, y) in scores.iter().zip(&positive) {
                         r.add(*p, *y);
-                        reference += (c.base_rate - f64::from(u8::from(*y))).powi(2);
+                        reference_squared += (c.base_rate - f64::from(u8::from(*y))).powi(2);
                     }
-                    rel = Some(r);
+                    reliability = Some(r);
                 }
             }
-            for y in [Some(year), None] {
-                let a = acc.entry((*h, window, y, m)).or_default();
-                a.origins += 1;
-                if let (Some(auc), Some(ap)) = (auc, ap) {
-                    a.with_events += 1;
-                    a.auc_sum += auc;
-                    a.ap_sum += ap;
-                }
-                for j in 0..3 {
-                    a.top_events[j] += tops_e[j];
-                    a.top_deaths[j] += tops_d[j];
-                    a.top_events_pop[j] += tops_p[j];
-                }
-                a.pop_weighted |= has_people;
-                a.events += total_events;
-                a.deaths += total_deaths;
-                for (sum, (cells, hit)) in a.pr.iter_mut().zip(&hits) {
-                    sum.0 += cells;
-                    sum.1 += hit;
-                }
-                a.positives += positives;
-                if let Some(r) = &rel {
-                    a.reliability
-                        .get_or_insert_with(|| Reliability::new(&metrics::RARE_EDGES))
-                        .merge(r);
-                    a.reference_squared += reference;
-                }
+            out.push(Contribution {
+                horizon: *h,
+                model: m,
+                ranking: auc.zip(ap),
+                top_events: TOP.map(|t| {
+                    metrics::recall_at_ranked(order, events, t).unwrap_or(0.0) * total_events
+                }),
+                top_deaths: TOP.map(|t| {
+                    metrics::recall_at_ranked(order, deaths, t).unwrap_or(0.0) * total_deaths
+                }),
+                top_events_pop: TOP.map(|t| {
+                    metrics::recall_at_population_ranked(order, events, &people, t).unwrap_or(0.0)
+                        * total_events
+                }),
+                has_people,
+                events: total_events,
+                deaths: total_deaths,
+                hits: metrics::hits_at_ranked(order, &positive, &cuts),
+                positives,
+                reliability,
+                reference_squared,
+            });
+        }
+    }
+    out
+}
+
+/// Adds origin `d`'s contributions to the sums of its year and of all years.
+pub(super) fn fold(
+    acc: &mut BTreeMap<(u32, &'static str, Option<i32>, usize), Acc>,
+    opts: &BacktestOptions,
+    d: i32,
+    contributions: &[Contribution],
+) {
+    let year = ymd_from_days(d).0;
+    let window = opts.window(d);
+    for c in contributions {
+        for y in [Some(year), None] {
+            let a = acc.entry((c.horizon, window, y, c.model)).or_default();
+            a.origins += 1;
+            if let Some((auc, ap)) = c.ranking {
+                a.with_events += 1;
+                a.auc_sum += auc;
+                a.ap_sum += ap;
+            }
+            for j in 0..3 {
+                a.top_events[j] += c.top_events[j];
+                a.top_deaths[j] += c.top_deaths[j];
+                a.top_events_pop[j] += c.top_events_pop[j];
+            }
+            a.pop_weighted |= c.has_people;
+            a.events += c.events;
+            a.deaths += c.deaths;
+            for (sum, (cells, hit)) in a.pr.iter_mut().zip(&c.hits) {
+                sum.0 += cells;
+                sum.1 += hit;
+            }
+            a.positives += c.positives;
+            if let Some(r) = &c.reliability {
+                a.reliability
+                    .get_or_insert_with(|| Reliability::new(&metrics::RARE_EDGES))
+                    .merge(r);
+                a.reference_squared += c.reference_squared;
             }
         }
     }

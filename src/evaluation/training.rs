@@ -90,6 +90,18 @@ pub fn calibrate(
     step: u32,
     horizon: u32,
 ) -> Result<Calibration, BacktestError> {
+    let origins = calibration_origins(from, to, step, horizon)?;
+    let set = calibration_rows(store, config, &origins, &origins, horizon)?;
+    calibration_of(&set, horizon, &origins, step)
+}
+
+/// The origins of `vigil calibrate`: those whose horizon ends by `to`.
+pub(super) fn calibration_origins(
+    from: i32,
+    to: i32,
+    step: u32,
+    horizon: u32,
+) -> Result<Vec<i32>, BacktestError> {
     if horizon == 0 {
         return Err(BacktestError::Options {
             parameter: "--horizon",
@@ -107,17 +119,30 @@ pub fn calibrate(
             ),
         });
     }
-    let origins = risk::days(from, last, step)?;
-    let mut obs = Observer::new(store, config, from, last, &[horizon])?;
-    let bar = Progress::start("calibrate", Unit::Days, origins.len() as u64);
+    Ok(risk::days(from, last, step)?)
+}
+
+/// The training rows of `days`, some of a calibration's `origins` (all, or one shard's).
+pub(super) fn calibration_rows(
+    store: &Store,
+    config: &Config,
+    origins: &[i32],
+    days: &[i32],
+    horizon: u32,
+) -> Result<TrainingSet, BacktestError> {
     let mut set = TrainingSet::default();
-    for &d in &origins {
+    let (Some(from), Some(last)) = (origins.first(), origins.last()) else {
+        return Ok(set);
+    };
+    let mut obs = Observer::new(store, config, *from, *last, &[horizon])?;
+    let bar = Progress::start("calibrate", Unit::Days, days.len() as u64);
+    for &d in days {
         let o = obs.at(d)?;
         add_training(&mut set, &o, 0, d, origins.len());
         bar.step(&format_date(d));
     }
     bar.finish();
-    calibration_of(&set, horizon, &origins, step)
+    Ok(set)
 }
 
 /// Where the calibrated model of a horizon came from.

@@ -28,6 +28,9 @@ pub use manifest::{IngestRecord, Manifest, SnapshotInfo, TableInfo};
 use crate::model::digest::sha256_hex;
 use crate::model::rows::Table;
 use bucket::Bucket;
+
+/// The folder of batch jobs' work files ([`Store::put_work`]).
+pub const WORK: &str = "work";
 use polars::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -223,6 +226,48 @@ impl Store {
             bucket.put(rel, bytes.into())?;
         }
         Ok(())
+    }
+
+    /// Writes `work/{rel}`, a work file of a batch job (the partial results of one shard of
+    /// a backtest or calibration): outside every manifest, so neither committed nor removed
+    /// by the garbage collector, and written by readers too (each shard writes names of its
+    /// own; the content of a name never changes). Atomic: a reader sees all of it or none.
+    pub fn put_work(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
+        let key = format!("{WORK}/{rel}");
+        match &self.bucket {
+            Some(bucket) => bucket.put(&key, bytes.into()),
+            None => {
+                let path = self.root.join(&key);
+                if let Some(dir) = path.parent() {
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+                        path: dir.to_path_buf(),
+                        source,
+                    })?;
+                }
+                write_atomic(&path, &bytes)
+            }
+        }
+    }
+
+    /// Reads `work/{rel}` (see [`Store::put_work`]); `None` when it is not there yet.
+    pub fn get_work(&self, rel: &str) -> Result<Option<Vec<u8>>> {
+        let key = format!("{WORK}/{rel}");
+        match &self.bucket {
+            Some(bucket) => Ok(bucket.get(&key)?.map(|b| b.to_vec())),
+            None => {
+                let path = self.root.join(&key);
+                match std::fs::read(&path) {
+                    Ok(b) => Ok(Some(b)),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+                    Err(source) => Err(StoreError::Io { path, source }),
+                }
+            }
+        }
+    }
+
+    /// Where [`Store::put_work`] writes `rel`, as named to users.
+    pub fn work_name(&self, rel: &str) -> String {
+        format!("{}/{WORK}/{rel}", self.name().trim_end_matches('/'))
     }
 
     /// Shares a file written into [`Store::root`] under `rel` (a rejects report) with the

@@ -30,6 +30,60 @@ fn car_out_of_sample_2019_2022_index_beats_persistence() {
         &std::fs::read_to_string(out.join("results.json")).unwrap_or_else(|e| panic!("{e}")),
     )
     .unwrap_or_else(|e| panic!("{e}"));
+    // Issue 19: three worker processes at once (as the pods of an Indexed Job) give the same
+    // results.json, to the byte.
+    let stored = {
+        let children: Vec<std::process::Child> = (0..3)
+            .map(|i| {
+                std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+                    .env_remove("VIGIL_CONFIG")
+                    .env_remove("JOB_COMPLETION_INDEX")
+                    .arg("--store")
+                    .arg(&ctx.store)
+                    .args([
+                        "backtest",
+                        "--from",
+                        "2015-01-01",
+                        "--to",
+                        "2022-12-31",
+                        "--step",
+                        "7",
+                        "--horizon",
+                        "30",
+                        "--tune-until",
+                        "2018-12-31",
+                        "--shard",
+                        &format!("{i}/3"),
+                    ])
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap_or_else(|e| panic!("{e}"))
+            })
+            .collect();
+        for c in children {
+            let out = c.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let runs: Vec<std::path::PathBuf> = std::fs::read_dir(ctx.store.join("work/backtest"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path().join("results.json"))
+            .filter(|p| p.is_file())
+            .collect();
+        assert_eq!(runs.len(), 1, "{runs:?}");
+        std::fs::read(&runs[0]).unwrap_or_else(|e| panic!("{e}"))
+    };
+    let single = std::fs::read(out.join("results.json")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        stored == single,
+        "the three workers' results.json differs from one process's"
+    );
     let row = |model: &str| {
         json["results"]
             .as_array()
