@@ -16,7 +16,7 @@
 
 use super::observe::{outcome_events, Observer};
 use super::parts::{Part, Plan};
-use super::training::{calibration_of, calibration_origins, calibration_rows};
+use super::training::{calibration_of, calibration_origins, calibration_rows, CalibrationUsed};
 use super::{Backtest, BacktestError, BacktestOptions};
 use crate::config::Config;
 use crate::model::digest::sha256_hex;
@@ -138,8 +138,8 @@ fn has_part(store: &Store, name: &str) -> Result<bool, BacktestError> {
     Ok(store.get_work(&format!("{name}.json"))?.is_some())
 }
 
-/// Reads a part; `None` while it is not complete.
-fn read_part(store: &Store, name: &str) -> Result<Option<Part>, BacktestError> {
+/// Reads a part (its training rows only `with_rows`); `None` while it is not complete.
+fn read_part(store: &Store, name: &str, with_rows: bool) -> Result<Option<Part>, BacktestError> {
     let Some(json) = store.get_work(&format!("{name}.json"))? else {
         return Ok(None);
     };
@@ -148,6 +148,9 @@ fn read_part(store: &Store, name: &str) -> Result<Option<Part>, BacktestError> {
         what: json_name,
         reason: e.to_string(),
     })?;
+    if !with_rows {
+        return Ok(Some(part));
+    }
     let rows_name = store.work_name(&format!("{name}.rows"));
     let rows = store
         .get_work(&format!("{name}.rows"))?
@@ -286,13 +289,14 @@ fn read_all(
     run: &str,
     phases: &[&str],
     count: usize,
+    with_rows: bool,
 ) -> Result<Vec<Part>, BacktestError> {
     let mut parts = Vec::new();
     let mut absent = Vec::new();
     for phase in phases {
         for i in 0..count {
             let name = part_name(run, phase, i, count);
-            match read_part(store, &name)? {
+            match read_part(store, &name, with_rows)? {
                 Some(p) => parts.push(p),
                 None => absent.push(store.work_name(&format!("{name}.json"))),
             }
@@ -358,6 +362,7 @@ pub fn run_backtest_shard(
                     (started.elapsed() * 2).max(wait),
                 )?;
                 used = plan.fit(&training);
+                write_fit(store, &run, &used)?;
                 plan.use_fit(&used, &mut obs);
             }
             plan.observe(&mut obs, second, &used, &bar)?
@@ -412,20 +417,55 @@ fn put_together(
     count: usize,
     ev: &crate::risk::EventSet,
 ) -> Result<Backtest, BacktestError> {
-    let mut parts = read_all(store, run, &phases(plan), count)?;
-    let training = concatenate(
-        parts
-            .iter_mut()
-            .take(count)
-            .map(|p| std::mem::take(&mut p.training)),
-    );
-    let used = if plan.fits() {
-        plan.fit(&training)
+    // The fit a worker stored is the one every worker made (the same rows, in the same
+    // order); without it, the rows are read and fitted again.
+    let stored = if plan.fits() {
+        read_fit(store, run)?
     } else {
-        plan.stored_calibrations(store)
+        None
     };
-    drop(training);
+    let rows = plan.fits() && stored.is_none();
+    let mut parts = read_all(store, run, &phases(plan), count, rows)?;
+    let used = match stored {
+        Some(used) => used,
+        None if rows => {
+            let training = concatenate(
+                parts
+                    .iter_mut()
+                    .take(count)
+                    .map(|p| std::mem::take(&mut p.training)),
+            );
+            plan.fit(&training)
+        }
+        None => plan.stored_calibrations(store),
+    };
     Ok(plan.finish(ev, &parts, used))
+}
+
+const FIT: &str = "fit.json";
+
+/// Stores the calibrations fitted on the tuning rows (the same in every worker).
+fn write_fit(store: &Store, run: &str, used: &[CalibrationUsed]) -> Result<(), BacktestError> {
+    let name = format!("{run}/{FIT}");
+    let json = serde_json::to_vec(used).map_err(|e| BacktestError::Part {
+        what: store.work_name(&name),
+        reason: e.to_string(),
+    })?;
+    store.put_work(&name, json)?;
+    Ok(())
+}
+
+fn read_fit(store: &Store, run: &str) -> Result<Option<Vec<CalibrationUsed>>, BacktestError> {
+    let name = format!("{run}/{FIT}");
+    let Some(bytes) = store.get_work(&name)? else {
+        return Ok(None);
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| BacktestError::Part {
+            what: store.work_name(&name),
+            reason: e.to_string(),
+        })
 }
 
 /// Every worker's tuning rows, in worker order: this worker's, the others' as they are
@@ -446,7 +486,7 @@ fn tuning_rows(
     loop {
         for (j, slot) in sets.iter_mut().enumerate() {
             if slot.is_none() {
-                if let Some(p) = read_part(store, &part_name(run, FIRST, j, shard.count))? {
+                if let Some(p) = read_part(store, &part_name(run, FIRST, j, shard.count), true)? {
                     *slot = Some(p.training);
                 }
             }
@@ -579,7 +619,7 @@ fn fit_parts(
     step: u32,
     horizon: u32,
 ) -> Result<Calibration, BacktestError> {
-    let parts = read_all(store, run, &[FIRST], count)?;
+    let parts = read_all(store, run, &[FIRST], count, true)?;
     let set = concatenate(parts.into_iter().map(|p| p.training))
         .into_iter()
         .next()

@@ -146,7 +146,7 @@ pub(super) fn calibration_rows(
 }
 
 /// Where the calibrated model of a horizon came from.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct CalibrationUsed {
     /// Horizon, days.
     pub horizon: u32,

@@ -49,6 +49,17 @@ pub fn read_parquet_columns(path: &Path, columns: &[&str]) -> Result<DataFrame> 
         })
 }
 
+/// Creates the folder `path` goes in, if missing.
+pub fn create_parent(path: &Path) -> Result<()> {
+    match path.parent() {
+        Some(dir) => std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// A temporary file name no other writer uses at the same time: two threads of one process
 /// replacing the same file (two writers committing, each then replacing `manifest.json`)
 /// must not share a temporary file, or one renames the other's away.

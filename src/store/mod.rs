@@ -193,12 +193,7 @@ impl Store {
         }
         match bucket.get(rel)? {
             Some(bytes) => {
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                        path: dir.to_path_buf(),
-                        source,
-                    })?;
-                }
+                files::create_parent(&path)?;
                 write_atomic(&path, &bytes)?;
                 Ok(path)
             }
@@ -215,12 +210,7 @@ impl Store {
     /// Writes the data file `rel` (in the folder; in a bucket, and in its cache).
     fn put_file(&self, rel: &str, bytes: Vec<u8>) -> Result<()> {
         let path = self.root.join(rel);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                path: dir.to_path_buf(),
-                source,
-            })?;
-        }
+        files::create_parent(&path)?;
         write_atomic(&path, &bytes)?;
         if let Some(bucket) = &self.bucket {
             bucket.put(rel, bytes.into())?;
@@ -238,12 +228,7 @@ impl Store {
             Some(bucket) => bucket.put(&key, bytes.into()),
             None => {
                 let path = self.root.join(&key);
-                if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
-                        path: dir.to_path_buf(),
-                        source,
-                    })?;
-                }
+                files::create_parent(&path)?;
                 write_atomic(&path, &bytes)
             }
         }

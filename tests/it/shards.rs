@@ -177,6 +177,21 @@ fn three_workers_give_the_backtest_of_one_process_to_the_byte() {
             "{name:?} differs after --merge"
         );
     }
+    // Without the fit a worker stored, the merge fits the tuning rows again: the same.
+    let fit = stored[0].with_file_name("fit.json");
+    assert!(fit.is_file());
+    std::fs::remove_file(&fit).unwrap_or_else(|e| panic!("{e}"));
+    let refitted = tmp.path().join("refitted");
+    let refitted_s = refitted.display().to_string();
+    let mut args = BACKTEST.to_vec();
+    args.extend(["--merge", "3", "--out", refitted_s.as_str()]);
+    ok(
+        vigil(&store, &args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}")),
+        "merge after a refit",
+    );
+    assert!(read(&refitted.join("results.json")) == expected);
     // A merge of parts that were never written says which are missing.
     let mut args = BACKTEST.to_vec();
     args.extend(["--merge", "4", "--out", merged_s.as_str()]);
