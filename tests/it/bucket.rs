@@ -468,6 +468,62 @@ fn an_indexed_job_scores_a_range_as_one_run_does() {
     );
     assert_eq!(snapshots.len(), 22);
     assert!(snapshots == folder_snapshots, "the same snapshot bytes");
+
+    // A sharded backtest on the bucket: two workers' parts and the last one's results.json
+    // as objects under work/, equal to one process's on the folder.
+    let backtest = [
+        "backtest",
+        "--from",
+        "2023-01-01",
+        "--to",
+        "2024-11-30",
+        "--step",
+        "28",
+        "--tune-until",
+        "2023-12-31",
+    ];
+    let out = tmp.path().join("one");
+    let out_s = out.display().to_string();
+    let mut args = backtest.to_vec();
+    args.extend(["--out", out_s.as_str()]);
+    ok(vigil(&m, &cache, &folder, &args), "one backtest");
+    let workers: Vec<Child> = (0..2)
+        .map(|i| {
+            let shard = format!("{i}/2");
+            let mut args = backtest.to_vec();
+            args.extend(["--shard", shard.as_str()]);
+            command(
+                &m,
+                &tmp.path().join(format!("cache-backtest-{i}")),
+                url,
+                &args,
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{e}"))
+        })
+        .collect();
+    for (i, w) in workers.into_iter().enumerate() {
+        ok(
+            w.wait_with_output().unwrap_or_else(|e| panic!("{e}")),
+            &format!("backtest worker {i}"),
+        );
+    }
+    let work: Vec<String> = keys(&m, "vigil-job", "store")
+        .into_iter()
+        .filter(|k| k.starts_with("work/backtest/"))
+        .collect();
+    assert!(
+        work.iter().any(|k| k.ends_with("first-1-of-2.rows")),
+        "{work:?}"
+    );
+    let results = work
+        .iter()
+        .find(|k| k.ends_with("/results.json"))
+        .unwrap_or_else(|| panic!("no results.json: {work:?}"));
+    let expected = std::fs::read(out.join("results.json")).unwrap_or_else(|e| panic!("{e}"));
+    assert!(object(&m, "vigil-job", &format!("store/{results}")) == expected);
 }
 
 #[test]
