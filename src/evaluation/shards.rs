@@ -398,12 +398,7 @@ pub fn merge_backtest(
     opts: &BacktestOptions,
     count: usize,
 ) -> Result<Backtest, BacktestError> {
-    if count == 0 {
-        return Err(BacktestError::Options {
-            parameter: "--merge",
-            reason: "the count of workers must be 1 or more".into(),
-        });
-    }
+    merge_count(count)?;
     let plan = Plan::new(opts, config)?;
     let run = backtest_run(store, config, opts, count)?;
     let ev = outcome_events(store, opts.from, opts.to, &opts.horizons)?;
@@ -530,10 +525,31 @@ struct CalibrateJob {
 fn calibrate_run(
     store: &Store,
     config: &Config,
-    job: &CalibrateJob,
+    (from, to, step, horizon): (i32, i32, u32, u32),
     shards: usize,
 ) -> Result<String, BacktestError> {
-    Ok(format!("calibrate/{}", run_id(store, config, job, shards)?))
+    let job = CalibrateJob {
+        kind: "calibrate",
+        from,
+        to,
+        step,
+        horizon,
+    };
+    Ok(format!(
+        "calibrate/{}",
+        run_id(store, config, &job, shards)?
+    ))
+}
+
+/// `--merge N`: N is a count of workers.
+fn merge_count(count: usize) -> Result<(), BacktestError> {
+    if count == 0 {
+        return Err(BacktestError::Options {
+            parameter: "--merge",
+            reason: "the count of workers must be 1 or more".into(),
+        });
+    }
+    Ok(())
 }
 
 /// One worker of a sharded `vigil calibrate`: the training rows of its block of origins;
@@ -545,14 +561,7 @@ pub fn run_calibrate_shard(
     shard: Shard,
 ) -> Result<ShardOutcome<Calibration>, BacktestError> {
     let origins = calibration_origins(from, to, step, horizon)?;
-    let job = CalibrateJob {
-        kind: "calibrate",
-        from,
-        to,
-        step,
-        horizon,
-    };
-    let run = calibrate_run(store, config, &job, shard.count)?;
+    let run = calibrate_run(store, config, (from, to, step, horizon), shard.count)?;
     let days = &origins[shard.block(origins.len())];
     let set = calibration_rows(store, config, &origins, days, horizon)?;
     let part = Part {
@@ -593,21 +602,9 @@ pub fn merge_calibrate(
     (from, to, step, horizon): (i32, i32, u32, u32),
     count: usize,
 ) -> Result<Calibration, BacktestError> {
-    if count == 0 {
-        return Err(BacktestError::Options {
-            parameter: "--merge",
-            reason: "the count of workers must be 1 or more".into(),
-        });
-    }
+    merge_count(count)?;
     let origins = calibration_origins(from, to, step, horizon)?;
-    let job = CalibrateJob {
-        kind: "calibrate",
-        from,
-        to,
-        step,
-        horizon,
-    };
-    let run = calibrate_run(store, config, &job, count)?;
+    let run = calibrate_run(store, config, (from, to, step, horizon), count)?;
     fit_parts(store, &run, count, &origins, step, horizon)
 }
 

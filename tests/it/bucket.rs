@@ -66,8 +66,20 @@ fn moto() -> Option<Moto> {
 /// One plain HTTP request (the test server takes unsigned requests for the bucket's
 /// housekeeping; `vigil` itself signs its own): status and body.
 fn http(port: u16, method: &str, path: &str, body: &[u8]) -> Option<(u16, Vec<u8>)> {
+    request(port, method, path, body, 30).map(|(status, _, body)| (status, body))
+}
+
+/// One HTTP/1.1 request on loopback: status, head and (de-chunked) body.
+fn request(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: &[u8],
+    timeout_secs: u64,
+) -> Option<(u16, String, Vec<u8>)> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(30))).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(timeout_secs)))
+        .ok()?;
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
@@ -87,7 +99,7 @@ fn http(port: u16, method: &str, path: &str, body: &[u8]) -> Option<(u16, Vec<u8
     {
         body = dechunk(&body);
     }
-    Some((status, body))
+    Some((status, head, body))
 }
 
 fn dechunk(mut b: &[u8]) -> Vec<u8> {
@@ -599,26 +611,7 @@ fn get(addr: &str, path: &str) -> (u16, String, Vec<u8>) {
 }
 
 fn http_full(port: u16, path: &str) -> Option<(u16, String, Vec<u8>)> {
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(60))).ok()?;
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )
-    .ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n")?;
-    let head = String::from_utf8_lossy(&raw[..split]).to_string();
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    let mut body = raw[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        body = dechunk(&body);
-    }
-    Some((status, head, body))
+    request(port, "GET", path, &[], 60)
 }
 
 fn served_day(addr: &str) -> String {
