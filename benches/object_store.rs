@@ -118,6 +118,7 @@ fn measure(location: &Location, fresh_cache: &Path, full: bool) -> Vec<Duration>
             horizons: &[30],
             tune_until: Some("2023-12-31"),
             out: Some(&out),
+            rows: false,
         },
     )
     .unwrap_or_else(|e| panic!("{e}"));

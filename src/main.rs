@@ -294,6 +294,13 @@ enum Command {
         /// curves, reliability diagram, skill by year).
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Also write rows.parquet into --out: the cell-origin rows the run judged (every
+        /// cell followed by civilian harm; the others sampled by stratum and weighted by
+        /// the inverse of their rate), with the outcomes, the references' scores, the
+        /// index, the forecast's probability and its inputs, for study outside Vigil
+        /// (`benches/forecast/bounds.py`). One process only (not with --shard or --merge).
+        #[arg(long, requires = "out", conflicts_with_all = ["shard", "merge"])]
+        rows: bool,
         /// Run as worker I/N of a job of N (an Indexed Job: JOB_COMPLETION_INDEX of
         /// JOB_COMPLETIONS, when absent): score this worker's block of each window's
         /// origins into the store's work folder; the last worker to finish writes
@@ -627,6 +634,7 @@ fn main() -> ExitCode {
             horizons,
             tune_until,
             out,
+            rows,
             shard,
             merge,
             wait,
@@ -638,6 +646,7 @@ fn main() -> ExitCode {
                 horizons: &horizons,
                 tune_until: tune_until.as_deref(),
                 out: out.as_deref(),
+                rows,
             };
             match merge {
                 Some(n) => app::backtest_merge(&ctx, &req, n).map(|b| print!("{}", b.report())),

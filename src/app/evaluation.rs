@@ -24,7 +24,12 @@ pub struct BacktestRequest<'a> {
     pub tune_until: Option<&'a str>,
     /// Folder for results.json, results.md and the figures.
     pub out: Option<&'a Path>,
+    /// Also write the judged rows into `out` as rows.parquet ([`evaluation::RowsOut`]).
+    pub rows: bool,
 }
+
+/// The judged rows' file in `--out`.
+pub const ROWS_FILE: &str = "rows.parquet";
 
 /// `vigil backtest --from D1 --to D2 [--step N] --horizon H… [--tune-until D] [--out DIR]`:
 /// writes `results.json`, `results.md` and the SVG figures into DIR (when given) and
@@ -32,11 +37,38 @@ pub struct BacktestRequest<'a> {
 pub fn backtest(ctx: &Context, req: &BacktestRequest<'_>) -> Result<Backtest, Error> {
     let (config, store) = ctx.load()?;
     let opts = options(req)?;
-    let result = evaluation::run(&store, &config, &opts)?;
+    let mut rows = match (req.rows, req.out) {
+        (false, _) => None,
+        (true, None) => return Err(rows_refused("--rows needs --out")),
+        (true, Some(dir)) => {
+            std::fs::create_dir_all(dir).map_err(|source| {
+                Error::Store(StoreError::Io {
+                    path: dir.to_path_buf(),
+                    source,
+                })
+            })?;
+            Some(evaluation::RowsOut::create(
+                &dir.join(ROWS_FILE),
+                &opts.horizons,
+            )?)
+        }
+    };
+    let result = evaluation::run(&store, &config, &opts, rows.as_mut())?;
+    if let Some(rows) = rows {
+        let n = rows.finish()?;
+        tracing::info!(rows = n, "judged rows written");
+    }
     if let Some(dir) = req.out {
         write_results(dir, &store, req, &opts, &result)?;
     }
     Ok(result)
+}
+
+fn rows_refused(reason: &str) -> Error {
+    Error::Backtest(evaluation::BacktestError::Options {
+        parameter: "--rows",
+        reason: reason.into(),
+    })
 }
 
 fn options(req: &BacktestRequest<'_>) -> Result<BacktestOptions, Error> {
@@ -115,6 +147,11 @@ pub fn backtest_shard(
     shard: Shard,
     wait: std::time::Duration,
 ) -> Result<ShardOutcome<Backtest>, Error> {
+    if req.rows {
+        return Err(rows_refused(
+            "--rows is written by one process, not by the workers of a sharded job",
+        ));
+    }
     let (config, store) = ctx.load()?;
     let opts = options(req)?;
     let outcome = evaluation::run_backtest_shard(&store, &config, &opts, shard, wait)?;
@@ -140,6 +177,11 @@ pub fn backtest_merge(
     req: &BacktestRequest<'_>,
     count: usize,
 ) -> Result<Backtest, Error> {
+    if req.rows {
+        return Err(rows_refused(
+            "--rows is written by one process, not by a merge",
+        ));
+    }
     let (config, store) = ctx.load()?;
     let opts = options(req)?;
     let result = evaluation::merge_backtest(&store, &config, &opts, count)?;

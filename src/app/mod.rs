@@ -16,7 +16,7 @@ pub use coverage::{
 };
 pub use evaluation::{
     backtest, backtest_merge, backtest_shard, calibrate, calibrate_merge, calibrate_shard,
-    BacktestRequest,
+    BacktestRequest, ROWS_FILE,
 };
 pub use ingest::{bench_store, ingest, load_sample, load_sample_weeks, sample, Demo};
 pub use score::{explain, normalise, score, score_range};

@@ -20,6 +20,7 @@ mod observe;
 mod parts;
 pub mod plot;
 mod report;
+mod rows_out;
 mod shards;
 mod tally;
 mod training;
@@ -27,6 +28,7 @@ mod training;
 pub use gap_capture::{GapCapture, GAP_HORIZON_DAYS, GAP_NEAR_KM};
 pub use lead::{LeadTimes, LEAD_WINDOW_DAYS, NEAR_KM, WATCH_WINDOW_DAYS};
 pub use report::{calibration_line, markdown};
+pub use rows_out::{RowsOut, SAMPLE_RATES};
 pub use tally::ModelMetrics;
 pub use training::{calibrate, CalibrationUsed};
 
@@ -105,6 +107,14 @@ pub enum BacktestError {
         /// Why.
         reason: String,
     },
+    /// The judged rows (`--rows`) could not be written.
+    #[error("{}: {reason}", path.display())]
+    RowsOut {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        reason: String,
+    },
     /// No events are stored.
     #[error("no events are stored: ingest some first")]
     NoEvents,
@@ -130,18 +140,20 @@ pub enum BacktestError {
     },
 }
 
-/// Runs the backtest, reporting progress over the origins.
+/// Runs the backtest, reporting progress over the origins; with `rows`, the judged
+/// cell-origin rows are written there as well ([`RowsOut`]).
 pub fn run(
     store: &Store,
     config: &Config,
     opts: &BacktestOptions,
+    mut rows: Option<&mut RowsOut>,
 ) -> Result<Backtest, BacktestError> {
     let plan = Plan::new(opts, config)?;
     let mut obs = Observer::new(store, config, opts.from, opts.to, &opts.horizons)?;
     let bar = Progress::start("backtest", Unit::Days, plan.origins() as u64);
     plan.prepare(&mut obs);
     let mut used = plan.stored_calibrations(store);
-    let mut first = plan.observe(&mut obs, &plan.first, &used, &bar)?;
+    let mut first = plan.observe(&mut obs, &plan.first, &used, &bar, rows.as_deref_mut())?;
     let training = std::mem::take(&mut first.training);
     let mut parts = vec![first];
     if !plan.second.is_empty() {
@@ -150,7 +162,7 @@ pub fn run(
             plan.use_fit(&used, &mut obs);
         }
         drop(training);
-        parts.push(plan.observe(&mut obs, &plan.second, &used, &bar)?);
+        parts.push(plan.observe(&mut obs, &plan.second, &used, &bar, rows)?);
     }
     bar.finish();
     Ok(plan.finish(&obs.ev, &parts, used))

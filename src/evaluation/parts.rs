@@ -9,6 +9,7 @@
 use super::gap_capture::{self, GapAcc, GAP_HORIZON_DAYS};
 use super::lead::{lead_times, LEAD_WINDOW_DAYS, NEAR_KM, WATCH_WINDOW_DAYS};
 use super::observe::Observer;
+use super::rows_out::RowsOut;
 use super::tally::{fold, tally_origin, Contribution};
 use super::training::{add_training, fit_in_run, stored_calibration, CalibrationUsed};
 use super::{Backtest, BacktestError, BacktestOptions, ModelMetrics, MODELS};
@@ -175,6 +176,7 @@ impl Plan {
         days: &[i32],
         used: &[CalibrationUsed],
         bar: &Progress,
+        mut rows: Option<&mut RowsOut>,
     ) -> Result<Part, BacktestError> {
         let cals: Vec<Option<Calibration>> = used.iter().map(|u| u.calibration.clone()).collect();
         let mut part = Part {
@@ -190,6 +192,9 @@ impl Plan {
         let mut last_grid: Vec<u64> = Vec::new();
         for &d in days {
             let o = obs.at(d)?;
+            if let Some(out) = rows.as_deref_mut() {
+                out.add(&o, d, self.opts.window(d), &cals)?;
+            }
             for (k, origins) in self.training_origins.iter().enumerate() {
                 if origins.contains(&d) {
                     add_training(&mut part.training[k], &o, k, d, origins.len());

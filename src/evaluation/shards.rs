@@ -341,7 +341,7 @@ pub fn run_backtest_shard(
     plan.prepare(&mut obs);
     let mut used = plan.stored_calibrations(store);
     let started = Instant::now();
-    let mut own = plan.observe(&mut obs, first, &used, &bar)?;
+    let mut own = plan.observe(&mut obs, first, &used, &bar, None)?;
     write_part(
         store,
         &part_name(&run, FIRST, shard.index, shard.count),
@@ -365,7 +365,7 @@ pub fn run_backtest_shard(
                 write_fit(store, &run, &used)?;
                 plan.use_fit(&used, &mut obs);
             }
-            plan.observe(&mut obs, second, &used, &bar)?
+            plan.observe(&mut obs, second, &used, &bar, None)?
         };
         write_part(
             store,
@@ -501,7 +501,7 @@ fn tuning_rows(
                 };
                 let days = &plan.first[other.block(plan.first.len())];
                 tracing::warn!(%shard, of = %other, days = days.len(), "another worker's tuning rows did not come: scoring them here");
-                let mut part = plan.observe(obs, days, &used, &Progress::hidden())?;
+                let mut part = plan.observe(obs, days, &used, &Progress::hidden(), None)?;
                 write_part(store, &part_name(run, FIRST, j, shard.count), &part)?;
                 *slot = Some(std::mem::take(&mut part.training));
             }

@@ -72,6 +72,7 @@ fn request<'a>(horizons: &'a [u32], out: Option<&'a std::path::Path>) -> Backtes
         horizons,
         tune_until: None,
         out,
+        rows: false,
     }
 }
 
@@ -467,4 +468,158 @@ fn the_fitted_forecast_does_not_see_the_evaluation_window() {
     common::publish(&mut store, vec![("events", Event::to_frame(&events))]);
     drop(store);
     assert_eq!(with_all, fitted(&ctx));
+}
+
+/// Issue 14: `vigil backtest --rows` writes the judged cell-origin rows (every cell followed
+/// by harm, the others sampled and weighted), and `benches/forecast/bounds.py` reads them:
+/// the stored forecast recomputed from results.json equals Vigil's, and no ranking has more
+/// Brier skill than the best calibration of itself. The Python part skips, saying so,
+/// without scikit-learn, unless VIGIL_REQUIRE_PYTHON_GIS is set (as in CI).
+#[test]
+fn the_judged_rows_are_written_and_read_outside_vigil() {
+    use polars::prelude::*;
+    let (dir, ctx) = weekly_violence();
+    let out = dir.path().join("rows-run");
+    let vigil = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .env_remove("VIGIL_CONFIG")
+            .env_remove("JOB_COMPLETION_INDEX")
+            .arg("--store")
+            .arg(&ctx.store)
+            .arg("backtest")
+            .args([
+                "--from",
+                "2023-06-01",
+                "--to",
+                "2024-06-01",
+                "--step",
+                "28",
+                "--tune-until",
+                "2023-12-31",
+            ])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("{e}"))
+    };
+    let o = vigil(&["--out", &out.to_string_lossy(), "--rows"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file =
+        std::fs::File::open(out.join(vigil::app::ROWS_FILE)).unwrap_or_else(|e| panic!("{e}"));
+    let rows = ParquetReader::new(file)
+        .finish()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<String> = rows
+        .get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let mut expected: Vec<String> = [
+        "origin",
+        "cell",
+        "window",
+        "weight",
+        "events_30d",
+        "deaths_30d",
+        "persistence",
+        "history",
+        "history_10km",
+        "index",
+        "forecast_30d",
+    ]
+    .map(String::from)
+    .to_vec();
+    expected.extend(vigil::model::params::feature_names());
+    assert_eq!(names, expected);
+    let f64s = |name: &str| -> Vec<f64> {
+        rows.column(name)
+            .and_then(|c| {
+                c.f64()
+                    .map(|c| c.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
+            })
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let (weight, events) = (f64s("weight"), f64s("events_30d"));
+    let windows: Vec<String> = rows
+        .column("window")
+        .and_then(|c| {
+            c.str()
+                .map(|c| c.iter().map(|v| v.unwrap_or_default().to_owned()).collect())
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    let forecast: Vec<Option<f64>> = rows
+        .column("forecast_30d")
+        .and_then(|c| c.f64().map(|c| c.iter().collect()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Every cell followed by harm is kept at weight 1; the others weigh 1 / their rate.
+    let rates: Vec<f64> = vigil::evaluation::SAMPLE_RATES
+        .iter()
+        .map(|r| 1.0 / r)
+        .collect();
+    for (w, e) in weight.iter().zip(&events) {
+        if *e > 0.0 {
+            assert_eq!(*w, 1.0);
+        } else {
+            assert!(rates.contains(w), "{w}");
+        }
+    }
+    // The rows' events are the backtest's: none sampled away.
+    let json = read_json(&out.join("results.json"));
+    let counted = row(&json, 30, "tuning", "index")["events"]
+        .as_f64()
+        .unwrap_or(-1.0)
+        + row(&json, 30, "evaluation", "index")["events"]
+            .as_f64()
+            .unwrap_or(-1.0);
+    assert!(counted > 0.0);
+    assert_eq!(events.iter().sum::<f64>(), counted);
+    // The forecast where the run scored it: after the tuning window.
+    for (w, p) in windows.iter().zip(&forecast) {
+        assert_eq!(p.is_some(), w == "evaluation", "{w} {p:?}");
+    }
+    // One process writes them, and only into --out.
+    let refused = vigil(&["--rows"]);
+    assert_eq!(refused.status.code(), Some(2));
+    let refused = vigil(&["--out", &out.to_string_lossy(), "--rows", "--shard", "0/2"]);
+    assert_eq!(refused.status.code(), Some(2));
+
+    let python = std::process::Command::new("python3")
+        .args(["-c", "import numpy, pyarrow, sklearn"])
+        .output();
+    if !python.is_ok_and(|o| o.status.success()) {
+        assert!(
+            std::env::var_os("VIGIL_REQUIRE_PYTHON_GIS").is_none(),
+            "VIGIL_REQUIRE_PYTHON_GIS is set but python3 lacks numpy, pyarrow or scikit-learn"
+        );
+        eprintln!("skipping bounds.py: python3 with scikit-learn is needed");
+        return;
+    }
+    let figures = dir.path().join("bounds.json");
+    let o = std::process::Command::new("python3")
+        .arg(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/forecast/bounds.py"))
+        .arg(&out)
+        .arg("--json")
+        .arg(&figures)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let printed = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        o.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(printed.contains("| forecast |"), "{printed}");
+    let b = read_json(&figures);
+    assert!(
+        b["recomputed_difference"]
+            .as_f64()
+            .is_some_and(|d| d < 1e-9),
+        "{b}"
+    );
+    let forecast = &b["rankings"]["forecast"];
+    let (skill, bound) = (
+        forecast["brier_skill"].as_f64().unwrap_or(f64::NAN),
+        forecast["bound"].as_f64().unwrap_or(f64::NAN),
+    );
+    assert!(bound >= skill - 1e-12, "{forecast}");
+    assert_eq!(b["fitted"].as_object().map(|m| m.len()), Some(6), "{b}");
 }

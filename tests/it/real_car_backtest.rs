@@ -22,6 +22,7 @@ fn car_out_of_sample_2019_2022_index_beats_persistence() {
             horizons: &[30],
             tune_until: Some("2018-12-31"),
             out: Some(&out),
+            rows: false,
         },
     )
     .unwrap_or_else(|e| panic!("{e}"));
