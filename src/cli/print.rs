@@ -224,19 +224,33 @@ pub fn plan(r: &PlanReport, format: ReportFormat) -> Result<String, ReportError>
 
 /// `vigil serve`: the addresses to open, once the socket listens.
 pub fn urls(addr: SocketAddr) {
+    use std::io::Write;
     let base = format!("http://{addr}");
-    println!("Vigil is serving on {base}");
-    println!("  web map:           {base}/map");
-    println!("  API landing page:  {base}/");
-    println!("  health:            {base}/healthz");
-    println!("  collections:       {base}/collections");
-    println!("  risk grid:         {base}/collections/risk/items");
-    println!("  coverage gaps:     {base}/collections/coverage-gaps/items");
-    println!("  daily grid (CSV):  {base}/grids/latest.csv");
-    println!("  vector tiles:      {base}/tiles/risk/tilejson.json");
-    println!("  stored snapshots:  {base}/snapshots");
-    println!("  API definition:    {base}/api");
-    println!("Press Ctrl-C to stop.");
+    let text = format!(
+        "Vigil is serving on {base}
+  web map:           {base}/map
+  API landing page:  {base}/
+  health:            {base}/healthz
+  collections:       {base}/collections
+  risk grid:         {base}/collections/risk/items
+  coverage gaps:     {base}/collections/coverage-gaps/items
+  daily grid (CSV):  {base}/grids/latest.csv
+  vector tiles:      {base}/tiles/risk/tilejson.json
+  stored snapshots:  {base}/snapshots
+  API definition:    {base}/api
+Press Ctrl-C to stop.
+"
+    );
+    // A server whose terminal or pipe has gone keeps serving: the URLs are a courtesy
+    // (println! would panic on a closed stdout).
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        tracing::warn!(%base, "stdout is closed: the URLs were not printed");
+    }
 }
 
 /// `vigil update`: one line for the log of a timer.

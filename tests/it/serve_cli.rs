@@ -198,3 +198,51 @@ fn the_access_log_the_log_flag_and_the_json_format() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--log `vigil=loud`"));
 }
+
+/// A server whose standard output is closed before it prints its URLs (its terminal or
+/// pipe gone) keeps serving, and says so on its log.
+#[test]
+fn serve_keeps_serving_when_its_stdout_is_closed() {
+    let (_dir, ctx, _) = common::scored_store();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let addr = format!("127.0.0.1:{port}");
+    let mut child = vigil()
+        .args(["--log", "warn", "--store"])
+        .arg(&ctx.store)
+        .args(["serve", "--bind", &addr])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // The read end of its stdout closed: its first write gets EPIPE.
+    drop(child.stdout.take());
+    let mut answer = String::new();
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(&addr).is_ok() {
+            answer = http_get(&addr, "/healthz");
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // Still serving after it tried to print.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(
+        child.try_wait().ok().flatten().is_none(),
+        "the server exited"
+    );
+    assert!(http_get(&addr, "/healthz").starts_with("HTTP/1.1 200"));
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let exit = child.wait().unwrap_or_else(|e| panic!("{e}"));
+    let mut log = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        let _ = e.read_to_string(&mut log);
+    }
+    assert!(exit.success(), "{exit:?} {log}");
+    assert!(log.contains("stdout is closed"), "{log}");
+}
