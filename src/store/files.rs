@@ -9,14 +9,26 @@ use std::path::Path;
 /// Encodes a DataFrame as Parquet bytes (Snappy: fast to write, read by every Parquet tool;
 /// statistics on).
 pub fn encode_parquet(df: &mut DataFrame, path_for_errors: &Path) -> Result<Vec<u8>> {
+    encode_parquet_reusing(df, path_for_errors, None)
+}
+
+/// [`encode_parquet`], taking the pages of columns unchanged since the last file encoded
+/// with `cache` from it (the same bytes).
+pub(super) fn encode_parquet_reusing(
+    df: &mut DataFrame,
+    path_for_errors: &Path,
+    cache: Option<&mut super::encode::PageCache>,
+) -> Result<Vec<u8>> {
     // Room for the whole file from the start: the encoded file is smaller than the frame in
     // memory, and pages never written are never touched. Growing by doubling instead copied
     // a snapshot's 18 MB several times over and faulted in every new block.
     let mut bytes = Vec::with_capacity(df.estimated_size() + (64 << 10));
-    super::encode::parquet(df, &mut bytes).map_err(|source| StoreError::Parquet {
-        path: path_for_errors.to_path_buf(),
-        source,
-    })?;
+    super::encode::parquet_reusing(df, &mut bytes, cache)
+        .map(|_| ())
+        .map_err(|source| StoreError::Parquet {
+            path: path_for_errors.to_path_buf(),
+            source,
+        })?;
     Ok(bytes)
 }
 

@@ -62,6 +62,9 @@ pub struct Store {
     bucket: Option<Bucket>,
     manifest: Manifest,
     writer: Option<Writer>,
+    /// The last published snapshot's encoded columns (a range's next day reuses those
+    /// that did not change).
+    snapshot_pages: encode::PageCache,
 }
 
 /// How many times a writer re-reads and re-applies its change when other writers keep
@@ -106,6 +109,7 @@ impl Store {
             bucket,
             manifest,
             writer: None,
+            snapshot_pages: encode::PageCache::default(),
         })
     }
 
@@ -404,7 +408,11 @@ impl Store {
     ) -> Result<SnapshotInfo> {
         self.require_writer()?;
         let t = std::time::Instant::now();
-        let bytes = encode_parquet(&mut df, &self.root.join("snapshots").join(date))?;
+        let bytes = files::encode_parquet_reusing(
+            &mut df,
+            &self.root.join("snapshots").join(date),
+            Some(&mut self.snapshot_pages),
+        )?;
         let encoded = t.elapsed();
         let sha = sha256_hex(&bytes);
         tracing::debug!(
