@@ -57,7 +57,7 @@ fn bench(c: &mut Criterion) {
         close: snap
             .cells
             .iter()
-            .find_map(|r| r.coverage.nearest_base.clone())
+            .find_map(|r| r.coverage.nearest_base.as_deref().map(str::to_owned))
             .into_iter()
             .collect(),
     };

@@ -135,7 +135,11 @@ pub fn assess(
     population: Option<&[f64]>,
     res: Resolution,
 ) -> Vec<CellCoverage> {
-    let labels: Vec<String> = bases.iter().map(|b| label(b.base)).collect();
+    let labels: Vec<std::sync::Arc<str>> = bases.iter().map(|b| label(b.base).into()).collect();
+    let missions: Vec<std::sync::Arc<str>> = bases
+        .iter()
+        .map(|b| b.base.mission.as_str().into())
+        .collect();
     let units: Vec<[f64; 3]> = bases
         .iter()
         .map(|b| unit((b.base.lat, b.base.lon)))
@@ -157,7 +161,7 @@ pub fn assess(
                 let b = bases[j].base;
                 cov.nearest_base_km = Some(distance_km(*c, (b.lat, b.lon)));
                 cov.nearest_base = Some(labels[j].clone());
-                cov.mission = Some(b.mission.clone());
+                cov.mission = Some(missions[j].clone());
             }
             cov
         })

@@ -294,7 +294,7 @@ mod tests {
             Tier::High => 0.7,
             _ => 0.1,
         };
-        r.area = Some(area.to_owned());
+        r.area = Some(area.into());
         r.flags.gap = gap;
         r.events = 2;
         r

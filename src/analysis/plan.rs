@@ -309,7 +309,7 @@ pub fn plan(grid: &SnapshotGrid<'_>, date: &str, opts: &PlanOptions) -> Plan {
             h3,
             lat: r.lat,
             lon: r.lon,
-            area: r.area.clone(),
+            area: r.area.as_deref().map(str::to_owned),
             gain,
             gain_cells: n,
             cumulative,

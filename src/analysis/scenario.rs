@@ -461,7 +461,7 @@ pub fn compare(
                 .unwrap_or_default(),
             lat: a.lat,
             lon: a.lon,
-            area: a.area.clone(),
+            area: a.area.as_deref().map(str::to_owned),
             tier: a.tier.as_str().to_owned(),
             risk: a.risk,
             people: a.population.unwrap_or(0.0) + a.displaced,
@@ -470,7 +470,7 @@ pub fn compare(
             under_covered: [b.flags.under_covered, a.flags.under_covered],
             troops_in_reach: [b.coverage.troops_in_reach, a.coverage.troops_in_reach],
             gap_severity: [b.flags.gap_severity, a.flags.gap_severity],
-            nearest_base: a.coverage.nearest_base.clone(),
+            nearest_base: a.coverage.nearest_base.as_deref().map(str::to_owned),
         })
         .collect();
     Outcome {

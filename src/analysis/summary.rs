@@ -287,7 +287,7 @@ mod tests {
             tier,
             coverage: crate::model::cell::CellCoverage {
                 covered,
-                mission: mission.map(str::to_owned),
+                mission: mission.map(Into::into),
                 ..Default::default()
             },
             flags: crate::model::cell::Flags {

@@ -3,6 +3,7 @@
 
 use crate::model::rows::{bools, f64s, i64s, missing, one_pass, req_strs, strs, u64s, Table};
 use polars::prelude::*;
+use std::sync::Arc;
 
 /// Risk tier.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -66,8 +67,9 @@ pub struct CellRecord {
     pub lat: f64,
     /// Centre longitude.
     pub lon: f64,
-    /// Name of the area containing the cell (first loaded level), if any.
-    pub area: Option<String>,
+    /// Name of the area containing the cell (first loaded level), if any (shared by the
+    /// area's cells: a day's records do not each own a copy).
+    pub area: Option<Arc<str>>,
     /// Civilian-harm component, 0–1.
     pub harm: f64,
     /// Armed-conflict component, 0–1.
@@ -136,12 +138,12 @@ pub struct CellCoverage {
     pub covered: bool,
     /// Reached by any base.
     pub presence: bool,
-    /// Nearest active base, `location (mission)`.
-    pub nearest_base: Option<String>,
+    /// Nearest active base, `location (mission)` (shared by the cells it is nearest to).
+    pub nearest_base: Option<Arc<str>>,
     /// Its distance, km.
     pub nearest_base_km: Option<f64>,
     /// Its mission.
-    pub mission: Option<String>,
+    pub mission: Option<Arc<str>>,
     /// Troops of the protecting bases that reach the cell.
     pub troops_in_reach: i64,
     /// Σ over reaching bases of troops × 1000 / residents within that base's reach.
@@ -400,7 +402,7 @@ pub(crate) fn records(df: &DataFrame, strict: bool) -> PolarsResult<Vec<CellReco
                 cell: cell[i].ok_or_else(|| missing("snapshot cell"))?,
                 lat: z(lat[i]),
                 lon: z(lon[i]),
-                area: area[i].clone(),
+                area: area[i].as_deref().map(Arc::from),
                 harm: z(harm[i]),
                 conflict: z(conflict[i]),
                 spread: z(spread[i]),
@@ -430,9 +432,9 @@ pub(crate) fn records(df: &DataFrame, strict: bool) -> PolarsResult<Vec<CellReco
                 coverage: CellCoverage {
                     covered: covered[i],
                     presence: presence[i],
-                    nearest_base: nearest[i].clone(),
+                    nearest_base: nearest[i].as_deref().map(Arc::from),
                     nearest_base_km: nearest_km[i],
-                    mission: mission[i].clone(),
+                    mission: mission[i].as_deref().map(Arc::from),
                     troops_in_reach: troops[i].unwrap_or(0),
                     troops_per_1000: tp[i],
                 },

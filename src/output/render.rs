@@ -100,7 +100,9 @@ pub fn cell_properties(r: &CellRecord, date: &str) -> Map<String, Value> {
     m.insert("date".into(), Value::String(date.to_owned()));
     m.insert(
         "area".into(),
-        r.area.clone().map_or(Value::Null, Value::String),
+        r.area
+            .as_deref()
+            .map_or(Value::Null, |a| Value::String(a.to_owned())),
     );
     m.insert("risk".into(), num(r.risk));
     m.insert("tier".into(), Value::String(r.tier.as_str().into()));
@@ -144,8 +146,8 @@ pub fn cell_properties(r: &CellRecord, date: &str) -> Map<String, Value> {
         "nearest_base".into(),
         r.coverage
             .nearest_base
-            .clone()
-            .map_or(Value::Null, Value::String),
+            .as_deref()
+            .map_or(Value::Null, |b| Value::String(b.to_owned())),
     );
     m.insert(
         "nearest_base_km".into(),
@@ -155,8 +157,8 @@ pub fn cell_properties(r: &CellRecord, date: &str) -> Map<String, Value> {
         "mission".into(),
         r.coverage
             .mission
-            .clone()
-            .map_or(Value::Null, Value::String),
+            .as_deref()
+            .map_or(Value::Null, |m| Value::String(m.to_owned())),
     );
     m.insert(
         "troops_in_reach".into(),

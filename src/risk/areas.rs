@@ -126,7 +126,7 @@ pub(super) fn first_level_names(
     cells: &AreaCells,
     pos: &CellPositions,
     n: usize,
-) -> (Vec<String>, Vec<u32>) {
+) -> (Vec<std::sync::Arc<str>>, Vec<u32>) {
     let mut out = vec![NONE; n];
     let Some(level) = areas.iter().map(|a| a.level.as_str()).min() else {
         return (Vec::new(), out);
@@ -135,7 +135,7 @@ pub(super) fn first_level_names(
     let mut ids: HashMap<&str, u32> = HashMap::new();
     for a in areas.iter().filter(|a| a.level == level) {
         ids.insert(a.area_id.as_str(), names.len() as u32);
-        names.push(a.name.clone());
+        names.push(std::sync::Arc::from(a.name.as_str()));
     }
     let name_of: Vec<u32> = cells
         .areas

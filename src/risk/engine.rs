@@ -123,7 +123,7 @@ pub struct Engine {
     fixed_grid: bool,
     centres: Vec<(f64, f64)>,
     area_name: Vec<u32>,
-    names: Vec<String>,
+    names: Vec<std::sync::Arc<str>>,
     population: Option<Vec<f64>>,
     idp: Vec<IdpSite>,
     bases: Vec<Base>,
