@@ -231,8 +231,53 @@ impl CellRecord {
     }
 }
 
-/// The first 20 columns of a snapshot.
-fn snapshot_columns_head(rows: &[CellRecord]) -> Vec<Column> {
+/// A snapshot's columns, in their order in the file.
+pub const SNAPSHOT_COLUMNS: [&str; 40] = [
+    "cell",
+    "lat",
+    "lon",
+    "area",
+    "harm",
+    "conflict",
+    "spread",
+    "baseline",
+    "escalation",
+    "climate",
+    "hazard",
+    "population",
+    "displaced",
+    "exposure",
+    "risk",
+    "tier",
+    "probability",
+    "watch",
+    "harm_share",
+    "conflict_share",
+    "spread_share",
+    "baseline_share",
+    "escalation_share",
+    "climate_share",
+    "delta_risk",
+    "prev_tier",
+    "events",
+    "precise_share",
+    "civilian_fatalities_30d",
+    "civilian_fatalities_90d",
+    "covered",
+    "presence",
+    "nearest_base",
+    "nearest_base_km",
+    "mission",
+    "troops_in_reach",
+    "troops_per_1000",
+    "gap",
+    "under_covered",
+    "gap_severity",
+];
+
+/// The columns that depend only on the cell and its coverage: the same on every day of a
+/// range until the grid's cells or the active bases change.
+fn fixed_columns(rows: &[CellRecord]) -> Vec<Column> {
     one_pass!(
         rows,
         r,
@@ -241,6 +286,24 @@ fn snapshot_columns_head(rows: &[CellRecord]) -> Vec<Column> {
             lat: r.lat,
             lon: r.lon,
             area: r.area.as_deref(),
+            population: r.population,
+            covered: r.coverage.covered,
+            presence: r.coverage.presence,
+            nearest_base: r.coverage.nearest_base.as_deref(),
+            nearest_base_km: r.coverage.nearest_base_km,
+            mission: r.coverage.mission.as_deref(),
+            troops_in_reach: r.coverage.troops_in_reach,
+            troops_per_1000: r.coverage.troops_per_1000,
+        ]
+    )
+}
+
+/// Fifteen of the columns that change from day to day.
+fn daily_columns_head(rows: &[CellRecord]) -> Vec<Column> {
+    one_pass!(
+        rows,
+        r,
+        [
             harm: r.harm,
             conflict: r.conflict,
             spread: r.spread,
@@ -248,7 +311,6 @@ fn snapshot_columns_head(rows: &[CellRecord]) -> Vec<Column> {
             escalation: r.escalation,
             climate: r.climate,
             hazard: r.hazard,
-            population: r.population,
             displaced: r.displaced,
             exposure: r.exposure,
             risk: r.risk,
@@ -261,8 +323,8 @@ fn snapshot_columns_head(rows: &[CellRecord]) -> Vec<Column> {
     )
 }
 
-/// The other 20 columns of a snapshot.
-fn snapshot_columns_tail(rows: &[CellRecord]) -> Vec<Column> {
+/// The other thirteen.
+fn daily_columns_tail(rows: &[CellRecord]) -> Vec<Column> {
     one_pass!(
         rows,
         r,
@@ -277,13 +339,6 @@ fn snapshot_columns_tail(rows: &[CellRecord]) -> Vec<Column> {
             precise_share: r.precise_share,
             civilian_fatalities_30d: r.civilian_fatalities_30d,
             civilian_fatalities_90d: r.civilian_fatalities_90d,
-            covered: r.coverage.covered,
-            presence: r.coverage.presence,
-            nearest_base: r.coverage.nearest_base.as_deref(),
-            nearest_base_km: r.coverage.nearest_base_km,
-            mission: r.coverage.mission.as_deref(),
-            troops_in_reach: r.coverage.troops_in_reach,
-            troops_per_1000: r.coverage.troops_per_1000,
             gap: r.flags.gap,
             under_covered: r.flags.under_covered,
             gap_severity: r.flags.gap_severity,
@@ -291,17 +346,83 @@ fn snapshot_columns_tail(rows: &[CellRecord]) -> Vec<Column> {
     )
 }
 
+/// The snapshot frame of `rows`. Given `fixed_from`, a frame of rows with the same cells,
+/// centres, areas, residents and coverage (the day before in a range, with the same
+/// [`crate::risk::Scored::fixed`] number), its fixed columns are taken as they are instead
+/// of being gathered again: the same values, and buffers the store's page cache recognises
+/// without comparing them. A frame of other cells (its `cell` column differs) is not used.
+pub fn snapshot_frame(
+    rows: &[CellRecord],
+    fixed_from: Option<&DataFrame>,
+) -> PolarsResult<DataFrame> {
+    let reused: Option<Vec<Column>> = fixed_from
+        .filter(|df| same_cells(df, rows))
+        .map(|df| {
+            [
+                "cell",
+                "lat",
+                "lon",
+                "area",
+                "population",
+                "covered",
+                "presence",
+            ]
+            .into_iter()
+            .chain([
+                "nearest_base",
+                "nearest_base_km",
+                "mission",
+                "troops_in_reach",
+                "troops_per_1000",
+            ])
+            .map(|n| df.column(n).cloned())
+            .collect::<PolarsResult<Vec<Column>>>()
+        })
+        .transpose()?;
+    let (fixed, (head, tail)) = rayon::join(
+        || reused.unwrap_or_else(|| fixed_columns(rows)),
+        || {
+            // Half of the daily columns on another core.
+            rayon::join(|| daily_columns_head(rows), || daily_columns_tail(rows))
+        },
+    );
+    let mut by_name: std::collections::HashMap<String, Column> = fixed
+        .into_iter()
+        .chain(head)
+        .chain(tail)
+        .map(|c| (c.name().to_string(), c))
+        .collect();
+    let columns = SNAPSHOT_COLUMNS
+        .iter()
+        .map(|n| {
+            by_name
+                .remove(*n)
+                .ok_or_else(|| polars_err!(ColumnNotFound: "snapshot column {n}"))
+        })
+        .collect::<PolarsResult<Vec<Column>>>()?;
+    DataFrame::new_infer_height(columns)
+}
+
+/// Whether `df`'s `cell` column holds the cells of `rows`, in their order.
+fn same_cells(df: &DataFrame, rows: &[CellRecord]) -> bool {
+    df.height() == rows.len()
+        && df
+            .column("cell")
+            .ok()
+            .and_then(|c| c.u64().ok())
+            .is_some_and(|c| {
+                c.null_count() == 0
+                    && c.into_no_null_iter()
+                        .zip(rows)
+                        .all(|(cell, r)| cell == r.cell)
+            })
+}
+
 impl Table for CellRecord {
     const NAME: &'static str = "snapshot";
 
     fn to_frame(rows: &[Self]) -> PolarsResult<DataFrame> {
-        // Half of the columns on another core.
-        let (mut columns, tail) = rayon::join(
-            || snapshot_columns_head(rows),
-            || snapshot_columns_tail(rows),
-        );
-        columns.extend(tail);
-        DataFrame::new_infer_height(columns)
+        snapshot_frame(rows, None)
     }
 
     fn from_frame(df: &DataFrame) -> PolarsResult<Vec<Self>> {
@@ -461,5 +582,84 @@ mod tests {
         assert_eq!(Tier::of(0.45, &t), Tier::High);
         assert_eq!(Tier::of(0.99, &t), Tier::Critical);
         assert!(Tier::High.is_high() && !Tier::Elevated.is_high());
+    }
+
+    fn day(cells: &[u64], k: f64) -> Vec<CellRecord> {
+        let names: Vec<Arc<str>> = vec!["Ouham".into(), "Bamingui (MINUSCA)".into()];
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mut r = CellRecord::quiet(*c, (4.0 + i as f64, 18.0));
+                r.area = (i % 3 != 0).then(|| names[0].clone());
+                r.population = (i % 2 == 0).then_some(10.0 * i as f64);
+                r.harm = k * i as f64;
+                r.risk = (k * i as f64).min(1.0);
+                r.tier = if i % 2 == 0 { Tier::High } else { Tier::Low };
+                r.prev_tier = (i % 4 == 1).then_some(Tier::Critical);
+                r.delta_risk = (i % 5 != 0).then_some(k);
+                r.coverage = CellCoverage {
+                    covered: i % 2 == 1,
+                    presence: i % 3 == 1,
+                    nearest_base: (i % 2 == 1).then(|| names[1].clone()),
+                    nearest_base_km: (i % 2 == 1).then_some(2.5 * i as f64),
+                    mission: (i % 2 == 1).then(|| "MINUSCA".into()),
+                    troops_in_reach: i as i64,
+                    troops_per_1000: (i % 3 == 0).then_some(0.1 * i as f64),
+                };
+                r.flags.gap = i % 7 == 0;
+                r.flags.gap_severity = k;
+                r
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_frame_with_the_day_befores_fixed_columns_equals_one_gathered_whole() {
+        let cells: Vec<u64> = (0..50).map(|i| 0x8726_0000_0000_0000 + i).collect();
+        let before = snapshot_frame(&day(&cells, 0.01), None).unwrap_or_else(|e| panic!("{e}"));
+        let rows = day(&cells, 0.02);
+        let whole = snapshot_frame(&rows, None).unwrap_or_else(|e| panic!("{e}"));
+        let reused = snapshot_frame(&rows, Some(&before)).unwrap_or_else(|e| panic!("{e}"));
+        assert!(whole.equals_missing(&reused));
+        let names: Vec<&str> = whole
+            .get_column_names()
+            .iter()
+            .map(|n| n.as_str())
+            .collect();
+        assert_eq!(names, SNAPSHOT_COLUMNS.to_vec());
+        // The fixed columns are the day before's buffers; the daily ones are new.
+        let ptr = |df: &DataFrame, n: &str| {
+            df.column(n)
+                .and_then(|c| {
+                    c.as_materialized_series()
+                        .f64()
+                        .map(|c| c.cont_slice().map(<[f64]>::as_ptr))
+                })
+                .ok()
+                .and_then(Result::ok)
+        };
+        assert_eq!(ptr(&reused, "lat"), ptr(&before, "lat"));
+        assert_ne!(ptr(&reused, "harm"), ptr(&before, "harm"));
+        assert_eq!(
+            CellRecord::from_frame(&reused).map(|r| r.len()).ok(),
+            Some(50)
+        );
+    }
+
+    #[test]
+    fn a_frame_of_other_cells_is_not_reused() {
+        let cells: Vec<u64> = (0..50).map(|i| 0x8726_0000_0000_0000 + i).collect();
+        let mut other = cells.clone();
+        other[49] += 100;
+        let before = snapshot_frame(&day(&other, 0.01), None).unwrap_or_else(|e| panic!("{e}"));
+        let shorter =
+            snapshot_frame(&day(&cells[..49], 0.01), None).unwrap_or_else(|e| panic!("{e}"));
+        let rows = day(&cells, 0.02);
+        let whole = snapshot_frame(&rows, None).unwrap_or_else(|e| panic!("{e}"));
+        for previous in [&before, &shorter] {
+            let df = snapshot_frame(&rows, Some(previous)).unwrap_or_else(|e| panic!("{e}"));
+            assert!(whole.equals_missing(&df));
+        }
     }
 }

@@ -95,6 +95,11 @@ pub struct Scored {
     /// The forecast's inputs of each row, when the engine keeps them
     /// ([`Engine::keep_features`]).
     pub features: Option<Vec<[f32; P]>>,
+    /// Changes when the day's cells or their coverage differ from the day this engine
+    /// scored before: two days of one engine with the same number have rows of the same
+    /// cells, centres, areas, residents and coverage (the snapshot's fixed columns,
+    /// [`crate::model::cell::snapshot_frame`]).
+    pub fixed: u64,
 }
 
 /// The loaded inputs of a range of as-of days.
@@ -136,6 +141,9 @@ pub struct Engine {
     climate_cache: Option<(i32, Vec<f64>)>,
     decay: Vec<f64>,
     previous: Option<(String, PreviousRisks)>,
+    /// The grid positions scored and the coverage key of the last day, and its
+    /// [`Scored::fixed`] number.
+    last_fixed: Option<(Vec<usize>, CoverageKey, u64)>,
     features: FeatureGrid,
     keep_features: bool,
     /// Whether the forecast's three years of events were loaded: without them no
@@ -297,6 +305,7 @@ impl Engine {
             climate_cache: None,
             decay: decay_table,
             previous: None,
+            last_fixed: None,
             features,
             keep_features: false,
             wide: forecast,
@@ -453,10 +462,10 @@ impl Engine {
             }
             let signal = src.signal(s);
             if signal > 0.0 {
-                for j in 0..nb.n_spread {
-                    let t = nb.pos[j];
-                    if t != p {
-                        day.spread[t as usize] += signal * nb.kernel[j];
+                let n = nb.n_spread;
+                for (t, k) in nb.pos[..n].iter().zip(&nb.kernel[..n]) {
+                    if *t != p {
+                        day.spread[*t as usize] += signal * k;
                     }
                 }
             }
@@ -664,6 +673,7 @@ impl Engine {
         let t_features = t.elapsed().as_millis() as u64;
         let exposure_neutral = self.population.is_none();
         let cells: Vec<usize> = (0..self.pos.len()).filter(|i| in_grid[*i]).collect();
+        let fixed = self.fixed_number(&cells);
         let this = &*self;
         let climate = this.climate_cache.as_ref();
         let coverage: &[CellCoverage] = this.coverage.as_ref().map_or(&[], |(_, c)| c);
@@ -672,9 +682,9 @@ impl Engine {
             .as_ref()
             .zip(forecast_day.as_ref())
             .map(|(w, day)| this.features.scorer(day, w));
-        // The inputs kept (backtest, calibration) are boxed: a day without them does not carry
-        // 352 bytes per cell.
-        let (mut rows, features): (Vec<CellRecord>, Vec<Option<Box<Row>>>) = cells
+        // Collected straight into their places (an unzip went through a list of pieces and
+        // copied each day's 150,000 records once more).
+        let mut rows: Vec<CellRecord> = cells
             .par_iter()
             .map(|&i| {
                 let cell = &this.pos.cells()[i];
@@ -734,17 +744,26 @@ impl Engine {
                     ..CellRecord::quiet(*cell, (lat, lon))
                 };
                 record.set_coverage(cov.clone(), flags);
-                let inputs = CellInputs::of(&record);
                 if let Some(s) = &scorer {
+                    let inputs = CellInputs::of(&record);
                     record.probability = Some(s.probability(i, this.area_name[i], &inputs));
                 }
-                let x = forecast_day
-                    .as_ref()
-                    .filter(|_| keep)
-                    .map(|day| Box::new(this.features.row(day, i, this.area_name[i], &inputs)));
-                (record, x)
+                record
             })
-            .unzip();
+            .collect();
+        // The inputs kept (backtest, calibration), of the records as scored (before the
+        // watch below).
+        let features: Option<Vec<Row>> = keep.then(|| match forecast_day.as_ref() {
+            Some(day) => rows
+                .par_iter()
+                .zip(&cells)
+                .map(|(r, &i)| {
+                    this.features
+                        .row(day, i, this.area_name[i], &CellInputs::of(r))
+                })
+                .collect(),
+            None => Vec::new(),
+        });
         let t_rows = t.elapsed().as_millis() as u64;
         // The watch: the cells of highest probability within the budget; as many cells
         // are gaps at most, the uncovered ones most likely to see harm.
@@ -764,8 +783,6 @@ impl Engine {
             watch_ms = t.elapsed().as_millis() as u64,
             "day stages (cumulative)"
         );
-        let features: Option<Vec<[f32; P]>> =
-            keep.then(|| features.into_iter().flatten().map(|x| *x).collect());
         let mut tiers = [0usize; 5];
         let mut gaps = 0;
         for r in &rows {
@@ -802,7 +819,26 @@ impl Engine {
             rows,
             info,
             features,
+            fixed,
         })
+    }
+
+    /// The [`Scored::fixed`] number of a day scoring grid positions `cells` with the
+    /// coverage now cached: the last day's when both are the same, else a new one.
+    fn fixed_number(&mut self, cells: &[usize]) -> u64 {
+        let key = self
+            .coverage
+            .as_ref()
+            .map(|(k, _)| k.clone())
+            .unwrap_or_default();
+        match &self.last_fixed {
+            Some((c, k, n)) if c.as_slice() == cells && *k == key => *n,
+            last => {
+                let n = last.as_ref().map_or(0, |(_, _, n)| n + 1);
+                self.last_fixed = Some((cells.to_vec(), key, n));
+                n
+            }
+        }
     }
 
     /// The amounts of every universe cell on day `d` (climate left at 0), with the share of

@@ -35,7 +35,6 @@ use crate::model::cell::Tier;
 use crate::model::day::format_date;
 use crate::model::params::Normalisation;
 use crate::model::progress::{Progress, Unit};
-use crate::model::rows::Table;
 use crate::store::{SnapshotInfo, Store, StoreError};
 use polars::prelude::*;
 
@@ -218,6 +217,9 @@ fn score_days(
             Ok(out)
         });
         let scoring = (|| -> Result<(), ScoreError> {
+            // The last frame and its fixed number: a day with the same number takes its
+            // fixed columns (cell, centre, area, residents, coverage) as they are.
+            let mut last: Option<(u64, DataFrame)> = None;
             for d in days {
                 let day = format_date(*d);
                 let _span = tracing::info_span!("score", date = %day).entered();
@@ -225,7 +227,12 @@ fn score_days(
                 let scored = engine.score(&prior, *d)?;
                 prior.record(&scored.date);
                 let t_score = t.elapsed();
-                let df = crate::model::cell::CellRecord::to_frame(&scored.rows)?;
+                let fixed_from = last
+                    .as_ref()
+                    .filter(|(n, _)| *n == scored.fixed)
+                    .map(|(_, df)| df);
+                let df = crate::model::cell::snapshot_frame(&scored.rows, fixed_from)?;
+                last = Some((scored.fixed, df.clone()));
                 tracing::debug!(
                     score_ms = t_score.as_millis() as u64,
                     frame_ms = (t.elapsed() - t_score).as_millis() as u64,
@@ -327,7 +334,7 @@ pub fn previous_risks(path: &std::path::Path) -> Result<Vec<(u64, f64, Tier)>, S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::rows::AreaCell;
+    use crate::model::rows::{AreaCell, Table};
     use h3o::{CellIndex, Resolution};
     use std::collections::HashMap;
 

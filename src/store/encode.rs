@@ -73,7 +73,9 @@ fn same_values(a: &dyn polars_arrow::array::Array, b: &dyn polars_arrow::array::
             a.as_any().downcast_ref::<PrimitiveArray<T>>()?,
             b.as_any().downcast_ref::<PrimitiveArray<T>>()?,
         );
-        Some(eq(a.values().as_slice(), b.values().as_slice()))
+        let (x, y) = (a.values().as_slice(), b.values().as_slice());
+        // The same buffer (a column a daily range took from the day before as it was).
+        Some(std::ptr::eq(x, y) || eq(x, y))
     }
     let bits64 = |x: &[f64], y: &[f64]| x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits());
     let bits32 = |x: &[f32], y: &[f32]| x.iter().zip(y).all(|(p, q)| p.to_bits() == q.to_bits());
@@ -97,7 +99,11 @@ fn same_values(a: &dyn polars_arrow::array::Array, b: &dyn polars_arrow::array::
             .as_any()
             .downcast_ref::<Utf8ViewArray>()
             .zip(b.as_any().downcast_ref::<Utf8ViewArray>())
-            .map(|(x, y)| x.values_iter().eq(y.values_iter())),
+            .map(|(x, y)| {
+                (std::ptr::eq(x.views().as_slice(), y.views().as_slice())
+                    && std::ptr::eq(x.data_buffers().as_slice(), y.data_buffers().as_slice()))
+                    || x.values_iter().eq(y.values_iter())
+            }),
         _ => None,
     };
     verdict.unwrap_or(false)

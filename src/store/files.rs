@@ -2,6 +2,7 @@
 //! and the manifest go through.
 
 use super::{Result, StoreError};
+use crate::model::digest::Hashed;
 use polars::prelude::*;
 use std::io::Write;
 use std::path::Path;
@@ -109,6 +110,47 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     result.map_err(io)
 }
 
+/// Writes `bytes` atomically into the folder `dir` under the name `name(sha)`, where `sha`
+/// is their SHA-256 (lower-case hex) as `hash` computes it: this thread hashes them while
+/// another writes them to a temporary file, renamed once the name is known, so that the
+/// two overlap (a daily range spent 19 ms a day hashing each snapshot before writing it).
+/// `hint` names the temporary file. Returns the hash.
+pub(super) fn write_atomic_named(
+    dir: &Path,
+    hint: &str,
+    bytes: &[u8],
+    hash: impl FnOnce(&[u8]) -> Hashed,
+    name: impl FnOnce(&str) -> String,
+) -> Result<Hashed> {
+    std::fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let tmp = dir.join(temporary_name(hint));
+    let (sha, written) = std::thread::scope(|scope| {
+        let writing = scope.spawn(|| write_synced(&tmp, bytes));
+        let sha = hash(bytes);
+        let written = writing
+            .join()
+            .unwrap_or_else(|_| Err(std::io::Error::other("the writing thread panicked")));
+        (sha, written)
+    });
+    let path = dir.join(name(&sha.hex));
+    let result = written.and_then(|()| {
+        std::fs::rename(&tmp, &path)?;
+        if let Ok(d) = std::fs::File::open(dir) {
+            // Directory fsync is not supported everywhere; the rename is already atomic.
+            let _ = d.sync_all();
+        }
+        Ok(())
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(|source| StoreError::Io { path, source })?;
+    Ok(sha)
+}
+
 /// Files from this size on are written past the page cache where the system allows it.
 const DIRECT_FROM: usize = 1 << 20;
 
@@ -207,6 +249,35 @@ mod tests {
     /// wrong offset or a padding left in the file would show.
     fn payload(len: usize) -> Vec<u8> {
         (0..len).map(|i| (i * 7 + i / 4093) as u8).collect()
+    }
+
+    #[test]
+    fn a_file_named_by_its_hash_is_written_whole_and_leaves_no_temporary() {
+        let hash = |b: &[u8]| crate::model::digest::Sha256Resume::default().hash(b);
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        for len in [10, DIRECT_FROM + 4097] {
+            let bytes = payload(len);
+            let sha = write_atomic_named(dir.path(), "x.parquet", &bytes, hash, |sha| {
+                format!("x-{}.parquet", &sha[..16])
+            })
+            .unwrap_or_else(|e| panic!("{e}"))
+            .hex;
+            assert_eq!(sha, crate::model::digest::sha256_hex(&bytes));
+            let path = dir.path().join(format!("x-{}.parquet", &sha[..16]));
+            assert_eq!(std::fs::read(&path).ok(), Some(bytes));
+        }
+        // A name the rename cannot take: an error naming it, the temporary removed.
+        let err = write_atomic_named(dir.path(), "y.parquet", b"y", hash, |_| "no/such/y".into())
+            .map(|_| ())
+            .unwrap_err();
+        assert!(err.to_string().contains("no/such/y"), "{err}");
+        let mut names: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap_or_else(|e| panic!("{e}"))
+            .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect();
+        names.sort();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names.iter().all(|n| n.starts_with("x-")), "{names:?}");
     }
 
     #[test]

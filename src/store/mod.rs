@@ -65,6 +65,9 @@ pub struct Store {
     /// The last published snapshot's encoded columns (a range's next day reuses those
     /// that did not change).
     snapshot_pages: encode::PageCache,
+    /// The last snapshot written and its hash's states, so that the next one's hash
+    /// resumes after the bytes they share.
+    snapshot_hashes: crate::model::digest::Sha256Resume,
 }
 
 /// How many times a writer re-reads and re-applies its change when other writers keep
@@ -110,6 +113,7 @@ impl Store {
             manifest,
             writer: None,
             snapshot_pages: encode::PageCache::default(),
+            snapshot_hashes: crate::model::digest::Sha256Resume::default(),
         })
     }
 
@@ -414,16 +418,29 @@ impl Store {
             Some(&mut self.snapshot_pages),
         )?;
         let encoded = t.elapsed();
-        let sha = sha256_hex(&bytes);
+        // Named by the hash of its bytes, hashed while they are written.
+        let name = |sha: &str| format!("{date}-{}.parquet", &sha[..16.min(sha.len())]);
+        let resume = &self.snapshot_hashes;
+        let hashed = files::write_atomic_named(
+            &self.root.join("snapshots"),
+            &format!("{date}.parquet"),
+            &bytes,
+            |b| resume.hash(b),
+            name,
+        )?;
+        let sha = hashed.hex.clone();
         tracing::debug!(
             encode_ms = encoded.as_millis() as u64,
-            sha_ms = (t.elapsed() - encoded).as_millis() as u64,
+            hash_and_write_ms = (t.elapsed() - encoded).as_millis() as u64,
             bytes = bytes.len(),
-            "snapshot encoded"
+            "snapshot encoded and written"
         );
-        info.file = format!("snapshots/{date}-{}.parquet", &sha[..16]);
+        info.file = format!("snapshots/{}", name(&sha));
         info.sha256 = sha;
-        self.put_file(&info.file, bytes)?;
+        match &self.bucket {
+            Some(bucket) => bucket.put(&info.file, bytes.into())?,
+            None => self.snapshot_hashes.keep(bytes, hashed),
+        }
         self.commit_with(|next| {
             next.snapshots.insert(date.to_owned(), info.clone());
             true
