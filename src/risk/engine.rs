@@ -144,6 +144,9 @@ pub struct Engine {
     /// The grid positions scored and the coverage key of the last day, and its
     /// [`Scored::fixed`] number.
     last_fixed: Option<(Vec<usize>, CoverageKey, u64)>,
+    /// The amounts of the next day to score, computed beside the last day's records
+    /// ([`Engine::score_then`]).
+    ahead: Option<(i32, Day)>,
     features: FeatureGrid,
     keep_features: bool,
     /// Whether the forecast's three years of events were loaded: without them no
@@ -306,6 +309,7 @@ impl Engine {
             decay: decay_table,
             previous: None,
             last_fixed: None,
+            ahead: None,
             features,
             keep_features: false,
             wide: forecast,
@@ -629,11 +633,27 @@ impl Engine {
 
     /// Scores day `d`; `prior` says which snapshot the deltas are taken from.
     pub fn score(&mut self, prior: &Prior, d: i32) -> Result<Scored, ScoreError> {
+        self.score_then(prior, d, None)
+    }
+
+    /// [`Self::score`], computing the amounts of day `next` (the next day a range will
+    /// score) beside this day's records: a day's amounts depend on nothing scored before
+    /// it, and their event walk and scatter run on one core while the records take the
+    /// others. The next call for `next` takes them; the same values as computed then.
+    pub fn score_then(
+        &mut self,
+        prior: &Prior,
+        d: i32,
+        next: Option<i32>,
+    ) -> Result<Scored, ScoreError> {
         let date = crate::model::day::format_date(d);
         let t = std::time::Instant::now();
         let previous = self.previous_for(prior, &date)?;
         let t_prev = t.elapsed().as_millis() as u64;
-        let mut day = self.amounts(d);
+        let mut day = match self.ahead.take() {
+            Some((a, day)) if a == d => day,
+            _ => self.amounts(d),
+        };
         let t_amounts = t.elapsed().as_millis() as u64;
         let displaced = self.displaced(d);
         self.refresh_climate(d);
@@ -683,74 +703,81 @@ impl Engine {
             .zip(forecast_day.as_ref())
             .map(|(w, day)| this.features.scorer(day, w));
         // Collected straight into their places (an unzip went through a list of pieces and
-        // copied each day's 150,000 records once more).
-        let mut rows: Vec<CellRecord> = cells
-            .par_iter()
-            .map(|&i| {
-                let cell = &this.pos.cells()[i];
-                let spread = day.spread[i];
-                let (rn, bn) = (day.recent[i], day.base[i]);
-                let baseline = bn * f64::from(cfg.recent_days) / f64::from(cfg.baseline_days);
-                let a = Amounts {
-                    harm: day.harm[i],
-                    conflict: day.conflict[i],
-                    spread,
-                    baseline,
-                    escalation: escalation(rn, baseline, cfg.escalation_smoothing),
-                    climate: climate.map_or(0.0, |(_, s)| s[i]),
-                };
-                let displaced_here = displaced.get(&(i as u32)).copied().unwrap_or(0.0);
-                let residents = this.population.as_ref().map(|p| p[i] + displaced_here);
-                let ix = index(&a, residents, &norm, &cfg);
-                let tier = Tier::of(ix.risk, &cfg.tier_thresholds);
-                let cov = &coverage[i];
-                let flags = Flags::of(tier, false, ix.risk, ix.exposure, cov, min_tp);
-                let prev = previous.as_ref().and_then(|p| p[i].as_ref());
-                let weight = day.harm[i] + day.conflict[i];
-                let (lat, lon) = this.centres[i];
-                let mut record = CellRecord {
-                    cell: *cell,
-                    lat,
-                    lon,
-                    area: (this.area_name[i] != NONE)
-                        .then(|| this.names[this.area_name[i] as usize].clone()),
-                    harm: ix.components[0],
-                    conflict: ix.components[1],
-                    spread: ix.components[2],
-                    baseline: ix.components[3],
-                    escalation: ix.components[4],
-                    climate: ix.components[5],
-                    hazard: ix.hazard,
-                    population: this.population.as_ref().map(|p| p[i]),
-                    displaced: displaced_here,
-                    exposure: ix.exposure,
-                    risk: ix.risk,
-                    tier,
-                    probability: None,
-                    harm_share: ix.shares[0],
-                    conflict_share: ix.shares[1],
-                    spread_share: ix.shares[2],
-                    baseline_share: ix.shares[3],
-                    escalation_share: ix.shares[4],
-                    climate_share: ix.shares[5],
-                    delta_risk: previous
-                        .as_ref()
-                        .map(|_| ix.risk - prev.map_or(0.0, |p| p.0)),
-                    prev_tier: prev.map(|p| p.1),
-                    events: day.events[i],
-                    precise_share: (weight > 0.0).then(|| (day.precise[i] / weight).min(1.0)),
-                    civilian_fatalities_30d: day.civ30[i],
-                    civilian_fatalities_90d: day.civ90[i],
-                    ..CellRecord::quiet(*cell, (lat, lon))
-                };
-                record.set_coverage(cov.clone(), flags);
-                if let Some(s) = &scorer {
-                    let inputs = CellInputs::of(&record);
-                    record.probability = Some(s.probability(i, this.area_name[i], &inputs));
-                }
-                record
-            })
-            .collect();
+        // copied each day's 150,000 records once more); the next day's amounts beside them.
+        let (mut rows, ahead): (Vec<CellRecord>, Option<(i32, Day)>) = rayon::join(
+            || {
+                cells
+                    .par_iter()
+                    .map(|&i| {
+                        let cell = &this.pos.cells()[i];
+                        let spread = day.spread[i];
+                        let (rn, bn) = (day.recent[i], day.base[i]);
+                        let baseline =
+                            bn * f64::from(cfg.recent_days) / f64::from(cfg.baseline_days);
+                        let a = Amounts {
+                            harm: day.harm[i],
+                            conflict: day.conflict[i],
+                            spread,
+                            baseline,
+                            escalation: escalation(rn, baseline, cfg.escalation_smoothing),
+                            climate: climate.map_or(0.0, |(_, s)| s[i]),
+                        };
+                        let displaced_here = displaced.get(&(i as u32)).copied().unwrap_or(0.0);
+                        let residents = this.population.as_ref().map(|p| p[i] + displaced_here);
+                        let ix = index(&a, residents, &norm, &cfg);
+                        let tier = Tier::of(ix.risk, &cfg.tier_thresholds);
+                        let cov = &coverage[i];
+                        let flags = Flags::of(tier, false, ix.risk, ix.exposure, cov, min_tp);
+                        let prev = previous.as_ref().and_then(|p| p[i].as_ref());
+                        let weight = day.harm[i] + day.conflict[i];
+                        let (lat, lon) = this.centres[i];
+                        let mut record = CellRecord {
+                            cell: *cell,
+                            lat,
+                            lon,
+                            area: (this.area_name[i] != NONE)
+                                .then(|| this.names[this.area_name[i] as usize].clone()),
+                            harm: ix.components[0],
+                            conflict: ix.components[1],
+                            spread: ix.components[2],
+                            baseline: ix.components[3],
+                            escalation: ix.components[4],
+                            climate: ix.components[5],
+                            hazard: ix.hazard,
+                            population: this.population.as_ref().map(|p| p[i]),
+                            displaced: displaced_here,
+                            exposure: ix.exposure,
+                            risk: ix.risk,
+                            tier,
+                            probability: None,
+                            harm_share: ix.shares[0],
+                            conflict_share: ix.shares[1],
+                            spread_share: ix.shares[2],
+                            baseline_share: ix.shares[3],
+                            escalation_share: ix.shares[4],
+                            climate_share: ix.shares[5],
+                            delta_risk: previous
+                                .as_ref()
+                                .map(|_| ix.risk - prev.map_or(0.0, |p| p.0)),
+                            prev_tier: prev.map(|p| p.1),
+                            events: day.events[i],
+                            precise_share: (weight > 0.0)
+                                .then(|| (day.precise[i] / weight).min(1.0)),
+                            civilian_fatalities_30d: day.civ30[i],
+                            civilian_fatalities_90d: day.civ90[i],
+                            ..CellRecord::quiet(*cell, (lat, lon))
+                        };
+                        record.set_coverage(cov.clone(), flags);
+                        if let Some(s) = &scorer {
+                            let inputs = CellInputs::of(&record);
+                            record.probability = Some(s.probability(i, this.area_name[i], &inputs));
+                        }
+                        record
+                    })
+                    .collect()
+            },
+            || next.map(|n| (n, this.amounts(n))),
+        );
         // The inputs kept (backtest, calibration), of the records as scored (before the
         // watch below).
         let features: Option<Vec<Row>> = keep.then(|| match forecast_day.as_ref() {
@@ -794,6 +821,7 @@ impl Engine {
             by_pos[*i] = Some((r.risk, r.tier));
         }
         self.previous = Some((date.clone(), by_pos));
+        self.ahead = ahead;
         let climate_basis = match (&self.climate, &self.climate_cache) {
             (Some(m), Some((p, _))) => Some(format!(
                 "{} of {}",
@@ -989,6 +1017,41 @@ mod tests {
                 }
             })
             .collect()
+    }
+
+    /// A range scoring each day's amounts beside the day before's records gives the same
+    /// records as one computing them when the day comes; amounts computed for a day that
+    /// is not scored next are not used.
+    #[test]
+    fn amounts_computed_ahead_give_the_same_days() {
+        let res = Resolution::Seven;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let df = Event::to_frame(&events(res)).unwrap_or_else(|e| panic!("{e}"));
+        store
+            .publish(vec![("events", df)], None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let config = Config::default();
+        let days = [600, 601, 602, 640];
+        let prior = Prior::of(&store);
+        let mut plain = Engine::new(&store, &config, 600, 640).unwrap_or_else(|e| panic!("{e}"));
+        let mut ahead = Engine::new(&store, &config, 600, 640).unwrap_or_else(|e| panic!("{e}"));
+        for (k, d) in days.iter().enumerate() {
+            let a = plain.score(&prior, *d).unwrap_or_else(|e| panic!("{e}"));
+            // Ahead of 601 the engine is told 700, a day it then does not score.
+            let next = if *d == 600 {
+                Some(700)
+            } else {
+                days.get(k + 1).copied()
+            };
+            let b = ahead
+                .score_then(&prior, *d, next)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(a.rows.iter().filter(|r| r.spread > 0.0).count() > 100);
+            assert_eq!(a.rows, b.rows, "day {d}");
+            assert_eq!(a.fixed, b.fixed, "day {d}");
+        }
     }
 
     /// The day's amounts gathered per grid cell and scattered from each source's list are

@@ -190,7 +190,7 @@ fn score_days(
     };
     let mut prior = Prior::of(store);
     if let Some(d) = warm_up {
-        let scored = engine.score(&prior, d)?;
+        let scored = engine.score_then(&prior, d, Some(*first))?;
         prior.record(&scored.date);
     }
     // Scoring and publishing overlap: this thread scores day d + 1 while a second one
@@ -220,11 +220,11 @@ fn score_days(
             // The last frame and its fixed number: a day with the same number takes its
             // fixed columns (cell, centre, area, residents, coverage) as they are.
             let mut last: Option<(u64, DataFrame)> = None;
-            for d in days {
+            for (k, d) in days.iter().enumerate() {
                 let day = format_date(*d);
                 let _span = tracing::info_span!("score", date = %day).entered();
                 let t = std::time::Instant::now();
-                let scored = engine.score(&prior, *d)?;
+                let scored = engine.score_then(&prior, *d, days.get(k + 1).copied())?;
                 prior.record(&scored.date);
                 let t_score = t.elapsed();
                 let fixed_from = last
