@@ -1019,19 +1019,24 @@ mod tests {
             .collect()
     }
 
+    /// A store at resolution 7 in a temporary folder, holding [`events`].
+    fn store_with_events() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let df = Event::to_frame(&events(Resolution::Seven)).unwrap_or_else(|e| panic!("{e}"));
+        store
+            .publish(vec![("events", df)], None)
+            .unwrap_or_else(|e| panic!("{e}"));
+        (dir, store)
+    }
+
     /// A range scoring each day's amounts beside the day before's records gives the same
     /// records as one computing them when the day comes; amounts computed for a day that
     /// is not scored next are not used.
     #[test]
     fn amounts_computed_ahead_give_the_same_days() {
-        let res = Resolution::Seven;
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let df = Event::to_frame(&events(res)).unwrap_or_else(|e| panic!("{e}"));
-        store
-            .publish(vec![("events", df)], None)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (_dir, store) = store_with_events();
         let config = Config::default();
         let days = [600, 601, 602, 640];
         let prior = Prior::of(&store);
@@ -1060,13 +1065,7 @@ mod tests {
     #[test]
     fn a_gathered_day_equals_the_scattered_one_to_the_bit() {
         let res = Resolution::Seven;
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let mut store = Store::open_writer(dir.path(), 7, &Default::default())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let df = Event::to_frame(&events(res)).unwrap_or_else(|e| panic!("{e}"));
-        store
-            .publish(vec![("events", df)], None)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let (_dir, mut store) = store_with_events();
         let area: Vec<AreaCell> = crate::grid::cell_of(6.4, 20.9, res)
             .map(|c| c.grid_disk::<Vec<h3o::CellIndex>>(40))
             .unwrap_or_default()
