@@ -190,7 +190,7 @@ fn score_days(
     };
     let mut prior = Prior::of(store);
     if let Some(d) = warm_up {
-        let scored = engine.score_then(&prior, d, Some(*first))?;
+        let scored = engine.score_then(&prior, d, days)?;
         prior.record(&scored.date);
     }
     // Scoring and publishing overlap: this thread scores day d + 1 while a second one
@@ -224,7 +224,7 @@ fn score_days(
                 let day = format_date(*d);
                 let _span = tracing::info_span!("score", date = %day).entered();
                 let t = std::time::Instant::now();
-                let scored = engine.score_then(&prior, *d, days.get(k + 1).copied())?;
+                let scored = engine.score_then(&prior, *d, &days[k + 1..])?;
                 prior.record(&scored.date);
                 let t_score = t.elapsed();
                 let fixed_from = last
@@ -233,6 +233,7 @@ fn score_days(
                     .map(|(_, df)| df);
                 let df = crate::model::cell::snapshot_frame(&scored.rows, fixed_from)?;
                 last = Some((scored.fixed, df.clone()));
+                engine.recycle(scored.rows);
                 tracing::debug!(
                     score_ms = t_score.as_millis() as u64,
                     frame_ms = (t.elapsed() - t_score).as_millis() as u64,

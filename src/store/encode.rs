@@ -21,11 +21,16 @@
 //! snapshot takes that column's encoded pages instead of encoding them again. The encoding
 //! is a function of the values, so the file is the same to the byte.
 
+use super::float_pages::float64_pages;
+use super::short_text_dictionary::short_text_dictionary;
 use polars::prelude::*;
+use polars_arrow::array::{Array as _, PrimitiveArray, Utf8ViewArray};
+use polars_parquet::parquet::schema::types::ParquetType;
 use polars_parquet::write::{
-    array_to_columns, compress, fallible_streaming_iterator, get_dtype_encoding, to_parquet_schema,
-    CompressedPage, CompressionOptions, DynIter, DynStreamingIterator, Encoding, FileWriter,
-    RowGroupIterColumns, StatisticsOptions, Version, WriteOptions,
+    array_to_columns, array_to_pages, compress, fallible_streaming_iterator, get_dtype_encoding,
+    to_nested, to_parquet_schema, CompressedPage, CompressionOptions, DynIter,
+    DynStreamingIterator, Encoding, FileWriter, RowGroupIterColumns, StatisticsOptions, Version,
+    WriteOptions,
 };
 use rayon::prelude::*;
 
@@ -190,6 +195,35 @@ pub(super) fn parquet_reusing(
                 {
                     if same_values(values.as_ref(), array.as_ref()) {
                         return Ok(Pages::Kept(pages));
+                    }
+                }
+                if let (Some(values), ParquetType::PrimitiveType(leaf)) =
+                    (array.as_any().downcast_ref::<PrimitiveArray<f64>>(), ty)
+                {
+                    if values.null_count() == 0 {
+                        let pages = float64_pages(values, leaf, options)
+                            .map(|page| Ok(compress(page?, Vec::new(), options.compression)?))
+                            .collect::<PolarsResult<Vec<CompressedPage>>>()?;
+                        return Ok(Pages::New(vec![pages]));
+                    }
+                }
+                if let (Some(text), ParquetType::PrimitiveType(leaf), [Encoding::RleDictionary]) = (
+                    array.as_any().downcast_ref::<Utf8ViewArray>(),
+                    ty,
+                    encoding.as_slice(),
+                ) {
+                    if let Some(dictionary) = short_text_dictionary(text) {
+                        let nested = to_nested(array.as_ref(), ty)?;
+                        let pages = array_to_pages(
+                            &dictionary,
+                            leaf.clone(),
+                            nested.first().map_or(&[][..], Vec::as_slice),
+                            options,
+                            Encoding::RleDictionary,
+                        )?
+                        .map(|page| Ok(compress(page?, Vec::new(), options.compression)?))
+                        .collect::<PolarsResult<Vec<CompressedPage>>>()?;
+                        return Ok(Pages::New(vec![pages]));
                     }
                 }
                 array_to_columns(array, ty.clone(), options, encoding)?

@@ -12,10 +12,12 @@ mod commits;
 mod encode;
 mod error;
 mod files;
+mod float_pages;
 mod gc;
 mod location;
 pub mod lock;
 mod manifest;
+mod short_text_dictionary;
 pub mod snapshot;
 
 pub use error::StoreError;
