@@ -114,6 +114,17 @@ fn same_values(a: &dyn polars_arrow::array::Array, b: &dyn polars_arrow::array::
     verdict.unwrap_or(false)
 }
 
+/// How the store writes every Parquet file: statistics on, version-1 pages, Snappy,
+/// polars' page size.
+pub(super) fn write_options() -> WriteOptions {
+    WriteOptions {
+        statistics: StatisticsOptions::default(),
+        version: Version::V1,
+        compression: CompressionOptions::Snappy,
+        data_page_size: None,
+    }
+}
+
 /// A column's pages: encoded now, or kept from the cache.
 enum Pages<'a> {
     Kept(&'a [Vec<CompressedPage>]),
@@ -167,12 +178,7 @@ pub(super) fn parquet_reusing(
             }
         })
         .collect();
-    let options = WriteOptions {
-        statistics: StatisticsOptions::default(),
-        version: Version::V1,
-        compression: CompressionOptions::Snappy,
-        data_page_size: None,
-    };
+    let options = write_options();
     let fields = parquet_schema.fields().to_vec();
     let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
     let mut writer = FileWriter::new_with_parquet_schema(out, schema, parquet_schema, options);

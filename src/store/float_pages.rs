@@ -177,18 +177,11 @@ mod tests {
     use polars::prelude::{ArrowDataType, ArrowField, ArrowSchema};
     use polars_arrow::bitmap::Bitmap;
     use polars_parquet::parquet::schema::types::ParquetType;
-    use polars_parquet::write::{
-        array_to_columns, to_parquet_schema, CompressionOptions, StatisticsOptions, Version,
-    };
+    use polars_parquet::write::{array_to_columns, to_parquet_schema};
     use proptest::prelude::*;
 
     fn options() -> WriteOptions {
-        WriteOptions {
-            statistics: StatisticsOptions::default(),
-            version: Version::V1,
-            compression: CompressionOptions::Snappy,
-            data_page_size: None,
-        }
+        super::super::encode::write_options()
     }
 
     fn parquet_type(nullable: bool) -> ParquetType {

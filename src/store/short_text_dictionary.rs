@@ -81,18 +81,13 @@ mod tests {
     use polars_arrow::array::MutableBinaryViewArray;
     use polars_parquet::parquet::schema::types::ParquetType;
     use polars_parquet::write::{
-        array_to_columns, array_to_pages, to_nested, to_parquet_schema, CompressionOptions,
-        Encoding, Page, StatisticsOptions, Version, WriteOptions,
+        array_to_columns, array_to_pages, to_nested, to_parquet_schema, Encoding, Page,
+        WriteOptions,
     };
     use proptest::prelude::*;
 
     fn options() -> WriteOptions {
-        WriteOptions {
-            statistics: StatisticsOptions::default(),
-            version: Version::V1,
-            compression: CompressionOptions::Snappy,
-            data_page_size: None,
-        }
+        super::super::encode::write_options()
     }
 
     fn parquet_type() -> ParquetType {
